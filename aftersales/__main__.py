@@ -1,0 +1,3 @@
+from aftersales.cli import main
+
+raise SystemExit(main())

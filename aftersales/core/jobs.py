@@ -1,0 +1,123 @@
+"""arq worker settings assembled from the module registry, plus the outbox jobs.
+
+Jobs take ids, reload rows and return quietly when the row is gone. The
+queue only carries triggers; the outbox table is the truth.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from arq import cron
+from arq.connections import ArqRedis, RedisSettings
+from arq.worker import Worker
+
+from aftersales.core import db, outbox
+from aftersales.core.config import Settings
+from aftersales.core.modules import Module, enabled_modules, outbox_handlers
+
+log = logging.getLogger("aftersales.jobs")
+
+QUEUE = "arq:queue"
+HEALTH_KEY = QUEUE + ":health-check"
+HEALTH_INTERVAL = 10
+SWEEP_SECONDS = {0, 15, 30, 45}
+
+
+def outbox_lease() -> timedelta:
+    return timedelta(seconds=float(os.environ.get("AFTERSALES_OUTBOX_LEASE_SECONDS", "60")))
+
+
+async def outbox_deliver(ctx: dict[str, Any], message_id: int) -> str | None:
+    status = await outbox.deliver(message_id, ctx["outbox_handlers"], lease=outbox_lease())
+    if status == outbox.OutboxStatus.PENDING:
+        # Retry scheduled: the sweep picks it up when next_attempt_at comes.
+        return status.value
+    return status.value if status else None
+
+
+async def outbox_sweep(ctx: dict[str, Any]) -> int:
+    """Re-enqueue rows that are due or whose worker died; safe to run anywhere."""
+    ids = await outbox.due_ids()
+    await kick_outbox(ctx["redis"], ids)
+    return len(ids)
+
+
+async def kick_outbox(redis: ArqRedis, due: Iterable[tuple[int, int]]) -> None:
+    """Ask a worker to deliver these ``(id, attempts)`` rows now; call after commit.
+
+    The job id names the attempt, so a second kick of a queued row is a no-op,
+    while a row whose worker died (attempts moved on) gets a fresh job at once
+    instead of waiting for arq to time the dead one out.
+    """
+    for message_id, attempts in due:
+        await redis.enqueue_job(
+            "outbox_deliver", message_id, _job_id=f"outbox:{message_id}:{attempts}", _expires=3600
+        )
+
+
+def worker_kwargs(
+    settings: Settings,
+    redis_settings: RedisSettings,
+    *,
+    modules: list[Module] | None = None,
+    manage_db: bool = True,
+) -> dict[str, Any]:
+    """Everything arq's Worker needs; ``manage_db=False`` when the web app owns the DB."""
+    modules = enabled_modules(settings) if modules is None else modules
+    functions: list[Any] = [outbox_deliver, outbox_sweep]
+    cron_jobs: list[Any] = [
+        cron(outbox_sweep, second=SWEEP_SECONDS, unique=True, run_at_startup=True)
+    ]
+    for module in modules:
+        functions.extend(module.functions)
+        cron_jobs.extend(module.cron_jobs)
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        if manage_db:
+            await db.init_db(settings)
+        ctx["settings"] = settings
+        ctx["outbox_handlers"] = outbox_handlers(modules)
+        log.info("worker.started functions=%d cron=%d", len(functions), len(cron_jobs))
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        if manage_db:
+            await db.close_db()
+
+    return {
+        "functions": functions,
+        "cron_jobs": cron_jobs,
+        "redis_settings": redis_settings,
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "health_check_interval": HEALTH_INTERVAL,
+        # Finished outbox jobs must not block the next kick of the same row.
+        "keep_result": 0,
+        "max_jobs": 10,
+        "job_timeout": 300,
+    }
+
+
+def make_worker(
+    settings: Settings,
+    redis_settings: RedisSettings,
+    *,
+    manage_db: bool = True,
+    burst: bool = False,
+    handle_signals: bool = True,
+) -> Worker:
+    return Worker(
+        **worker_kwargs(settings, redis_settings, manage_db=manage_db),
+        burst=burst,
+        handle_signals=handle_signals,
+    )
+
+
+async def worker_heartbeat(redis: ArqRedis) -> str | None:
+    """The line arq's health check writes; None when no worker wrote it lately."""
+    raw = await redis.get(HEALTH_KEY)
+    return raw.decode() if isinstance(raw, bytes) else raw

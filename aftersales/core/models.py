@@ -1,0 +1,122 @@
+"""Core tables: people, their tokens, the audit trail, the outbox and stores."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    NIGHT_AGENT = "night_agent"
+    SUPERVISOR = "supervisor"
+    OWNER = "owner"
+    ADMIN = "admin"
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64, unique=True)
+    display_name = fields.CharField(max_length=128, default="")
+    password_hash = fields.CharField(max_length=255)
+    role = fields.CharEnumField(Role, max_length=16, default=Role.AGENT)
+    locale = fields.CharField(max_length=8, null=True)
+    is_active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_login_at = fields.DatetimeField(null=True)
+
+    tokens: fields.ReverseRelation[ApiToken]
+
+    class Meta:
+        table = "users"
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+class ApiToken(Model):
+    """Only the SHA-256 of a token is kept — the token itself is shown once."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "core.User", related_name="tokens", on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=64)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    prefix = fields.CharField(max_length=12)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_tokens"
+
+
+class AuditEvent(Model):
+    """Who did what to which thing, when — never updated, never deleted."""
+
+    id = fields.BigIntField(primary_key=True)
+    at = fields.DatetimeField(db_index=True)
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    action = fields.CharField(max_length=64, db_index=True)
+    subject_type = fields.CharField(max_length=32)
+    subject_id = fields.CharField(max_length=64)
+    data = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "audit_events"
+        indexes = (("subject_type", "subject_id"),)
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class OutboxMessage(Model):
+    """A write to the outside world, recorded before it is attempted.
+
+    The idempotency key is born with the row and reused by every retry, so a
+    platform that saw the first attempt recognises the second.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=64)
+    payload = fields.JSONField(default=dict)
+    idempotency_key = fields.CharField(max_length=128, unique=True)
+    status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    locked_until = fields.DatetimeField(null=True)
+    last_error = fields.TextField(null=True)
+    result = fields.JSONField(null=True)
+    created_at = fields.DatetimeField()
+    delivered_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox_messages"
+        indexes = (("status", "next_attempt_at"),)
+
+
+class Store(Model):
+    """A shop on one platform — its credentials are stored encrypted."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=128)
+    platform = fields.CharField(max_length=32)
+    base_url = fields.CharField(max_length=255, null=True)
+    credentials_encrypted = fields.TextField(default="")
+    timezone = fields.CharField(max_length=64, default="Asia/Shanghai")
+    settings = fields.JSONField(default=dict)
+    enabled = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "stores"

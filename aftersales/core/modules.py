@@ -1,0 +1,154 @@
+"""The module registry: built-in modules and entry-point plugins load alike.
+
+A module is a declarative manifest (``Module``). The desk never imports a
+module's insides by name: it reads routes, nav, jobs and hooks from here, so
+a third-party package that registers ``aftersales.modules`` entry point is
+as much at home as ``refunds``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.routing import BaseRoute
+
+from aftersales.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from aftersales.core.config import Settings
+    from aftersales.core.models import Role, User
+
+ENTRY_POINT_GROUP = "aftersales.modules"
+BUILTIN = (
+    "aftersales.core:module",
+    "aftersales.orders:module",
+    "aftersales.refunds:module",
+    "aftersales.returns:module",
+    "aftersales.reviews:module",
+    "aftersales.handover:module",
+)
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A link in the top bar, shown only to the roles listed."""
+
+    label: str  # an English msgid; translated when rendered
+    path: str
+    roles: frozenset[Role]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One line of the morning checklist on the home page."""
+
+    label: str
+    value: int | str
+    href: str | None = None
+    level: str = "info"  # info | warn | alert
+
+
+@dataclass(frozen=True)
+class HandoverWindow:
+    """The shift a handover list is for: items due before ``end`` matter."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class HandoverItem:
+    module: str
+    subject: str
+    summary: str
+    due_at: datetime | None
+    href: str | None = None
+    severity: str = "watch"  # overdue | due_this_shift | watch
+
+
+@dataclass(frozen=True)
+class ReportLink:
+    label: str
+    path: str
+
+
+OutboxHandler = Callable[[dict[str, Any], str], Awaitable[dict[str, Any] | None]]
+"""``handler(payload, idempotency_key)`` performs one outside write.
+
+It must pass the key on to the platform (header or field) so that a retry of
+a write the platform already saw is recognised there, and it raises to ask
+for a retry; ``PermanentFailure`` stops retrying.
+"""
+
+
+@dataclass
+class Module:
+    """The manifest of one desk module.
+
+    Hooks, each optional:
+
+    - ``dashboard_tiles(user)``: awaitable list of ``Tile`` for the home page;
+      called for every signed-in user, so it must filter by role itself.
+    - ``handover_items(window)``: awaitable list of ``HandoverItem`` that are
+      open or fall due in the window; the handover module gathers them.
+    - ``outbox_handlers``: outbox kind -> ``OutboxHandler``.
+    - ``reports``: report pages listed under Reports for owners.
+    """
+
+    name: str
+    label: str
+    models: str | None = None
+    migrations: str | None = None
+    routes: Sequence[BaseRoute] = ()
+    api_routes: Sequence[BaseRoute] = ()
+    nav: Sequence[NavEntry] = ()
+    functions: Sequence[Callable[..., Any]] = ()
+    cron_jobs: Sequence[Any] = ()
+    outbox_handlers: dict[str, OutboxHandler] = field(default_factory=dict)
+    dashboard_tiles: Callable[[User], Awaitable[list[Tile]]] | None = None
+    handover_items: Callable[[HandoverWindow], Awaitable[list[HandoverItem]]] | None = None
+    reports: Sequence[ReportLink] = ()
+    templates: Path | None = None
+    can_disable: bool = True
+
+
+def _load(ref: str) -> Module:
+    module_path, _, attr = ref.partition(":")
+    obj = getattr(importlib.import_module(module_path), attr or "module")
+    if not isinstance(obj, Module):
+        raise ConfigError(f"{ref} is not an aftersales Module")
+    return obj
+
+
+def all_modules() -> list[Module]:
+    """Built-in modules first, then every installed plugin, each name once."""
+    found: dict[str, Module] = {}
+    refs = list(BUILTIN)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        refs.append(ep.value)
+    for ref in refs:
+        module = _load(ref)
+        if module.name in found and found[module.name] is not module:
+            raise ConfigError(f"two modules are named {module.name!r} ({ref})")
+        found[module.name] = module
+    return list(found.values())
+
+
+def enabled_modules(settings: Settings) -> list[Module]:
+    unknown = settings.disabled_modules - {m.name for m in all_modules()}
+    if unknown:
+        raise ConfigError(f"AFTERSALES_DISABLED_MODULES names unknown modules: {sorted(unknown)}")
+    return [m for m in all_modules() if not (m.can_disable and m.name in settings.disabled_modules)]
+
+
+def outbox_handlers(modules: Sequence[Module]) -> dict[str, OutboxHandler]:
+    handlers: dict[str, OutboxHandler] = {}
+    for module in modules:
+        handlers.update(module.outbox_handlers)
+    return handlers

@@ -1,0 +1,165 @@
+"""The outbox: every write to a platform is a row first, a request second.
+
+A service calls ``enqueue`` inside its own transaction, so the state change
+and the promise to tell the platform commit together. Workers then
+``deliver`` rows by id. A row is claimed with a lease (``locked_until``);
+the claim bumps ``attempts``, which also serves as a fencing token so a
+worker that outlived its lease cannot overwrite a newer attempt's outcome.
+A worker killed mid-send leaves its row ``sending`` with an expiring lease;
+``due_ids`` hands it out again with the same idempotency key, so the
+platform sees the retry as the same request. Losing Redis loses no work,
+because the sweep re-enqueues from the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F, Q
+
+from aftersales.core import clock
+from aftersales.core.errors import AfterSalesError
+from aftersales.core.models import OutboxMessage, OutboxStatus
+from aftersales.core.modules import OutboxHandler
+
+log = logging.getLogger("aftersales.outbox")
+
+MAX_ATTEMPTS = 12
+BASE_BACKOFF = timedelta(seconds=5)
+MAX_BACKOFF = timedelta(hours=1)
+DEFAULT_LEASE = timedelta(seconds=60)
+
+
+class PermanentFailure(AfterSalesError):
+    """Raised by a handler when retrying cannot help (refused, not found)."""
+
+    code = "outbox_permanent_failure"
+
+
+async def enqueue(
+    kind: str,
+    payload: dict[str, Any],
+    idempotency_key: str,
+    *,
+    using_db: BaseDBAsyncClient | None = None,
+) -> OutboxMessage:
+    """Record a write to be made; the same key twice returns the first row."""
+    existing = await OutboxMessage.get_or_none(idempotency_key=idempotency_key).using_db(using_db)
+    if existing is not None:
+        return existing
+    now = clock.now()
+    return await OutboxMessage.create(
+        kind=kind,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        next_attempt_at=now,
+        created_at=now,
+        using_db=using_db,
+    )
+
+
+def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with jitter, so many failed rows do not retry in step."""
+    rng = rng or random.Random()
+    ceiling = min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    return ceiling * rng.uniform(0.5, 1.0)
+
+
+async def due_ids(limit: int = 500) -> list[tuple[int, int]]:
+    """``(id, attempts)`` of rows to try now: pending and due, or sending with a dead lease."""
+    now = clock.now()
+    return await (
+        OutboxMessage.filter(
+            Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            | Q(status=OutboxStatus.SENDING, locked_until__lt=now)
+        )
+        .order_by("id")
+        .limit(limit)
+        .values_list("id", "attempts")
+    )
+
+
+async def claim(message_id: int, *, lease: timedelta = DEFAULT_LEASE) -> OutboxMessage | None:
+    """Take the row for one attempt, or return None when someone else has it."""
+    now = clock.now()
+    taken = await OutboxMessage.filter(
+        Q(id=message_id)
+        & (
+            Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+            | Q(status=OutboxStatus.SENDING, locked_until__lt=now)
+        )
+    ).update(status=OutboxStatus.SENDING, locked_until=now + lease, attempts=F("attempts") + 1)
+    if not taken:
+        return None
+    return await OutboxMessage.get(id=message_id)
+
+
+async def deliver(
+    message_id: int,
+    handlers: dict[str, OutboxHandler],
+    *,
+    lease: timedelta = DEFAULT_LEASE,
+) -> OutboxStatus | None:
+    """Make one attempt at one row; returns its new status, None if not ours."""
+    message = await claim(message_id, lease=lease)
+    if message is None:
+        return None
+    fence = Q(id=message.id, status=OutboxStatus.SENDING, attempts=message.attempts)
+    handler = handlers.get(message.kind)
+    if handler is None:
+        await OutboxMessage.filter(fence).update(
+            status=OutboxStatus.FAILED,
+            locked_until=None,
+            last_error=f"no handler for outbox kind {message.kind!r}",
+        )
+        log.error("outbox.no_handler id=%s kind=%s", message.id, message.kind)
+        return OutboxStatus.FAILED
+    try:
+        # Finish inside the lease, or another worker may start the same write.
+        timeout = max(lease.total_seconds() - 5, 1)
+        result = await asyncio.wait_for(
+            handler(message.payload, message.idempotency_key), timeout=timeout
+        )
+    except PermanentFailure as exc:
+        await OutboxMessage.filter(fence).update(
+            status=OutboxStatus.FAILED, locked_until=None, last_error=exc.message
+        )
+        log.warning("outbox.failed id=%s kind=%s error=%s", message.id, message.kind, exc)
+        return OutboxStatus.FAILED
+    except Exception as exc:  # any transient trouble: retry with the same key
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        if message.attempts >= MAX_ATTEMPTS:
+            await OutboxMessage.filter(fence).update(
+                status=OutboxStatus.FAILED, locked_until=None, last_error=error
+            )
+            log.warning("outbox.gave_up id=%s kind=%s error=%s", message.id, message.kind, error)
+            return OutboxStatus.FAILED
+        await OutboxMessage.filter(fence).update(
+            status=OutboxStatus.PENDING,
+            locked_until=None,
+            next_attempt_at=clock.now() + backoff(message.attempts),
+            last_error=error,
+        )
+        log.info("outbox.retry_scheduled id=%s attempts=%s", message.id, message.attempts)
+        return OutboxStatus.PENDING
+    await OutboxMessage.filter(fence).update(
+        status=OutboxStatus.DELIVERED,
+        locked_until=None,
+        delivered_at=clock.now(),
+        result=result,
+        last_error=None,
+    )
+    return OutboxStatus.DELIVERED
+
+
+async def retry_failed(message_id: int) -> bool:
+    """Give a failed row a fresh round of attempts, keeping its idempotency key."""
+    updated = await OutboxMessage.filter(id=message_id, status=OutboxStatus.FAILED).update(
+        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=clock.now()
+    )
+    return bool(updated)

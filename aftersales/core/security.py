@@ -1,0 +1,65 @@
+"""Passwords, API tokens and encryption of platform credentials at rest."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from aftersales.core.errors import ConfigError
+
+_hasher = PasswordHasher()
+TOKEN_PREFIX = "as_"
+# Verifying against a real hash when the user does not exist keeps the
+# response time the same, so timing does not reveal which usernames exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_api_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """Tokens are long random strings, so a fast hash is enough (no brute force)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _fernet(secret_key: str) -> Fernet:
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"aftersales", info=b"credentials"
+    ).derive(secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt_credentials(secret_key: str, credentials: dict[str, Any]) -> str:
+    return _fernet(secret_key).encrypt(json.dumps(credentials).encode()).decode()
+
+
+def decrypt_credentials(secret_key: str, blob: str) -> dict[str, Any]:
+    if not blob:
+        return {}
+    try:
+        return json.loads(_fernet(secret_key).decrypt(blob.encode()))
+    except InvalidToken:
+        raise ConfigError(
+            "store credentials cannot be decrypted: AFTERSALES_SECRET_KEY changed"
+        ) from None

@@ -1,0 +1,85 @@
+"""People and tokens: the only code that creates users, checks passwords, issues tokens."""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from aftersales.core import audit, clock
+from aftersales.core.errors import InvalidInput, NotFound
+from aftersales.core.models import ApiToken, Role, User
+from aftersales.core.security import hash_password, hash_token, new_api_token, verify_password
+
+MIN_PASSWORD_LENGTH = 8
+
+
+async def create_user(
+    username: str,
+    password: str,
+    *,
+    role: Role,
+    display_name: str = "",
+    actor: User | None = None,
+) -> User:
+    username = username.strip()
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        raise InvalidInput("A username is 1 to 64 characters without spaces.")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if await User.exists(username=username):
+        raise InvalidInput(f"The username {username!r} is taken.", code="username_taken")
+    async with in_transaction() as conn:
+        user = await User.create(
+            username=username,
+            display_name=display_name,
+            password_hash=hash_password(password),
+            role=role,
+            using_db=conn,
+        )
+        await audit.record(
+            "user.created",
+            subject_type="user",
+            subject_id=user.id,
+            actor=actor,
+            data={"username": username, "role": role.value},
+            using_db=conn,
+        )
+    return user
+
+
+async def authenticate(username: str, password: str) -> User | None:
+    """The user when the password is right; None otherwise, in the same time."""
+    user = await User.get_or_none(username=username.strip(), is_active=True)
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok:
+        return None
+    await User.filter(id=user.id).update(last_login_at=clock.now())
+    return user
+
+
+async def create_token(user: User, name: str) -> str:
+    """Issue a bearer token; only its hash is stored, so this is the one chance to see it."""
+    token = new_api_token()
+    async with in_transaction() as conn:
+        row = await ApiToken.create(
+            user=user, name=name, token_hash=hash_token(token), prefix=token[:8], using_db=conn
+        )
+        await audit.record(
+            "token.created",
+            subject_type="api_token",
+            subject_id=row.id,
+            actor=user,
+            data={"name": name},
+            using_db=conn,
+        )
+    return token
+
+
+async def get_user(username: str) -> User:
+    user = await User.get_or_none(username=username)
+    if user is None:
+        raise NotFound(f"No user named {username!r}.")
+    return user
+
+
+async def set_language(user: User, locale: str | None) -> None:
+    await User.filter(id=user.id).update(locale=locale)

@@ -1,0 +1,94 @@
+"""Jinja2 pages: one environment, the user's language per request, shared macros."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from aftersales.core import i18n
+from aftersales.core.auth import csrf_token
+from aftersales.core.i18n import N_
+from aftersales.core.modules import Module, NavEntry
+from aftersales.core.money import format_money
+
+
+def templates_dir() -> Path:
+    """Top-level ``templates/`` in a checkout, ``aftersales/templates`` in a wheel."""
+    packaged = Path(__file__).resolve().parent.parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+def build_environment(modules: list[Module]) -> jinja2.Environment:
+    search = [str(templates_dir())] + [str(m.templates) for m in modules if m.templates]
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search),
+        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["money"] = format_money
+    return env
+
+
+def local_time(value: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(zone).strftime(fmt)
+
+
+def visible_nav(request: Request) -> list[NavEntry]:
+    user = request.scope.get("state", {}).get("user")
+    if user is None:
+        return []
+    return [entry for m in request.app.state.modules for entry in m.nav if user.role in entry.roles]
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status: int = 200
+) -> Response:
+    env: jinja2.Environment = request.app.state.jinja
+    zone = request.app.state.settings.zone
+    session = request.scope.get("session")
+    values = {
+        "request": request,
+        "user": request.scope.get("state", {}).get("user"),
+        "nav": visible_nav(request),
+        "csrf_token": csrf_token(session) if session is not None else "",
+        "locale": i18n.get_locale(),
+        "languages": i18n.LANGUAGE_NAMES,
+        "local_time": lambda v, fmt="%Y-%m-%d %H:%M": local_time(v, zone, fmt),
+        "flash": session.pop("flash", None) if session is not None else None,
+        **(context or {}),
+    }
+    html = env.get_template(name).render(values)
+    return HTMLResponse(html, status_code=status)
+
+
+async def render_error(request: Request, status: int, message: str | None = None) -> Response:
+    titles = {
+        400: N_("The request could not be understood"),
+        401: N_("Please sign in"),
+        403: N_("You may not do this"),
+        404: N_("Page not found"),
+        413: N_("Request too large"),
+        500: N_("Something went wrong on our side"),
+    }
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": titles.get(status, N_("Error")), "message": message},
+        status=status,
+    )
+
+
+def flash(request: Request, message: str, level: str = "info") -> None:
+    """A one-time message shown on the next page (stored in the session)."""
+    request.session["flash"] = {"message": message, "level": level}

@@ -1,0 +1,176 @@
+"""The Starlette app factory.
+
+Middleware, outermost first: sessions (cookie Secure when the request came
+over HTTPS), language, authentication, CSRF. The lifespan opens the
+database and Redis and, on one machine, runs the arq worker in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from arq import create_pool
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from aftersales.core import db, i18n
+from aftersales.core.auth import API_PREFIX, AuthMiddleware, CSRFMiddleware
+from aftersales.core.config import Settings
+from aftersales.core.errors import AfterSalesError
+from aftersales.core.i18n import N_
+from aftersales.core.jobs import make_worker
+from aftersales.core.modules import Module, enabled_modules
+from aftersales.core.redis import RedisHandle, open_redis
+from aftersales.core.templating import build_environment, render_error, templates_dir
+
+log = logging.getLogger("aftersales.web")
+
+
+class SecureAwareSessions:
+    """Starlette sessions with the Secure flag set exactly when the request was HTTPS.
+
+    Behind a TLS-terminating proxy uvicorn's proxy headers turn the scheme
+    into ``https``; plain-HTTP development still gets a working cookie.
+    """
+
+    def __init__(self, app: ASGIApp, secret_key: str) -> None:
+        common = {"secret_key": secret_key, "session_cookie": "aftersales", "same_site": "lax"}
+        self.plain = SessionMiddleware(app, https_only=False, **common)  # type: ignore[arg-type]
+        self.secure = SessionMiddleware(app, https_only=True, **common)  # type: ignore[arg-type]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chosen = self.secure if scope.get("scheme") in {"https", "wss"} else self.plain
+        await chosen(scope, receive, send)
+
+
+class LocaleMiddleware:
+    """The user's saved language, else the browser's Accept-Language."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            user = scope.get("state", {}).get("user")
+            locale = getattr(user, "locale", None)
+            if not locale:
+                headers = dict(scope["headers"])
+                locale = i18n.negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
+            i18n.set_locale(locale)
+        await self.app(scope, receive, send)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+async def _error_response(request: Request, status: int, code: str, message: str) -> Response:
+    if _is_api(request):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    return await render_error(request, status, message)
+
+
+async def on_business_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AfterSalesError)
+    return await _error_response(request, exc.status, exc.code, exc.message)
+
+
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 403: "forbidden"}
+    return await _error_response(
+        request, exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)
+    )
+
+
+async def on_crash(request: Request, exc: Exception) -> Response:
+    log.exception("web.unhandled_error path=%s", request.url.path, exc_info=exc)
+    return await _error_response(
+        request, 500, "internal_error", N_("Something went wrong on our side. It has been logged.")
+    )
+
+
+def collect_routes(modules: list[Module]) -> tuple[list[BaseRoute], list[BaseRoute]]:
+    pages: list[BaseRoute] = []
+    api: list[BaseRoute] = []
+    for module in modules:
+        if module.name == "core":
+            pages.extend(module.routes)
+        elif module.routes:
+            pages.append(Mount(f"/{module.name}", routes=list(module.routes)))
+        api.extend(module.api_routes)
+    return pages, api
+
+
+def create_app(
+    settings: Settings,
+    *,
+    manage_db: bool = True,
+    redis: RedisHandle | None = None,
+    run_worker: bool = False,
+) -> Starlette:
+    """Build the desk; tests pass ``manage_db=False`` and their own Redis."""
+    modules = enabled_modules(settings)
+    pages, api = collect_routes(modules)
+    static = Path(templates_dir()) / "static"
+    routes: list[BaseRoute] = [
+        *pages,
+        Mount("/api/v1", routes=api),
+        Mount("/static", app=StaticFiles(directory=static), name="static"),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        handle = redis or open_redis(settings)
+        if manage_db:
+            await db.init_db(settings)
+        app.state.redis = await create_pool(handle.settings)
+        worker_task = None
+        if run_worker:
+            worker = make_worker(settings, handle.settings, manage_db=False, handle_signals=False)
+            worker_task = asyncio.create_task(worker.async_run(), name="arq-worker")
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                worker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+                await worker.close()
+            await app.state.redis.aclose()
+            if manage_db:
+                await db.close_db()
+            if redis is None:
+                handle.close()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SecureAwareSessions, secret_key=settings.secret_key),
+            Middleware(AuthMiddleware),
+            Middleware(LocaleMiddleware),
+            Middleware(CSRFMiddleware),
+        ],
+        exception_handlers={
+            AfterSalesError: on_business_error,
+            HTTPException: on_http_error,
+            Exception: on_crash,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.modules = modules
+    app.state.api_routes = api
+    app.state.jinja = build_environment(modules)
+    return app

@@ -1,0 +1,92 @@
+"""Customers, orders and their items, as synced from the store platforms."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+from connectors.base import OrderStatus
+
+
+class Customer(Model):
+    """A buyer of one store — phone and address are shown masked to most roles."""
+
+    id = fields.IntField(primary_key=True)
+    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "core.Store", related_name=False, on_delete=fields.CASCADE
+    )
+    platform_buyer_id = fields.CharField(max_length=64)
+    nick = fields.CharField(max_length=128)
+    name = fields.CharField(max_length=128, null=True)
+    phone = fields.CharField(max_length=32, null=True)
+    address = fields.TextField(null=True)
+    tags = fields.JSONField(default=list)
+    notes = fields.TextField(default="")
+
+    orders: fields.ReverseRelation[Order]
+
+    class Meta:
+        table = "customers"
+        unique_together = (("store", "platform_buyer_id"),)
+
+
+class Order(Model):
+    id = fields.IntField(primary_key=True)
+    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "core.Store", related_name=False, on_delete=fields.CASCADE
+    )
+    platform_order_id = fields.CharField(max_length=64)
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "orders.Customer", related_name="orders", on_delete=fields.RESTRICT
+    )
+    status = fields.CharEnumField(OrderStatus, max_length=24, db_index=True)
+    platform_status = fields.CharField(max_length=64)
+    currency = fields.CharField(max_length=3, default="CNY")
+    total_amount = fields.DecimalField(max_digits=12, decimal_places=2)
+    paid_amount = fields.DecimalField(max_digits=12, decimal_places=2)
+    placed_at = fields.DatetimeField(db_index=True)
+    paid_at = fields.DatetimeField(null=True)
+    shipped_at = fields.DatetimeField(null=True)
+    platform_updated_at = fields.DatetimeField()
+    synced_at = fields.DatetimeField()
+
+    items: fields.ReverseRelation[OrderItem]
+
+    class Meta:
+        table = "orders"
+        unique_together = (("store", "platform_order_id"),)
+
+
+class OrderItem(Model):
+    id = fields.IntField(primary_key=True)
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "orders.Order", related_name="items", on_delete=fields.CASCADE
+    )
+    platform_item_id = fields.CharField(max_length=64)
+    title = fields.CharField(max_length=255)
+    sku = fields.CharField(max_length=128, null=True)
+    quantity = fields.IntField()
+    unit_price = fields.DecimalField(max_digits=12, decimal_places=2)
+    amount = fields.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        table = "order_items"
+        unique_together = (("order", "platform_item_id"),)
+
+
+class SyncState(Model):
+    """Where each (store, stream) sync stopped — saved with the page it follows."""
+
+    id = fields.IntField(primary_key=True)
+    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "core.Store", related_name=False, on_delete=fields.CASCADE
+    )
+    stream = fields.CharField(max_length=16)
+    cursor = fields.TextField(null=True)
+    last_synced_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(null=True)
+    records_seen = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "sync_states"
+        unique_together = (("store", "stream"),)

@@ -1,0 +1,130 @@
+"""The contract every platform connector meets.
+
+Exception tree::
+
+    ConnectorError
+    ├── AuthFailed          credentials refused; a person must fix the store
+    ├── RateLimited         slow down; ``retry_after`` seconds
+    ├── PlatformError       the platform said no or broke (code, message)
+    └── BadPayload          one record could not be read (``record_id``)
+
+Streams are async iterators of ``Page``: the records of one page and the
+cursor to save once they are committed. A bad record is reported in
+``Page.errors`` beside the good ones, never dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Generic, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+class ConnectorError(Exception):
+    pass
+
+
+class AuthFailed(ConnectorError):
+    pass
+
+
+class RateLimited(ConnectorError):
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PlatformError(ConnectorError):
+    def __init__(self, message: str, *, code: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class BadPayload(ConnectorError):
+    def __init__(self, message: str, *, record_id: str | None = None) -> None:
+        super().__init__(message)
+        self.record_id = record_id
+
+
+class OrderStatus(StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    AWAITING_SHIPMENT = "awaiting_shipment"
+    SHIPPED = "shipped"
+    COMPLETED = "completed"
+    CLOSED = "closed"
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_float_money(cls, value: Any) -> Any:
+        # Money arrives as strings or Decimals; a float has already lost cents.
+        if isinstance(value, float):
+            return Decimal(str(value))
+        return value
+
+
+class BuyerRecord(Record):
+    platform_buyer_id: str
+    nick: str
+    name: str | None = None
+    phone: str | None = None
+    address: str | None = None
+
+
+class OrderItemRecord(Record):
+    platform_item_id: str
+    title: str
+    sku: str | None = None
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal
+
+
+class OrderRecord(Record):
+    platform_order_id: str
+    status: OrderStatus
+    platform_status: str
+    buyer: BuyerRecord
+    currency: str = "CNY"
+    total_amount: Decimal
+    paid_amount: Decimal
+    created_at: datetime
+    paid_at: datetime | None = None
+    shipped_at: datetime | None = None
+    updated_at: datetime
+    items: list[OrderItemRecord]
+
+
+R = TypeVar("R", bound=Record)
+
+
+@dataclass
+class Page(Generic[R]):
+    records: list[R]
+    cursor: str | None
+    errors: list[BadPayload] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    orders: bool = True
+    after_sales: bool = False
+    reviews: bool = False
+    decide_refund: bool = False
+    reply_review: bool = False
+
+
+class Connector(Protocol):
+    platform: str
+    capabilities: Capabilities
+
+    def orders(self, cursor: str | None) -> AsyncIterator[Page[OrderRecord]]: ...

