@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import sys
@@ -182,7 +183,13 @@ async def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
             "runs the worker itself"
         )
     worker = make_worker(settings, open_redis(settings).settings)
-    await worker.main()
+    # SIGTERM/SIGINT cancel the run; jobs cut short keep their outbox lease and
+    # are handed out again, so stopping here loses nothing.
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker.async_run()
+    await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+    worker.tasks.clear()
+    await worker.close()
 
 
 COMMANDS: dict[

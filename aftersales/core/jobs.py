@@ -6,8 +6,11 @@ queue only carries triggers; the outbox table is the truth.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
+import signal
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -16,7 +19,7 @@ from arq import cron
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker
 
-from aftersales.core import db, outbox
+from aftersales.core import clock, db, outbox
 from aftersales.core.config import Settings
 from aftersales.core.modules import Module, enabled_modules, outbox_handlers
 
@@ -50,13 +53,19 @@ async def outbox_sweep(ctx: dict[str, Any]) -> int:
 async def kick_outbox(redis: ArqRedis, due: Iterable[tuple[int, int]]) -> None:
     """Ask a worker to deliver these ``(id, attempts)`` rows now; call after commit.
 
-    The job id names the attempt, so a second kick of a queued row is a no-op,
-    while a row whose worker died (attempts moved on) gets a fresh job at once
-    instead of waiting for arq to time the dead one out.
+    The job id names the row, its attempt and the current lease period. A
+    second kick within the period is a no-op, while a row whose job was lost
+    with a dead worker (arq keeps that job "in progress" until its timeout)
+    gets a fresh job from the next period's sweep. Duplicate jobs are
+    harmless: only one of them can claim the row.
     """
+    period = int(clock.now().timestamp() // outbox_lease().total_seconds())
     for message_id, attempts in due:
         await redis.enqueue_job(
-            "outbox_deliver", message_id, _job_id=f"outbox:{message_id}:{attempts}", _expires=3600
+            "outbox_deliver",
+            message_id,
+            _job_id=f"outbox:{message_id}:{attempts}:{period}",
+            _expires=3600,
         )
 
 
@@ -121,3 +130,18 @@ async def worker_heartbeat(redis: ArqRedis) -> str | None:
     """The line arq's health check writes; None when no worker wrote it lately."""
     raw = await redis.get(HEALTH_KEY)
     return raw.decode() if isinstance(raw, bytes) else raw
+
+
+async def stop_worker(worker: Worker, task: asyncio.Task[None]) -> None:
+    """Stop an in-process worker: cancel its jobs, wait for them, then close it.
+
+    arq's ``close`` re-raises the cancellation of the jobs it cancels; a job
+    cut short here is safe, because its outbox row keeps a lease that expires
+    and is handed out again with the same idempotency key.
+    """
+    worker.handle_sig(signal.SIGTERM)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+    worker.tasks.clear()
+    await worker.close()

@@ -29,7 +29,7 @@ from aftersales.core.auth import API_PREFIX, AuthMiddleware, CSRFMiddleware
 from aftersales.core.config import Settings
 from aftersales.core.errors import AfterSalesError
 from aftersales.core.i18n import N_
-from aftersales.core.jobs import make_worker
+from aftersales.core.jobs import make_worker, stop_worker
 from aftersales.core.modules import Module, enabled_modules
 from aftersales.core.redis import RedisHandle, open_redis
 from aftersales.core.templating import build_environment, render_error, templates_dir
@@ -144,10 +144,7 @@ def create_app(
             yield
         finally:
             if worker_task is not None:
-                worker_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker_task
-                await worker.close()
+                await stop_worker(worker, worker_task)
             await app.state.redis.aclose()
             if manage_db:
                 await db.close_db()

@@ -37,11 +37,14 @@ class IdempotentPlatform:
                         ).encode()
                     reply = platform.responses[key]
                 time.sleep(platform.delay)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(reply)))
+                    self.end_headers()
+                    self.wfile.write(reply)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client died mid-request; the write still happened
 
             def log_message(self, *args: object) -> None:
                 pass
