@@ -28,12 +28,19 @@ class IdempotentPlatform:
             def do_POST(self) -> None:
                 key = self.headers.get("Idempotency-Key", "")
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                try:
+                    echo = json.loads(body)
+                except ValueError:
+                    # A truncated body (the client died while sending) is refused
+                    # unexecuted, as a real server would.
+                    self.send_error(400)
+                    return
                 with platform.lock:
                     platform.received[key] += 1
                     if key not in platform.responses:
                         platform.executed[key] += 1
                         platform.responses[key] = json.dumps(
-                            {"ok": True, "key": key, "echo": json.loads(body)}
+                            {"ok": True, "key": key, "echo": echo}
                         ).encode()
                     reply = platform.responses[key]
                 time.sleep(platform.delay)
