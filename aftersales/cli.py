@@ -207,7 +207,13 @@ COMMANDS: dict[
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Long-running commands log their work; one-shot commands print only results.
+    long_running = args.command in {"serve", "worker", "demo"}
+    logging.basicConfig(
+        level=logging.INFO if long_running else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
     handler = COMMANDS[(args.command, getattr(args, "verb", None))]
     try:
         settings = Settings.from_env()

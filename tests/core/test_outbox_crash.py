@@ -89,9 +89,7 @@ async def test_killed_worker_mid_drain_delivers_every_row_exactly_once(
         try:
 
             async def all_delivered() -> bool:
-                return (
-                    await OutboxMessage.filter(status=OutboxStatus.DELIVERED).count() == MESSAGES
-                )
+                return await OutboxMessage.filter(status=OutboxStatus.DELIVERED).count() == MESSAGES
 
             await wait_for(all_delivered, 90, "every row to be delivered")
         finally:

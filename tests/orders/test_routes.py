@@ -1,0 +1,106 @@
+"""Order pages: search, detail, and buyer contact masked by role."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from aftersales.core import clock
+from aftersales.core.models import Role
+from aftersales.orders.models import Order
+from aftersales.orders.sync import sync_orders
+from connectors.demo import DemoConnector
+from tests.conftest import sign_in
+from tests.factories import create_store, create_user
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+async def demo_orders(app) -> list:
+    store = await create_store()
+    connector = DemoConnector(now=NOW)
+    await sync_orders(store, connector)
+    return connector.all_orders()
+
+
+async def test_orders_list_pages_on_the_server(client: httpx.AsyncClient, demo_orders) -> None:
+    await create_user(username="a1")
+    await sign_in(client, "a1")
+    page = await client.get("/orders/")
+    assert page.status_code == 200
+    assert f"{len(demo_orders)} orders" in page.text
+    assert len(re.findall(r'<a href="/orders/\d+">', page.text)) == 50
+    last = await client.get("/orders/?page=999")
+    assert "Previous" in last.text
+
+
+async def test_search_by_order_number_nick_phone_tail_and_product(
+    client: httpx.AsyncClient, demo_orders
+) -> None:
+    await create_user(username="a2")
+    await sign_in(client, "a2")
+    target = demo_orders[17]
+    for text in (
+        target.platform_order_id,
+        target.buyer.nick,
+        target.buyer.phone[-4:],
+        target.items[0].title,
+    ):
+        page = await client.get("/orders/", params={"q": text})
+        assert target.platform_order_id in page.text, text
+    nothing = await client.get("/orders/", params={"q": "没有这种商品"})
+    assert "No orders match." in nothing.text
+
+
+async def test_agents_see_masked_contact_and_owners_see_it_whole(
+    client: httpx.AsyncClient, demo_orders
+) -> None:
+    order = await Order.first().prefetch_related("customer")
+    phone = order.customer.phone
+    await create_user(username="agent", role=Role.AGENT)
+    await create_user(username="owner", role=Role.OWNER)
+    await sign_in(client, "agent")
+    page = await client.get(f"/orders/{order.id}")
+    assert phone not in page.text
+    assert phone[-4:] in page.text
+    assert order.customer.address not in page.text
+    client.cookies.clear()
+    await sign_in(client, "owner")
+    page = await client.get(f"/orders/{order.id}")
+    assert phone in page.text
+    assert order.customer.address in page.text
+
+
+async def test_home_tiles_count_the_morning_checks(client: httpx.AsyncClient, demo_orders) -> None:
+    clock.travel(NOW - clock.now())
+    unpaid = [
+        o
+        for o in demo_orders
+        if o.status == "awaiting_payment" and o.created_at < NOW - timedelta(days=1)
+    ]
+    late = [
+        o
+        for o in demo_orders
+        if o.status == "awaiting_shipment" and o.paid_at < NOW - timedelta(hours=48)
+    ]
+    await create_user(username="a3")
+    await sign_in(client, "a3")
+    home = await client.get("/")
+    assert (
+        f'href="/orders/?status=awaiting_payment">\n  <span class="value">{len(unpaid)}</span>'
+        in home.text
+    )
+    assert (
+        f'href="/orders/?status=awaiting_shipment">\n  <span class="value">{len(late)}</span>'
+        in home.text
+    )
+
+
+async def test_missing_order_is_a_404_page(client: httpx.AsyncClient) -> None:
+    await create_user(username="a4")
+    await sign_in(client, "a4")
+    assert (await client.get("/orders/999999")).status_code == 404

@@ -1,0 +1,90 @@
+"""Syncing the demo shop: idempotent, resumable, and the same shop every time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from aftersales.orders.models import Customer, Order, OrderItem, SyncState
+from aftersales.orders.sync import sync_orders
+from connectors.base import OrderRecord, Page
+from connectors.demo import DemoConnector
+from tests.factories import create_store
+
+pytestmark = pytest.mark.usefixtures("clean_db")
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+
+
+def test_the_demo_shop_is_reproducible() -> None:
+    first = DemoConnector(now=NOW).all_orders()
+    second = DemoConnector(now=NOW).all_orders()
+    assert first == second
+    assert len(first) > 200
+    assert min(o.created_at for o in first) >= datetime(2026, 9, 24, tzinfo=UTC)
+    assert any("保温杯" in item.title for o in first for item in o.items)
+    assert DemoConnector(now=NOW, seed=1).all_orders() != first
+
+
+async def test_sync_twice_lands_each_order_once() -> None:
+    store = await create_store()
+    connector = DemoConnector(now=NOW)
+    landed = await sync_orders(store, connector)
+    expected = len(connector.all_orders())
+    assert landed == expected
+    assert await Order.filter(store=store).count() == expected
+    assert await sync_orders(store, connector) == 0
+    assert await Order.filter(store=store).count() == expected
+    items = sum(len(o.items) for o in connector.all_orders())
+    assert await OrderItem.all().count() == items
+    assert await Customer.filter(store=store).count() <= 40
+
+
+class CrashingConnector(DemoConnector):
+    """Dies after a number of pages, like a sync killed halfway."""
+
+    def __init__(self, *, pages_before_crash: int) -> None:
+        super().__init__(now=NOW, page_size=40)
+        self.pages_before_crash = pages_before_crash
+
+    async def orders(self, cursor: str | None) -> AsyncIterator[Page[OrderRecord]]:
+        served = 0
+        async for page in super().orders(cursor):
+            if served == self.pages_before_crash:
+                raise ConnectionError("network gone")
+            served += 1
+            yield page
+
+
+async def test_a_crashed_sync_resumes_where_it_stopped() -> None:
+    store = await create_store()
+    with pytest.raises(ConnectionError):
+        await sync_orders(store, CrashingConnector(pages_before_crash=2))
+    assert await Order.filter(store=store).count() == 80
+    state = await SyncState.get(store=store, stream="orders")
+    assert state.cursor == "80"
+    resumed = await sync_orders(store, DemoConnector(now=NOW, page_size=40))
+    total = len(DemoConnector(now=NOW).all_orders())
+    assert resumed == total - 80
+    assert await Order.filter(store=store).count() == total
+
+
+async def test_an_updated_order_is_updated_not_duplicated() -> None:
+    store = await create_store()
+    record = DemoConnector(now=NOW).all_orders()[0]
+    await sync_orders(store, _OneShot([record]))
+    changed = record.model_copy(update={"platform_status": "TRADE_CLOSED", "status": "closed"})
+    await sync_orders(store, _OneShot([changed], cursor_base=1))
+    orders = await Order.filter(store=store)
+    assert len(orders) == 1
+    assert orders[0].platform_status == "TRADE_CLOSED"
+
+
+class _OneShot:
+    def __init__(self, records: list[OrderRecord], cursor_base: int = 0) -> None:
+        self.records = records
+        self.cursor_base = cursor_base
+
+    async def orders(self, cursor: str | None) -> AsyncIterator[Page[OrderRecord]]:
+        yield Page(records=self.records, cursor=str(self.cursor_base + len(self.records)))
