@@ -51,8 +51,8 @@ def start_worker(settings: Settings, redis_handle: RedisHandle, log: Path) -> su
     )
 
 
-async def wait_for(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if await condition():
             return
