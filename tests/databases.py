@@ -6,14 +6,19 @@ Set ``DATABASE_URL`` to a PostgreSQL server to run the suite there; each
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+
+T = TypeVar("T")
 
 
 def server_url() -> str | None:
@@ -51,3 +56,16 @@ async def fresh_database_url(directory: Path) -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+async def in_own_tortoise_context(work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` with no current Tortoise context, so the suite's stays untouched.
+
+    ``Tortoise.init`` re-initialises whatever context is current, and
+    pytest-asyncio shares one context across the session's tests.
+    """
+    from tortoise.context import _current_context
+
+    context = contextvars.copy_context()
+    context.run(_current_context.set, None)
+    return await asyncio.create_task(work(), context=context)

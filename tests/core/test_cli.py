@@ -15,7 +15,7 @@ from aftersales.core.models import Role, User
 
 def run(settings: Settings, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "REDIS_URL"},
         "AFTERSALES_DATA_DIR": str(settings.data_dir),
         "AFTERSALES_SECRET_KEY": settings.secret_key,
         "DATABASE_URL": settings.database_url,

@@ -12,7 +12,7 @@ from tortoise.migrations.api import migrate as run_migrations
 
 from aftersales.core.config import Settings
 from aftersales.core.db import tortoise_config
-from tests.databases import fresh_database_url
+from tests.databases import fresh_database_url, in_own_tortoise_context
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "aftersales" / "core" / "migrations"
 
@@ -32,41 +32,48 @@ async def test_upgrade_from_the_previous_migration_keeps_every_row(
     previous = core_migrations()[-2]
     async with fresh_database_url(tmp_path) as url:
         config = tortoise_config(dataclasses.replace(settings, database_url=url))
-        await run_migrations(config=config, target=f"core.{previous}")
-        conn = connections.get("default")
-        for n in range(3):
-            await conn.execute_insert(
-                "INSERT INTO users (username, display_name, password_hash, role, is_active,"
-                " created_at) VALUES ($1, $2, $3, $4, $5, $6)"
-                if conn.capabilities.dialect == "postgres"
-                else "INSERT INTO users (username, display_name, password_hash, role, is_active,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [f"old{n}", f"老用户{n}", "hash", "agent", True, datetime(2026, 1, 1, tzinfo=UTC)],
-            )
-        await Tortoise.close_connections()
+        await in_own_tortoise_context(lambda: _upgrade_keeps_rows(config, previous))
 
-        await run_migrations(config=config)
-        rows = await _rows("SELECT username, display_name, locale FROM users ORDER BY username")
-        assert rows == [
-            {"username": f"old{n}", "display_name": f"老用户{n}", "locale": None} for n in range(3)
-        ]
-        # The newer schema works on the old rows.
-        await connections.get("default").execute_script(
-            "UPDATE users SET locale = 'zh_CN' WHERE username = 'old1'"
+
+async def _upgrade_keeps_rows(config: dict, previous: str) -> None:
+    await run_migrations(config=config, target=f"core.{previous}")
+    conn = connections.get("default")
+    for n in range(3):
+        await conn.execute_insert(
+            "INSERT INTO users (username, display_name, password_hash, role, is_active,"
+            " created_at) VALUES ($1, $2, $3, $4, $5, $6)"
+            if conn.capabilities.dialect == "postgres"
+            else "INSERT INTO users (username, display_name, password_hash, role, is_active,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [f"old{n}", f"老用户{n}", "hash", "agent", True, datetime(2026, 1, 1, tzinfo=UTC)],
         )
-        assert await _rows("SELECT count(*) AS n FROM orders") == [{"n": 0}]
-        await Tortoise.close_connections()
+    await Tortoise.close_connections()
+
+    await run_migrations(config=config)
+    rows = await _rows("SELECT username, display_name, locale FROM users ORDER BY username")
+    assert rows == [
+        {"username": f"old{n}", "display_name": f"老用户{n}", "locale": None} for n in range(3)
+    ]
+    # The newer schema works on the old rows.
+    await connections.get("default").execute_script(
+        "UPDATE users SET locale = 'zh_CN' WHERE username = 'old1'"
+    )
+    assert await _rows("SELECT count(*) AS n FROM orders") == [{"n": 0}]
+    await Tortoise.close_connections()
 
 
 async def test_migrating_twice_changes_nothing(settings: Settings, tmp_path: Path) -> None:
     async with fresh_database_url(tmp_path) as url:
         config = tortoise_config(dataclasses.replace(settings, database_url=url))
-        await run_migrations(config=config)
-        await Tortoise.close_connections()
-        await run_migrations(config=config)
-        rows = await _rows("SELECT count(*) AS n FROM users")
-        assert rows == [{"n": 0}]
-        await Tortoise.close_connections()
+        await in_own_tortoise_context(lambda: _migrate_twice(config))
+
+
+async def _migrate_twice(config: dict) -> None:
+    await run_migrations(config=config)
+    await Tortoise.close_connections()
+    await run_migrations(config=config)
+    assert await _rows("SELECT count(*) AS n FROM users") == [{"n": 0}]
+    await Tortoise.close_connections()
 
 
 def test_model_descriptions_hold_no_semicolons() -> None:
