@@ -133,15 +133,35 @@ async def cmd_token_create(settings: Settings, args: argparse.Namespace) -> None
 
 
 async def _serve(settings: Settings, host: str, port: int, banner: str | None = None) -> None:
+    import signal
+
     import uvicorn
 
     from aftersales.core.web import create_app
+
+    class DeskServer(uvicorn.Server):
+        """Ctrl-C and SIGTERM stop the server and worker cleanly.
+
+        uvicorn re-raises the captured signal after serving, which would
+        interrupt our own shutdown (worker, Redis) with a traceback.
+        """
+
+        @contextlib.contextmanager
+        def capture_signals(self):  # type: ignore[override]
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.handle_exit, sig, None)
+            try:
+                yield
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
 
     app = create_app(settings, run_worker=settings.embedded_redis)
     config = uvicorn.Config(
         app, host=host, port=port, proxy_headers=True, log_level="info", lifespan="on"
     )
-    server = uvicorn.Server(config)
+    server = DeskServer(config)
     if banner:
         print(banner, flush=True)
     await server.serve()

@@ -101,3 +101,19 @@ def test_switching_off_an_unknown_module_is_a_config_error(settings: Settings) -
     off = dataclasses.replace(settings, disabled_modules=frozenset({"nonsense"}))
     with pytest.raises(ConfigError, match="nonsense"):
         enabled_modules(off)
+
+
+async def test_a_crashing_page_gets_a_friendly_500_without_a_traceback(
+    plugin_installed: None, clean_db: Settings, redis_handle: RedisHandle, redis: ArqRedis
+) -> None:
+    app = create_app(clean_db, manage_db=False, redis=redis_handle)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as c:
+            await create_user(username="boss", role=Role.OWNER)
+            await sign_in(c, "boss")
+            response = await c.get("/sample/boom")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.text
+    assert "Back to the desk" in response.text
+    assert "RuntimeError" not in response.text and "Traceback" not in response.text

@@ -26,6 +26,10 @@ async def secret_page(request: Request) -> Response:
     return PlainTextResponse("sample secrets for managers")
 
 
+async def boom(request: Request) -> Response:
+    raise RuntimeError("a bug in a plugin page")
+
+
 async def mark_cron(ctx: dict[str, Any]) -> None:
     await ctx["redis"].set(CRON_KEY, "yes")
 
@@ -45,7 +49,7 @@ async def post_echo(payload: dict[str, Any], idempotency_key: str) -> dict[str, 
 module = Module(
     name="sample",
     label="Sample",
-    routes=[Route("/", secret_page)],
+    routes=[Route("/", secret_page), Route("/boom", boom)],
     nav=[NavEntry("Sample", "/sample/", MANAGERS)],
     cron_jobs=[cron(mark_cron, second=set(range(0, 60, 2)), run_at_startup=True)],
     outbox_handlers={"sample.echo": post_echo},
