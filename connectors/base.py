@@ -61,6 +61,8 @@ class OrderStatus(StrEnum):
 
 
 class Record(BaseModel):
+    """A normalized platform record; ``raw`` keeps nothing, the mapping is the contract."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     @field_validator("*", mode="before")
@@ -104,6 +106,52 @@ class OrderRecord(Record):
     items: list[OrderItemRecord]
 
 
+class AfterSaleKind(StrEnum):
+    REFUND_ONLY = "refund_only"
+    RETURN_AND_REFUND = "return_and_refund"
+    EXCHANGE = "exchange"
+
+
+class AfterSaleRecord(Record):
+    """A buyer's after-sale request (or a refund the shop already made)."""
+
+    platform_refund_id: str
+    platform_order_id: str
+    platform_item_id: str | None = None
+    kind: AfterSaleKind
+    platform_status: str
+    currency: str = "CNY"
+    requested_amount: Decimal
+    reason: str | None = None
+    buyer_text: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    platform_deadline: datetime | None = None
+    return_carrier: str | None = None
+    return_tracking_no: str | None = None
+
+
+class ReviewResult(StrEnum):
+    GOOD = "good"
+    NEUTRAL = "neutral"
+    BAD = "bad"
+
+
+class ReviewRecord(Record):
+    platform_review_id: str
+    platform_order_id: str | None = None
+    platform_item_id: str | None = None
+    product_title: str | None = None
+    reviewer_nick: str
+    rating: int | None = None  # 1-5 where the platform rates with stars
+    result: ReviewResult | None = None  # good/neutral/bad where it rates that way
+    text: str = ""
+    append_text: str | None = None
+    reply: str | None = None
+    created_at: datetime
+    appended_at: datetime | None = None
+
+
 R = TypeVar("R", bound=Record)
 
 
@@ -123,8 +171,30 @@ class Capabilities:
     reply_review: bool = False
 
 
+class Stream(StrEnum):
+    ORDERS = "orders"
+    AFTER_SALES = "after_sales"
+    REVIEWS = "reviews"
+
+
 class Connector(Protocol):
+    """A store platform. A ``None`` cursor means "start from ``since``"."""
+
     platform: str
     capabilities: Capabilities
 
-    def orders(self, cursor: str | None) -> AsyncIterator[Page[OrderRecord]]: ...
+    def orders(
+        self, cursor: str | None, *, since: datetime
+    ) -> AsyncIterator[Page[OrderRecord]]: ...
+
+    def after_sales(
+        self, cursor: str | None, *, since: datetime
+    ) -> AsyncIterator[Page[AfterSaleRecord]]: ...
+
+    def reviews(
+        self, cursor: str | None, *, since: datetime
+    ) -> AsyncIterator[Page[ReviewRecord]]: ...
+
+    async def order(self, platform_order_id: str) -> OrderRecord: ...
+
+    async def aclose(self) -> None: ...

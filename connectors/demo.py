@@ -10,14 +10,18 @@ import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from connectors.base import (
+    AfterSaleRecord,
     BuyerRecord,
     Capabilities,
     OrderItemRecord,
     OrderRecord,
     OrderStatus,
     Page,
+    PlatformError,
+    ReviewRecord,
 )
 
 PRODUCTS = [
@@ -51,7 +55,7 @@ class DemoConnector:
     """Orders of a made-up Taobao-style shop over the last ``days`` days."""
 
     platform = "demo"
-    capabilities = Capabilities()
+    capabilities = Capabilities(orders=True, after_sales=True, reviews=True)
 
     def __init__(
         self,
@@ -152,7 +156,9 @@ class DemoConnector:
             items=items,
         )
 
-    async def orders(self, cursor: str | None) -> AsyncIterator[Page[OrderRecord]]:
+    async def orders(
+        self, cursor: str | None, *, since: datetime | None = None
+    ) -> AsyncIterator[Page[OrderRecord]]:
         """Pages in id order; the cursor is the index of the next record."""
         records = self.all_orders()
         position = int(cursor or 0)
@@ -160,3 +166,28 @@ class DemoConnector:
             page = records[position : position + self.page_size]
             position += len(page)
             yield Page(records=page, cursor=str(position))
+
+    async def after_sales(
+        self, cursor: str | None, *, since: datetime | None = None
+    ) -> AsyncIterator[Page[AfterSaleRecord]]:
+        """The demo shop has no after-sale requests yet (the refunds issue adds them)."""
+        yield Page(records=[], cursor=cursor)
+
+    async def reviews(
+        self, cursor: str | None, *, since: datetime | None = None
+    ) -> AsyncIterator[Page[ReviewRecord]]:
+        yield Page(records=[], cursor=cursor)
+
+    async def order(self, platform_order_id: str) -> OrderRecord:
+        for record in self.all_orders():
+            if record.platform_order_id == platform_order_id:
+                return record
+        raise PlatformError(f"no demo order {platform_order_id}", status=404)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def connect(*, base_url: str | None, credentials: dict[str, str], **options: Any) -> DemoConnector:
+    """Entry point ``aftersales.connectors: demo``; needs no credentials."""
+    return DemoConnector(**options)
