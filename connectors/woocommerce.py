@@ -353,3 +353,27 @@ def connect(
     return WooCommerceConnector(
         base_url=base_url, key=credentials["key"], secret=credentials["secret"], **options
     )
+
+
+def verify_webhook(secret: str, body: bytes, signature: str | None) -> bool:
+    """``X-WC-Webhook-Signature``: base64 HMAC-SHA256 of the exact body, keyed with the secret."""
+    if not signature or not secret:
+        return False
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
+    return hmac.compare_digest(expected, signature.encode())
+
+
+def webhook_delivery_id(headers: dict[str, str]) -> str | None:
+    return headers.get("x-wc-webhook-delivery-id")
+
+
+def webhook_order(headers: dict[str, str], body: bytes) -> OrderRecord | None:
+    """The order an ``order.created/updated`` webhook carries; None for other topics."""
+    topic = headers.get("x-wc-webhook-topic", "")
+    if topic not in ("order.created", "order.updated", "order.restored"):
+        return None
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise BadPayload("webhook body is not JSON") from None
+    return parse_order(payload)

@@ -78,6 +78,13 @@ class ReportLink:
     path: str
 
 
+RecordHandler = Callable[[Any, list[Any], Any], Awaitable[None]]
+"""``handler(store, records, conn)`` takes synced after-sale or review records.
+
+Called inside the sync's page transaction (``conn``), so what it writes
+commits with the page and its cursor, or not at all.
+"""
+
 OutboxHandler = Callable[[dict[str, Any], str], Awaitable[dict[str, Any] | None]]
 """``handler(payload, idempotency_key)`` performs one outside write.
 
@@ -98,6 +105,8 @@ class Module:
     - ``handover_items(window)``: awaitable list of ``HandoverItem`` that are
       open or fall due in the window; the handover module gathers them.
     - ``outbox_handlers``: outbox kind -> ``OutboxHandler``.
+    - ``record_handlers``: sync stream (``after_sales``, ``reviews``) -> ``RecordHandler``.
+    - ``hooks``: routes mounted under ``/hooks/`` without login (signed webhooks).
     - ``reports``: report pages listed under Reports for owners.
     """
 
@@ -111,6 +120,8 @@ class Module:
     functions: Sequence[Callable[..., Any]] = ()
     cron_jobs: Sequence[Any] = ()
     outbox_handlers: dict[str, OutboxHandler] = field(default_factory=dict)
+    record_handlers: dict[str, RecordHandler] = field(default_factory=dict)
+    hooks: Sequence[BaseRoute] = ()
     dashboard_tiles: Callable[[User], Awaitable[list[Tile]]] | None = None
     handover_items: Callable[[HandoverWindow], Awaitable[list[HandoverItem]]] | None = None
     reports: Sequence[ReportLink] = ()

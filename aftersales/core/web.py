@@ -104,12 +104,16 @@ async def on_crash(request: Request, exc: Exception) -> Response:
 def collect_routes(modules: list[Module]) -> tuple[list[BaseRoute], list[BaseRoute]]:
     pages: list[BaseRoute] = []
     api: list[BaseRoute] = []
+    hooks: list[BaseRoute] = []
     for module in modules:
         if module.name == "core":
             pages.extend(module.routes)
         elif module.routes:
             pages.append(Mount(f"/{module.name}", routes=list(module.routes)))
         api.extend(module.api_routes)
+        hooks.extend(module.hooks)
+    if hooks:
+        pages.append(Mount("/hooks", routes=hooks))
     return pages, api
 
 

@@ -4,7 +4,7 @@ from aftersales.core.auth import EVERYONE
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import Module, NavEntry, Tile
-from aftersales.orders import service
+from aftersales.orders import jobs, service, webhooks
 from aftersales.orders.routes import routes
 
 
@@ -36,4 +36,7 @@ module = Module(
     routes=routes,
     nav=[NavEntry(N_("Orders"), "/orders/", EVERYONE)],
     dashboard_tiles=dashboard_tiles,
+    hooks=webhooks.hooks,
+    functions=jobs.functions,
+    cron_jobs=jobs.cron_jobs,
 )

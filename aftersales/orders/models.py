@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -51,6 +53,7 @@ class Order(Model):
     synced_at = fields.DatetimeField()
 
     items: fields.ReverseRelation[OrderItem]
+    shipments: fields.ReverseRelation[Shipment]
 
     class Meta:
         table = "orders"
@@ -84,9 +87,72 @@ class SyncState(Model):
     stream = fields.CharField(max_length=16)
     cursor = fields.TextField(null=True)
     last_synced_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(null=True)
     records_seen = fields.BigIntField(default=0)
 
     class Meta:
         table = "sync_states"
         unique_together = (("store", "stream"),)
+
+
+class ShipmentDirection(StrEnum):
+    OUTBOUND = "outbound"
+    RETURN = "return"
+
+
+class Shipment(Model):
+    """A parcel to or from the buyer. Tracking numbers are never deleted."""
+
+    id = fields.IntField(primary_key=True)
+    order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
+        "orders.Order", related_name="shipments", on_delete=fields.RESTRICT
+    )
+    direction = fields.CharEnumField(ShipmentDirection, max_length=16)
+    carrier = fields.CharField(max_length=64)
+    tracking_no = fields.CharField(max_length=64, db_index=True)
+    shipped_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "shipments"
+        unique_together = (("order", "direction", "tracking_no"),)
+
+
+class PlatformRecord(Model):
+    """An after-sale or review record as synced, kept until a module handles it.
+
+    Streams other than orders land here first, so nothing a platform sent is
+    dropped while the module that understands it is switched off or not yet
+    written. ``handled`` counts how many module handlers took it.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "core.Store", related_name=False, on_delete=fields.CASCADE
+    )
+    stream = fields.CharField(max_length=16)
+    platform_id = fields.CharField(max_length=64)
+    data = fields.JSONField()
+    handled = fields.IntField(default=0)
+    received_at = fields.DatetimeField()
+
+    class Meta:
+        table = "platform_records"
+        unique_together = (("store", "stream", "platform_id"),)
+
+
+class SyncError(Model):
+    """A record the platform sent that we could not read, with its id and why."""
+
+    id = fields.BigIntField(primary_key=True)
+    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "core.Store", related_name=False, on_delete=fields.CASCADE
+    )
+    stream = fields.CharField(max_length=16)
+    record_id = fields.CharField(max_length=64, null=True)
+    message = fields.TextField()
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "sync_errors"

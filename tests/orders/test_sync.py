@@ -48,9 +48,11 @@ class CrashingConnector(DemoConnector):
         super().__init__(now=NOW, page_size=40)
         self.pages_before_crash = pages_before_crash
 
-    async def orders(self, cursor: str | None) -> AsyncIterator[Page[OrderRecord]]:
+    async def orders(
+        self, cursor: str | None, *, since: datetime | None = None
+    ) -> AsyncIterator[Page[OrderRecord]]:
         served = 0
-        async for page in super().orders(cursor):
+        async for page in super().orders(cursor, since=since):
             if served == self.pages_before_crash:
                 raise ConnectionError("network gone")
             served += 1
@@ -86,5 +88,7 @@ class _OneShot:
         self.records = records
         self.cursor_base = cursor_base
 
-    async def orders(self, cursor: str | None) -> AsyncIterator[Page[OrderRecord]]:
+    async def orders(
+        self, cursor: str | None, *, since: datetime | None = None
+    ) -> AsyncIterator[Page[OrderRecord]]:
         yield Page(records=self.records, cursor=str(self.cursor_base + len(self.records)))

@@ -1,0 +1,107 @@
+"""Sync jobs: one per (store, stream) at a time, scheduled every few minutes per store.
+
+Single flight has two locks. The arq job id names the store, stream and
+scheduling period, so a second request in the same period is a no-op; a
+Redis lease (refreshed after every page) stops two periods' jobs from
+overlapping. A worker killed mid-sync loses its lease within
+``AFTERSALES_SYNC_LEASE_SECONDS`` and the next scheduled job resumes from
+the committed cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from typing import Any
+
+from arq import cron
+from arq.connections import ArqRedis
+
+from aftersales.core import clock
+from aftersales.core.models import Store
+from aftersales.core.modules import enabled_modules
+from aftersales.orders.models import SyncState
+from aftersales.orders.sync import connector_for, record_handlers, sync_stream
+from connectors.base import Stream
+
+log = logging.getLogger("aftersales.sync")
+DEFAULT_INTERVAL_MINUTES = 5
+
+
+def lease_seconds() -> int:
+    return int(os.environ.get("AFTERSALES_SYNC_LEASE_SECONDS", "60"))
+
+
+def lock_key(store_id: int, stream: str) -> str:
+    return f"aftersales:sync-lock:{store_id}:{stream}"
+
+
+def interval_minutes(store: Store) -> int:
+    return max(int(store.settings.get("sync_interval_minutes", DEFAULT_INTERVAL_MINUTES)), 1)
+
+
+async def enqueue_sync(redis: ArqRedis, store: Store, stream: Stream) -> bool:
+    """Ask for a sync; False when one for this period is already queued."""
+    period = int(clock.now().timestamp() // (interval_minutes(store) * 60))
+    job = await redis.enqueue_job(
+        "sync_store_stream",
+        store.id,
+        stream.value,
+        _job_id=f"sync:{store.id}:{stream.value}:{period}",
+    )
+    return job is not None
+
+
+async def sync_store_stream(ctx: dict[str, Any], store_id: int, stream: str) -> str:
+    store = await Store.get_or_none(id=store_id, enabled=True)
+    if store is None:
+        return "store gone or disabled"
+    redis: ArqRedis = ctx["redis"]
+    key, token = lock_key(store_id, stream), secrets.token_hex(8)
+    if not await redis.set(key, token, nx=True, ex=lease_seconds()):
+        return "busy"
+    settings = ctx["settings"]
+    connector = connector_for(store, settings.secret_key)
+
+    async def keep_lease(_: object) -> None:
+        if (await redis.get(key) or b"").decode() == token:
+            await redis.expire(key, lease_seconds())
+
+    try:
+        result = await sync_stream(
+            store,
+            Stream(stream),
+            connector,
+            handlers=record_handlers(enabled_modules(settings)),
+            progress=keep_lease,
+        )
+    finally:
+        await connector.aclose()
+        if (await redis.get(key) or b"").decode() == token:
+            await redis.delete(key)
+    return f"{result.records} records, {result.bad_records} bad"
+
+
+async def schedule_syncs(ctx: dict[str, Any]) -> int:
+    """Every minute: enqueue the streams whose store interval has passed."""
+    redis: ArqRedis = ctx["redis"]
+    now = clock.now()
+    queued = 0
+    for store in await Store.filter(enabled=True):
+        states = {s.stream: s for s in await SyncState.filter(store_id=store.id)}
+        for stream in Stream:
+            state = states.get(stream.value)
+            due = (
+                state is None
+                or state.completed_at is None  # never finished, or interrupted: resume
+                or (state.last_synced_at or now) > state.completed_at
+                or (now - state.completed_at).total_seconds() >= interval_minutes(store) * 60
+            )
+            if due and await enqueue_sync(redis, store, stream):
+                queued += 1
+    return queued
+
+
+functions = [sync_store_stream]
+cron_jobs = [cron(schedule_syncs, second={5}, unique=True, run_at_startup=True)]

@@ -1,0 +1,142 @@
+"""Sync throughput: orders/second end to end against fetch-and-parse only, same run.
+
+For each platform fake (WooCommerce, Shopify) served from its own process
+over loopback HTTP, this measures
+
+1. fetch-and-parse: the connector pages through every order (HTTP, JSON,
+   pydantic records) and throws them away;
+2. end to end: ``sync_stream`` does the same and commits every page and its
+   cursor to the database.
+
+It prints both rates, their ratio (target >= 0.7) and this process's peak
+RSS (target <= 300 MB). Run on SQLite (default) or PostgreSQL:
+
+    .venv/bin/python -m bench.sync --orders 100000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.sync
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from aftersales.core import db  # noqa: E402
+from aftersales.core.config import Settings  # noqa: E402
+from aftersales.orders.models import Order  # noqa: E402
+from aftersales.orders.service import create_store  # noqa: E402
+from aftersales.orders.sync import connector_for, sync_stream  # noqa: E402
+from connectors.base import Stream  # noqa: E402
+from tests.databases import fresh_database_url  # noqa: E402
+
+SINCE = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def fake(platform: str, orders: int) -> Iterator[tuple[str, dict[str, str]]]:
+    port = _port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.run", platform, "--orders", str(orders),
+         "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        if not line.startswith("ready"):
+            raise SystemExit(f"fake {platform} did not start: {line!r}")
+        _, url, rest = line.strip().split(" ", 2)
+        yield url, eval(rest)  # the fake prints its own credentials dict literal
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def fetch_only(platform: str, url: str, credentials: dict[str, str]) -> tuple[int, float]:
+    from aftersales.orders.sync import connector_factory
+
+    connector = connector_factory(platform)(base_url=url, credentials=credentials)
+    count = 0
+    started = time.perf_counter()
+    async for page in connector.orders(None, since=SINCE):
+        count += len(page.records)
+    elapsed = time.perf_counter() - started
+    await connector.aclose()
+    return count, elapsed
+
+
+async def end_to_end(
+    platform: str, url: str, credentials: dict[str, str], settings: Settings
+) -> tuple[int, float]:
+    store = await create_store(
+        name=f"bench {platform}",
+        platform=platform,
+        base_url=url,
+        credentials=credentials,
+        settings={"history_days": 3650},
+        secret_key=settings.secret_key,
+    )
+    connector = connector_for(store, settings.secret_key)
+    started = time.perf_counter()
+    result = await sync_stream(store, Stream.ORDERS, connector)
+    elapsed = time.perf_counter() - started
+    await connector.aclose()
+    stored = await Order.filter(store_id=store.id).count()
+    assert stored == result.records or stored <= result.records, (stored, result.records)
+    return stored, elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--platforms", default="woocommerce,shopify")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with fresh_database_url(Path(tmp)) as url:
+            settings = Settings.from_env(
+                {"AFTERSALES_DATA_DIR": tmp, "DATABASE_URL": url, "REDIS_URL": "redis://x"}
+            )
+            kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+            await db.migrate(settings)
+            await db.close_db()
+            await db.init_db(settings)
+            print(f"database: {kind}; orders per platform: {args.orders}")
+            for platform in args.platforms.split(","):
+                with fake(platform, args.orders) as (base_url, credentials):
+                    fetched, fetch_s = await fetch_only(platform, base_url, credentials)
+                    stored, e2e_s = await end_to_end(platform, base_url, credentials, settings)
+                fetch_rate, e2e_rate = fetched / fetch_s, stored / e2e_s
+                print(
+                    f"{platform:12s} fetch+parse {fetch_rate:8.0f} orders/s ({fetched} in "
+                    f"{fetch_s:.1f}s) | end to end {e2e_rate:8.0f} orders/s ({stored} in "
+                    f"{e2e_s:.1f}s) | ratio {e2e_rate / fetch_rate:.2f} (target >= 0.70) | "
+                    f"peak RSS {peak_rss_mb():.0f} MB (target <= 300)"
+                )
+            await db.close_db()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    asyncio.run(main())

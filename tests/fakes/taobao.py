@@ -1,0 +1,732 @@
+"""A fake TOP gateway (``POST /router/rest``) over an in-memory Taobao shop.
+
+It is strict where the real gateway is strict, so a connector that passes
+here does not learn its mistakes in production: app key, session, signature
+(md5, hmac, hmac-sha256, computed here independently of the connector),
+timestamp within +-10 minutes, ``end_modified - start_modified <= 1 day``,
+page-size limits, ``use_has_next`` (``has_next`` and no ``total_results``),
+newest-modified-first order, and a per-app call limit answering TOP's
+call-limit error. Refusals are ``error_response`` bodies with HTTP 200, as
+TOP sends them. Limits are constructor arguments so tests can make them
+small and fast. The shop is shared with the server thread, so every access
+goes through one lock.
+
+Where TOP's behaviour is not documented the fake makes a choice and says so:
+increment.get leaves out the receiver (its data is "partial"), refund lists
+leave out ``refund_remind_timeout`` (only ``refund.get`` has it), and every
+list is sorted newest first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from connectors.timeutil import CHINA
+
+PRODUCTS = [
+    ("纯棉短袖T恤 男款", ["颜色分类:白色;尺码:L", "颜色分类:黑色;尺码:XL"], "69.00"),
+    ("加绒连帽卫衣", ["颜色分类:藏青;尺码:L", "颜色分类:燕麦;尺码:M"], "159.00"),
+    ("高腰直筒牛仔裤", ["颜色分类:浅蓝;尺码:27", "颜色分类:深蓝;尺码:28"], "189.00"),
+    ("真丝睡衣套装", ["颜色分类:香槟;尺码:M"], "299.00"),
+    ("儿童防水雨靴", ["颜色分类:黄色;鞋码:28码"], "89.00"),
+    ("不锈钢保温杯 500ml", ["颜色分类:玫瑰金"], "79.90"),
+    ("新疆阿克苏苹果 5斤装", ["规格:中果", "规格:大果"], "39.90"),
+]
+PLACES = [
+    ("浙江省", "杭州市", "西湖区", "文一路"),
+    ("上海", "上海市", "浦东新区", "张杨路"),
+    ("广东省", "深圳市", "南山区", "科技园南路"),
+    ("四川省", "成都市", "武侯区", "人民南路"),
+]
+SURNAMES = "王李张刘陈杨黄赵吴周"
+REASONS = ["七天无理由退换货", "质量问题", "尺码不合适", "发错货", "少件/漏发", "不想要了"]
+DESCS = ["衣服洗了一次就起球", "颜色和图片差太多", "收到的尺码不对", "", "包装破损，杯子有划痕"]
+CARRIERS = ["中通快递", "圆通速递", "顺丰速运", "韵达快递"]
+RATE_TEXT = {
+    "good": ["质量很好，物超所值", "物流很快，包装严实", "好评！会回购的"],
+    "neutral": ["一般般吧，和描述有点差距", "尺码偏小，凑合穿"],
+    "bad": ["质量太差了，洗一次就变形", "发错货，客服也不理人", "色差严重，描述不符"],
+}
+REPLIES = ["亲，非常抱歉给您带来不好的体验，已安排客服联系您处理", "感谢亲的反馈，我们会改进"]
+REFUND_TIMERS = {  # DOMAIN.md defaults, used as the fake's refund_remind_timeout
+    "WAIT_SELLER_AGREE": timedelta(days=5),
+    "WAIT_BUYER_RETURN_GOODS": timedelta(days=7),
+    "WAIT_SELLER_CONFIRM_GOODS": timedelta(days=10),
+    "SELLER_REFUSE_BUYER": timedelta(days=7),
+}
+NEXT_STATUS = {
+    "WAIT_BUYER_PAY": "WAIT_SELLER_SEND_GOODS",
+    "WAIT_SELLER_SEND_GOODS": "WAIT_BUYER_CONFIRM_GOODS",
+    "WAIT_BUYER_CONFIRM_GOODS": "TRADE_FINISHED",
+}
+
+
+def top_text(value: datetime) -> str:
+    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_top(value: str) -> datetime:
+    """``yyyy-MM-dd HH:mm:ss`` in GMT+8; epoch milliseconds too (the Python SDK sends them)."""
+    if value.isdigit():
+        return datetime.fromtimestamp(int(value) / 1000, UTC)
+    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA).astimezone(UTC)
+
+
+def expected_sign(params: dict[str, str], secret: str, method: str) -> str | None:
+    """The gateway's own check, written apart from the connector's ``sign``."""
+    pieces = [name + params[name] for name in sorted(params) if name != "sign" and params[name]]
+    message = "".join(pieces).encode("utf-8")
+    key = secret.encode("utf-8")
+    if method == "md5":
+        return hashlib.md5(key + message + key).hexdigest().upper()
+    if method == "hmac":
+        return hmac.new(key, message, "md5").hexdigest().upper()
+    if method == "hmac-sha256":
+        return hmac.new(key, message, "sha256").hexdigest().upper()
+    return None
+
+
+class Clock:
+    """A settable "now" shared by the shop and the connector in tests."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, delta: timedelta) -> None:
+        self.at += delta
+
+
+@dataclass
+class Line:
+    oid: int
+    title: str
+    sku_properties_name: str
+    num: int
+    price: Decimal
+    payment: Decimal
+    num_iid: int
+
+
+@dataclass
+class Trade:
+    tid: int
+    status: str
+    buyer_nick: str
+    buyer_open_uid: str
+    created: datetime
+    modified: datetime
+    payment: Decimal
+    total_fee: Decimal
+    lines: list[Line]
+    receiver: dict[str, str]
+    pay_time: datetime | None = None
+    consign_time: datetime | None = None
+    end_time: datetime | None = None
+
+
+@dataclass
+class Refund:
+    refund_id: int
+    tid: int
+    oid: int
+    title: str
+    buyer_nick: str
+    status: str
+    created: datetime
+    modified: datetime
+    refund_fee: Decimal
+    has_good_return: bool
+    reason: str
+    desc: str
+    company_name: str | None = None
+    sid: str | None = None
+    timeout: datetime | None = None
+
+
+@dataclass
+class Rating:
+    tid: int
+    oid: int
+    nick: str
+    result: str
+    created: datetime
+    item_title: str
+    item_price: Decimal
+    num_iid: int
+    content: str
+    reply: str | None = None
+
+
+class TopRefusal(Exception):
+    """An ``error_response``; the gateway answers it with HTTP 200."""
+
+    def __init__(self, code: int, msg: str, sub_code: str = "", sub_msg: str = "") -> None:
+        super().__init__(f"{code} {msg} {sub_code} {sub_msg}")
+        self.body: dict[str, Any] = {"code": code, "msg": msg}
+        if sub_code:
+            self.body["sub_code"] = sub_code
+        if sub_msg:
+            self.body["sub_msg"] = sub_msg
+
+
+def _missing(name: str) -> TopRefusal:
+    return TopRefusal(40, f"Missing required arguments:{name}", "isv.missing-parameter", name)
+
+
+def _invalid(name: str, why: str) -> TopRefusal:
+    return TopRefusal(41, f"Invalid arguments:{name}", f"isv.invalid-parameter:{name}", why)
+
+
+@dataclass
+class CallLimit:
+    """At most ``calls`` per ``seconds`` (wall clock) per app key, then a ban."""
+
+    calls: int
+    seconds: float
+    started: float = 0.0
+    used: int = 0
+
+
+@dataclass
+class FakeTaobaoShop:
+    app_key: str = "12345678"
+    app_secret: str = "fake-top-secret"
+    session: str = "6100fake-session-key"
+    seller_nick: str = "测试旗舰店"
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    call_limit: CallLimit | None = None
+    max_span: timedelta = timedelta(days=1)
+    timestamp_tolerance: timedelta = timedelta(minutes=10)
+    seed_value: int = 20261123
+    trades: dict[int, Trade] = field(default_factory=dict)
+    refunds: dict[int, Refund] = field(default_factory=dict)
+    ratings: list[Rating] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)
+    refusals: Counter[int] = field(default_factory=Counter)
+    windows: list[tuple[str, datetime, datetime]] = field(default_factory=list)
+    queued: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- data ------------------------------------------------------------------------------
+
+    def seed(
+        self,
+        n_orders: int,
+        *,
+        start: datetime,
+        days: float = 10,
+        refund_rate: float = 0.08,
+        rating_rate: float = 0.4,
+        burst: int = 0,
+    ) -> None:
+        """``n_orders`` trades created over ``days`` from ``start``, deterministically.
+
+        ``burst`` trades are closed by the platform in one batch at the same second
+        (TOP closes unpaid trades that way), so more than a page shares a time.
+        """
+        rng = random.Random(self.seed_value)
+        horizon = start + timedelta(days=days)
+        span = int(days * 86400)
+        with self.lock:
+            for n in range(n_orders):
+                tid = 4_100_000_000_000 + n * 7919 + rng.randint(0, 7)
+                created = start + timedelta(seconds=rng.randrange(span))
+                trade = self._new_trade(rng, tid, created, horizon)
+                self.trades[tid] = trade
+                self._maybe_refund(rng, trade, horizon, refund_rate)
+                self._maybe_rate(rng, trade, horizon, rating_rate)
+            if burst:
+                sweep = start + timedelta(seconds=span // 2 + 17)
+                unpaid = [
+                    t
+                    for t in self.trades.values()
+                    if sweep - timedelta(days=3) < t.created < sweep - timedelta(hours=2)
+                ][:burst]
+                for trade in unpaid:
+                    trade.status, trade.pay_time = "TRADE_CLOSED_BY_TAOBAO", None
+                    trade.consign_time = trade.end_time = None
+                    trade.modified = sweep
+                    for refund in [r for r in self.refunds.values() if r.tid == trade.tid]:
+                        del self.refunds[refund.refund_id]
+                    self.ratings = [r for r in self.ratings if r.tid != trade.tid]
+
+    def _new_trade(
+        self, rng: random.Random, tid: int, created: datetime, horizon: datetime
+    ) -> Trade:
+        lines = []
+        for index in range(rng.choice([1, 1, 1, 2, 3])):
+            title, skus, price = rng.choice(PRODUCTS)
+            num = rng.choice([1, 1, 2])
+            gross = Decimal(price) * num
+            discount = Decimal(rng.choice(["0", "0", "5.00", "10.00"]) if gross > 100 else "0")
+            lines.append(
+                Line(
+                    oid=tid * 10 + index + 1,
+                    title=title,
+                    sku_properties_name=rng.choice(skus),
+                    num=num,
+                    price=Decimal(price),
+                    payment=gross - discount,
+                    num_iid=600000000000 + PRODUCTS.index((title, skus, price)),
+                )
+            )
+        state, city, district, street = rng.choice(PLACES)
+        name = rng.choice(SURNAMES) + rng.choice(["小雨", "晓明", "静", "伟", "婷婷"])
+        trade = Trade(
+            tid=tid,
+            status="WAIT_BUYER_PAY",
+            buyer_nick=name[0] + "**",
+            buyer_open_uid=f"AAH{rng.getrandbits(40):010x}",
+            created=created,
+            modified=created,
+            payment=sum((line.payment for line in lines), Decimal("0")),
+            total_fee=sum((line.price * line.num for line in lines), Decimal("0")),
+            lines=lines,
+            receiver={
+                "receiver_name": name,
+                "receiver_mobile": f"13{rng.randint(100000000, 999999999)}",
+                "receiver_state": state,
+                "receiver_city": city,
+                "receiver_district": district,
+                "receiver_address": f"{street}{rng.randint(1, 999)}号",
+            },
+        )
+        if rng.random() < 0.12:  # never paid: the buyer cancels, or TOP closes it a day on
+            cancel = created + timedelta(minutes=rng.randint(1, 60))
+            timeout = created + timedelta(days=1)
+            if rng.random() < 0.3 and cancel <= horizon:
+                trade.status, trade.modified = "TRADE_CLOSED", cancel
+            elif timeout <= horizon:
+                trade.status, trade.modified = "TRADE_CLOSED_BY_TAOBAO", timeout
+            return trade
+        steps = [
+            ("pay_time", timedelta(minutes=rng.randint(1, 90))),
+            ("consign_time", timedelta(hours=rng.randint(2, 40))),
+            ("end_time", timedelta(days=rng.randint(3, 10))),
+        ]
+        at = created
+        for name_, delay in steps:
+            at = at + delay
+            if at > horizon:
+                break
+            setattr(trade, name_, at)
+            trade.status = NEXT_STATUS[trade.status]
+            trade.modified = at
+        trade.modified = min(trade.modified + timedelta(seconds=rng.randint(0, 59)), horizon)
+        return trade
+
+    def _maybe_refund(
+        self, rng: random.Random, trade: Trade, horizon: datetime, rate: float
+    ) -> None:
+        if trade.pay_time is None or rng.random() >= rate:
+            return
+        created = (trade.consign_time or trade.pay_time) + timedelta(hours=rng.randint(1, 48))
+        modified = created + timedelta(hours=rng.randint(0, 30), seconds=rng.randint(0, 59))
+        if modified > horizon:
+            return
+        line = rng.choice(trade.lines)
+        returning = trade.consign_time is not None and rng.random() < 0.6
+        statuses = ["WAIT_SELLER_AGREE", "SUCCESS", "CLOSED", "SELLER_REFUSE_BUYER"]
+        if returning:
+            statuses += ["WAIT_BUYER_RETURN_GOODS", "WAIT_SELLER_CONFIRM_GOODS"]
+        status = rng.choice(statuses)
+        shipped_back = returning and status in ("WAIT_SELLER_CONFIRM_GOODS", "SUCCESS")
+        refund = Refund(
+            refund_id=9_000_000_000 + len(self.refunds) * 131 + rng.randint(0, 100),
+            tid=trade.tid,
+            oid=line.oid,
+            title=line.title,
+            buyer_nick=trade.buyer_nick,
+            status=status,
+            created=created,
+            modified=modified,
+            refund_fee=line.payment
+            if rng.random() < 0.8
+            else (line.payment / 2).quantize(Decimal("0.01")),
+            has_good_return=returning,
+            reason=rng.choice(REASONS),
+            desc=rng.choice(DESCS),
+            company_name=rng.choice(CARRIERS) if shipped_back else None,
+            sid=f"7531{rng.randint(10**9, 10**10 - 1)}" if shipped_back else None,
+            timeout=modified + REFUND_TIMERS[status] if status in REFUND_TIMERS else None,
+        )
+        self.refunds[refund.refund_id] = refund
+        trade.modified = max(trade.modified, modified)  # a refund modifies its trade
+
+    def _maybe_rate(self, rng: random.Random, trade: Trade, horizon: datetime, rate: float) -> None:
+        if trade.end_time is None or rng.random() >= rate:
+            return
+        for line in trade.lines:
+            created = trade.end_time + timedelta(
+                hours=rng.randint(0, 47), seconds=rng.randint(0, 59)
+            )
+            if created > horizon:
+                continue
+            result = rng.choices(["good", "neutral", "bad"], weights=[8, 1, 1])[0]
+            self.ratings.append(
+                Rating(
+                    tid=trade.tid,
+                    oid=line.oid,
+                    nick=trade.buyer_nick,
+                    result=result,
+                    created=created,
+                    item_title=line.title,
+                    item_price=line.price,
+                    num_iid=line.num_iid,
+                    content=rng.choice(RATE_TEXT[result]),
+                    reply=rng.choice(REPLIES) if result != "good" and rng.random() < 0.5 else None,
+                )
+            )
+
+    def touch(self, tid: int, at: datetime, *, status: str | None = None) -> Trade:
+        """Modify a trade at ``at``: its next status (or ``status``), as the buyer or shop would."""
+        with self.lock:
+            trade = self.trades[tid]
+            trade.status = status or NEXT_STATUS.get(trade.status, trade.status)
+            if trade.status == "WAIT_SELLER_SEND_GOODS" and trade.pay_time is None:
+                trade.pay_time = at
+            if trade.status == "WAIT_BUYER_CONFIRM_GOODS" and trade.consign_time is None:
+                trade.consign_time = at
+            trade.modified = at
+            return trade
+
+    def queue_error(
+        self, code: int, msg: str, sub_code: str = "", sub_msg: str = "", *, times: int = 1
+    ) -> None:
+        """The next ``times`` authorised calls answer this ``error_response``."""
+        body: dict[str, Any] = {"code": code, "msg": msg}
+        if sub_code:
+            body["sub_code"] = sub_code
+        if sub_msg:
+            body["sub_msg"] = sub_msg
+        with self.lock:
+            self.queued.extend([body] * times)
+
+    # --- the gateway -----------------------------------------------------------------------
+
+    def handle(self, params: dict[str, str]) -> dict[str, Any]:
+        """One gateway call: the body TOP would answer."""
+        with self.lock:
+            try:
+                return self._handle(params)
+            except TopRefusal as refusal:
+                self.refusals[refusal.body["code"]] += 1
+                return {"error_response": refusal.body}
+
+    def _handle(self, params: dict[str, str]) -> dict[str, Any]:
+        app_key = params.get("app_key")
+        if not app_key:
+            raise TopRefusal(28, "Missing App Key")
+        if app_key != self.app_key:
+            raise TopRefusal(29, "Invalid app Key", "isv.appkey-not-exists")
+        self._count_call()
+        if not params.get("sign"):
+            raise TopRefusal(24, "Missing signature")
+        method = params.get("sign_method") or "md5"
+        wanted = expected_sign(params, self.app_secret, method)
+        if wanted is None or not hmac.compare_digest(wanted, params["sign"]):
+            raise TopRefusal(25, "Invalid signature")
+        self._check_timestamp(params.get("timestamp"))
+        if params.get("v") != "2.0":
+            raise TopRefusal(33, "Invalid version")
+        if params.get("format") != "json":
+            raise TopRefusal(23, "Invalid format", sub_msg="this fake speaks json only")
+        if not params.get("session"):
+            raise TopRefusal(26, "Missing session")
+        if params["session"] != self.session:
+            raise TopRefusal(27, "Invalid session", "invalid-sessionkey", "SessionKey非法")
+        api = params.get("method") or ""
+        handler = self.apis().get(api)
+        if handler is None:
+            raise TopRefusal(22, "Invalid method")
+        self.calls[api] += 1
+        if self.queued:
+            raise TopRefusal(**self.queued.pop(0))
+        answer = handler(params)
+        return {api.removeprefix("taobao.").replace(".", "_") + "_response": answer}
+
+    def _count_call(self) -> None:
+        limit = self.call_limit
+        if limit is None:
+            return
+        clock = time.monotonic()
+        if clock - limit.started >= limit.seconds:
+            limit.started, limit.used = clock, 0
+        if limit.used >= limit.calls:
+            left = limit.started + limit.seconds - clock
+            shown = str(math.ceil(left)) if left >= 1 else f"{math.ceil(left * 100) / 100:.2f}"
+            raise TopRefusal(
+                7,
+                "App Call Limited",
+                "accesscontrol.limited-by-app-access-count",
+                f"This ban will last for {shown} more seconds",
+            )
+        limit.used += 1
+
+    def _check_timestamp(self, value: str | None) -> None:
+        if not value:
+            raise TopRefusal(30, "Missing timestamp")
+        try:
+            sent = parse_top(value)
+        except ValueError:
+            raise TopRefusal(31, "Invalid timestamp", sub_msg="yyyy-MM-dd HH:mm:ss") from None
+        if abs(sent - self.now()) > self.timestamp_tolerance:
+            raise TopRefusal(
+                31, "Invalid timestamp", "isv.timestamp-limit-error", "时间戳误差超过10分钟"
+            )
+
+    def apis(self) -> dict[str, Callable[[dict[str, str]], dict[str, Any]]]:
+        return {
+            "taobao.trades.sold.increment.get": self._increment,
+            "taobao.trade.fullinfo.get": self._fullinfo,
+            "taobao.refunds.receive.get": self._refunds,
+            "taobao.refund.get": self._refund,
+            "taobao.traderates.get": self._rates,
+            "taobao.user.seller.get": lambda params: {"user": {"nick": self.seller_nick}},
+        }
+
+    # --- APIs ------------------------------------------------------------------------------
+
+    def _increment(self, params: dict[str, str]) -> dict[str, Any]:
+        fields = _fields(params)
+        start, end = _time_param(params, "start_modified"), _time_param(params, "end_modified")
+        if start is None or end is None:
+            raise _missing("start_modified" if start is None else "end_modified")
+        if end < start:
+            raise _invalid("end_modified", "end_modified必须大于start_modified")
+        if end - start > self.max_span:
+            raise _invalid("start_modified", "修改时间跨度不能大于一天")
+        self.windows.append(("taobao.trades.sold.increment.get", start, end))
+        rows = [t for t in self.trades.values() if start <= t.modified <= end]
+        rows.sort(key=lambda t: (t.modified, t.tid), reverse=True)
+        page, extra = _paginate(rows, params, max_size=100, default_size=40)
+        # increment.get's data is partial: no receiver, even when asked for.
+        return {
+            **extra,
+            **_wrapped("trades", "trade", [_trade_json(t, fields, receiver=False) for t in page]),
+        }
+
+    def _fullinfo(self, params: dict[str, str]) -> dict[str, Any]:
+        fields = _fields(params)
+        tid = params.get("tid")
+        if not tid:
+            raise _missing("tid")
+        trade = self.trades.get(int(tid))
+        if trade is None:
+            raise TopRefusal(15, "Remote service error", "isv.trade-not-exist", "交易不存在")
+        return {"trade": _trade_json(trade, fields, receiver=True)}
+
+    def _refunds(self, params: dict[str, str]) -> dict[str, Any]:
+        fields = _fields(params)
+        start, end = _time_param(params, "start_modified"), _time_param(params, "end_modified")
+        rows = [
+            r
+            for r in self.refunds.values()
+            if (start is None or r.modified >= start) and (end is None or r.modified <= end)
+        ]
+        rows.sort(key=lambda r: (r.modified, r.refund_id), reverse=True)
+        page, extra = _paginate(rows, params, max_size=100, default_size=40)
+        body = [_pick(_refund_json(r, deadline=False), fields) for r in page]
+        return {**extra, **_wrapped("refunds", "refund", body)}
+
+    def _refund(self, params: dict[str, str]) -> dict[str, Any]:
+        refund_id = params.get("refund_id")
+        if not refund_id:
+            raise _missing("refund_id")
+        refund = self.refunds.get(int(refund_id))
+        if refund is None:
+            raise TopRefusal(15, "Remote service error", "isv.refund-not-exist", "退款不存在")
+        return {"refund": _pick(_refund_json(refund, deadline=True), _fields(params))}
+
+    def _rates(self, params: dict[str, str]) -> dict[str, Any]:
+        fields = _fields(params)
+        for name in ("rate_type", "role"):
+            if not params.get(name):
+                raise _missing(name)
+        start, end = _time_param(params, "start_date"), _time_param(params, "end_date")
+        result = params.get("result")
+        if result and result not in RATE_TEXT:
+            raise _invalid("result", "good, neutral or bad")
+        rows = []
+        if params["rate_type"] == "get" and params["role"] == "buyer":
+            rows = [
+                r
+                for r in self.ratings
+                if (start is None or r.created >= start)
+                and (end is None or r.created <= end)
+                and (not result or r.result == result)
+            ]
+        rows.sort(key=lambda r: (r.created, r.oid), reverse=True)
+        page, extra = _paginate(rows, params, max_size=150, default_size=40, max_page=200)
+        body = [_pick(_rate_json(r, self.seller_nick), fields) for r in page]
+        return {**extra, **_wrapped("trade_rates", "trade_rate", body)}
+
+
+def _fields(params: dict[str, str]) -> set[str]:
+    value = params.get("fields")
+    if not value:
+        raise _missing("fields")
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
+def _time_param(params: dict[str, str], name: str) -> datetime | None:
+    value = params.get(name)
+    if not value:
+        return None
+    try:
+        return parse_top(value)
+    except ValueError:
+        raise _invalid(name, "yyyy-MM-dd HH:mm:ss") from None
+
+
+def _paginate(
+    rows: list[Any],
+    params: dict[str, str],
+    *,
+    max_size: int,
+    default_size: int,
+    max_page: int | None = None,
+) -> tuple[list[Any], dict[str, Any]]:
+    try:
+        page_no = int(params.get("page_no") or 1)
+        page_size = int(params.get("page_size") or default_size)
+    except ValueError:
+        raise _invalid("page_size", "a number") from None
+    if page_no < 1 or (max_page is not None and page_no > max_page):
+        raise _invalid("page_no", f"1..{max_page or 'n'}")
+    if not 1 <= page_size <= max_size:
+        raise _invalid("page_size", f"1..{max_size}")
+    first = (page_no - 1) * page_size
+    page = rows[first : first + page_size]
+    if params.get("use_has_next") == "true":
+        return page, {"has_next": first + page_size < len(rows)}
+    return page, {"total_results": len(rows)}
+
+
+def _wrapped(outer: str, inner: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """simplify=false lists: ``{"trades": {"trade": [...]}}``, left out when empty."""
+    return {outer: {inner: rows}} if rows else {}
+
+
+def _pick(row: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k in fields}
+
+
+def _maybe_time(value: datetime | None) -> str | None:
+    return top_text(value) if value else None
+
+
+def _trade_json(trade: Trade, fields: set[str], *, receiver: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "tid": trade.tid,
+        "status": trade.status,
+        "buyer_nick": trade.buyer_nick,
+        "buyer_open_uid": trade.buyer_open_uid,
+        "payment": f"{trade.payment:.2f}",
+        "total_fee": f"{trade.total_fee:.2f}",
+        "created": top_text(trade.created),
+        "modified": top_text(trade.modified),
+        "pay_time": _maybe_time(trade.pay_time),
+        "consign_time": _maybe_time(trade.consign_time),
+        "end_time": _maybe_time(trade.end_time),
+    }
+    if receiver:
+        row.update(trade.receiver)
+    picked = {k: v for k, v in _pick(row, fields).items() if v is not None}
+    wanted = {f.split(".", 1)[1] for f in fields if f.startswith("orders.")}
+    if "orders" in fields or wanted:
+        lines = [
+            {
+                "oid": line.oid,
+                "title": line.title,
+                "sku_properties_name": line.sku_properties_name,
+                "num": line.num,
+                "price": f"{line.price:.2f}",
+                "payment": f"{line.payment:.2f}",
+                "num_iid": line.num_iid,
+            }
+            for line in trade.lines
+        ]
+        if wanted:
+            lines = [_pick(line, wanted) for line in lines]
+        picked["orders"] = {"order": lines}
+    return picked
+
+
+def _refund_json(refund: Refund, *, deadline: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "refund_id": refund.refund_id,
+        "tid": refund.tid,
+        "oid": refund.oid,
+        "title": refund.title,
+        "buyer_nick": refund.buyer_nick,
+        "status": refund.status,
+        "created": top_text(refund.created),
+        "modified": top_text(refund.modified),
+        "refund_fee": f"{refund.refund_fee:.2f}",
+        "has_good_return": refund.has_good_return,
+        "reason": refund.reason,
+        "desc": refund.desc,
+        "good_status": "BUYER_RETURNED_GOODS" if refund.sid else "BUYER_NOT_RECEIVED",
+    }
+    if refund.company_name:
+        row["company_name"] = refund.company_name
+        row["sid"] = refund.sid
+    if deadline:
+        row["refund_remind_timeout"] = {
+            "exist_timeout": refund.timeout is not None,
+            "remind_type": 1,
+            **({"timeout": top_text(refund.timeout)} if refund.timeout else {}),
+        }
+    return row
+
+
+def _rate_json(rating: Rating, seller_nick: str) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "tid": rating.tid,
+        "oid": rating.oid,
+        "role": "buyer",
+        "nick": rating.nick,
+        "result": rating.result,
+        "created": top_text(rating.created),
+        "rated_nick": seller_nick,
+        "item_title": rating.item_title,
+        "item_price": f"{rating.item_price:.2f}",
+        "num_iid": rating.num_iid,
+        "content": rating.content,
+    }
+    if rating.reply:
+        row["reply"] = rating.reply
+    return row
+
+
+def taobao_app(shop: FakeTaobaoShop) -> Starlette:
+    """The gateway as an ASGI app: parameters from the query and the form body, merged."""
+
+    async def router(request: Request) -> JSONResponse:
+        params = dict(request.query_params)
+        if request.method == "POST":
+            form = await request.form()
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        return JSONResponse(shop.handle(params))
+
+    return Starlette(routes=[Route("/router/rest", router, methods=["GET", "POST"])])

@@ -1,0 +1,297 @@
+"""A fake WooCommerce REST API v3, faithful where our connector depends on it.
+
+- Auth: HTTP Basic (consumer key/secret) or one-legged OAuth 1.0a in the
+  query string (HMAC-SHA1/SHA256, key ``secret&``, 15-minute timestamp
+  window, no nonce reuse); failures answer 401 with WooCommerce's error body.
+- ``GET /orders``: ``modified_after``/``modified_before`` (+ ``dates_are_gmt``),
+  ``orderby=id|date``, ``order``, ``page``, ``per_page`` (1..100, else 400
+  ``rest_invalid_param``), ``X-WP-Total``/``X-WP-TotalPages`` and ``Link``
+  headers, 400 ``rest_post_invalid_page_number`` past the last page.
+- ``GET /orders/<id>``, ``GET /orders/<id>/refunds``, ``GET /products/reviews``
+  (``after``/``before`` on the creation date only).
+The verifier below is written from the WooCommerce docs, not from our client.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "woocommerce"
+API = "/wp-json/wc/v3"
+
+
+def _gmt(value: datetime) -> str:
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    body = {"code": code, "message": message, "data": {"status": status}}
+    return Response(json.dumps(body), status_code=status, media_type="application/json")
+
+
+@dataclass
+class FakeWooShop:
+    key: str = "ck_test"
+    secret: str = "cs_test"
+    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    reviews: dict[int, dict[str, Any]] = field(default_factory=dict)
+    requests: int = 0
+    seen_nonces: set[str] = field(default_factory=set)
+    _by_window: dict[tuple[str, str, str, str], list[int]] = field(default_factory=dict)
+
+    def seed(self, n: int, *, start: datetime, seed: int = 1, refund_every: int = 25) -> None:
+        """``n`` orders created over the days after ``start``, like a real shop's."""
+        template = json.loads((FIXTURES / "orders--retrieve-an-order.json").read_text())
+        rng = random.Random(seed)
+        statuses = ["pending", "processing", "processing", "completed", "completed", "cancelled"]
+        for order_id in range(1000, 1000 + n):
+            created = start + timedelta(seconds=order_id * 37 % (86400 * 30) + order_id)
+            order = copy.deepcopy(template)
+            quantity = rng.randint(1, 3)
+            price = Decimal(rng.randint(500, 50000)) / 100
+            line_total = price * quantity
+            shipping = Decimal("10.00")
+            status = rng.choice(statuses)
+            order.update(
+                id=order_id,
+                number=str(order_id),
+                status=status,
+                currency="CNY",
+                total=f"{line_total + shipping:.2f}",
+                shipping_total=f"{shipping:.2f}",
+                date_created_gmt=_gmt(created),
+                date_created=_gmt(created + timedelta(hours=8)),
+                date_modified_gmt=_gmt(created + timedelta(minutes=5)),
+                date_modified=_gmt(created + timedelta(hours=8, minutes=5)),
+                date_paid_gmt=None if status == "pending" else _gmt(created + timedelta(minutes=1)),
+                date_completed_gmt=(
+                    _gmt(created + timedelta(days=2)) if status == "completed" else None
+                ),
+                customer_id=rng.randint(1, 400),
+                refunds=[],
+            )
+            order["billing"]["first_name"] = f"买家{order_id % 400}"
+            order["billing"]["phone"] = f"138{order_id:08d}"
+            order["line_items"] = [
+                {
+                    **template["line_items"][0],
+                    "id": order_id * 10 + 1,
+                    "name": f"商品 {order_id % 97}",
+                    "quantity": quantity,
+                    "price": float(price),  # WooCommerce really sends a JSON number here
+                    "subtotal": f"{line_total:.2f}",
+                    "total": f"{line_total:.2f}",
+                    "sku": f"SKU-{order_id % 97}",
+                }
+            ]
+            self.orders[order_id] = order
+            if refund_every and order_id % refund_every == 0:
+                self._refund(order_id, created + timedelta(days=1), Decimal("5.00"))
+        self._by_window.clear()
+
+    def _refund(self, order_id: int, at: datetime, amount: Decimal) -> None:
+        refund_id = 900000 + order_id * 3 + len(self.refunds.get(order_id, []))
+        line = self.orders[order_id]["line_items"][0]
+        self.refunds.setdefault(order_id, []).append(
+            {
+                "id": refund_id,
+                "date_created": _gmt(at + timedelta(hours=8)),
+                "date_created_gmt": _gmt(at),
+                "amount": f"{amount:.2f}",
+                "reason": "尺码不合适",
+                "refunded_by": 1,
+                "refunded_payment": False,
+                "meta_data": [],
+                "line_items": [{"id": line["id"] + 5, "name": line["name"], "quantity": -1}],
+            }
+        )
+        self.orders[order_id]["refunds"].append(
+            {"id": refund_id, "refund": "尺码不合适", "total": f"-{amount:.2f}"}
+        )
+
+    def touch(self, order_id: int, at: datetime, *, status: str = "completed") -> None:
+        """The shop changed an order: new status, new modified time."""
+        order = self.orders[order_id]
+        order["status"] = status
+        order["date_modified_gmt"] = _gmt(at)
+        order["date_modified"] = _gmt(at + timedelta(hours=8))
+        self._by_window.clear()
+
+    def _window(self, after: str, before: str, orderby: str, order: str) -> list[int]:
+        key = (after, before, orderby, order)
+        if key not in self._by_window:
+            ids = [
+                oid
+                for oid, o in self.orders.items()
+                if (not after or o["date_modified_gmt"] > after)
+                and (not before or o["date_modified_gmt"] < before)
+            ]
+            sort_key = (
+                (lambda i: i)
+                if orderby == "id"
+                else (lambda i: (self.orders[i]["date_created_gmt"], i))
+            )
+            ids.sort(key=sort_key, reverse=order == "desc")
+            self._by_window[key] = ids
+        return self._by_window[key]
+
+
+def _rfc3986(value: str) -> str:
+    return quote(value, safe="~-._")
+
+
+def _oauth_ok(shop: FakeWooShop, request: Request) -> str | None:
+    """None when the OAuth 1.0a signature checks out, else WooCommerce's message."""
+    params = dict(request.query_params)
+    if params.get("oauth_consumer_key") != shop.key:
+        return "Consumer key is invalid."
+    method = params.get("oauth_signature_method", "")
+    digest = {"HMAC-SHA1": hashlib.sha1, "HMAC-SHA256": hashlib.sha256}.get(method)
+    if digest is None:
+        return "Invalid signature - signature method is invalid"
+    try:
+        timestamp = int(params.get("oauth_timestamp", ""))
+    except ValueError:
+        return "Invalid timestamp."
+    if abs(time.time() - timestamp) > 15 * 60:
+        return "Invalid timestamp."
+    nonce = params.get("oauth_nonce", "")
+    if not nonce or (nonce, timestamp) in shop.seen_nonces:  # type: ignore[comparison-overlap]
+        return "Invalid nonce - nonce has already been used."
+    sent = params.pop("oauth_signature", "")
+    base_url = f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
+    normalized = "&".join(
+        f"{k}={v}" for k, v in sorted((_rfc3986(k), _rfc3986(v)) for k, v in params.items())
+    )
+    base = "&".join([request.method, _rfc3986(base_url), _rfc3986(normalized)])
+    expected = base64.b64encode(
+        hmac.new(f"{shop.secret}&".encode(), base.encode(), digest).digest()
+    ).decode()
+    if not hmac.compare_digest(expected, sent):
+        return "Invalid signature - provided signature does not match."
+    shop.seen_nonces.add((nonce, timestamp))  # type: ignore[arg-type]
+    return None
+
+
+def _authenticate(shop: FakeWooShop, request: Request) -> Response | None:
+    header = request.headers.get("authorization", "")
+    if header.startswith("Basic "):
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        if user == shop.key and password == shop.secret:
+            return None
+        return _error(401, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
+    if "oauth_signature" in request.query_params:
+        problem = _oauth_ok(shop, request)
+        if problem is None:
+            return None
+        return _error(401, "woocommerce_rest_authentication_error", problem)
+    return _error(401, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
+
+
+def _paged(request: Request, ids: list[int], render) -> Response:
+    try:
+        per_page = int(request.query_params.get("per_page", "10"))
+        page = int(request.query_params.get("page", "1"))
+    except ValueError:
+        return _error(400, "rest_invalid_param", "Invalid parameter(s): per_page")
+    if not 1 <= per_page <= 100:
+        return _error(
+            400, "rest_invalid_param", "Invalid parameter(s): per_page (must be between 1 and 100)"
+        )
+    total = len(ids)
+    pages = (total + per_page - 1) // per_page
+    if page < 1 or (page > pages and total > 0):
+        return _error(
+            400,
+            "rest_post_invalid_page_number",
+            "The page number requested is larger than the number of pages available.",
+        )
+    chunk = ids[(page - 1) * per_page : page * per_page]
+    body = json.dumps([render(i) for i in chunk], ensure_ascii=False)
+    base = str(request.url.remove_query_params("page"))
+    links = []
+    if page < pages:
+        links.append(f'<{base}&page={page + 1}>; rel="next"')
+    if page > 1:
+        links.append(f'<{base}&page={page - 1}>; rel="prev"')
+    headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+    if links:
+        headers["Link"] = ", ".join(links)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def make_app(shop: FakeWooShop) -> Starlette:
+    async def list_orders(request: Request) -> Response:
+        shop.requests += 1
+        if (denied := _authenticate(shop, request)) is not None:
+            return denied
+        q = request.query_params
+        if q.get("dates_are_gmt") not in ("true", "1"):
+            return _error(400, "fake_unsupported", "the fake only serves dates_are_gmt=true")
+        ids = shop._window(
+            q.get("modified_after", ""),
+            q.get("modified_before", ""),
+            q.get("orderby", "date"),
+            q.get("order", "desc"),
+        )
+        return _paged(request, ids, lambda i: shop.orders[i])
+
+    async def one_order(request: Request) -> Response:
+        shop.requests += 1
+        if (denied := _authenticate(shop, request)) is not None:
+            return denied
+        order = shop.orders.get(request.path_params["order_id"])
+        if order is None:
+            return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
+        return Response(json.dumps(order, ensure_ascii=False), media_type="application/json")
+
+    async def order_refunds(request: Request) -> Response:
+        shop.requests += 1
+        if (denied := _authenticate(shop, request)) is not None:
+            return denied
+        order_id = request.path_params["order_id"]
+        if order_id not in shop.orders:
+            return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
+        refunds = shop.refunds.get(order_id, [])
+        return _paged(request, list(range(len(refunds))), lambda i: refunds[i])
+
+    async def list_reviews(request: Request) -> Response:
+        shop.requests += 1
+        if (denied := _authenticate(shop, request)) is not None:
+            return denied
+        after = request.query_params.get("after", "")
+        before = request.query_params.get("before", "")
+        ids = sorted(
+            rid
+            for rid, r in shop.reviews.items()
+            if (not after or r["date_created_gmt"] > after)
+            and (not before or r["date_created_gmt"] < before)
+        )
+        return _paged(request, ids, lambda i: shop.reviews[i])
+
+    return Starlette(
+        routes=[
+            Route(API + "/orders", list_orders),
+            Route(API + "/orders/{order_id:int}", one_order),
+            Route(API + "/orders/{order_id:int}/refunds", order_refunds),
+            Route(API + "/products/reviews", list_reviews),
+        ]
+    )
