@@ -11,10 +11,11 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
+from aftersales.core.db import bulk_upsert
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.models import Store, User
 from aftersales.core.security import encrypt_credentials
-from aftersales.orders.models import Customer, Order, OrderItem, SyncState
+from aftersales.orders.models import Order, SyncState
 from connectors.base import OrderRecord, OrderStatus, Stream
 
 if TYPE_CHECKING:
@@ -38,77 +39,67 @@ async def upsert_orders(
     latest = {r.platform_order_id: r for r in records}
     now = clock.now()
     buyers = {r.buyer.platform_buyer_id: r.buyer for r in latest.values()}
-    await Customer.bulk_create(
+    customer_ids = await bulk_upsert(
+        conn,
+        "customers",
+        ["store_id", "platform_buyer_id", "nick", "name", "phone", "address", "tags", "notes"],
         [
-            Customer(
-                store_id=store.id,
-                platform_buyer_id=b.platform_buyer_id,
-                nick=b.nick,
-                name=b.name,
-                phone=b.phone,
-                address=b.address,
-            )
+            [store.id, b.platform_buyer_id, b.nick, b.name, b.phone, b.address, "[]", ""]
             for b in buyers.values()
         ],
-        on_conflict=["store_id", "platform_buyer_id"],
-        update_fields=["nick", "name", "phone", "address"],
-        using_db=conn,
+        conflict=["store_id", "platform_buyer_id"],
+        update=["nick", "name", "phone", "address"],
+        returning="id",
     )
-    customer_ids = dict(
-        await Customer.filter(store_id=store.id, platform_buyer_id__in=list(buyers))
-        .using_db(conn)
-        .values_list("platform_buyer_id", "id")
-    )
-    await Order.bulk_create(
+    order_ids = await bulk_upsert(
+        conn,
+        "orders",
+        ["store_id", "platform_order_id", *ORDER_FIELDS],
         [
-            Order(
-                store_id=store.id,
-                platform_order_id=r.platform_order_id,
-                customer_id=customer_ids[r.buyer.platform_buyer_id],
-                status=r.status,
-                platform_status=r.platform_status,
-                currency=r.currency,
-                total_amount=r.total_amount,
-                paid_amount=r.paid_amount,
-                placed_at=r.created_at,
-                paid_at=r.paid_at,
-                shipped_at=r.shipped_at,
-                platform_updated_at=r.updated_at,
-                synced_at=now,
-            )
+            [
+                store.id,
+                r.platform_order_id,
+                customer_ids[r.buyer.platform_buyer_id],
+                r.status,
+                r.platform_status,
+                r.currency,
+                r.total_amount,
+                r.paid_amount,
+                r.created_at,
+                r.paid_at,
+                r.shipped_at,
+                r.updated_at,
+                now,
+            ]
             for r in latest.values()
         ],
-        on_conflict=["store_id", "platform_order_id"],
-        update_fields=ORDER_FIELDS,
-        using_db=conn,
+        conflict=["store_id", "platform_order_id"],
+        update=ORDER_FIELDS,
+        returning="id",
     )
-    order_ids = dict(
-        await Order.filter(store_id=store.id, platform_order_id__in=list(latest))
-        .using_db(conn)
-        .values_list("platform_order_id", "id")
+    await bulk_upsert(
+        conn,
+        "order_items",
+        ["order_id", "platform_item_id", *ITEM_FIELDS],
+        [
+            [
+                order_ids[r.platform_order_id],
+                i.platform_item_id,
+                i.title,
+                i.sku,
+                i.quantity,
+                i.unit_price,
+                i.amount,
+            ]
+            for r in latest.values()
+            for i in r.items
+        ],
+        conflict=["order_id", "platform_item_id"],
+        update=ITEM_FIELDS,
     )
-    items = [
-        OrderItem(
-            order_id=order_ids[r.platform_order_id],
-            platform_item_id=i.platform_item_id,
-            title=i.title,
-            sku=i.sku,
-            quantity=i.quantity,
-            unit_price=i.unit_price,
-            amount=i.amount,
-        )
-        for r in latest.values()
-        for i in r.items
-    ]
-    if items:
-        await OrderItem.bulk_create(
-            items,
-            on_conflict=["order_id", "platform_item_id"],
-            update_fields=["title", "sku", "quantity", "unit_price", "amount"],
-            using_db=conn,
-        )
 
 
+ITEM_FIELDS = ["title", "sku", "quantity", "unit_price", "amount"]
 ORDER_FIELDS = [
     "customer_id",
     "status",

@@ -92,6 +92,11 @@ async def commit_page(
 ) -> None:
     """One transaction: the records, their bad neighbours' errors, the cursor."""
     async with in_transaction() as conn:
+        if conn.capabilities.dialect == "postgres":
+            # A synced page can always be fetched again, so it need not wait for
+            # the WAL flush: a database crash loses the page and its cursor
+            # together, never one without the other.
+            await conn.execute_query("SET LOCAL synchronous_commit TO OFF")
         if stream is Stream.ORDERS:
             await service.upsert_orders(store, page.records, conn=conn)  # type: ignore[arg-type]
         elif page.records:

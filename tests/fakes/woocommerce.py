@@ -56,6 +56,13 @@ class FakeWooShop:
     requests: int = 0
     seen_nonces: set[str] = field(default_factory=set)
     _by_window: dict[tuple[str, str, str, str], list[int]] = field(default_factory=dict)
+    _json: dict[int, str] = field(default_factory=dict)
+
+    def order_json(self, order_id: int) -> str:
+        """Serialized once per change, so the fake spends its CPU on HTTP, not JSON."""
+        if order_id not in self._json:
+            self._json[order_id] = json.dumps(self.orders[order_id], ensure_ascii=False)
+        return self._json[order_id]
 
     def seed(self, n: int, *, start: datetime, seed: int = 1, refund_every: int = 25) -> None:
         """``n`` orders created over the days after ``start``, like a real shop's."""
@@ -126,6 +133,7 @@ class FakeWooShop:
         self.orders[order_id]["refunds"].append(
             {"id": refund_id, "refund": "尺码不合适", "total": f"-{amount:.2f}"}
         )
+        self._json.pop(order_id, None)
 
     def touch(self, order_id: int, at: datetime, *, status: str = "completed") -> None:
         """The shop changed an order: new status, new modified time."""
@@ -133,6 +141,7 @@ class FakeWooShop:
         order["status"] = status
         order["date_modified_gmt"] = _gmt(at)
         order["date_modified"] = _gmt(at + timedelta(hours=8))
+        self._json.pop(order_id, None)
         self._by_window.clear()
 
     def _window(self, after: str, before: str, orderby: str, order: str) -> list[int]:
@@ -225,7 +234,7 @@ def _paged(request: Request, ids: list[int], render) -> Response:
             "The page number requested is larger than the number of pages available.",
         )
     chunk = ids[(page - 1) * per_page : page * per_page]
-    body = json.dumps([render(i) for i in chunk], ensure_ascii=False)
+    body = "[" + ",".join(render(i) for i in chunk) + "]"
     base = str(request.url.remove_query_params("page"))
     links = []
     if page < pages:
@@ -252,7 +261,7 @@ def make_app(shop: FakeWooShop) -> Starlette:
             q.get("orderby", "date"),
             q.get("order", "desc"),
         )
-        return _paged(request, ids, lambda i: shop.orders[i])
+        return _paged(request, ids, shop.order_json)
 
     async def one_order(request: Request) -> Response:
         shop.requests += 1
@@ -271,7 +280,9 @@ def make_app(shop: FakeWooShop) -> Starlette:
         if order_id not in shop.orders:
             return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
         refunds = shop.refunds.get(order_id, [])
-        return _paged(request, list(range(len(refunds))), lambda i: refunds[i])
+        return _paged(
+            request, list(range(len(refunds))), lambda i: json.dumps(refunds[i], ensure_ascii=False)
+        )
 
     async def list_reviews(request: Request) -> Response:
         shop.requests += 1
@@ -285,7 +296,7 @@ def make_app(shop: FakeWooShop) -> Starlette:
             if (not after or r["date_created_gmt"] > after)
             and (not before or r["date_created_gmt"] < before)
         )
-        return _paged(request, ids, lambda i: shop.reviews[i])
+        return _paged(request, ids, lambda i: json.dumps(shop.reviews[i], ensure_ascii=False))
 
     return Starlette(
         routes=[
