@@ -41,14 +41,19 @@ def interval_minutes(store: Store) -> int:
     return max(int(store.settings.get("sync_interval_minutes", DEFAULT_INTERVAL_MINUTES)), 1)
 
 
-async def enqueue_sync(redis: ArqRedis, store: Store, stream: Stream) -> bool:
-    """Ask for a sync; False when one for this period is already queued."""
+async def enqueue_sync(redis: ArqRedis, store: Store, stream: Stream, *, progress: int = 0) -> bool:
+    """Ask for a sync; False when one for this period and progress is already queued.
+
+    ``progress`` (records committed so far) is part of the job id: a sync
+    whose worker died has moved it on, so its resumption is not mistaken for
+    the dead job, which arq keeps "in progress" until its timeout.
+    """
     period = int(clock.now().timestamp() // (interval_minutes(store) * 60))
     job = await redis.enqueue_job(
         "sync_store_stream",
         store.id,
         stream.value,
-        _job_id=f"sync:{store.id}:{stream.value}:{period}",
+        _job_id=f"sync:{store.id}:{stream.value}:{period}:{progress}",
     )
     return job is not None
 
@@ -98,7 +103,8 @@ async def schedule_syncs(ctx: dict[str, Any]) -> int:
                 or (state.last_synced_at or now) > state.completed_at
                 or (now - state.completed_at).total_seconds() >= interval_minutes(store) * 60
             )
-            if due and await enqueue_sync(redis, store, stream):
+            progress = state.records_seen if state else 0
+            if due and await enqueue_sync(redis, store, stream, progress=progress):
                 queued += 1
     return queued
 

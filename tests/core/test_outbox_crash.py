@@ -31,7 +31,13 @@ ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = 30
 
 
-def start_worker(settings: Settings, redis_handle: RedisHandle, log: Path) -> subprocess.Popen:
+def start_worker(
+    settings: Settings,
+    redis_handle: RedisHandle,
+    log: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen:
     redis_url = settings.redis_url or f"unix://{redis_handle.settings.unix_socket_path}"
     env = {
         **os.environ,
@@ -41,6 +47,7 @@ def start_worker(settings: Settings, redis_handle: RedisHandle, log: Path) -> su
         "REDIS_URL": redis_url,
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(SITE)]),
         "AFTERSALES_OUTBOX_LEASE_SECONDS": "2",
+        **(extra_env or {}),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "aftersales", "worker"],

@@ -14,6 +14,7 @@ The verifier below is written from the WooCommerce docs, not from our client.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import hashlib
@@ -247,9 +248,12 @@ def _paged(request: Request, ids: list[int], render) -> Response:
     return Response(body, media_type="application/json", headers=headers)
 
 
-def make_app(shop: FakeWooShop) -> Starlette:
+def make_app(shop: FakeWooShop, *, delay: float = 0.0) -> Starlette:
+    """``delay`` slows every order listing, so a test can kill a sync mid-way."""
+
     async def list_orders(request: Request) -> Response:
         shop.requests += 1
+        await asyncio.sleep(delay)
         if (denied := _authenticate(shop, request)) is not None:
             return denied
         q = request.query_params
