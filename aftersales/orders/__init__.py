@@ -4,7 +4,7 @@ from aftersales.core.auth import EVERYONE
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import Module, NavEntry, Tile
-from aftersales.orders import jobs, service, webhooks
+from aftersales.orders import api, jobs, service, webhooks
 from aftersales.orders.routes import routes
 
 
@@ -34,6 +34,7 @@ module = Module(
     models="aftersales.orders.models",
     migrations="aftersales.orders.migrations",
     routes=routes,
+    api_routes=api.api_routes,
     nav=[NavEntry(N_("Orders"), "/orders/", EVERYONE)],
     dashboard_tiles=dashboard_tiles,
     hooks=webhooks.hooks,

@@ -15,7 +15,7 @@ from aftersales.core.db import bulk_upsert
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.models import Store, User
 from aftersales.core.security import encrypt_credentials
-from aftersales.orders.models import Order, SyncState
+from aftersales.orders.models import Customer, Order, SyncState
 from connectors.base import OrderRecord, OrderStatus, Stream
 
 if TYPE_CHECKING:
@@ -120,6 +120,8 @@ class OrderFilters:
     store_id: int | None = None
     status: OrderStatus | None = None
     text: str = ""
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
     page: int = 1
 
 
@@ -137,6 +139,10 @@ async def search_orders(filters: OrderFilters, *, per_page: int = PAGE_SIZE) -> 
         query = query.filter(store_id=filters.store_id)
     if filters.status:
         query = query.filter(status=filters.status)
+    if filters.placed_from:
+        query = query.filter(placed_at__gte=filters.placed_from)
+    if filters.placed_to:
+        query = query.filter(placed_at__lt=filters.placed_to)
     text = filters.text.strip()
     if text:
         condition = (
@@ -282,3 +288,14 @@ async def import_orders(store: Store, data: bytes, *, format: str | None = None)
             using_db=conn,
         )
     return result
+
+
+async def get_customer(customer_id: int) -> Customer:
+    customer = await Customer.get_or_none(id=customer_id)
+    if customer is None:
+        raise NotFound("No such customer.")
+    return customer
+
+
+async def customer_orders(customer: Customer) -> list[Order]:
+    return await Order.filter(customer=customer).order_by("-placed_at").prefetch_related("items")

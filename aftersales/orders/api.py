@@ -1,0 +1,205 @@
+"""JSON API for stores, orders and customers (``/api/v1``), same rules as the pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from aftersales.core.api import api_route
+from aftersales.core.auth import MANAGERS, current_user
+from aftersales.core.errors import InvalidInput
+from aftersales.core.models import Role, Store
+from aftersales.core.privacy import address_for, phone_for
+from aftersales.orders import jobs, service
+from aftersales.orders.models import Customer, Order
+from connectors.base import OrderStatus, Stream
+
+MAX_PER_PAGE = 500
+STORE_ADMINS = frozenset({Role.OWNER, Role.ADMIN})
+
+
+def _time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _int(value: str | None, default: int, *, name: str) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number.", code="invalid_parameter") from None
+
+
+def _when(value: str | None, *, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO 8601 time.", code="invalid_parameter") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def store_json(store: Store) -> dict[str, Any]:
+    return {
+        "id": store.id,
+        "name": store.name,
+        "platform": store.platform,
+        "base_url": store.base_url,
+        "enabled": store.enabled,
+        "settings": store.settings,
+    }
+
+
+def order_json(order: Order, role: Role) -> dict[str, Any]:
+    return {
+        "id": order.id,
+        "store_id": order.store_id,  # type: ignore[attr-defined]
+        "platform_order_id": order.platform_order_id,
+        "status": order.status.value,
+        "platform_status": order.platform_status,
+        "currency": order.currency,
+        "total_amount": _money(order.total_amount),
+        "paid_amount": _money(order.paid_amount),
+        "placed_at": _time(order.placed_at),
+        "paid_at": _time(order.paid_at),
+        "shipped_at": _time(order.shipped_at),
+        "customer": customer_json(order.customer, role),
+        "items": [
+            {
+                "platform_item_id": i.platform_item_id,
+                "title": i.title,
+                "sku": i.sku,
+                "quantity": i.quantity,
+                "unit_price": _money(i.unit_price),
+                "amount": _money(i.amount),
+            }
+            for i in order.items
+        ],
+    }
+
+
+def customer_json(customer: Customer, role: Role) -> dict[str, Any]:
+    return {
+        "id": customer.id,
+        "platform_buyer_id": customer.platform_buyer_id,
+        "nick": customer.nick,
+        "phone": phone_for(role, customer.phone) or None,
+        "address": address_for(role, customer.address) or None,
+        "tags": customer.tags,
+    }
+
+
+async def list_stores(request: Request) -> Response:
+    stores = await Store.all().order_by("id")
+    return JSONResponse(
+        {"items": [store_json(s) for s in stores], "total": len(stores), "page": 1,
+         "per_page": len(stores)}
+    )  # fmt: skip
+
+
+async def add_store(request: Request) -> Response:
+    user = current_user(request)
+    if user.role not in STORE_ADMINS:
+        raise InvalidInput("Only owners and admins connect stores.", status=403, code="forbidden")
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidInput("The body must be JSON.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object.", code="invalid_json")
+    store = await service.create_store(
+        name=str(body.get("name", "")),
+        platform=str(body.get("platform", "")),
+        base_url=body.get("base_url"),
+        credentials={k: str(v) for k, v in (body.get("credentials") or {}).items()},
+        settings=body.get("settings") or {},
+        secret_key=request.app.state.settings.secret_key,
+        actor=user,
+    )
+    return JSONResponse(store_json(store), status_code=201)
+
+
+async def sync_store(request: Request) -> Response:
+    if current_user(request).role not in MANAGERS:
+        raise InvalidInput("Your role may not start a sync.", status=403, code="forbidden")
+    store = await service.get_store(request.path_params["store_id"])
+    queued = [
+        stream.value
+        for stream in Stream
+        if await jobs.enqueue_sync(request.app.state.redis, store, stream, progress=-1)
+    ]
+    return JSONResponse({"store_id": store.id, "queued": queued}, status_code=202)
+
+
+async def list_orders(request: Request) -> Response:
+    q = request.query_params
+    per_page = min(max(_int(q.get("per_page"), 50, name="per_page"), 1), MAX_PER_PAGE)
+    status = q.get("status") or None
+    if status is not None and status not in OrderStatus._value2member_map_:
+        raise InvalidInput(f"Unknown status {status!r}.", code="invalid_parameter")
+    filters = service.OrderFilters(
+        store_id=_int(q.get("store_id"), 0, name="store_id") or None,
+        status=OrderStatus(status) if status else None,
+        text=q.get("q", ""),
+        placed_from=_when(q.get("placed_from"), name="placed_from"),
+        placed_to=_when(q.get("placed_to"), name="placed_to"),
+        page=_int(q.get("page"), 1, name="page"),
+    )
+    result = await service.search_orders(filters, per_page=per_page)
+    role = current_user(request).role
+    return JSONResponse(
+        {
+            "items": [order_json(o, role) for o in result.orders],
+            "total": result.total,
+            "page": result.page,
+            "per_page": per_page,
+        }
+    )
+
+
+async def get_order(request: Request) -> Response:
+    order = await service.get_order(request.path_params["order_id"])
+    return JSONResponse(order_json(order, current_user(request).role))
+
+
+async def get_customer(request: Request) -> Response:
+    role = current_user(request).role
+    customer = await service.get_customer(request.path_params["customer_id"])
+    orders = await service.customer_orders(customer)
+    return JSONResponse(
+        customer_json(customer, role)
+        | {"orders": [{"id": o.id, "platform_order_id": o.platform_order_id,
+                       "status": o.status.value, "paid_amount": _money(o.paid_amount),
+                       "currency": o.currency, "placed_at": _time(o.placed_at)}
+                      for o in orders]}
+    )  # fmt: skip
+
+
+api_routes = [
+    api_route("/stores", list_stores, summary="Connected stores"),
+    api_route(
+        "/stores", add_store, methods=["POST"], summary="Connect a store", roles=STORE_ADMINS
+    ),
+    api_route(
+        "/stores/{store_id:int}/sync",
+        sync_store,
+        methods=["POST"],
+        summary="Sync a store's streams now",
+        roles=MANAGERS,
+    ),
+    api_route("/orders", list_orders, summary="Orders, filtered and paged"),
+    api_route("/orders/{order_id:int}", get_order, summary="One order with items"),
+    api_route("/customers/{customer_id:int}", get_customer, summary="A buyer and their orders"),
+]
