@@ -187,7 +187,15 @@ class DemoConnector:
     async def aclose(self) -> None:
         return None
 
+    async def check(self) -> None:
+        """The demo shop is always reachable."""
+        return None
+
 
 def connect(*, base_url: str | None, credentials: dict[str, str], **options: Any) -> DemoConnector:
-    """Entry point ``aftersales.connectors: demo``; needs no credentials."""
-    return DemoConnector(**options)
+    """Entry point ``aftersales.connectors: demo``; needs no credentials.
+
+    HTTP options (timeouts, retries) mean nothing to a shop that lives in memory.
+    """
+    known = {"seed", "days", "orders_per_day", "now", "page_size"}
+    return DemoConnector(**{k: v for k, v in options.items() if k in known})

@@ -60,7 +60,10 @@ def render(
     values = {
         "request": request,
         "user": request.scope.get("state", {}).get("user"),
-        "nav": visible_nav(request),
+        "nav": (nav := visible_nav(request)),
+        "active_nav": max(
+            (e.path for e in nav if request.url.path.startswith(e.path)), key=len, default=""
+        ),
         "csrf_token": csrf_token(session) if session is not None else "",
         "locale": i18n.get_locale(),
         "languages": i18n.LANGUAGE_NAMES,

@@ -1,6 +1,6 @@
 """Stores' orders, customers and items; the sync engine that drives connectors."""
 
-from aftersales.core.auth import EVERYONE
+from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import Module, NavEntry, Tile
@@ -35,7 +35,10 @@ module = Module(
     migrations="aftersales.orders.migrations",
     routes=routes,
     api_routes=api.api_routes,
-    nav=[NavEntry(N_("Orders"), "/orders/", EVERYONE)],
+    nav=[
+        NavEntry(N_("Orders"), "/orders/", EVERYONE),
+        NavEntry(N_("Stores"), "/orders/stores/", MANAGERS),
+    ],
     dashboard_tiles=dashboard_tiles,
     hooks=webhooks.hooks,
     functions=jobs.functions,

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from aftersales.core.auth import current_user
+from aftersales.core.auth import MANAGERS, current_user, requires
+from aftersales.core.errors import InvalidInput
+from aftersales.core.i18n import gettext as _
+from aftersales.core.models import Role, Store
 from aftersales.core.privacy import address_for, phone_for
-from aftersales.core.templating import render
-from aftersales.orders import service
-from connectors.base import OrderStatus
+from aftersales.core.templating import flash, render
+from aftersales.orders import jobs, service
+from connectors.base import OrderStatus, Stream
 
 
 def _int(value: str | None, default: int | None = None) -> int | None:
@@ -50,7 +53,94 @@ async def order_detail(request: Request) -> Response:
     )
 
 
+@requires(*MANAGERS)
+async def store_list(request: Request) -> Response:
+    stores = await Store.all().order_by("id")
+    statuses = {store.id: await service.store_status(store) for store in stores}
+    return render(
+        request,
+        "orders/stores.html",
+        {"stores": stores, "statuses": statuses, "platforms": list(service.PLATFORM_CREDENTIALS)},
+    )
+
+
+@requires(Role.OWNER, Role.ADMIN)
+async def store_add(request: Request) -> Response:
+    form = await request.form()
+    fields = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    credentials = {
+        k: fields.get(k, "")
+        for k in ("key", "secret", "shop", "token", "app_key", "app_secret", "session")
+    }
+    credentials["webhook_secret"] = fields.get("webhook_secret", "")
+    try:
+        store = await service.create_store(
+            name=fields.get("name", ""),
+            platform=fields.get("platform", ""),
+            base_url=fields.get("base_url") or None,
+            credentials=credentials,
+            secret_key=request.app.state.settings.secret_key,
+            actor=current_user(request),
+        )
+    except InvalidInput as exc:
+        flash(request, exc.message, "alert")
+        return RedirectResponse("/orders/stores/", status_code=303)
+    flash(request, _("Store connected."))
+    return RedirectResponse(f"/orders/stores/{store.id}", status_code=303)
+
+
+@requires(*MANAGERS)
+async def store_detail(request: Request) -> Response:
+    store = await service.get_store(request.path_params["store_id"])
+    return render(
+        request,
+        "orders/store.html",
+        {"store": store, "statuses": await service.store_status(store)},
+    )
+
+
+@requires(*MANAGERS)
+async def store_sync(request: Request) -> Response:
+    store = await service.get_store(request.path_params["store_id"])
+    for stream in Stream:
+        await jobs.enqueue_sync(request.app.state.redis, store, stream, progress=-1)
+    flash(request, _("Sync requested. The page shows its progress when you reload."))
+    return RedirectResponse(f"/orders/stores/{store.id}", status_code=303)
+
+
+@requires(*MANAGERS)
+async def store_check(request: Request) -> Response:
+    store = await service.get_store(request.path_params["store_id"])
+    problem = await service.check_connection(store, request.app.state.settings.secret_key)
+    if problem:
+        flash(request, _("The platform refused: %(problem)s") % {"problem": problem}, "alert")
+    else:
+        flash(request, _("Connection works."))
+    return RedirectResponse(f"/orders/stores/{store.id}", status_code=303)
+
+
+async def customer_detail(request: Request) -> Response:
+    customer = await service.get_customer(request.path_params["customer_id"])
+    role = current_user(request).role
+    return render(
+        request,
+        "orders/customer.html",
+        {
+            "customer": customer,
+            "orders": await service.customer_orders(customer),
+            "phone": phone_for(role, customer.phone),
+            "address": address_for(role, customer.address),
+        },
+    )
+
+
 routes = [
     Route("/", order_list, name="orders"),
     Route("/{order_id:int}", order_detail, name="order"),
+    Route("/stores/", store_list, name="stores"),
+    Route("/stores/", store_add, methods=["POST"]),
+    Route("/stores/{store_id:int}", store_detail),
+    Route("/stores/{store_id:int}/sync", store_sync, methods=["POST"]),
+    Route("/stores/{store_id:int}/check", store_check, methods=["POST"]),
+    Route("/customers/{customer_id:int}", customer_detail, name="customer"),
 ]

@@ -299,3 +299,20 @@ async def get_customer(customer_id: int) -> Customer:
 
 async def customer_orders(customer: Customer) -> list[Order]:
     return await Order.filter(customer=customer).order_by("-placed_at").prefetch_related("items")
+
+
+async def check_connection(store: Store, secret_key: str) -> str | None:
+    """None when the platform accepts the store's credentials, else what it said."""
+    from aftersales.orders.sync import connector_for
+    from connectors.base import ConnectorError
+
+    if store.platform == "csv":
+        return None
+    connector = connector_for(store, secret_key, max_attempts=2, timeout=10)
+    try:
+        await connector.check()
+    except (ConnectorError, OSError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        await connector.aclose()
+    return None

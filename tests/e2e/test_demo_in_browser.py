@@ -39,6 +39,14 @@ async def test_demo_login_reaches_a_home_page_naming_the_user(
     await expect(rows.first).to_contain_text("保温杯")
     await page.screenshot(path=SCREENSHOTS / "orders.png", full_page=True)
 
+    await page.get_by_role("link", name="Stores", exact=True).click()
+    await page.screenshot(path=SCREENSHOTS / "stores.png", full_page=True)
+    await expect(page.get_by_role("link", name="演示小店 Demo Shop")).to_be_visible()
+    await page.get_by_role("link", name="演示小店 Demo Shop").click()
+    await page.get_by_role("button", name="Test connection").click()
+    await expect(page.locator(".flash")).to_contain_text("Connection works.")
+    await page.screenshot(path=SCREENSHOTS / "store.png", full_page=True)
+
     await page.get_by_role("button", name="Sign out").click()
     await expect(page).to_have_url(re.compile(r"/login$"))
     await context.close()

@@ -1,0 +1,81 @@
+"""The Stores pages: who may see and connect stores, sync now, test connection, customers."""
+
+from __future__ import annotations
+
+import httpx
+from arq.connections import ArqRedis
+
+from aftersales.core.models import Role, Store
+from aftersales.orders.models import Customer
+from aftersales.orders.sync import sync_orders
+from connectors.demo import DemoConnector
+from tests.conftest import csrf_from, sign_in
+from tests.factories import create_store, create_user
+
+
+async def test_agents_do_not_manage_stores(client: httpx.AsyncClient) -> None:
+    await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "agent")
+    assert (await client.get("/orders/stores/")).status_code == 403
+    assert 'href="/orders/stores/"' not in (await client.get("/")).text
+
+
+async def test_an_owner_connects_a_store_and_syncs_it(
+    client: httpx.AsyncClient, redis: ArqRedis
+) -> None:
+    await create_user(username="owner", role=Role.OWNER)
+    await sign_in(client, "owner")
+    token = await csrf_from(client, "/orders/stores/")
+    response = await client.post(
+        "/orders/stores/",
+        data={"csrf_token": token, "name": "演示", "platform": "demo"},
+        follow_redirects=True,
+    )
+    assert "Store connected." in response.text
+    store = await Store.get(name="演示")
+    assert "Last complete sync" in response.text
+
+    token = await csrf_from(client, f"/orders/stores/{store.id}")
+    checked = await client.post(
+        f"/orders/stores/{store.id}/check", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "Connection works." in checked.text
+    await client.post(f"/orders/stores/{store.id}/sync", data={"csrf_token": token})
+    jobs = [j.decode() for j in await redis.zrange("arq:queue", 0, -1)]
+    assert sum(j.startswith(f"sync:{store.id}:") for j in jobs) == 3
+
+
+async def test_a_bad_store_form_says_what_is_missing(client: httpx.AsyncClient) -> None:
+    await create_user(username="admin", role=Role.ADMIN)
+    await sign_in(client, "admin")
+    token = await csrf_from(client, "/orders/stores/")
+    response = await client.post(
+        "/orders/stores/",
+        data={"csrf_token": token, "name": "Woo", "platform": "woocommerce", "key": "ck"},
+        follow_redirects=True,
+    )
+    assert "needs: secret" in response.text
+    assert not await Store.exists(name="Woo")
+
+
+async def test_the_customer_page_lists_the_buyers_orders(client: httpx.AsyncClient, app) -> None:
+    store = await create_store()
+    await sync_orders(store, DemoConnector())
+    customer = await Customer.first()
+    await create_user(username="a", role=Role.AGENT)
+    await sign_in(client, "a")
+    page = await client.get(f"/orders/customers/{customer.id}")
+    assert page.status_code == 200
+    assert customer.nick in page.text
+    assert customer.phone not in page.text
+
+
+async def test_a_synced_store_shows_when_it_last_synced(client: httpx.AsyncClient, app) -> None:
+    store = await create_store(name="已同步")
+    await sync_orders(store, DemoConnector())
+    await create_user(username="boss", role=Role.SUPERVISOR)
+    await sign_in(client, "boss")
+    page = await client.get("/orders/stores/")
+    assert page.status_code == 200
+    assert "Never" in page.text  # after-sales and reviews have not run
+    assert page.text.count("<td>20") >= 1  # the orders stream shows a local time
