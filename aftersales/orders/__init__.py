@@ -25,6 +25,11 @@ async def dashboard_tiles(user: User) -> list[Tile]:
             "alert" if counts.late_shipments else "info",
         ),
         Tile(N_("Orders in the last 24 hours"), counts.placed_today, "/orders/"),
+        *(
+            [Tile(N_("Store syncs failing"), counts.failing_streams, "/orders/stores/", "alert")]
+            if counts.failing_streams
+            else []
+        ),
     ]
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -26,17 +30,43 @@ def _int(value: str | None, default: int | None = None) -> int | None:
 async def order_list(request: Request) -> Response:
     params = request.query_params
     status = params.get("status") or None
+    zone = request.app.state.settings.zone
     filters = service.OrderFilters(
+        store_id=_int(params.get("store")),
         status=OrderStatus(status) if status in OrderStatus._value2member_map_ else None,
         text=params.get("q", ""),
+        placed_from=_day(params.get("from"), zone),
+        placed_to=_day(params.get("to"), zone, next_day=True),
+        sort=params.get("sort") if params.get("sort") in service.SORTS else "newest",
         page=_int(params.get("page"), 1) or 1,
     )
     result = await service.search_orders(filters)
+    args = urlencode({k: params.get(k, "") for k in ("q", "status", "store", "from", "to", "sort")})
     return render(
         request,
         "orders/list.html",
-        {"result": result, "filters": filters, "statuses": list(OrderStatus)},
+        {
+            "result": result,
+            "filters": filters,
+            "params": params,
+            "args": args,
+            "statuses": list(OrderStatus),
+            "stores": await Store.all().order_by("id"),
+            "sorts": list(service.SORTS),
+        },
     )
+
+
+def _day(value: str | None, zone: ZoneInfo, *, next_day: bool = False) -> datetime | None:
+    """A date typed in the shop's time zone, as the UTC start of that day (or the next)."""
+    try:
+        day = date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    if day is None:
+        return None
+    start = datetime.combine(day + timedelta(days=1 if next_day else 0), time(), tzinfo=zone)
+    return start.astimezone(UTC)
 
 
 async def order_detail(request: Request) -> Response:

@@ -122,7 +122,16 @@ class OrderFilters:
     text: str = ""
     placed_from: datetime | None = None
     placed_to: datetime | None = None
+    sort: str = "newest"
     page: int = 1
+
+
+SORTS = {
+    "newest": ("-placed_at", "-id"),
+    "oldest": ("placed_at", "id"),
+    "paid_high": ("-paid_amount", "-id"),
+    "paid_low": ("paid_amount", "id"),
+}
 
 
 @dataclass(frozen=True)
@@ -157,7 +166,7 @@ async def search_orders(filters: OrderFilters, *, per_page: int = PAGE_SIZE) -> 
     pages = max((total + per_page - 1) // per_page, 1)
     page = min(max(filters.page, 1), pages)
     orders = (
-        await query.order_by("-placed_at", "-id")
+        await query.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
         .offset((page - 1) * per_page)
         .limit(per_page)
         .prefetch_related("customer", "items")
@@ -177,6 +186,7 @@ class MorningCounts:
     unpaid_over_a_day: int
     late_shipments: int
     placed_today: int
+    failing_streams: int
 
 
 async def morning_counts() -> MorningCounts:
@@ -189,6 +199,7 @@ async def morning_counts() -> MorningCounts:
             status=OrderStatus.AWAITING_SHIPMENT, paid_at__lt=now - SHIP_PROMISE
         ).count(),
         placed_today=await Order.filter(placed_at__gte=now - timedelta(days=1)).count(),
+        failing_streams=await SyncState.filter(last_error__isnull=False).count(),
     )
 
 

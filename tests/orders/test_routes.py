@@ -104,3 +104,32 @@ async def test_missing_order_is_a_404_page(client: httpx.AsyncClient) -> None:
     await create_user(username="a4")
     await sign_in(client, "a4")
     assert (await client.get("/orders/999999")).status_code == 404
+
+
+async def test_orders_filter_by_store_day_and_sort(client: httpx.AsyncClient, demo_orders) -> None:
+    other = await create_store(name="另一家")
+    await create_user(username="a5")
+    await sign_in(client, "a5")
+    none = await client.get("/orders/", params={"store": other.id})
+    assert "0 orders" in none.text
+    # Days are the shop's (Asia/Shanghai): 2026-11-20 is 16:00 UTC on the 19th to the 20th.
+    day_start = datetime(2026, 11, 19, 16, tzinfo=UTC)
+    expected = [o for o in demo_orders if day_start <= o.created_at < day_start + timedelta(days=1)]
+    page = await client.get("/orders/", params={"from": "2026-11-20", "to": "2026-11-20"})
+    assert f"{len(expected)} orders" in page.text
+    high = await client.get("/orders/", params={"sort": "paid_high"})
+    top = max(demo_orders, key=lambda o: o.paid_amount)
+    first_row = high.text.split("<tbody>")[1].split("</tr>")[0]
+    assert f"{top.paid_amount:,.2f}" in first_row
+
+
+async def test_a_failing_store_sync_shows_on_the_home_page(
+    client: httpx.AsyncClient, demo_orders
+) -> None:
+    from aftersales.orders.models import SyncState
+
+    await SyncState.all().update(last_error="AuthFailed: the platform refused the credentials")
+    await create_user(username="a6")
+    await sign_in(client, "a6")
+    home = await client.get("/")
+    assert "Store syncs failing" in home.text
