@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -72,6 +72,17 @@ class Record(BaseModel):
         if isinstance(value, float):
             return Decimal(str(value))
         return value
+
+
+def parse_money(value: Any, record_id: str) -> Decimal:
+    """A platform amount (string or number) to cents; anything else is a ``BadPayload``."""
+    try:
+        amount = Decimal(str(value if value not in (None, "") else "0"))
+    except InvalidOperation:
+        raise BadPayload(f"not an amount: {value!r}", record_id=record_id) from None
+    if not amount.is_finite():
+        raise BadPayload(f"not an amount: {value!r}", record_id=record_id)
+    return amount.quantize(Decimal("0.01"))
 
 
 class BuyerRecord(Record):

@@ -33,7 +33,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -51,6 +51,7 @@ from connectors.base import (
     Page,
     PlatformError,
     ReviewRecord,
+    parse_money,
 )
 from connectors.http import Pacer, PlatformClient, Sleep
 from connectors.timeutil import iso_z, parse_utc
@@ -106,16 +107,6 @@ def platform_status(payload: dict[str, Any]) -> str:
     return f"{financial}/{fulfillment}" if fulfillment else financial
 
 
-def _money(value: Any, record_id: str) -> Decimal:
-    try:
-        amount = Decimal(str(value if value not in (None, "") else "0"))
-    except InvalidOperation:
-        raise BadPayload(f"not an amount: {value!r}", record_id=record_id) from None
-    if not amount.is_finite():
-        raise BadPayload(f"not an amount: {value!r}", record_id=record_id)
-    return amount.quantize(Decimal("0.01"))
-
-
 def _required_time(payload: dict[str, Any], key: str) -> datetime:
     value = parse_utc(payload.get(key))
     if value is None:
@@ -138,14 +129,14 @@ def _address(address: dict[str, Any]) -> str | None:
 def parse_line_item(payload: dict[str, Any], record_id: str) -> OrderItemRecord:
     """A line's amount is what the buyer pays for it: price x quantity less its discounts."""
     quantity = int(payload["quantity"])
-    price = _money(payload["price"], record_id)
+    price = parse_money(payload["price"], record_id)
     allocations = payload.get("discount_allocations")
     if allocations:
         discount = sum(
-            (_money(a.get("amount"), record_id) for a in allocations), start=Decimal("0.00")
+            (parse_money(a.get("amount"), record_id) for a in allocations), start=Decimal("0.00")
         )
     else:
-        discount = _money(payload.get("total_discount"), record_id)
+        discount = parse_money(payload.get("total_discount"), record_id)
     return OrderItemRecord(
         platform_item_id=str(payload["id"]),
         title=payload.get("name") or payload["title"],
@@ -189,11 +180,11 @@ def parse_order(payload: dict[str, Any]) -> OrderRecord:
     record_id = str(payload.get("id", "?"))
     try:
         status = order_status(payload)
-        total = _money(payload["total_price"], record_id)
+        total = parse_money(payload["total_price"], record_id)
         paid = payload.get("financial_status") in PAID
         if paid and payload.get("total_outstanding") not in (None, ""):
             # partially_paid: the outstanding part has not arrived yet.
-            paid_amount = total - _money(payload["total_outstanding"], record_id)
+            paid_amount = total - parse_money(payload["total_outstanding"], record_id)
         else:
             paid_amount = total if paid else Decimal("0.00")
         return OrderRecord(
@@ -223,7 +214,7 @@ def parse_refund(payload: dict[str, Any], *, order_id: str, currency: str) -> Af
     try:
         amount = sum(
             (
-                _money(t.get("amount"), record_id)
+                parse_money(t.get("amount"), record_id)
                 for t in payload.get("transactions") or []
                 if t.get("kind") == "refund" and t.get("status") == "success"
             ),

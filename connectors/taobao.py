@@ -80,7 +80,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
@@ -102,6 +102,7 @@ from connectors.base import (
     RateLimited,
     ReviewRecord,
     ReviewResult,
+    parse_money,
 )
 from connectors.http import PlatformClient
 from connectors.timeutil import CHINA, iso_z, parse_utc
@@ -321,13 +322,6 @@ def _listed(container: Any, outer: str, inner: str) -> list[dict[str, Any]]:
 # --- mapping -------------------------------------------------------------------------------
 
 
-def _money(value: Any, record_id: str) -> Decimal:
-    try:
-        return Decimal(str(value if value not in (None, "") else "0")).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        raise BadPayload(f"not an amount: {value!r}", record_id=record_id) from None
-
-
 def _required_time(value: Any) -> datetime:
     parsed = parse_top_time(value)
     if parsed is None:
@@ -358,15 +352,15 @@ def parse_trade(payload: Mapping[str, Any]) -> OrderRecord:
         if not buyer_id:
             raise ValueError("no buyer_open_uid or buyer_nick")
         paid_at = parse_top_time(payload.get("pay_time"))
-        payment = _money(payload.get("payment"), record_id)
+        payment = parse_money(payload.get("payment"), record_id)
         items = [
             OrderItemRecord(
                 platform_item_id=str(line["oid"]),
                 title=line["title"],
                 sku=line.get("sku_properties_name") or None,
                 quantity=int(line["num"]),
-                unit_price=_money(line.get("price"), record_id),
-                amount=_money(line.get("payment"), record_id),
+                unit_price=parse_money(line.get("price"), record_id),
+                amount=parse_money(line.get("payment"), record_id),
             )
             for line in _listed(payload, "orders", "order")
         ]
@@ -418,7 +412,7 @@ def parse_refund(payload: Mapping[str, Any]) -> AfterSaleRecord:
             kind=kind,
             platform_status=payload["status"],
             currency="CNY",
-            requested_amount=_money(payload["refund_fee"], record_id),
+            requested_amount=parse_money(payload["refund_fee"], record_id),
             reason=payload.get("reason") or None,
             buyer_text=payload.get("desc") or None,
             created_at=_required_time(payload["created"]),

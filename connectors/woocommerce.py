@@ -24,7 +24,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -43,6 +43,7 @@ from connectors.base import (
     Page,
     PlatformError,
     ReviewRecord,
+    parse_money,
 )
 from connectors.http import PlatformClient
 from connectors.timeutil import iso_utc, parse_utc
@@ -98,13 +99,6 @@ class OAuth1QueryAuth(httpx.Auth):
         yield request
 
 
-def _money(value: Any, record_id: str) -> Decimal:
-    try:
-        return Decimal(str(value if value not in (None, "") else "0")).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        raise BadPayload(f"not an amount: {value!r}", record_id=record_id) from None
-
-
 def parse_order(payload: dict[str, Any]) -> OrderRecord:
     """One order from ``GET /orders``; a malformed one raises ``BadPayload`` with its id."""
     record_id = str(payload.get("id", "?"))
@@ -127,15 +121,15 @@ def parse_order(payload: dict[str, Any]) -> OrderRecord:
             if p
         )
         paid_at = parse_utc(payload.get("date_paid_gmt"))
-        total = _money(payload["total"], record_id)
+        total = parse_money(payload["total"], record_id)
         items = [
             OrderItemRecord(
                 platform_item_id=str(line["id"]),
                 title=html.unescape(line["name"]),
                 sku=line.get("sku") or None,
                 quantity=int(line["quantity"]),
-                unit_price=_money(line.get("price"), record_id),
-                amount=_money(line["total"], record_id),
+                unit_price=parse_money(line.get("price"), record_id),
+                amount=parse_money(line["total"], record_id),
             )
             for line in payload.get("line_items") or []
         ]
@@ -169,7 +163,7 @@ def parse_refund(order_id: str, currency: str, payload: dict[str, Any]) -> After
     record_id = str(payload.get("id", "?"))
     try:
         created = parse_utc(payload["date_created_gmt"])
-        amount = _money(payload["amount"], record_id)
+        amount = parse_money(payload["amount"], record_id)
         lines = payload.get("line_items") or []
         return AfterSaleRecord(
             platform_refund_id=record_id,
