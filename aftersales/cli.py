@@ -358,7 +358,6 @@ async def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from aftersales.orders import service as orders
-    from connectors.csvfile import read_orders
 
     data = await asyncio.to_thread(Path(args.file).read_bytes)
 
@@ -372,7 +371,6 @@ async def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> None:
             f"{len(result.errors)} bad lines"
         )
 
-    _ = read_orders  # imported here so a broken parser fails before the database opens
     await _with_db(settings, run)
 
 

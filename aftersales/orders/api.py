@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from aftersales.core.api import api_route
-from aftersales.core.auth import MANAGERS, current_user
+from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
 from aftersales.core.models import Role, Store
 from aftersales.core.privacy import address_for, phone_for
@@ -109,10 +109,9 @@ async def list_stores(request: Request) -> Response:
     )  # fmt: skip
 
 
+@requires(*STORE_ADMINS)
 async def add_store(request: Request) -> Response:
     user = current_user(request)
-    if user.role not in STORE_ADMINS:
-        raise InvalidInput("Only owners and admins connect stores.", status=403, code="forbidden")
     try:
         body = await request.json()
     except ValueError:
@@ -131,9 +130,8 @@ async def add_store(request: Request) -> Response:
     return JSONResponse(store_json(store), status_code=201)
 
 
+@requires(*MANAGERS)
 async def sync_store(request: Request) -> Response:
-    if current_user(request).role not in MANAGERS:
-        raise InvalidInput("Your role may not start a sync.", status=403, code="forbidden")
     store = await service.get_store(request.path_params["store_id"])
     queued = [
         stream.value

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -27,21 +28,15 @@ log = logging.getLogger("aftersales.webhooks")
 REPLAY_WINDOW_SECONDS = 7 * 24 * 3600
 
 
+@dataclass(frozen=True)
 class Verifier:
-    def __init__(
-        self,
-        *,
-        platform: str,
-        signature_header: str,
-        verify: Callable[[str, bytes, str | None], bool],
-        delivery_id: Callable[[dict[str, str]], str | None],
-        order: Callable[[dict[str, str], bytes], OrderRecord | None],
-    ) -> None:
-        self.platform = platform
-        self.signature_header = signature_header
-        self.verify = verify
-        self.delivery_id = delivery_id
-        self.order = order
+    """How one platform signs, names and packs its webhook deliveries (from connectors/)."""
+
+    platform: str
+    signature_header: str
+    verify: Callable[[str, bytes, str | None], bool]
+    delivery_id: Callable[[dict[str, str]], str | None]
+    order: Callable[[dict[str, str], bytes], OrderRecord | None]
 
 
 VERIFIERS = {
