@@ -125,8 +125,46 @@ async def store_detail(request: Request) -> Response:
     return render(
         request,
         "orders/store.html",
-        {"store": store, "statuses": await service.store_status(store)},
+        {
+            "store": store,
+            "statuses": await service.store_status(store),
+            "interval": jobs.interval_minutes(store),
+            "credential_fields": [
+                *service.PLATFORM_CREDENTIALS.get(store.platform, ()),
+                "webhook_secret",
+            ],
+        },
     )
+
+
+@requires(Role.OWNER, Role.ADMIN)
+async def store_edit(request: Request) -> Response:
+    store = await service.get_store(request.path_params["store_id"])
+    form = await request.form()
+    fields = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    interval = _int(fields.get("sync_interval_minutes"))
+    changes = service.StoreChanges(
+        name=fields.get("name", ""),
+        base_url=fields.get("base_url") or None,
+        enabled=fields.get("enabled") == "on",
+        sync_interval_minutes=interval if interval is not None else 0,
+        credentials={
+            k: fields.get(k, "")
+            for k in (*service.PLATFORM_CREDENTIALS.get(store.platform, ()), "webhook_secret")
+        },
+    )
+    try:
+        await service.update_store(
+            store,
+            changes,
+            secret_key=request.app.state.settings.secret_key,
+            actor=current_user(request),
+        )
+    except InvalidInput as exc:
+        flash(request, exc.message, "alert")
+    else:
+        flash(request, _("Store saved."))
+    return RedirectResponse(f"/orders/stores/{store.id}", status_code=303)
 
 
 @requires(*MANAGERS)
@@ -170,6 +208,7 @@ routes = [
     Route("/stores/", store_list, name="stores"),
     Route("/stores/", store_add, methods=["POST"]),
     Route("/stores/{store_id:int}", store_detail),
+    Route("/stores/{store_id:int}", store_edit, methods=["POST"]),
     Route("/stores/{store_id:int}/sync", store_sync, methods=["POST"]),
     Route("/stores/{store_id:int}/check", store_check, methods=["POST"]),
     Route("/customers/{customer_id:int}", customer_detail, name="customer"),

@@ -14,7 +14,7 @@ from aftersales.core import audit, clock
 from aftersales.core.db import bulk_upsert
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.models import Store, User
-from aftersales.core.security import encrypt_credentials
+from aftersales.core.security import decrypt_credentials, encrypt_credentials
 from aftersales.orders.models import Customer, Order, SyncState
 from connectors.base import OrderRecord, OrderStatus, Stream
 
@@ -248,6 +248,70 @@ async def create_store(
             subject_id=store.id,
             actor=actor,
             data={"name": store.name, "platform": platform},
+            using_db=conn,
+        )
+    return store
+
+
+MAX_INTERVAL_MINUTES = 24 * 60
+
+
+@dataclass(frozen=True)
+class StoreChanges:
+    """What the edit form sends; a blank credential keeps the stored one.
+
+    Secrets are never shown back in the form, so an empty field cannot mean
+    "erase": an owner changing the interval must not wipe the API token.
+    """
+
+    name: str
+    base_url: str | None
+    enabled: bool
+    sync_interval_minutes: int
+    credentials: dict[str, str]
+
+
+async def update_store(
+    store: Store, changes: StoreChanges, *, secret_key: str, actor: User | None = None
+) -> Store:
+    """Edit a connected store; the audit row names what changed, never a secret."""
+    if not changes.name.strip():
+        raise InvalidInput("A store needs a name.")
+    if not 1 <= changes.sync_interval_minutes <= MAX_INTERVAL_MINUTES:
+        raise InvalidInput(
+            f"The sync interval must be between 1 and {MAX_INTERVAL_MINUTES} minutes."
+        )
+    if store.platform == "woocommerce" and not changes.base_url:
+        raise InvalidInput("A WooCommerce store needs its site URL.")
+    credentials = decrypt_credentials(secret_key, store.credentials_encrypted)
+    replaced = sorted(k for k, v in changes.credentials.items() if v and credentials.get(k) != v)
+    credentials.update({k: v for k, v in changes.credentials.items() if v})
+    before = {
+        "name": store.name,
+        "base_url": store.base_url,
+        "enabled": store.enabled,
+        "sync_interval_minutes": store.settings.get("sync_interval_minutes"),
+    }
+    store.name = changes.name.strip()
+    store.base_url = changes.base_url or None
+    store.enabled = changes.enabled
+    store.settings = {**store.settings, "sync_interval_minutes": changes.sync_interval_minutes}
+    store.credentials_encrypted = encrypt_credentials(secret_key, credentials)
+    after = {
+        "name": store.name,
+        "base_url": store.base_url,
+        "enabled": store.enabled,
+        "sync_interval_minutes": changes.sync_interval_minutes,
+    }
+    changed = {k: [before[k], v] for k, v in after.items() if before[k] != v}
+    async with in_transaction() as conn:
+        await store.save(using_db=conn)
+        await audit.record(
+            "store.updated",
+            subject_type="store",
+            subject_id=store.id,
+            actor=actor,
+            data={"changed": changed, "credentials_replaced": replaced},
             using_db=conn,
         )
     return store

@@ -45,6 +45,10 @@ async def test_demo_login_reaches_a_home_page_naming_the_user(
     await page.get_by_role("link", name="演示小店 Demo Shop").click()
     await page.get_by_role("button", name="Test connection").click()
     await expect(page.locator(".flash")).to_contain_text("Connection works.")
+    await page.get_by_label("Sync every (minutes)").fill("10")
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.locator(".flash")).to_contain_text("Store saved.")
+    await expect(page.get_by_label("Sync every (minutes)")).to_have_value("10")
     await page.screenshot(path=SCREENSHOTS / "store.png", full_page=True)
 
     await page.get_by_role("button", name="Sign out").click()

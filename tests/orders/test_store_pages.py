@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 from arq.connections import ArqRedis
 
-from aftersales.core.models import Role, Store
+from aftersales.core.models import AuditEvent, Role, Store
+from aftersales.core.security import decrypt_credentials
+from aftersales.orders.jobs import schedule_syncs
 from aftersales.orders.models import Customer
 from aftersales.orders.sync import sync_orders
 from connectors.demo import DemoConnector
@@ -79,3 +81,98 @@ async def test_a_synced_store_shows_when_it_last_synced(client: httpx.AsyncClien
     assert page.status_code == 200
     assert "Never" in page.text  # after-sales and reviews have not run
     assert page.text.count("<td>20") >= 1  # the orders stream shows a local time
+
+
+async def _shopify_store(client: httpx.AsyncClient, app) -> Store:
+    await create_user(username="owner", role=Role.OWNER)
+    await sign_in(client, "owner")
+    token = await csrf_from(client, "/orders/stores/")
+    await client.post(
+        "/orders/stores/",
+        data={
+            "csrf_token": token,
+            "name": "Maple",
+            "platform": "shopify",
+            "shop": "maple",
+            "token": "shpat_old",
+        },
+    )
+    return await Store.get(name="Maple")
+
+
+async def test_an_owner_edits_a_store_and_blank_secrets_are_kept(
+    client: httpx.AsyncClient, app, redis: ArqRedis
+) -> None:
+    store = await _shopify_store(client, app)
+    secret_key = app.state.settings.secret_key
+    page = await client.get(f"/orders/stores/{store.id}")
+    assert "Edit store" in page.text
+    assert "shpat_old" not in page.text  # a secret is never sent back to the browser
+    token = await csrf_from(client, f"/orders/stores/{store.id}")
+    saved = await client.post(
+        f"/orders/stores/{store.id}",
+        data={
+            "csrf_token": token,
+            "name": "Maple Goods",
+            "sync_interval_minutes": "15",
+            "shop": "",
+            "token": "",
+            "webhook_secret": "whsec",
+        },
+        follow_redirects=True,
+    )
+    assert "Store saved." in saved.text
+    assert "Sync paused" in saved.text  # the box was left unticked
+    store = await Store.get(id=store.id)
+    assert (store.name, store.enabled, store.settings["sync_interval_minutes"]) == (
+        "Maple Goods",
+        False,
+        15,
+    )
+    assert decrypt_credentials(secret_key, store.credentials_encrypted) == {
+        "shop": "maple",
+        "token": "shpat_old",
+        "webhook_secret": "whsec",
+    }
+    event = await AuditEvent.filter(action="store.updated").get()
+    assert event.data["credentials_replaced"] == ["webhook_secret"]
+    assert "whsec" not in str(event.data)
+    # A paused store is not scheduled.
+    assert await schedule_syncs({"redis": redis}) == 0
+
+
+async def test_a_bad_edit_says_why_and_changes_nothing(client: httpx.AsyncClient, app) -> None:
+    store = await _shopify_store(client, app)
+    token = await csrf_from(client, f"/orders/stores/{store.id}")
+    response = await client.post(
+        f"/orders/stores/{store.id}",
+        data={
+            "csrf_token": token,
+            "name": "Renamed",
+            "sync_interval_minutes": "0",
+            "enabled": "on",
+            "token": "shpat_new",
+        },
+        follow_redirects=True,
+    )
+    assert "between 1 and 1440 minutes" in response.text
+    again = await Store.get(id=store.id)
+    assert again.name == "Maple"
+    assert (
+        decrypt_credentials(app.state.settings.secret_key, again.credentials_encrypted)["token"]
+        == "shpat_old"
+    )
+
+
+async def test_supervisors_see_stores_but_cannot_edit_them(client: httpx.AsyncClient) -> None:
+    store = await create_store(name="只读")
+    await create_user(username="sup", role=Role.SUPERVISOR)
+    await sign_in(client, "sup")
+    page = await client.get(f"/orders/stores/{store.id}")
+    assert page.status_code == 200 and "Edit store" not in page.text
+    token = await csrf_from(client, f"/orders/stores/{store.id}")
+    refused = await client.post(
+        f"/orders/stores/{store.id}", data={"csrf_token": token, "name": "x"}
+    )
+    assert refused.status_code == 403
+    assert (await Store.get(id=store.id)).name == "只读"
