@@ -102,6 +102,14 @@ class OrderItemRecord(Record):
     amount: Decimal
 
 
+class ShipmentRecord(Record):
+    """A parcel the shop sent: the tracking number is what buyers ask about."""
+
+    carrier: str
+    tracking_no: str
+    shipped_at: datetime | None = None
+
+
 class OrderRecord(Record):
     platform_order_id: str
     status: OrderStatus
@@ -115,6 +123,7 @@ class OrderRecord(Record):
     shipped_at: datetime | None = None
     updated_at: datetime
     items: list[OrderItemRecord]
+    shipments: list[ShipmentRecord] = []
 
 
 class AfterSaleKind(StrEnum):

@@ -22,6 +22,7 @@ from connectors.base import (
     Page,
     PlatformError,
     ReviewRecord,
+    ShipmentRecord,
 )
 
 PRODUCTS = [
@@ -48,6 +49,7 @@ CITIES = [
     ("四川省", "成都市", "武侯区"),
     ("江苏省", "南京市", "鼓楼区"),
 ]
+CARRIERS = ["中通快递", "圆通速递", "顺丰速运", "韵达快递"]
 STREETS = ["文一路", "中山北路", "科技园南路", "建国路", "人民南路", "湖南路"]
 
 
@@ -154,6 +156,15 @@ class DemoConnector:
             shipped_at=shipped_at,
             updated_at=updated,
             items=items,
+            shipments=[
+                ShipmentRecord(
+                    carrier=CARRIERS[serial % len(CARRIERS)],
+                    tracking_no=f"{7531000000000 + serial * 104729}",
+                    shipped_at=shipped_at,
+                )
+            ]
+            if shipped_at
+            else [],
         )
 
     async def orders(

@@ -51,6 +51,7 @@ from connectors.base import (
     Page,
     PlatformError,
     ReviewRecord,
+    ShipmentRecord,
     parse_money,
 )
 from connectors.http import Pacer, PlatformClient, Sleep
@@ -175,6 +176,23 @@ def _shipped_at(payload: dict[str, Any]) -> datetime | None:
     return min((t for t in times if t is not None), default=None)
 
 
+def _shipments(payload: dict[str, Any]) -> list[ShipmentRecord]:
+    """One parcel per tracking number of every fulfillment that did not fail."""
+    parcels: dict[str, ShipmentRecord] = {}
+    for fulfillment in payload.get("fulfillments") or []:
+        if fulfillment.get("status") in FAILED_FULFILLMENT:
+            continue
+        numbers = fulfillment.get("tracking_numbers") or [fulfillment.get("tracking_number")]
+        for number in numbers:
+            if number:
+                parcels[str(number)] = ShipmentRecord(
+                    carrier=fulfillment.get("tracking_company") or "",
+                    tracking_no=str(number),
+                    shipped_at=parse_utc(fulfillment.get("created_at")),
+                )
+    return list(parcels.values())
+
+
 def parse_order(payload: dict[str, Any]) -> OrderRecord:
     """One order from ``GET /orders.json``; a malformed one raises ``BadPayload`` with its id."""
     record_id = str(payload.get("id", "?"))
@@ -201,6 +219,7 @@ def parse_order(payload: dict[str, Any]) -> OrderRecord:
             shipped_at=_shipped_at(payload),
             updated_at=_required_time(payload, "updated_at"),
             items=[parse_line_item(line, record_id) for line in payload.get("line_items") or []],
+            shipments=_shipments(payload),
         )
     except BadPayload:
         raise

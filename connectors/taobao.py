@@ -102,6 +102,7 @@ from connectors.base import (
     RateLimited,
     ReviewRecord,
     ReviewResult,
+    ShipmentRecord,
     parse_money,
 )
 from connectors.http import PlatformClient
@@ -162,12 +163,14 @@ TRADE_FIELDS = ",".join(
         "consign_time",
         "modified",
         *(f"orders.{name}" for name in ITEM_FIELDS),
+        "orders.logistics_company",
+        "orders.invoice_no",
         *RECEIVER_FIELDS,
     ]
 )
 REFUND_FIELDS = (
     "refund_id,tid,oid,title,buyer_nick,status,created,modified,refund_fee,"
-    "has_good_return,reason,desc,company_name,sid,good_status"
+    "has_good_return,reason,desc,company_name,sid,good_status,dispute_type"
 )
 REFUND_DEADLINE_FIELDS = "refund_id,status,modified,refund_remind_timeout"
 RATE_FIELDS = "tid,oid,role,nick,result,created,rated_nick,item_title,item_price,content,reply"
@@ -385,11 +388,48 @@ def parse_trade(payload: Mapping[str, Any]) -> OrderRecord:
             shipped_at=parse_top_time(payload.get("consign_time")),
             updated_at=_required_time(payload["modified"]),
             items=items,
+            shipments=_shipments(payload),
         )
     except BadPayload:
         raise
     except (KeyError, TypeError, ValueError, ValidationError) as exc:
         raise BadPayload(f"trade {record_id}: {exc!r}", record_id=record_id) from None
+
+
+# Exchanges arrive through the same refund API. ``dispute_type`` names them
+# (TMALL_EXCHANGE / TAOBAO_EXCHANGE; these values are not confirmed in
+# PLATFORMS.md), and the exchange-only statuses there are a second signal for
+# sellers whose answer lacks the field. An exchange the buyer turned into a
+# refund (EXCHANGE_TRANSFORM_TO_REFUND) is a return and refund from then on.
+EXCHANGE_DISPUTES = frozenset({"TMALL_EXCHANGE", "TAOBAO_EXCHANGE"})
+EXCHANGE_STATUSES = frozenset({"WAIT_BUYER_CONFIRM_EXCHANGE_SELLER_SEND_GOODS"})
+
+
+def refund_kind(payload: Mapping[str, Any]) -> AfterSaleKind:
+    if payload.get("status") == "EXCHANGE_TRANSFORM_TO_REFUND":
+        return AfterSaleKind.RETURN_AND_REFUND
+    if payload.get("dispute_type") in EXCHANGE_DISPUTES or payload.get("status") in (
+        EXCHANGE_STATUSES
+    ):
+        return AfterSaleKind.EXCHANGE
+    if _truthy(payload["has_good_return"]):
+        return AfterSaleKind.RETURN_AND_REFUND
+    return AfterSaleKind.REFUND_ONLY
+
+
+def _shipments(payload: Mapping[str, Any]) -> list[ShipmentRecord]:
+    """Each sub-order names its parcel; one parcel often carries several sub-orders."""
+    parcels: dict[str, ShipmentRecord] = {}
+    shipped_at = parse_top_time(payload.get("consign_time"))
+    for line in _listed(payload, "orders", "order"):
+        number = str(line.get("invoice_no") or "").strip()
+        if number and number not in parcels:
+            parcels[number] = ShipmentRecord(
+                carrier=line.get("logistics_company") or "",
+                tracking_no=number,
+                shipped_at=shipped_at,
+            )
+    return list(parcels.values())
 
 
 def parse_refund(payload: Mapping[str, Any]) -> AfterSaleRecord:
@@ -400,11 +440,7 @@ def parse_refund(payload: Mapping[str, Any]) -> AfterSaleRecord:
         deadline = None
         if isinstance(remind, dict) and remind.get("exist_timeout") not in (False, "false"):
             deadline = parse_top_time(remind.get("timeout"))
-        kind = (
-            AfterSaleKind.RETURN_AND_REFUND
-            if _truthy(payload["has_good_return"])
-            else AfterSaleKind.REFUND_ONLY
-        )
+        kind = refund_kind(payload)
         return AfterSaleRecord(
             platform_refund_id=record_id,
             platform_order_id=str(payload["tid"]),

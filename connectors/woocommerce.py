@@ -43,6 +43,7 @@ from connectors.base import (
     Page,
     PlatformError,
     ReviewRecord,
+    ShipmentRecord,
     parse_money,
 )
 from connectors.http import PlatformClient
@@ -99,6 +100,41 @@ class OAuth1QueryAuth(httpx.Auth):
         yield request
 
 
+TRACKING_META = "_wc_shipment_tracking_items"
+
+
+def _shipments(payload: dict[str, Any]) -> list[ShipmentRecord]:
+    """Tracking from the WooCommerce Shipment Tracking extension's order meta.
+
+    WooCommerce itself has no tracking numbers. The extension keeps a list of
+    ``{tracking_provider, custom_tracking_provider, tracking_number,
+    date_shipped (unix seconds)}`` under this meta key (the extension's
+    documented shape, not confirmed in PLATFORMS.md). A shop without it has
+    no shipments here, only the completion time.
+    """
+    parcels = []
+    for meta in payload.get("meta_data") or []:
+        if not isinstance(meta, dict) or meta.get("key") != TRACKING_META:
+            continue
+        for item in meta.get("value") or []:
+            number = str(item.get("tracking_number") or "").strip()
+            if not number:
+                continue
+            shipped = str(item.get("date_shipped") or "")
+            parcels.append(
+                ShipmentRecord(
+                    carrier=item.get("custom_tracking_provider")
+                    or item.get("tracking_provider")
+                    or "",
+                    tracking_no=number,
+                    shipped_at=datetime.fromtimestamp(int(shipped), UTC)
+                    if shipped.isdigit()
+                    else None,
+                )
+            )
+    return parcels
+
+
 def parse_order(payload: dict[str, Any]) -> OrderRecord:
     """One order from ``GET /orders``; a malformed one raises ``BadPayload`` with its id."""
     record_id = str(payload.get("id", "?"))
@@ -152,6 +188,7 @@ def parse_order(payload: dict[str, Any]) -> OrderRecord:
             shipped_at=parse_utc(payload.get("date_completed_gmt")),
             updated_at=parse_utc(payload["date_modified_gmt"]),
             items=items,
+            shipments=_shipments(payload),
         )
     except BadPayload:
         raise

@@ -73,6 +73,16 @@ class HandoverItem:
 
 
 @dataclass(frozen=True)
+class TimelineEvent:
+    """One dated line on an order's timeline; modules add their own (refunds, reviews)."""
+
+    at: datetime
+    label: str  # an English msgid; translated when rendered
+    detail: str = ""
+    href: str | None = None
+
+
+@dataclass(frozen=True)
 class ReportLink:
     label: str
     path: str
@@ -108,6 +118,8 @@ class Module:
     - ``record_handlers``: sync stream (``after_sales``, ``reviews``) -> ``RecordHandler``.
     - ``hooks``: routes mounted under ``/hooks/`` without login (signed webhooks).
     - ``reports``: report pages listed under Reports for owners.
+    - ``order_events(order_id)``: awaitable list of ``TimelineEvent`` for the
+      order detail page (a refund decided, a review received).
     """
 
     name: str
@@ -125,6 +137,7 @@ class Module:
     dashboard_tiles: Callable[[User], Awaitable[list[Tile]]] | None = None
     handover_items: Callable[[HandoverWindow], Awaitable[list[HandoverItem]]] | None = None
     reports: Sequence[ReportLink] = ()
+    order_events: Callable[[int], Awaitable[list[TimelineEvent]]] | None = None
     templates: Path | None = None
     can_disable: bool = True
 

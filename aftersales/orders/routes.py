@@ -77,6 +77,7 @@ async def order_detail(request: Request) -> Response:
         "orders/detail.html",
         {
             "order": order,
+            "timeline": await service.order_timeline(order, request.app.state.modules),
             "phone": phone_for(role, order.customer.phone),
             "address": address_for(role, order.customer.address),
         },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -13,9 +14,11 @@ from tortoise.transactions import in_transaction
 from aftersales.core import audit, clock
 from aftersales.core.db import bulk_upsert
 from aftersales.core.errors import InvalidInput, NotFound
+from aftersales.core.i18n import N_
 from aftersales.core.models import Store, User
+from aftersales.core.modules import Module, TimelineEvent
 from aftersales.core.security import decrypt_credentials, encrypt_credentials
-from aftersales.orders.models import Customer, Order, SyncState
+from aftersales.orders.models import Customer, Order, ShipmentDirection, SyncState
 from connectors.base import OrderRecord, OrderStatus, Stream
 
 if TYPE_CHECKING:
@@ -97,6 +100,27 @@ async def upsert_orders(
         conflict=["order_id", "platform_item_id"],
         update=ITEM_FIELDS,
     )
+    # Parcels are only added or corrected, never removed: a tracking number a
+    # buyer was given stays findable even if the platform later drops it.
+    await bulk_upsert(
+        conn,
+        "shipments",
+        ["order_id", "direction", "tracking_no", "carrier", "shipped_at", "created_at"],
+        [
+            [
+                order_ids[r.platform_order_id],
+                ShipmentDirection.OUTBOUND.value,
+                s.tracking_no,
+                s.carrier,
+                s.shipped_at,
+                now,
+            ]
+            for r in latest.values()
+            for s in r.shipments
+        ],
+        conflict=["order_id", "direction", "tracking_no"],
+        update=["carrier", "shipped_at"],
+    )
 
 
 ITEM_FIELDS = ["title", "sku", "quantity", "unit_price", "amount"]
@@ -175,10 +199,47 @@ async def search_orders(filters: OrderFilters, *, per_page: int = PAGE_SIZE) -> 
 
 
 async def get_order(order_id: int) -> Order:
-    order = await Order.get_or_none(id=order_id).prefetch_related("customer", "items")
+    order = await Order.get_or_none(id=order_id).prefetch_related("customer", "items", "shipments")
     if order is None:
         raise NotFound("No such order.")
     return order
+
+
+async def order_timeline(order: Order, modules: Sequence[Module]) -> list[TimelineEvent]:
+    """Everything that happened to an order, newest first, from every module.
+
+    The platform's own times come from the order and its parcels; refunds,
+    returns and reviews add theirs through ``Module.order_events``, labelled
+    in words an agent reads rather than audit action names.
+    """
+    events = [
+        TimelineEvent(at=order.placed_at, label=N_("Order placed")),
+        *([TimelineEvent(at=order.paid_at, label=N_("Paid"))] if order.paid_at else []),
+        *(
+            TimelineEvent(
+                at=s.shipped_at or s.created_at,
+                label=N_("Parcel sent"),
+                detail=f"{s.carrier} {s.tracking_no}".strip(),
+            )
+            for s in order.shipments
+            if s.direction == ShipmentDirection.OUTBOUND
+        ),
+        *(
+            TimelineEvent(
+                at=s.shipped_at or s.created_at,
+                label=N_("Return parcel"),
+                detail=f"{s.carrier} {s.tracking_no}".strip(),
+            )
+            for s in order.shipments
+            if s.direction == ShipmentDirection.RETURN
+        ),
+    ]
+    if order.shipped_at and not order.shipments:
+        events.append(TimelineEvent(at=order.shipped_at, label=N_("Shipped")))
+    for module in modules:
+        if module.order_events is not None:
+            events.extend(await module.order_events(order.id))
+    return sorted(events, key=lambda e: e.at, reverse=True)
 
 
 @dataclass(frozen=True)

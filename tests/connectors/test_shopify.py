@@ -114,6 +114,7 @@ def assert_orders_match(shop: FakeShopifyShop, records: list[OrderRecord]) -> No
             "total": record.total_amount,
             "paid": record.paid_amount,
             "updated_at": record.updated_at,
+            "tracking": sorted(s.tracking_no for s in record.shipments),
         }
         want = {k: expected[k] for k in got}
         assert got == want, record.platform_order_id
@@ -157,6 +158,7 @@ def test_older_documented_orders_parse() -> None:
     assert listed.total_amount == Decimal("598.94")
     assert listed.items == []  # this older example has no line items
     single = parse_order(fixture("order.json")["order"])
+    assert single.shipments == []  # its only fulfillment has status "failure": no parcel left
     assert single.platform_order_id == "450789469"
     assert single.platform_status == "authorized"
     assert single.status is OrderStatus.AWAITING_PAYMENT
@@ -329,6 +331,7 @@ async def test_sync_yields_exactly_the_shops_orders_and_refunds() -> None:
     assert sorted(int(o.platform_order_id) for o in orders) == sorted(ids)
     assert_orders_match(shop, orders)
     assert {s.value for s in OrderStatus} == {o.status.value for o in orders}
+    assert sum(bool(o.shipments) for o in orders) > 500  # parcels checked above, not vacuously
     assert json.loads(cursors[-1]) == {"since": "2026-09-03T23:50:00Z"}  # until - overlap
     assert len(cursors) == 12  # 3000 orders / 250
     want_refunds = {

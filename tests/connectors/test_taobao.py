@@ -128,6 +128,9 @@ def assert_orders_exact(shop: FakeTaobaoShop, records: list[Any]) -> None:
         assert record.paid_amount == (trade.payment if trade.pay_time else Decimal("0.00"))
         assert record.updated_at == trade.modified.replace(microsecond=0)
         assert record.currency == "CNY"
+        assert [(s.carrier, s.tracking_no) for s in record.shipments] == (
+            [("中通快递", f"7531{trade.tid}")] if trade.consign_time else []
+        )
         assert [(i.platform_item_id, i.quantity, i.unit_price, i.amount) for i in record.items] == [
             (str(line.oid), line.num, line.price, line.payment) for line in trade.lines
         ]
@@ -531,6 +534,25 @@ async def test_details_fill_the_address_only_when_asked_and_order_reads_one_trad
 # --- refunds and ratings --------------------------------------------------------------------
 
 
+def test_exchanges_are_told_apart_from_refunds() -> None:
+    base = {
+        "refund_id": 1,
+        "tid": 2,
+        "status": "WAIT_SELLER_AGREE",
+        "refund_fee": "0.00",
+        "has_good_return": True,
+        "created": "2026-11-01 10:00:00",
+        "modified": "2026-11-01 10:00:00",
+    }
+    assert parse_refund(base).kind is AfterSaleKind.RETURN_AND_REFUND
+    assert parse_refund({**base, "dispute_type": "TAOBAO_EXCHANGE"}).kind is AfterSaleKind.EXCHANGE
+    waiting = {**base, "status": "WAIT_BUYER_CONFIRM_EXCHANGE_SELLER_SEND_GOODS"}
+    assert parse_refund(waiting).kind is AfterSaleKind.EXCHANGE
+    turned = {**base, "dispute_type": "TMALL_EXCHANGE", "status": "EXCHANGE_TRANSFORM_TO_REFUND"}
+    assert parse_refund(turned).kind is AfterSaleKind.RETURN_AND_REFUND
+    assert parse_refund({**base, "has_good_return": False}).kind is AfterSaleKind.REFUND_ONLY
+
+
 async def test_refunds_map_kinds_amounts_deadlines_and_returns() -> None:
     shop = new_shop(1500)
     with gateway(shop) as url:
@@ -539,12 +561,18 @@ async def test_refunds_map_kinds_amounts_deadlines_and_returns() -> None:
         await connector.aclose()
     assert sorted(int(r.platform_refund_id) for r in records) == sorted(shop.refunds)
     kinds = set()
+    assert sum(r.kind is AfterSaleKind.EXCHANGE for r in records) > 5
     for record in records:
         refund = shop.refunds[int(record.platform_refund_id)]
         kinds.add(record.kind)
-        assert record.kind == (
-            AfterSaleKind.RETURN_AND_REFUND if refund.has_good_return else AfterSaleKind.REFUND_ONLY
-        )
+        if refund.dispute_type == "TMALL_EXCHANGE":
+            assert record.kind is AfterSaleKind.EXCHANGE
+        else:
+            assert record.kind == (
+                AfterSaleKind.RETURN_AND_REFUND
+                if refund.has_good_return
+                else AfterSaleKind.REFUND_ONLY
+            )
         assert record.platform_status == refund.status
         assert record.requested_amount == refund.refund_fee
         assert (record.platform_order_id, record.platform_item_id) == (
@@ -558,7 +586,7 @@ async def test_refunds_map_kinds_amounts_deadlines_and_returns() -> None:
             refund.sid,
         )
         assert record.updated_at == refund.modified
-    assert kinds == {AfterSaleKind.REFUND_ONLY, AfterSaleKind.RETURN_AND_REFUND}
+    assert kinds == set(AfterSaleKind)
     open_refunds = [r for r in shop.refunds.values() if r.status in REFUND_TIMERS]
     assert open_refunds and shop.calls["taobao.refund.get"] == len(open_refunds)
     assert any(r.return_tracking_no for r in records)

@@ -47,6 +47,36 @@ def test_documented_orders_parse() -> None:
     assert single.buyer.phone == "(555) 555-5555"
 
 
+def test_shipment_tracking_meta_becomes_parcels() -> None:
+    payload = fixture("orders--retrieve-an-order.json")
+    assert parse_order(payload).shipments == []  # plain WooCommerce has no tracking
+    payload["meta_data"] = [
+        {"id": 1, "key": "_other", "value": "x"},
+        {
+            "id": 2,
+            "key": "_wc_shipment_tracking_items",
+            "value": [
+                {
+                    "tracking_provider": "usps",
+                    "tracking_number": "9400111",
+                    "date_shipped": "1700000000",
+                },
+                {
+                    "tracking_provider": "",
+                    "custom_tracking_provider": "SF Express",
+                    "tracking_number": "SF1",
+                },
+                {"tracking_provider": "ups", "tracking_number": ""},
+            ],
+        },
+    ]
+    parcels = parse_order(payload).shipments
+    assert [(p.carrier, p.tracking_no, p.shipped_at) for p in parcels] == [
+        ("usps", "9400111", datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)),
+        ("SF Express", "SF1", None),
+    ]
+
+
 def test_documented_refunds_and_reviews_parse() -> None:
     refund = parse_refund("723", "USD", fixture("order-refunds--retrieve-a-refund.json"))
     assert refund.requested_amount > 0

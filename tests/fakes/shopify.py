@@ -630,6 +630,9 @@ class FakeShopifyShop:
                 "paid": order.paid,
                 "updated_at": order.updated,
                 "refunds": dict(order.refunds),
+                "tracking": sorted(
+                    n for f in order.payload["fulfillments"] for n in f["tracking_numbers"]
+                ),
             }
 
     # -- the bucket -------------------------------------------------------------

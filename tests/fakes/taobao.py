@@ -160,6 +160,7 @@ class Refund:
     company_name: str | None = None
     sid: str | None = None
     timeout: datetime | None = None
+    dispute_type: str | None = None  # None: REFUND or REFUND_AND_RETURN from has_good_return
 
 
 @dataclass
@@ -369,6 +370,8 @@ class FakeTaobaoShop:
             sid=f"7531{rng.randint(10**9, 10**10 - 1)}" if shipped_back else None,
             timeout=modified + REFUND_TIMERS[status] if status in REFUND_TIMERS else None,
         )
+        if returning and refund.refund_id % 7 == 0:  # some buyers want another size instead
+            refund.dispute_type = "TMALL_EXCHANGE"
         self.refunds[refund.refund_id] = refund
         trade.modified = max(trade.modified, modified)  # a refund modifies its trade
 
@@ -663,6 +666,11 @@ def _trade_json(trade: Trade, fields: set[str], *, receiver: bool) -> dict[str, 
                 "price": f"{line.price:.2f}",
                 "payment": f"{line.payment:.2f}",
                 "num_iid": line.num_iid,
+                **(
+                    {"logistics_company": "中通快递", "invoice_no": f"7531{trade.tid}"}
+                    if trade.consign_time
+                    else {}
+                ),
             }
             for line in trade.lines
         ]
@@ -687,6 +695,8 @@ def _refund_json(refund: Refund, *, deadline: bool) -> dict[str, Any]:
         "reason": refund.reason,
         "desc": refund.desc,
         "good_status": "BUYER_RETURNED_GOODS" if refund.sid else "BUYER_NOT_RECEIVED",
+        "dispute_type": refund.dispute_type
+        or ("REFUND_AND_RETURN" if refund.has_good_return else "REFUND"),
     }
     if refund.company_name:
         row["company_name"] = refund.company_name

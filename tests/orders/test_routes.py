@@ -133,3 +133,21 @@ async def test_a_failing_store_sync_shows_on_the_home_page(
     await sign_in(client, "a6")
     home = await client.get("/")
     assert "Store syncs failing" in home.text
+
+
+async def test_order_detail_shows_parcels_and_a_timeline(
+    client: httpx.AsyncClient, demo_orders
+) -> None:
+    await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "agent")
+    record = next(o for o in demo_orders if o.shipments)
+    parcel = record.shipments[0]
+    order = await Order.get(platform_order_id=record.platform_order_id)
+    page = (await client.get(f"/orders/{order.id}")).text
+    assert parcel.tracking_no in page and parcel.carrier in page
+    timeline = page[page.index('class="timeline"') :]
+    # Newest first: the parcel left after the payment, which came after the order.
+    assert timeline.index("Parcel sent") < timeline.index("Paid") < timeline.index("Order placed")
+    unshipped = next(o for o in demo_orders if not o.shipments)
+    order = await Order.get(platform_order_id=unshipped.platform_order_id)
+    assert "No tracking number yet." in (await client.get(f"/orders/{order.id}")).text

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aftersales.orders.models import Customer, Order, OrderItem, SyncState
+from aftersales.orders.models import Customer, Order, OrderItem, Shipment, SyncState
 from aftersales.orders.sync import sync_orders
 from connectors.base import OrderRecord, Page
 from connectors.demo import DemoConnector
@@ -38,6 +38,10 @@ async def test_sync_twice_lands_each_order_once() -> None:
     assert await Order.filter(store=store).count() == expected
     items = sum(len(o.items) for o in connector.all_orders())
     assert await OrderItem.all().count() == items
+    parcels = {s.tracking_no for o in connector.all_orders() for s in o.shipments}
+    assert len(parcels) > 100
+    assert set(await Shipment.all().values_list("tracking_no", flat=True)) == parcels
+    assert await Shipment.all().count() == len(parcels)  # the second sync added none
     assert await Customer.filter(store=store).count() <= 40
 
 
