@@ -7,6 +7,7 @@ schema without touching ours.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,6 +19,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.migrations.api import migrate as run_migrations
 
 from aftersales.core.config import Settings
+from aftersales.core.errors import ConfigError
 from aftersales.core.modules import Module, enabled_modules
 
 
@@ -47,8 +49,18 @@ def tortoise_config(settings: Settings, modules: list[Module] | None = None) -> 
     }
 
 
+SQLITE_NEEDED = (3, 35)  # INSERT ... RETURNING, which bulk_upsert relies on
+
+
 async def init_db(settings: Settings, *, create_db: bool = False) -> None:
     """Open the database for this process (web, worker or CLI)."""
+    if not settings.database_url.startswith("postgres") and sqlite3.sqlite_version_info < (
+        SQLITE_NEEDED
+    ):
+        raise ConfigError(
+            f"SQLite {sqlite3.sqlite_version} is too old: the desk needs 3.35 or newer "
+            "(or set DATABASE_URL to PostgreSQL)."
+        )
     await Tortoise.init(
         config=tortoise_config(settings), _create_db=create_db, _enable_global_fallback=True
     )
@@ -83,6 +95,10 @@ def _postgres_value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
+# SQLite's default limit on ? parameters per statement since 3.32 is 32766.
+SQLITE_MAX_VARIABLES = 32000
+
+
 async def bulk_upsert(
     conn: BaseDBAsyncClient,
     table: str,
@@ -113,20 +129,23 @@ async def bulk_upsert(
     assert list(columns[:width]) == list(conflict), "conflict columns must come first"
     unique = list({tuple(row[:width]): row for row in rows}.values()) if width else rows
     if not postgres:
-        marks = ", ".join("?" for _ in columns)
-        sql = f'INSERT INTO "{table}" ({quoted}) VALUES ({marks}) {tail}'
-        await conn.execute_many(sql, [[_sqlite_value(v) for v in row] for row in unique])
+        marks = "(" + ", ".join("?" for _ in columns) + ")"
         if returning is None:
+            sql = f'INSERT INTO "{table}" ({quoted}) VALUES {marks} {tail}'
+            await conn.execute_many(sql, [[_sqlite_value(v) for v in row] for row in unique])
             return {}
+        # RETURNING (SQLite 3.35+) hands back the ids of inserted and updated rows
+        # alike. Looking them up afterwards with a row-value IN (VALUES ...) scanned
+        # the whole table per page, so a sync got slower as the shop grew.
         found: dict[Any, Any] = {}
-        for start in range(0, len(unique), 500):
-            chunk = unique[start : start + 500]
-            tuples = ", ".join("(" + ", ".join("?" for _ in conflict) + ")" for _ in chunk)
-            _, got = await conn.execute_query(
-                f'SELECT "{conflict[-1]}", "{returning}" FROM "{table}" '
-                f"WHERE ({keys}) IN (VALUES {tuples})",
-                [_sqlite_value(v) for row in chunk for v in row[:width]],
+        per_statement = max(1, SQLITE_MAX_VARIABLES // len(columns))
+        for start in range(0, len(unique), per_statement):
+            chunk = unique[start : start + per_statement]
+            sql = (
+                f'INSERT INTO "{table}" ({quoted}) VALUES {", ".join(marks for _ in chunk)} '
+                f'{tail} RETURNING "{conflict[-1]}", "{returning}"'
             )
+            _, got = await conn.execute_query(sql, [_sqlite_value(v) for row in chunk for v in row])
             found.update((r[0], r[1]) for r in got)
         return found
     # asyncpg's executemany costs a round trip per row; one multi-row VALUES does not.
