@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import orjson
 
 from connectors.base import AuthFailed, PlatformError, RateLimited
 
@@ -111,7 +111,7 @@ class PlatformClient:
         for attempt in range(self.max_attempts):
             response = await self.request(method, url, **kwargs)
             try:
-                return json.loads(response.content), response
+                return orjson.loads(response.content), response
             except ValueError:
                 if response.status_code >= 400:
                     raise PlatformError(

@@ -91,8 +91,16 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def _postgres_value(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
+def _postgres_column(values: tuple[Any, ...]) -> list[Any]:
+    """One column's values for an array parameter; enums as their values.
+
+    A column holds one type, so one look at a non-null value decides: the
+    common case copies the column without a per-cell call.
+    """
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, Enum):
+        return [v.value if isinstance(v, Enum) else v for v in values]
+    return list(values)
 
 
 # SQLite's default limit on ? parameters per statement since 3.32 is 32766.
@@ -148,22 +156,33 @@ async def bulk_upsert(
             _, got = await conn.execute_query(sql, [_sqlite_value(v) for row in chunk for v in row])
             found.update((r[0], r[1]) for r in got)
         return found
-    # asyncpg's executemany costs a round trip per row; one multi-row VALUES does not.
-    per_statement = max(1, 30000 // len(columns))
-    back = f' RETURNING "{conflict[-1]}", "{returning}"' if returning else ""
-    found = {}
-    for start in range(0, len(unique), per_statement):
-        chunk = unique[start : start + per_statement]
-        groups, values = [], []
-        for row in chunk:
-            base = len(values)
-            groups.append("(" + ", ".join(f"${base + n}" for n in range(1, len(row) + 1)) + ")")
-            values.extend(_postgres_value(v) for v in row)
-        sql = f'INSERT INTO "{table}" ({quoted}) VALUES {", ".join(groups)} {tail}{back}'
-        if returning:
-            # Tortoise only fetches rows for statements that do not start with INSERT.
-            sql = f"WITH upserted AS ({sql}) SELECT * FROM upserted"
-        _, got = await conn.execute_query(sql, values)
-        if returning:
-            found.update((r[0], r[1]) for r in got)
-    return found
+    # One statement with one array parameter per column, whatever the row count:
+    # asyncpg binds arrays cheaply and the server plans it once, where a
+    # multi-row VALUES list costs a parameter (and its parsing) per cell.
+    types = await _postgres_types(conn, table)
+    arrays = ", ".join(f"${n}::{types[c]}[]" for n, c in enumerate(columns, start=1))
+    sql = f'INSERT INTO "{table}" ({quoted}) SELECT * FROM unnest({arrays}) {tail}'
+    if returning:
+        # Tortoise only fetches rows for statements that do not start with INSERT.
+        sql = (
+            f'WITH upserted AS ({sql} RETURNING "{conflict[-1]}", "{returning}") '
+            "SELECT * FROM upserted"
+        )
+    values = [_postgres_column(column) for column in zip(*unique, strict=True)]
+    _, got = await conn.execute_query(sql, values)
+    return {r[0]: r[1] for r in got} if returning else {}
+
+
+_POSTGRES_TYPES: dict[str, dict[str, str]] = {}
+
+
+async def _postgres_types(conn: BaseDBAsyncClient, table: str) -> dict[str, str]:
+    """Column name -> SQL type of a table, read once per process from the catalog."""
+    if table not in _POSTGRES_TYPES:
+        _, rows = await conn.execute_query(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+            "WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
+            [f'"{table}"'],
+        )
+        _POSTGRES_TYPES[table] = {r[0]: r[1] for r in rows}
+    return _POSTGRES_TYPES[table]
