@@ -6,7 +6,14 @@ Exception tree::
     ├── AuthFailed          credentials refused; a person must fix the store
     ├── RateLimited         slow down; ``retry_after`` seconds
     ├── PlatformError       the platform said no or broke (code, message)
+    │   └── WriteRefused    a write the platform will never accept as sent
     └── BadPayload          one record could not be read (``record_id``)
+
+A write-back (``decide_refund``) takes an idempotency key. Where the
+platform honours no key header, the connector looks before it writes: it
+marks its write with the key (a meta field, a note) or reads the request's
+state, so a retry of a write the platform already made is recognised and
+answered with ``already_done`` instead of refunding twice.
 
 Streams are async iterators of ``Page``: the records of one page and the
 cursor to save once they are committed. A bad record is reported in
@@ -44,6 +51,10 @@ class PlatformError(ConnectorError):
         super().__init__(message)
         self.code = code
         self.status = status
+
+
+class WriteRefused(PlatformError):
+    """Retrying cannot help: the amount is over what is refundable, the request is closed."""
 
 
 class BadPayload(ConnectorError):
@@ -172,6 +183,38 @@ class ReviewRecord(Record):
     appended_at: datetime | None = None
 
 
+class RefundDecision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class RefundWrite(Record):
+    """One refund decision to carry out on the platform.
+
+    ``platform_refund_id`` is the buyer's request where there is one (Taobao);
+    a refund the shop starts itself (WooCommerce, Shopify, ad-hoc refunds)
+    has none and is created on the order. ``item_amounts`` splits the amount
+    over order lines (platform item id -> amount); what is left over is
+    ``shipping_amount`` or, where the platform allows it, an order-level sum.
+    """
+
+    decision: RefundDecision
+    platform_order_id: str
+    platform_refund_id: str | None = None
+    amount: Decimal
+    currency: str = "CNY"
+    reason: str = ""
+    item_amounts: dict[str, Decimal] = {}
+    shipping_amount: Decimal = Decimal("0.00")
+    platform_version: datetime | None = None  # Taobao's refund_version: the request's modified time
+
+
+class RefundWriteResult(Record):
+    platform_refund_id: str | None = None
+    platform_status: str
+    already_done: bool = False  # the platform had made this write before we asked again
+
+
 R = TypeVar("R", bound=Record)
 
 
@@ -216,5 +259,9 @@ class Connector(Protocol):
     ) -> AsyncIterator[Page[ReviewRecord]]: ...
 
     async def order(self, platform_order_id: str) -> OrderRecord: ...
+
+    async def decide_refund(
+        self, write: RefundWrite, *, idempotency_key: str
+    ) -> RefundWriteResult: ...
 
     async def aclose(self) -> None: ...
