@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.base import (
+    AfterSaleKind,
     AfterSaleRecord,
     BuyerRecord,
     Capabilities,
@@ -21,6 +22,9 @@ from connectors.base import (
     OrderStatus,
     Page,
     PlatformError,
+    RefundDecision,
+    RefundWrite,
+    RefundWriteResult,
     ReviewRecord,
     ShipmentRecord,
 )
@@ -49,6 +53,13 @@ CITIES = [
     ("四川省", "成都市", "武侯区"),
     ("江苏省", "南京市", "鼓楼区"),
 ]
+NO_REASON_WORDS = ["拍错了/多拍了", "不想要了", "七天无理由退换货", "地址填错了"]
+SHIPPED_REFUND_WORDS = ["少件/漏发", "快递一直没收到", "商品破损", "质量问题"]
+RETURN_WORDS = ["尺码不合适", "质量问题", "与商品描述不符", "颜色有色差", "不想要了"]
+BUYER_TEXTS = ["", "麻烦尽快处理，谢谢", "收到就这样了", "急用，请尽快", "客服一直不回复"]
+# What the demo platform was told, by refund id and by idempotency key (per process).
+DECISIONS: dict[str, RefundWriteResult] = {}
+DECISIONS_BY_KEY: dict[str, RefundWriteResult] = {}
 CARRIERS = ["中通快递", "圆通速递", "顺丰速运", "韵达快递"]
 STREETS = ["文一路", "中山北路", "科技园南路", "建国路", "人民南路", "湖南路"]
 
@@ -57,7 +68,7 @@ class DemoConnector:
     """Orders of a made-up Taobao-style shop over the last ``days`` days."""
 
     platform = "demo"
-    capabilities = Capabilities(orders=True, after_sales=True, reviews=True)
+    capabilities = Capabilities(orders=True, after_sales=True, reviews=True, decide_refund=True)
 
     def __init__(
         self,
@@ -139,7 +150,13 @@ class DemoConnector:
                 status, platform_status = OrderStatus.AWAITING_SHIPMENT, "WAIT_SELLER_SEND_GOODS"
             else:
                 shipped_at = paid_at + timedelta(hours=rng.randint(2, 40))
-                if age < timedelta(days=10):
+                if shipped_at > self.now:  # not yet: a parcel cannot leave in the future
+                    shipped_at = None
+                    status, platform_status = (
+                        OrderStatus.AWAITING_SHIPMENT,
+                        "WAIT_SELLER_SEND_GOODS",
+                    )
+                elif age < timedelta(days=10):
                     status, platform_status = OrderStatus.SHIPPED, "WAIT_BUYER_CONFIRM_GOODS"
                 else:
                     status, platform_status = OrderStatus.COMPLETED, "TRADE_FINISHED"
@@ -178,11 +195,89 @@ class DemoConnector:
             position += len(page)
             yield Page(records=page, cursor=str(position))
 
+    def all_refunds(self) -> list[AfterSaleRecord]:
+        """One paid order in ten (three in ten this week) asks for money back, in every kind.
+
+        A separate generator keeps the orders exactly as they were before the
+        demo had refunds. Requests the desk decided come back decided: the
+        demo platform remembers write-backs (``DECISIONS``) like a real one.
+        """
+        rng = random.Random(self.seed + 1)
+        refunds = []
+        for order in self.all_orders():
+            recent = self.now - order.created_at < timedelta(days=6)
+            if order.paid_at is None or rng.random() > (0.3 if recent else 0.1):
+                continue
+            line = rng.choice(order.items)
+            shipped = order.shipped_at is not None
+            if not shipped:
+                kind, reasons = AfterSaleKind.REFUND_ONLY, NO_REASON_WORDS
+            elif rng.random() < 0.12:
+                kind, reasons = AfterSaleKind.EXCHANGE, ["尺码不合适", "颜色不喜欢"]
+            elif rng.random() < 0.45:
+                kind, reasons = AfterSaleKind.REFUND_ONLY, SHIPPED_REFUND_WORDS
+            else:
+                kind, reasons = AfterSaleKind.RETURN_AND_REFUND, RETURN_WORDS
+            start = order.shipped_at or order.paid_at
+            created = start + timedelta(hours=rng.randint(1, 72))
+            if created > self.now:
+                created = self.now - timedelta(minutes=rng.randint(5, 120))
+            answer = timedelta(hours=48) if not shipped else timedelta(days=5)
+            deadline = created + answer
+            if deadline > self.now:
+                status = "WAIT_SELLER_AGREE"
+            else:
+                status = rng.choice(
+                    ["SUCCESS", "SUCCESS", "SUCCESS", "CLOSED", "SELLER_REFUSE_BUYER"]
+                )
+            # Never more than the buyer paid for the line (a discount may have cut it).
+            whole = min(line.amount, order.paid_amount)
+            amount = whole if rng.random() < 0.8 else (whole / 2).quantize(Decimal("0.01"))
+            refund_id = f"{order.platform_order_id}{len(refunds) % 10}"
+            decided = DECISIONS.get(refund_id)
+            updated = created + timedelta(hours=rng.randint(0, 30))
+            refunds.append(
+                AfterSaleRecord(
+                    platform_refund_id=refund_id,
+                    platform_order_id=order.platform_order_id,
+                    platform_item_id=line.platform_item_id,
+                    kind=kind,
+                    platform_status=decided.platform_status if decided else status,
+                    requested_amount=amount,
+                    reason=rng.choice(reasons),
+                    buyer_text=rng.choice(BUYER_TEXTS),
+                    created_at=created,
+                    updated_at=min(updated, self.now) if not decided else self.now,
+                    platform_deadline=deadline if status == "WAIT_SELLER_AGREE" else None,
+                )
+            )
+        return refunds
+
     async def after_sales(
         self, cursor: str | None, *, since: datetime | None = None
     ) -> AsyncIterator[Page[AfterSaleRecord]]:
-        """The demo shop has no after-sale requests yet (the refunds issue adds them)."""
-        yield Page(records=[], cursor=cursor)
+        """Pages in order; the cursor is the index of the next request."""
+        records = self.all_refunds()
+        position = int(cursor or 0)
+        while position < len(records):
+            page = records[position : position + self.page_size]
+            position += len(page)
+            yield Page(records=page, cursor=str(position))
+        if not records:
+            yield Page(records=[], cursor=cursor)
+
+    async def decide_refund(self, write: RefundWrite, *, idempotency_key: str) -> RefundWriteResult:
+        """The demo platform agrees to every decision, once per idempotency key."""
+        if idempotency_key in DECISIONS_BY_KEY:
+            return DECISIONS_BY_KEY[idempotency_key].model_copy(update={"already_done": True})
+        status = "SUCCESS" if write.decision is RefundDecision.APPROVE else "SELLER_REFUSE_BUYER"
+        result = RefundWriteResult(
+            platform_refund_id=write.platform_refund_id, platform_status=status
+        )
+        DECISIONS_BY_KEY[idempotency_key] = result
+        if write.platform_refund_id:
+            DECISIONS[write.platform_refund_id] = result
+        return result
 
     async def reviews(
         self, cursor: str | None, *, since: datetime | None = None

@@ -21,7 +21,7 @@ from arq.worker import Worker
 
 from aftersales.core import clock, db, outbox
 from aftersales.core.config import Settings
-from aftersales.core.modules import Module, enabled_modules, outbox_handlers
+from aftersales.core.modules import Module, OutboxContext, enabled_modules, outbox_handlers
 
 log = logging.getLogger("aftersales.jobs")
 
@@ -36,7 +36,12 @@ def outbox_lease() -> timedelta:
 
 
 async def outbox_deliver(ctx: dict[str, Any], message_id: int) -> str | None:
-    status = await outbox.deliver(message_id, ctx["outbox_handlers"], lease=outbox_lease())
+    status = await outbox.deliver(
+        message_id,
+        ctx["outbox_handlers"],
+        lease=outbox_lease(),
+        context=OutboxContext(settings=ctx["settings"]),
+    )
     if status == outbox.OutboxStatus.PENDING:
         # Retry scheduled: the sweep picks it up when next_attempt_at comes.
         return status.value

@@ -88,6 +88,13 @@ class ReportLink:
     path: str
 
 
+@dataclass(frozen=True)
+class OutboxContext:
+    """What an outbox handler may use besides its payload and key."""
+
+    settings: Settings | None = None
+
+
 RecordHandler = Callable[[Any, list[Any], Any], Awaitable[None]]
 """``handler(store, records, conn)`` takes synced after-sale or review records.
 
@@ -95,8 +102,11 @@ Called inside the sync's page transaction (``conn``), so what it writes
 commits with the page and its cursor, or not at all.
 """
 
-OutboxHandler = Callable[[dict[str, Any], str], Awaitable[dict[str, Any] | None]]
-"""``handler(payload, idempotency_key)`` performs one outside write.
+OutboxHandler = Callable[[dict[str, Any], str, "OutboxContext"], Awaitable[dict[str, Any] | None]]
+"""``handler(payload, idempotency_key, context)`` performs one outside write.
+
+``context.settings`` gives what the write needs from the running desk (the
+secret key that opens a store's credentials).
 
 It must pass the key on to the platform (header or field) so that a retry of
 a write the platform already saw is recognised there, and it raises to ask

@@ -25,7 +25,7 @@ from tortoise.expressions import F, Q
 from aftersales.core import clock
 from aftersales.core.errors import AfterSalesError
 from aftersales.core.models import OutboxMessage, OutboxStatus
-from aftersales.core.modules import OutboxHandler
+from aftersales.core.modules import OutboxContext, OutboxHandler
 
 log = logging.getLogger("aftersales.outbox")
 
@@ -104,6 +104,7 @@ async def deliver(
     handlers: dict[str, OutboxHandler],
     *,
     lease: timedelta = DEFAULT_LEASE,
+    context: OutboxContext | None = None,
 ) -> OutboxStatus | None:
     """Make one attempt at one row; returns its new status, None if not ours."""
     message = await claim(message_id, lease=lease)
@@ -123,7 +124,8 @@ async def deliver(
         # Finish inside the lease, or another worker may start the same write.
         timeout = max(lease.total_seconds() - 5, 1)
         result = await asyncio.wait_for(
-            handler(message.payload, message.idempotency_key), timeout=timeout
+            handler(message.payload, message.idempotency_key, context or OutboxContext()),
+            timeout=timeout,
         )
     except PermanentFailure as exc:
         await OutboxMessage.filter(fence).update(

@@ -22,7 +22,7 @@ class Recorder:
         self.calls: list[str] = []
         self.failures = list(failures or [])
 
-    async def __call__(self, payload: dict[str, Any], key: str) -> dict[str, Any]:
+    async def __call__(self, payload: dict[str, Any], key: str, context: Any) -> dict[str, Any]:
         self.calls.append(key)
         if self.failures:
             raise self.failures.pop(0)

@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from aftersales.core.auth import MANAGERS, requires
-from aftersales.core.modules import Module, NavEntry
+from aftersales.core.modules import Module, NavEntry, OutboxContext
 from aftersales.core.outbox import PermanentFailure
 
 CRON_KEY = "sample:cron-ran"
@@ -34,7 +34,9 @@ async def mark_cron(ctx: dict[str, Any]) -> None:
     await ctx["redis"].set(CRON_KEY, "yes")
 
 
-async def post_echo(payload: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+async def post_echo(
+    payload: dict[str, Any], idempotency_key: str, context: OutboxContext
+) -> dict[str, Any]:
     """Deliver to a fake platform that honours Idempotency-Key, like real refund APIs."""
     async with httpx.AsyncClient(timeout=10) as client:
         response = await client.post(

@@ -1,0 +1,177 @@
+"""Refunds: the buyer's request or the shop's own refund, its lines, its money and its rules."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from aftersales.core.reasons import ReasonCode
+
+
+class RefundKind(StrEnum):
+    REFUND_ONLY = "refund_only"
+    RETURN_AND_REFUND = "return_and_refund"
+    # Refunds an agent starts on the desk (no buyer request on the platform):
+    SHIPPING = "shipping"
+    PRICE_DIFFERENCE = "price_difference"  # 补差价
+    COMPENSATION = "compensation"
+
+
+AD_HOC_KINDS = frozenset(
+    {RefundKind.SHIPPING, RefundKind.PRICE_DIFFERENCE, RefundKind.COMPENSATION}
+)
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"  # decided on the desk, write-back queued
+    WAITING_RETURN = "waiting_return"  # return-and-refund: money after the goods come back
+    REFUNDING = "refunding"  # the platform was told to pay
+    REFUNDED = "refunded"
+    WRITEBACK_FAILED = "writeback_failed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"  # by the buyer, or closed on the platform
+    DISPUTED = "disputed"  # the platform stepped in (平台介入)
+
+
+OPEN_STATUSES = frozenset(
+    {
+        RefundStatus.REQUESTED,
+        RefundStatus.APPROVED,
+        RefundStatus.WAITING_RETURN,
+        RefundStatus.REFUNDING,
+        RefundStatus.WRITEBACK_FAILED,
+        RefundStatus.DISPUTED,
+    }
+)
+
+
+class Refund(Model):
+    """One refund case. ``version`` moves on every change, so a decision made on a
+    stale page (or by a second agent at the same moment) is refused, not applied twice.
+    """
+
+    id = fields.IntField(primary_key=True)
+    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "core.Store", related_name=False, on_delete=fields.CASCADE
+    )
+    order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "orders.Order", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    platform_order_id = fields.CharField(max_length=64)
+    platform_refund_id = fields.CharField(max_length=64, null=True)
+    platform_item_id = fields.CharField(max_length=64, null=True)
+    kind = fields.CharEnumField(RefundKind, max_length=24)
+    status = fields.CharEnumField(RefundStatus, max_length=24, db_index=True)
+    platform_status = fields.CharField(max_length=64, default="")
+    currency = fields.CharField(max_length=3, default="CNY")
+    requested_amount = fields.DecimalField(max_digits=12, decimal_places=2)
+    approved_amount = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
+    reason = fields.CharEnumField(ReasonCode, max_length=24, default=ReasonCode.OTHER)
+    platform_reason = fields.TextField(default="")
+    buyer_text = fields.TextField(default="")
+    due_at = fields.DatetimeField(null=True, db_index=True)
+    platform_deadline = fields.DatetimeField(null=True)
+    platform_updated_at = fields.DatetimeField(null=True)
+    escalated = fields.BooleanField(default=False)
+    auto_agreed = fields.BooleanField(default=False)  # the platform's timer ran out on us
+    assignee: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    decided_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    decided_at = fields.DatetimeField(null=True)
+    decision_note = fields.TextField(default="")
+    decision_key = fields.CharField(max_length=128, null=True)
+    rule = fields.CharField(max_length=255, default="")
+    writeback: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "core.OutboxMessage", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    writeback_error = fields.TextField(default="")
+    intercept_parcel = fields.BooleanField(default=False)
+    review_case_id = fields.IntField(null=True)
+    version = fields.IntField(default=1)
+    requested_at = fields.DatetimeField(db_index=True)
+    updated_at = fields.DatetimeField()
+    refunded_at = fields.DatetimeField(null=True)
+
+    lines: fields.ReverseRelation[RefundLine]
+
+    class Meta:
+        table = "refunds"
+        unique_together = (("store", "platform_refund_id"),)
+
+
+class RefundLine(Model):
+    """What the money is for: an order item, or the shipping (item null)."""
+
+    id = fields.IntField(primary_key=True)
+    refund: fields.ForeignKeyRelation[Refund] = fields.ForeignKeyField(
+        "refunds.Refund", related_name="lines", on_delete=fields.CASCADE
+    )
+    order_item: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "orders.OrderItem", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    is_shipping = fields.BooleanField(default=False)
+    amount = fields.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        table = "refund_lines"
+
+
+class LedgerSource(StrEnum):
+    DESK = "desk"  # our write-back made the platform pay
+    PLATFORM = "platform"  # paid on the platform (its back office, its timer, a dispute)
+
+
+class LedgerEntry(Model):
+    """Money that went back to a buyer, one row per movement, never edited.
+
+    Refundable remainders and the owner's report read this table, so money
+    paid outside the desk counts the same as money paid through it.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    refund: fields.ForeignKeyRelation[Refund] = fields.ForeignKeyField(
+        "refunds.Refund", related_name=False, on_delete=fields.RESTRICT
+    )
+    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "core.Store", related_name=False, on_delete=fields.CASCADE
+    )
+    order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "orders.Order", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    order_item: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "orders.OrderItem", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    amount = fields.DecimalField(max_digits=12, decimal_places=2)
+    currency = fields.CharField(max_length=3)
+    source = fields.CharEnumField(LedgerSource, max_length=16)
+    at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "refund_ledger"
+
+
+class RefundRules(Model):
+    """A store's approval rules, edited by owners and supervisors.
+
+    Empty limits mean "no such rule". Amounts are in the store's currency.
+    """
+
+    id = fields.IntField(primary_key=True)
+    store: fields.OneToOneRelation = fields.OneToOneField(
+        "core.Store", related_name=False, on_delete=fields.CASCADE
+    )
+    auto_approve_unshipped_up_to = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
+    supervisor_above = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
+    night_agent_up_to = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
+    human_reasons = fields.JSONField(default=list)
+    ad_hoc_agent_up_to = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "refund_rules"

@@ -1,0 +1,79 @@
+"""A store's refund rules and the verdict they give on one refund.
+
+Pure functions over plain values, so the queue can show every row's verdict
+and the worker can auto-approve with the very same reasoning. A verdict
+always names the rule that decided it: the refund page shows it, so nobody
+has to guess why the worker approved something or why an agent was stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from aftersales.core.models import Role
+from aftersales.core.reasons import ReasonCode
+from aftersales.refunds.models import RefundKind
+
+SUPERVISING = frozenset({Role.SUPERVISOR, Role.OWNER, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Empty limits mean "no such rule"."""
+
+    auto_approve_unshipped_up_to: Decimal | None = None
+    supervisor_above: Decimal | None = None
+    night_agent_up_to: Decimal | None = None
+    human_reasons: frozenset[ReasonCode] = frozenset()
+    ad_hoc_agent_up_to: Decimal | None = None
+
+
+class Verdict(StrEnum):
+    AUTO_APPROVE = "auto_approve"
+    AGENT_MAY_DECIDE = "agent_may_decide"
+    NEEDS_SUPERVISOR = "needs_supervisor"
+    NEEDS_PERSON = "needs_person"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    verdict: Verdict
+    rule: str  # the sentence shown on the refund: which rule, with its figure
+
+
+def assess(
+    rules: Rules,
+    *,
+    kind: RefundKind,
+    amount: Decimal,
+    reason: ReasonCode,
+    shipped: bool,
+) -> Assessment:
+    """What the rules say about a refund request before anyone decides."""
+    if rules.supervisor_above is not None and amount > rules.supervisor_above:
+        return Assessment(
+            Verdict.NEEDS_SUPERVISOR, f"amount above {rules.supervisor_above}: a supervisor decides"
+        )
+    if reason in rules.human_reasons:
+        return Assessment(Verdict.NEEDS_PERSON, f"reason {reason.value} always needs a person")
+    limit = rules.auto_approve_unshipped_up_to
+    if kind is RefundKind.REFUND_ONLY and limit is not None and not shipped and amount <= limit:
+        return Assessment(
+            Verdict.AUTO_APPROVE, f"refund only, not shipped, amount up to {limit}: auto-approved"
+        )
+    return Assessment(Verdict.AGENT_MAY_DECIDE, "an agent decides")
+
+
+def approval_limit(rules: Rules, role: Role, *, ad_hoc: bool = False) -> Decimal | None:
+    """The largest amount this role may approve; None when there is no cap."""
+    if role in SUPERVISING:
+        return None
+    caps = [rules.supervisor_above]
+    if role is Role.NIGHT_AGENT:
+        caps.append(rules.night_agent_up_to)
+    if ad_hoc:
+        caps.append(rules.ad_hoc_agent_up_to)
+    present = [c for c in caps if c is not None]
+    return min(present) if present else None

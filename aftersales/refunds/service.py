@@ -1,0 +1,847 @@
+"""Refund rules of the desk: intake from sync, decisions, write-back outcomes, deadlines.
+
+Every state change happens here, inside one transaction that also writes
+its audit event and, for a decision, the outbox message that carries it to
+the platform. Routes, the API and jobs only call these functions, and kick
+the outbox after the commit (the sweep does it anyway within seconds).
+
+Concurrency: a decision locks the refund's order (``SELECT ... FOR UPDATE``
+on PostgreSQL; SQLite serialises writers) and moves the refund only if its
+``version`` is still the one read, so two agents clicking at once, or an
+agent and the auto-approval job, produce one decision and one write-back.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from aftersales.core import audit, clock, outbox
+from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound, PermissionDenied
+from aftersales.core.models import OutboxMessage, Store, User
+from aftersales.core.reasons import ReasonCode, classify
+from aftersales.orders.models import Order, OrderItem
+from aftersales.refunds import states
+from aftersales.refunds.models import (
+    AD_HOC_KINDS,
+    OPEN_STATUSES,
+    LedgerEntry,
+    LedgerSource,
+    Refund,
+    RefundKind,
+    RefundLine,
+    RefundRules,
+    RefundStatus,
+)
+from aftersales.refunds.rules import Rules, Verdict, approval_limit, assess
+from connectors.base import AfterSaleKind, AfterSaleRecord, RefundDecision, RefundWriteResult
+
+log = logging.getLogger("aftersales.refunds")
+
+WRITEBACK_KIND = "refunds.writeback"
+DUE_SOON = timedelta(hours=2)
+# DOMAIN.md platform timers (defaults; a store's settings may override them).
+TIMER_DEFAULTS = {
+    "refund_unshipped_hours": 48,  # refund-only on an unshipped order: auto-refund after
+    "refund_shipped_days": 5,  # refund/return on a shipped order: auto-agree after
+    "return_confirm_days": 10,  # seller confirms receipt of the return
+}
+CENT = Decimal("0.01")
+
+
+# -- errors (ARCHITECTURE.md codes) ---------------------------------------------------------
+
+
+class AlreadyDecided(AfterSalesError):
+    status = 409
+    code = "refund_already_decided"
+
+
+class AmountExceedsRefundable(AfterSalesError):
+    status = 422
+    code = "refund_amount_exceeds_refundable"
+
+
+class NeedsSupervisor(PermissionDenied):
+    code = "refund_needs_supervisor"
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+async def get_refund(refund_id: int) -> Refund:
+    refund = await Refund.get_or_none(id=refund_id).prefetch_related("lines")
+    if refund is None:
+        raise NotFound(f"No refund with id {refund_id}.")
+    return refund
+
+
+async def rules_for(store_id: int, *, conn: BaseDBAsyncClient | None = None) -> Rules:
+    row = await RefundRules.get_or_none(store_id=store_id).using_db(conn)
+    if row is None:
+        return Rules()
+    return Rules(
+        auto_approve_unshipped_up_to=row.auto_approve_unshipped_up_to,
+        supervisor_above=row.supervisor_above,
+        night_agent_up_to=row.night_agent_up_to,
+        human_reasons=frozenset(ReasonCode(r) for r in row.human_reasons),
+        ad_hoc_agent_up_to=row.ad_hoc_agent_up_to,
+    )
+
+
+async def save_rules(store: Store, rules: Rules, *, actor: User) -> None:
+    """Owners and supervisors edit a store's rules; the old and new values are audited."""
+    for name in ("auto_approve_unshipped_up_to", "supervisor_above", "night_agent_up_to"):
+        value = getattr(rules, name)
+        if value is not None and value < 0:
+            raise InvalidInput("Rule amounts cannot be negative.")
+    before = await rules_for(store.id)
+    values = {
+        "auto_approve_unshipped_up_to": rules.auto_approve_unshipped_up_to,
+        "supervisor_above": rules.supervisor_above,
+        "night_agent_up_to": rules.night_agent_up_to,
+        "ad_hoc_agent_up_to": rules.ad_hoc_agent_up_to,
+        "human_reasons": sorted(r.value for r in rules.human_reasons),
+    }
+    async with in_transaction() as conn:
+        await RefundRules.update_or_create(store_id=store.id, defaults=values, using_db=conn)
+        await audit.record(
+            "refund.rules_changed",
+            subject_type="store",
+            subject_id=store.id,
+            actor=actor,
+            data={"before": _rules_json(before), "after": _rules_json(rules)},
+            using_db=conn,
+        )
+
+
+def _rules_json(rules: Rules) -> dict[str, Any]:
+    return {
+        "auto_approve_unshipped_up_to": _str(rules.auto_approve_unshipped_up_to),
+        "supervisor_above": _str(rules.supervisor_above),
+        "night_agent_up_to": _str(rules.night_agent_up_to),
+        "ad_hoc_agent_up_to": _str(rules.ad_hoc_agent_up_to),
+        "human_reasons": sorted(r.value for r in rules.human_reasons),
+    }
+
+
+def _str(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+# -- money ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refundable:
+    """What may still go back to the buyer, for the order and for one item."""
+
+    order: Decimal
+    item: Decimal | None = None
+
+    @property
+    def limit(self) -> Decimal:
+        return self.order if self.item is None else min(self.order, self.item)
+
+
+async def refundable(refund: Refund, *, conn: BaseDBAsyncClient | None = None) -> Refundable | None:
+    """Paid minus refunded minus decided-but-unpaid, per order and per item.
+
+    None when the order has not synced yet: nothing can be checked, so
+    nothing may be approved. Money counts from the ledger (every payment,
+    from the desk or the platform) plus approvals still being written back.
+    """
+    if refund.order_id is None:
+        return None
+    order = await Order.get(id=refund.order_id).using_db(conn)
+    paid_back = [
+        (e.amount, e.order_item_id)
+        for e in await LedgerEntry.filter(order_id=order.id).using_db(conn)
+    ]
+    reserved = [
+        r
+        for r in await Refund.filter(
+            order_id=order.id, status__in=list(states.PENDING_WRITEBACK)
+        ).using_db(conn)
+        if r.id != refund.id
+    ]
+    order_left = (
+        order.paid_amount
+        - sum((a for a, _ in paid_back), Decimal(0))
+        - sum((r.approved_amount or Decimal(0) for r in reserved), Decimal(0))
+    )
+    item_left = None
+    if refund.platform_item_id:
+        item = await OrderItem.get_or_none(
+            order_id=order.id, platform_item_id=refund.platform_item_id
+        ).using_db(conn)
+        if item is not None:
+            item_left = (
+                item.amount
+                - sum((a for a, i in paid_back if i == item.id), Decimal(0))
+                - sum(
+                    (
+                        r.approved_amount or Decimal(0)
+                        for r in reserved
+                        if r.platform_item_id == refund.platform_item_id
+                    ),
+                    Decimal(0),
+                )
+            )
+    return Refundable(order=max(order_left, Decimal(0)), item=item_left)
+
+
+async def _lock_order(order_id: int | None, conn: BaseDBAsyncClient) -> None:
+    """Serialise decisions on one order, so two refunds cannot both spend its remainder."""
+    if order_id is not None and conn.capabilities.dialect == "postgres":
+        await Order.filter(id=order_id).select_for_update().using_db(conn).values_list("id")
+
+
+# -- deadlines --------------------------------------------------------------------------------
+
+
+def _timer(store: Store, name: str) -> int:
+    timers = store.settings.get("timers") or {}
+    return int(timers.get(name, TIMER_DEFAULTS[name]))
+
+
+def due_at_for(
+    store: Store,
+    *,
+    status: RefundStatus,
+    kind: RefundKind,
+    shipped: bool,
+    requested_at: datetime,
+    platform_deadline: datetime | None,
+    changed_at: datetime,
+) -> datetime | None:
+    """The nearest timer that hurts the shop; the platform's own deadline wins."""
+    if status not in (RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN):
+        return None
+    if platform_deadline is not None:
+        return platform_deadline
+    if status is RefundStatus.WAITING_RETURN:
+        return changed_at + timedelta(days=_timer(store, "return_confirm_days"))
+    if kind is RefundKind.REFUND_ONLY and not shipped:
+        return requested_at + timedelta(hours=_timer(store, "refund_unshipped_hours"))
+    return requested_at + timedelta(days=_timer(store, "refund_shipped_days"))
+
+
+# -- intake from sync -------------------------------------------------------------------------
+
+KIND = {
+    AfterSaleKind.REFUND_ONLY: RefundKind.REFUND_ONLY,
+    AfterSaleKind.RETURN_AND_REFUND: RefundKind.RETURN_AND_REFUND,
+}
+
+
+async def intake(store: Store, records: list[AfterSaleRecord], conn: BaseDBAsyncClient) -> None:
+    """The ``after_sales`` record handler: create or reconcile one refund per request.
+
+    Runs inside the sync's page transaction. Exchanges belong to the returns
+    module and are left to it. A new request the store's rules allow is
+    approved here, in the same transaction, with its write-back queued.
+    """
+    rules = await rules_for(store.id, conn=conn)
+    for record in records:
+        kind = KIND.get(record.kind)
+        if kind is None:
+            continue
+        refund = await Refund.get_or_none(
+            store_id=store.id, platform_refund_id=record.platform_refund_id
+        ).using_db(conn)
+        order = await Order.get_or_none(
+            store_id=store.id, platform_order_id=record.platform_order_id
+        ).using_db(conn)
+        if refund is None:
+            refund = await _receive(store, record, kind, order, conn)
+            if refund.status is RefundStatus.REQUESTED:
+                await _auto_approve(refund, rules, order, conn)
+        else:
+            await _reconcile(store, refund, record, order, conn)
+
+
+async def _receive(
+    store: Store,
+    record: AfterSaleRecord,
+    kind: RefundKind,
+    order: Order | None,
+    conn: BaseDBAsyncClient,
+) -> Refund:
+    now = clock.now()
+    status = states.from_platform(None, record.platform_status)
+    shipped = bool(order and order.shipped_at)
+    refund = await Refund.create(
+        store_id=store.id,
+        order_id=order.id if order else None,
+        platform_order_id=record.platform_order_id,
+        platform_refund_id=record.platform_refund_id,
+        platform_item_id=record.platform_item_id,
+        kind=kind,
+        status=status,
+        platform_status=record.platform_status,
+        currency=record.currency,
+        requested_amount=record.requested_amount,
+        reason=classify(record.reason or record.buyer_text),
+        platform_reason=record.reason or "",
+        buyer_text=record.buyer_text or "",
+        platform_deadline=record.platform_deadline,
+        platform_updated_at=record.updated_at,
+        due_at=due_at_for(
+            store,
+            status=status,
+            kind=kind,
+            shipped=shipped,
+            requested_at=record.created_at,
+            platform_deadline=record.platform_deadline,
+            changed_at=record.updated_at,
+        ),
+        # A refund-only request on a parcel already with the carrier: stop the parcel.
+        intercept_parcel=kind is RefundKind.REFUND_ONLY
+        and shipped
+        and status is RefundStatus.REQUESTED,
+        requested_at=record.created_at,
+        updated_at=now,
+        using_db=conn,
+    )
+    if order is not None and record.platform_item_id:
+        item = await OrderItem.get_or_none(
+            order_id=order.id, platform_item_id=record.platform_item_id
+        ).using_db(conn)
+        await RefundLine.create(
+            refund=refund,
+            order_item_id=item.id if item else None,
+            amount=record.requested_amount,
+            using_db=conn,
+        )
+    if status is RefundStatus.REFUNDED:
+        refund.approved_amount = record.requested_amount
+        refund.refunded_at = record.updated_at
+        await refund.save(using_db=conn, update_fields=["approved_amount", "refunded_at"])
+        await _pay(refund, LedgerSource.PLATFORM, conn)
+    await audit.record(
+        "refund.received",
+        subject_type="refund",
+        subject_id=refund.id,
+        data={"platform_status": record.platform_status, "amount": _str(record.requested_amount)},
+        using_db=conn,
+    )
+    return refund
+
+
+async def _reconcile(
+    store: Store,
+    refund: Refund,
+    record: AfterSaleRecord,
+    order: Order | None,
+    conn: BaseDBAsyncClient,
+) -> None:
+    """A later sync of a known request: the platform's status and figures win."""
+    before = refund.status
+    before_due = refund.due_at
+    after = states.from_platform(before, record.platform_status)
+    now = clock.now()
+    if order is not None and refund.order_id is None:
+        refund.order_id = order.id
+    refund.platform_status = record.platform_status
+    refund.platform_updated_at = record.updated_at
+    refund.platform_deadline = record.platform_deadline
+    if before is RefundStatus.REQUESTED:
+        refund.requested_amount = record.requested_amount  # the buyer may change it
+    refund.status = after
+    refund.due_at = due_at_for(
+        store,
+        status=after,
+        kind=refund.kind,
+        shipped=bool(order and order.shipped_at),
+        requested_at=refund.requested_at,
+        platform_deadline=record.platform_deadline,
+        changed_at=record.updated_at,
+    )
+    if after is not before:
+        refund.version += 1
+        if after is RefundStatus.REFUNDED:
+            refund.refunded_at = record.updated_at
+            refund.approved_amount = refund.approved_amount or record.requested_amount
+            # Agreed on the platform while we had not decided, once our deadline had
+            # passed: the platform's timer ran out on us. That is a miss the owner sees.
+            # Before the deadline it was someone in the platform's back office.
+            refund.auto_agreed = (
+                refund.decided_at is None
+                and before_due is not None
+                and record.updated_at >= before_due
+            )
+    refund.updated_at = now
+    await refund.save(using_db=conn)
+    if after is RefundStatus.REFUNDED and before is not RefundStatus.REFUNDED:
+        await _pay(refund, LedgerSource.PLATFORM, conn)
+    if after is not before:
+        await audit.record(
+            "refund.platform_changed",
+            subject_type="refund",
+            subject_id=refund.id,
+            data={
+                "from": before.value,
+                "to": after.value,
+                "platform_status": record.platform_status,
+            },
+            using_db=conn,
+        )
+
+
+async def _pay(refund: Refund, source: LedgerSource, conn: BaseDBAsyncClient) -> None:
+    """The money went back: one ledger row per line (or one for the order), once."""
+    if await LedgerEntry.filter(refund_id=refund.id).using_db(conn).exists():
+        return
+    amount = refund.approved_amount or refund.requested_amount
+    lines = await RefundLine.filter(refund_id=refund.id).using_db(conn)
+    total_lines = sum((line.amount for line in lines), Decimal(0))
+    at = refund.refunded_at or clock.now()
+    if lines and total_lines == amount:
+        parts = [(line.amount, line.order_item_id) for line in lines]
+    elif len(lines) == 1:
+        parts = [(amount, lines[0].order_item_id)]
+    else:
+        parts = [(amount, None)]
+    for part, item_id in parts:
+        await LedgerEntry.create(
+            refund_id=refund.id,
+            store_id=refund.store_id,
+            order_id=refund.order_id,
+            order_item_id=item_id,
+            amount=part,
+            currency=refund.currency,
+            source=source,
+            at=at,
+            using_db=conn,
+        )
+
+
+# -- decisions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    refund: Refund
+    writeback: OutboxMessage | None
+    repeated: bool = False  # the same Idempotency-Key again: the first answer, unchanged
+
+    @property
+    def due(self) -> list[tuple[int, int]]:
+        """``(id, attempts)`` for ``kick_outbox`` once the transaction committed."""
+        if self.writeback is None or self.repeated:
+            return []
+        return [(self.writeback.id, self.writeback.attempts)]
+
+
+def _amount(value: Decimal | str | None, default: Decimal) -> Decimal:
+    if value is None or value == "":
+        return default
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        raise InvalidInput("The amount must be a number such as 12.50.") from None
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(CENT):
+        raise InvalidInput("The amount must be positive, with at most two decimals.")
+    return amount
+
+
+async def _load_for_decision(
+    refund_id: int, conn: BaseDBAsyncClient, idempotency_key: str | None
+) -> tuple[Refund, bool]:
+    refund = await Refund.get_or_none(id=refund_id).using_db(conn)
+    if refund is None:
+        raise NotFound(f"No refund with id {refund_id}.")
+    await _lock_order(refund.order_id, conn)
+    refund = await Refund.get(id=refund_id).using_db(conn)
+    repeated = idempotency_key is not None and refund.decision_key == idempotency_key
+    return refund, repeated
+
+
+def _check_fresh(refund: Refund, expected_version: int | None, allowed: set[RefundStatus]) -> None:
+    if refund.status not in allowed:
+        raise AlreadyDecided(
+            f"This refund is already {refund.status.value}; nothing was changed.",
+        )
+    if expected_version is not None and refund.version != expected_version:
+        raise AlreadyDecided(
+            "This refund changed since you opened it (another agent or a sync); "
+            "reload and decide again."
+        )
+
+
+async def approve(
+    refund_id: int,
+    *,
+    actor: User | None,
+    amount: Decimal | str | None = None,
+    note: str = "",
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+    rule: str = "",
+) -> Decision:
+    """Approve (all or part of) a request; the platform hears of it through the outbox.
+
+    ``actor=None`` is the auto-approval rule, which passes ``rule``.
+    """
+    async with in_transaction() as conn:
+        refund, repeated = await _load_for_decision(refund_id, conn, idempotency_key)
+        if repeated:
+            writeback = await OutboxMessage.get_or_none(id=refund.writeback_id).using_db(conn)
+            return Decision(refund, writeback, repeated=True)
+        _check_fresh(refund, expected_version, {RefundStatus.REQUESTED})
+        value = _amount(amount, refund.requested_amount)
+        if value > refund.requested_amount:
+            raise InvalidInput(
+                f"The buyer asked for {refund.requested_amount:.2f}; "
+                "approve at most that (start a separate refund for more)."
+            )
+        rules = await rules_for(refund.store_id, conn=conn)
+        if actor is not None:
+            limit = approval_limit(rules, actor.role, ad_hoc=refund.kind in AD_HOC_KINDS)
+            if limit is not None and value > limit:
+                raise NeedsSupervisor(
+                    f"Refunds above {limit:.2f} need a supervisor; this one is {value:.2f}."
+                )
+            rule = rule or (
+                f"{actor.role.value} may approve up to {limit:.2f}"
+                if limit is not None
+                else f"{actor.role.value} may approve any amount"
+            )
+        left = await refundable(refund, conn=conn)
+        if left is None:
+            raise InvalidInput("The order of this refund has not synced yet; sync the store first.")
+        if value > left.limit:
+            raise AmountExceedsRefundable(
+                f"Only {left.limit:.2f} of this order"
+                + (" item" if left.item is not None and left.item < left.order else "")
+                + f" can still be refunded; {value:.2f} was asked. Nothing was changed."
+            )
+        return await _decide(
+            refund,
+            RefundStatus.APPROVED,
+            RefundDecision.APPROVE,
+            actor=actor,
+            amount=value,
+            note=note,
+            idempotency_key=idempotency_key,
+            rule=rule,
+            conn=conn,
+        )
+
+
+async def reject(
+    refund_id: int,
+    *,
+    actor: User,
+    reason: str,
+    expected_version: int | None = None,
+    idempotency_key: str | None = None,
+) -> Decision:
+    """Refuse a request with a reason the buyer (and an arbitrator) will read."""
+    reason = reason.strip()
+    if len(reason) < 2:
+        raise InvalidInput("Say why the refund is refused: the buyer and the platform read it.")
+    if len(reason) > 200:
+        raise InvalidInput("A refusal reason is at most 200 characters (the platform's limit).")
+    async with in_transaction() as conn:
+        refund, repeated = await _load_for_decision(refund_id, conn, idempotency_key)
+        if repeated:
+            writeback = await OutboxMessage.get_or_none(id=refund.writeback_id).using_db(conn)
+            return Decision(refund, writeback, repeated=True)
+        _check_fresh(refund, expected_version, {RefundStatus.REQUESTED})
+        return await _decide(
+            refund,
+            RefundStatus.REJECTED,
+            RefundDecision.REJECT,
+            actor=actor,
+            amount=None,
+            note=reason,
+            idempotency_key=idempotency_key,
+            rule="",
+            conn=conn,
+        )
+
+
+async def _decide(
+    refund: Refund,
+    status: RefundStatus,
+    decision: RefundDecision,
+    *,
+    actor: User | None,
+    amount: Decimal | None,
+    note: str,
+    idempotency_key: str | None,
+    rule: str,
+    conn: BaseDBAsyncClient,
+) -> Decision:
+    states.check(refund.status, status)
+    now = clock.now()
+    version = refund.version
+    moved = (
+        await Refund.filter(id=refund.id, version=version)
+        .using_db(conn)
+        .update(
+            status=status,
+            approved_amount=amount,
+            decided_by_id=actor.id if actor else None,
+            decided_at=now,
+            decision_note=note,
+            decision_key=idempotency_key,
+            rule=rule,
+            escalated=False,
+            due_at=None,
+            version=F("version") + 1,
+            updated_at=now,
+        )
+    )
+    if not moved:
+        raise AlreadyDecided("Another decision on this refund came first; nothing was changed.")
+    writeback = await outbox.enqueue(
+        WRITEBACK_KIND,
+        {"refund_id": refund.id, "decision": decision.value},
+        f"refund:{refund.id}:{decision.value}:v{version}",
+        using_db=conn,
+    )
+    await Refund.filter(id=refund.id).using_db(conn).update(writeback_id=writeback.id)
+    await audit.record(
+        f"refund.{'approved' if decision is RefundDecision.APPROVE else 'rejected'}",
+        subject_type="refund",
+        subject_id=refund.id,
+        actor=actor,
+        data={
+            "amount": _str(amount),
+            "note": note,
+            "rule": rule,
+            "order_id": refund.order_id,
+            "outbox_key": writeback.idempotency_key,
+        },
+        using_db=conn,
+    )
+    fresh = await Refund.get(id=refund.id).using_db(conn)
+    return Decision(fresh, writeback)
+
+
+async def _auto_approve(
+    refund: Refund, rules: Rules, order: Order | None, conn: BaseDBAsyncClient
+) -> None:
+    """Approve a new request the store's rules allow, inside the intake transaction."""
+    if order is None:
+        return
+    verdict = assess(
+        rules,
+        kind=refund.kind,
+        amount=refund.requested_amount,
+        reason=refund.reason,
+        shipped=order.shipped_at is not None,
+    )
+    if verdict.verdict is not Verdict.AUTO_APPROVE:
+        await Refund.filter(id=refund.id).using_db(conn).update(rule=verdict.rule)
+        return
+    left = await refundable(refund, conn=conn)
+    if left is None or refund.requested_amount > left.limit:
+        await (
+            Refund.filter(id=refund.id)
+            .using_db(conn)
+            .update(rule="over the refundable remainder: a person decides")
+        )
+        return
+    refund = await Refund.get(id=refund.id).using_db(conn)
+    await _decide(
+        refund,
+        RefundStatus.APPROVED,
+        RefundDecision.APPROVE,
+        actor=None,
+        amount=refund.requested_amount,
+        note="",
+        idempotency_key=None,
+        rule=verdict.rule,
+        conn=conn,
+    )
+    log.info("refunds.auto_approved refund=%s amount=%s", refund.id, refund.requested_amount)
+
+
+# -- write-back outcomes (called by the outbox handler) ----------------------------------------
+
+
+async def start_writeback(refund_id: int) -> Refund | None:
+    """The worker is about to tell the platform: APPROVED -> REFUNDING (a retry finds it there)."""
+    async with in_transaction() as conn:
+        refund = await Refund.get_or_none(id=refund_id).using_db(conn)
+        if refund is None:
+            return None
+        if refund.status is RefundStatus.APPROVED:
+            states.check(refund.status, RefundStatus.REFUNDING)
+            await (
+                Refund.filter(id=refund.id)
+                .using_db(conn)
+                .update(
+                    status=RefundStatus.REFUNDING, version=F("version") + 1, updated_at=clock.now()
+                )
+            )
+            refund = await Refund.get(id=refund.id).using_db(conn)
+        return refund
+
+
+async def finish_writeback(
+    refund_id: int, decision: RefundDecision, result: RefundWriteResult
+) -> None:
+    """The platform accepted (now or before): record what it says and the money."""
+    async with in_transaction() as conn:
+        refund = await Refund.get(id=refund_id).using_db(conn)
+        now = clock.now()
+        refund.platform_status = result.platform_status
+        refund.platform_refund_id = refund.platform_refund_id or result.platform_refund_id
+        refund.writeback_error = ""
+        if decision is RefundDecision.APPROVE and refund.status is RefundStatus.REFUNDING:
+            after = states.from_platform(RefundStatus.REFUNDING, result.platform_status)
+            if after is RefundStatus.REFUNDING or after not in states.TRANSITIONS[refund.status]:
+                after = RefundStatus.REFUNDED
+            refund.status = after
+            if after is RefundStatus.REFUNDED:
+                refund.refunded_at = now
+        refund.version += 1
+        refund.updated_at = now
+        await refund.save(using_db=conn)
+        if refund.status is RefundStatus.REFUNDED:
+            await _pay(refund, LedgerSource.DESK, conn)
+        await audit.record(
+            "refund.written_back",
+            subject_type="refund",
+            subject_id=refund.id,
+            data={
+                "decision": decision.value,
+                "platform_status": result.platform_status,
+                "already_done": result.already_done,
+            },
+            using_db=conn,
+        )
+
+
+async def fail_writeback(refund_id: int, decision: RefundDecision, message: str) -> None:
+    """The platform refused for good: the row stays, visible, with its key, for a retry."""
+    async with in_transaction() as conn:
+        refund = await Refund.get(id=refund_id).using_db(conn)
+        if decision is RefundDecision.APPROVE and refund.status in (
+            RefundStatus.APPROVED,
+            RefundStatus.REFUNDING,
+        ):
+            if refund.status is RefundStatus.APPROVED:
+                refund.status = RefundStatus.REFUNDING
+            states.check(refund.status, RefundStatus.WRITEBACK_FAILED)
+            refund.status = RefundStatus.WRITEBACK_FAILED
+        refund.writeback_error = message[:2000]
+        refund.version += 1
+        refund.updated_at = clock.now()
+        await refund.save(using_db=conn)
+        await audit.record(
+            "refund.writeback_failed",
+            subject_type="refund",
+            subject_id=refund.id,
+            data={"decision": decision.value, "error": message[:500]},
+            using_db=conn,
+        )
+    log.warning("refunds.writeback_failed refund=%s error=%s", refund_id, message)
+
+
+async def retry_writeback(refund_id: int, *, actor: User) -> Decision:
+    """Try a failed write-back again with its original idempotency key, never a new one.
+
+    Deleting the failed row and writing a fresh one is how shops elsewhere
+    refunded twice: the platform cannot tell the second try from a new refund.
+    """
+    async with in_transaction() as conn:
+        refund = await Refund.get_or_none(id=refund_id).using_db(conn)
+        if refund is None or refund.writeback_id is None:
+            raise NotFound("This refund has no write-back to retry.")
+        message = await OutboxMessage.get(id=refund.writeback_id).using_db(conn)
+        if message.status != outbox.OutboxStatus.FAILED:
+            raise AlreadyDecided("The write-back is not failed; it is still being delivered.")
+        if refund.status is RefundStatus.WRITEBACK_FAILED:
+            states.check(refund.status, RefundStatus.APPROVED)
+            refund.status = RefundStatus.APPROVED
+        refund.writeback_error = ""
+        refund.version += 1
+        refund.updated_at = clock.now()
+        await refund.save(using_db=conn)
+        await (
+            OutboxMessage.filter(id=message.id, status=outbox.OutboxStatus.FAILED)
+            .using_db(conn)
+            .update(status=outbox.OutboxStatus.PENDING, attempts=0, next_attempt_at=clock.now())
+        )
+        await audit.record(
+            "refund.writeback_retried",
+            subject_type="refund",
+            subject_id=refund.id,
+            actor=actor,
+            data={"outbox_key": message.idempotency_key},
+            using_db=conn,
+        )
+        message = await OutboxMessage.get(id=message.id).using_db(conn)
+    return Decision(refund, message)
+
+
+# -- deadlines --------------------------------------------------------------------------------
+
+
+async def sweep_deadlines() -> int:
+    """Escalate open requests past their due time; returns how many were escalated."""
+    now = clock.now()
+    overdue = await Refund.filter(
+        status__in=[RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN],
+        due_at__lt=now,
+        escalated=False,
+    )
+    for refund in overdue:
+        async with in_transaction() as conn:
+            moved = (
+                await Refund.filter(id=refund.id, version=refund.version)
+                .using_db(conn)
+                .update(escalated=True, version=F("version") + 1, updated_at=now)
+            )
+            if moved:
+                await audit.record(
+                    "refund.escalated",
+                    subject_type="refund",
+                    subject_id=refund.id,
+                    data={"due_at": refund.due_at.isoformat() if refund.due_at else None},
+                    using_db=conn,
+                )
+    if overdue:
+        log.info("refunds.escalated count=%s", len(overdue))
+    return len(overdue)
+
+
+@dataclass(frozen=True)
+class Counts:
+    due_soon: int
+    overdue: int
+    writeback_failed: int
+    intercepts: int
+
+
+async def counts() -> Counts:
+    now = clock.now()
+    waiting = [RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN]
+    failed_rows = await OutboxMessage.filter(
+        kind=WRITEBACK_KIND, status=outbox.OutboxStatus.FAILED
+    ).values_list("id", flat=True)
+    return Counts(
+        due_soon=await Refund.filter(
+            status__in=waiting, due_at__gte=now, due_at__lt=now + DUE_SOON
+        ).count(),
+        overdue=await Refund.filter(status__in=waiting, due_at__lt=now).count(),
+        writeback_failed=await Refund.filter(writeback_id__in=list(failed_rows)).count()
+        if failed_rows
+        else 0,
+        intercepts=await Refund.filter(
+            intercept_parcel=True, status__in=list(OPEN_STATUSES)
+        ).count(),
+    )
