@@ -68,6 +68,64 @@ to catch revised ratings and replies; ratings do not move, so plain
 Cursor (JSON): ``{"since": t}`` between syncs; inside one, the window
 ``{"start", "end", "until", "bound", "page", "skip", "seek"}`` so a killed
 sync resumes at the next page of the same window.
+
+Refund write-back (``decide_refund``). Sources: the TOP SDK model files as
+copied in bububa/opentaobao ``model/refund/`` (request/response structs with
+the platform's own field comments); nothing here is in PLATFORMS.md and
+nothing was tried against the real gateway.
+
+- ``taobao.rp.refunds.agree`` (confirmed by the SDK model): ``refund_infos`` is
+  ``refund_id|amount|version|phase``, several joined by commas; amount in fen
+  (分), version "the refund's last update time (timestamp)", phase ``onsale`` /
+  ``aftersale``, required for Tmall, not sent for Taobao. Optional ``code``: an
+  SMS code the seller's phone receives when the amount is large (we never send
+  it; such a refusal needs a person). Only sub-accounts (子账号) may call it; one
+  call refunds at most 20 refunds / 6000 yuan on Taobao, 30 / 10000 yuan on
+  Tmall (so one refund above that is refused before calling). Answer
+  ``rp_refunds_agree_response``: ``msg_code`` (``OP_SUCC``, ``SOME_OP_SUCC``,
+  ``OP_FAILURE_UE``), ``succ``, ``message``, ``results.refund_mapping_result``
+  ``[{refund_id, succ, message}]``. We send one refund per call and read our
+  row's ``succ``; ``msg_code`` only when the row is missing.
+- ``taobao.refund.refuse`` (confirmed by the SDK model): ``refund_id``,
+  ``refuse_message`` (2-200 characters), ``refund_phase`` and
+  ``refund_version`` (required for Tmall; we send the version for Taobao too),
+  ``refuse_reason_id`` (optional, not sent), ``refuse_proof`` (an image,
+  "required for Tmall": we cannot send one, so a Tmall refusal may be refused
+  by the platform and then surfaces as ``WriteRefused``). The SDK adds that it
+  does not apply to unshipped orders, 7-day no-reason returns and game items.
+  Answer ``refund_refuse_response``: ``is_success`` and ``refund{refund_id,
+  status, modified}``.
+- ``taobao.refund.get`` fields (confirmed by the SDK's field list) include
+  ``refund_phase``, ``refund_version`` (a timestamp, presumably ms) and
+  ``operation_contraint`` (sic: ``cannot_refuse`` or ``refund_onweb``, "must be
+  done on the web"). Status words (SDK ``Refund`` comment):
+  WAIT_BUYER_RETURN_GOODS is "the seller has agreed, waiting for the buyer to
+  return the goods"; WAIT_SELLER_CONFIRM_GOODS is "the buyer returned the
+  goods, waiting for the seller to confirm": the money is still owed there.
+- Guessed, not confirmed: that ``refund_version`` is what the version slot
+  wants (we send it when ``refund.get`` gives it, else the desk's
+  ``platform_version`` or ``modified``, as epoch ms); that the amount must equal
+  ``refund_fee``; what agree does to a return request still in
+  WAIT_SELLER_AGREE (we expect WAIT_BUYER_RETURN_GOODS); every business error
+  code of both APIs (none are published in what we hold). So no decision hangs
+  on a code: a failed write is followed by reading the refund again.
+
+TOP honours no idempotency key and a refund cannot be marked with one without
+the buyer seeing it, so ``decide_refund`` looks before and after it writes:
+``refund.get`` first, and if the refund already shows the decision (approve:
+SUCCESS or WAIT_BUYER_RETURN_GOODS; reject: SELLER_REFUSE_BUYER) it answers
+``already_done`` without writing; CLOSED is ``WriteRefused``. The desk's
+``platform_version`` is compared with ``modified`` (whole seconds both), so a
+request the buyer changed after the desk decided is refused, not written
+(the desk reads ``modified`` as text, to the second; ``refund_version`` may
+carry milliseconds, which is why we send the platform's own number). When the
+write fails, the refund is read again: the decision there means our write (or
+the transport's own retry of it) went through, so ``already_done``; otherwise
+a TOP business error is ``WriteRefused`` and a transport failure or ``isp.*``
+error goes to the caller, who retries with the same key. Agree acts only on
+a refund waiting for the seller and every write changes its version, so a
+replayed agree is refused rather than paid twice (so the fake behaves; TOP is
+expected to, not known to).
 """
 
 from __future__ import annotations
@@ -100,9 +158,13 @@ from connectors.base import (
     Page,
     PlatformError,
     RateLimited,
+    RefundDecision,
+    RefundWrite,
+    RefundWriteResult,
     ReviewRecord,
     ReviewResult,
     ShipmentRecord,
+    WriteRefused,
     parse_money,
 )
 from connectors.http import PlatformClient
@@ -174,6 +236,22 @@ REFUND_FIELDS = (
 )
 REFUND_DEADLINE_FIELDS = "refund_id,status,modified,refund_remind_timeout"
 RATE_FIELDS = "tid,oid,role,nick,result,created,rated_nick,item_title,item_price,content,reply"
+# What decide_refund reads before and after it writes (all in refund.get's SDK field list).
+REFUND_STATE_FIELDS = (
+    "refund_id,status,modified,refund_fee,has_good_return,refund_phase,refund_version,"
+    "operation_contraint"
+)
+# Statuses that already carry the decision. WAIT_BUYER_RETURN_GOODS is the platform's own
+# "seller has agreed" (the money follows the goods); WAIT_SELLER_CONFIRM_GOODS is not: the
+# goods are back and the refund is still owed, which is exactly what agree is for there.
+DECIDED_STATUSES = {
+    RefundDecision.APPROVE: frozenset({"SUCCESS", "WAIT_BUYER_RETURN_GOODS"}),
+    RefundDecision.REJECT: frozenset({"SELLER_REFUSE_BUYER"}),
+}
+REFUSE_MESSAGE_LENGTH = (2, 200)  # refund.refuse's refuse_message, in characters
+AGREE_LIMIT = {False: Decimal("6000.00"), True: Decimal("10000.00")}  # per call: Taobao, Tmall
+REFUND_PHASES = frozenset({"onsale", "aftersale"})
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # --- error codes (see the module docstring for what is confirmed) -------------------------
 
@@ -262,6 +340,20 @@ def _truthy(value: Any) -> bool:
 
 def _second(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(microsecond=0)
+
+
+def epoch_ms(value: datetime) -> int:
+    """TOP's "timestamp" form of a time; a naive time is taken as UTC (the desk's zone)."""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return (aware - EPOCH) // timedelta(milliseconds=1)
+
+
+def to_fen(amount: Decimal) -> int:
+    """Yuan to fen (分); an amount with a fraction of a fen cannot be sent at all."""
+    fen = amount * 100
+    if fen != fen.to_integral_value():
+        raise ValueError(f"{amount} is not a whole number of fen")
+    return int(fen)
 
 
 # --- errors --------------------------------------------------------------------------------
@@ -579,7 +671,7 @@ class Window:
 
 class TaobaoConnector:
     platform = "taobao"
-    capabilities = Capabilities(orders=True, after_sales=True, reviews=True)
+    capabilities = Capabilities(orders=True, after_sales=True, reviews=True, decide_refund=True)
 
     def __init__(
         self,
@@ -598,13 +690,15 @@ class TaobaoConnector:
         refund_deadlines: bool = True,
         detail_concurrency: int = 4,
         max_rate_wait: float = 60.0,
+        tmall: bool = False,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         **client_options: Any,
     ) -> None:
         """``fetch_details`` calls ``trade.fullinfo.get`` for trades listed without an
         address (increment.get's data is partial); off by default so bulk syncs stay at
         one call per page. ``refund_deadlines`` calls ``refund.get`` for open refunds to
-        read the platform's own deadline, which wins over the desk's defaults."""
+        read the platform's own deadline, which wins over the desk's defaults. ``tmall``
+        says the store is a Tmall one: its refund writes must name the refund's phase."""
         if sign_method not in SIGN_METHODS:
             raise ValueError(f"unknown TOP sign_method {sign_method!r}; use one of {SIGN_METHODS}")
         if not SECOND * 2 <= window <= MAX_SPAN:
@@ -625,6 +719,7 @@ class TaobaoConnector:
         self.refund_deadlines = refund_deadlines
         self.detail_concurrency = detail_concurrency
         self.max_rate_wait = max_rate_wait
+        self.tmall = tmall
         self.now = now
 
     async def aclose(self) -> None:
@@ -879,6 +974,214 @@ class TaobaoConnector:
         """A cheap call that needs the session, for "test connection"."""
         await self.call("taobao.user.seller.get", {"fields": "nick"})
 
+    # --- refund write-back ------------------------------------------------------------------
+
+    async def decide_refund(self, write: RefundWrite, *, idempotency_key: str) -> RefundWriteResult:
+        """Agree or refuse the buyer's refund request, at most once however often retried.
+
+        TOP takes no idempotency key, so the refund's own status is the record of our
+        write: read before writing, and read again when the write fails (see the module
+        docstring). ``idempotency_key`` only names the write in error messages.
+        """
+        refund_id = self._checked(write)
+        before = await self._refund_state(refund_id)
+        if (done := self._decided(write, refund_id, before)) is not None:
+            return done
+        self._writable(write, refund_id, before)
+        version = self._version(write, refund_id, before)
+        try:
+            if write.decision is RefundDecision.APPROVE:
+                return await self._agree(write, refund_id, version, before)
+            return await self._refuse(write, refund_id, version, before)
+        except PlatformError as failure:
+            return await self._after_failure(write, refund_id, failure, idempotency_key)
+
+    def _checked(self, write: RefundWrite) -> str:
+        """What can be refused without asking the platform; the refund id to write to."""
+        refund_id = (write.platform_refund_id or "").strip()
+        if not refund_id:
+            # Taobao refunds exist only as the buyer's request; a seller cannot start one.
+            raise WriteRefused(
+                "Taobao refunds are decided on the buyer's request: platform_refund_id is required"
+            )
+        if write.currency != "CNY":
+            raise WriteRefused(f"Taobao refunds are in CNY, not {write.currency}")
+        if write.decision is RefundDecision.APPROVE:
+            try:
+                fen = to_fen(write.amount)
+            except ValueError as exc:
+                raise WriteRefused(f"Taobao refund {refund_id}: {exc}") from None
+            if fen <= 0:
+                raise WriteRefused(f"Taobao refund {refund_id}: nothing to refund ({write.amount})")
+            if write.amount > AGREE_LIMIT[self.tmall]:
+                raise WriteRefused(
+                    f"Taobao refund {refund_id}: {write.amount} is over what one "
+                    f"rp.refunds.agree call may refund ({AGREE_LIMIT[self.tmall]}); "
+                    "agree it in the seller centre"
+                )
+        else:
+            low, high = REFUSE_MESSAGE_LENGTH
+            if not low <= len(write.reason.strip()) <= high:
+                raise WriteRefused(
+                    f"Taobao refund {refund_id}: a refusal needs a reason of {low}-{high} "
+                    f"characters (refuse_message), got {len(write.reason.strip())}"
+                )
+        return refund_id
+
+    async def _refund_state(self, refund_id: str) -> dict[str, Any]:
+        """The refund as the platform has it now: the only record of our earlier writes."""
+        answer = await self.call(
+            "taobao.refund.get", {"refund_id": refund_id, "fields": REFUND_STATE_FIELDS}
+        )
+        refund = answer.get("refund")
+        if not isinstance(refund, dict):
+            raise PlatformError(f"Taobao refund.get: no refund {refund_id} in the answer")
+        return refund
+
+    def _decided(
+        self, write: RefundWrite, refund_id: str, state: Mapping[str, Any]
+    ) -> RefundWriteResult | None:
+        """``already_done`` if the refund shows our decision; CLOSED can take none."""
+        status = str(state.get("status") or "")
+        if status in DECIDED_STATUSES[write.decision]:
+            return RefundWriteResult(
+                platform_refund_id=refund_id, platform_status=status, already_done=True
+            )
+        if status == "CLOSED":
+            raise WriteRefused(
+                f"Taobao refund {refund_id} is CLOSED (cancelled by the buyer or timed out)"
+            )
+        return None
+
+    def _writable(self, write: RefundWrite, refund_id: str, state: Mapping[str, Any]) -> None:
+        """Refuse, before writing, what the refund's state already rules out."""
+        status = str(state.get("status") or "")
+        agreed = DECIDED_STATUSES[RefundDecision.APPROVE]
+        if write.decision is RefundDecision.REJECT and status in agreed:
+            raise WriteRefused(f"Taobao refund {refund_id} is already agreed ({status})")
+        constraint = str(state.get("operation_contraint") or "")
+        if constraint == "refund_onweb" or (
+            constraint == "cannot_refuse" and write.decision is RefundDecision.REJECT
+        ):
+            raise WriteRefused(
+                f"Taobao refund {refund_id}: the platform allows no API {write.decision.value} "
+                f"here ({constraint}); decide it in the seller centre"
+            )
+        modified = parse_top_time(state.get("modified"))
+        if write.platform_version is not None and modified is not None:
+            seen = _second(
+                write.platform_version
+                if write.platform_version.tzinfo
+                else write.platform_version.replace(tzinfo=UTC)
+            )
+            if _second(modified) > seen:
+                raise WriteRefused(
+                    f"Taobao refund {refund_id} changed at {iso_z(_second(modified))}, after the "
+                    f"decision was taken on its {iso_z(seen)} state; decide again"
+                )
+        if self.tmall and state.get("refund_phase") not in REFUND_PHASES:
+            raise WriteRefused(
+                f"Tmall refund {refund_id}: refund.get gave no refund_phase, which Tmall requires"
+            )
+
+    def _version(self, write: RefundWrite, refund_id: str, state: Mapping[str, Any]) -> int:
+        """The version slot: the platform's ``refund_version``, else the desk's time, else
+        ``modified``."""
+        raw = state.get("refund_version")
+        if raw not in (None, ""):
+            try:
+                return int(str(raw))
+            except ValueError:
+                pass
+        if write.platform_version is not None:
+            return epoch_ms(write.platform_version)
+        modified = parse_top_time(state.get("modified"))
+        if modified is None:
+            raise PlatformError(f"Taobao refund.get: refund {refund_id} has no version")
+        return epoch_ms(modified)
+
+    async def _agree(
+        self, write: RefundWrite, refund_id: str, version: int, before: Mapping[str, Any]
+    ) -> RefundWriteResult:
+        info = f"{refund_id}|{to_fen(write.amount)}|{version}"
+        if self.tmall:
+            info += f"|{before['refund_phase']}"
+        api = "taobao.rp.refunds.agree"
+        answer = await self.call(api, {"refund_infos": info})
+        rows = [
+            row
+            for row in _listed(answer, "results", "refund_mapping_result")
+            if str(row.get("refund_id")) == refund_id
+        ]
+        if rows:
+            agreed, message = _truthy(rows[0].get("succ")), rows[0].get("message")
+        else:
+            code = answer.get("msg_code")
+            agreed = code == "OP_SUCC" if code else _truthy(answer.get("succ"))
+            message = answer.get("message")
+        if not agreed:
+            # A per-refund failure inside a success envelope: TOP's answer, not the wire's.
+            raise PlatformError(
+                f"Taobao {api}: refund {refund_id} not agreed: {message or 'no reason given'}",
+                code=str(answer.get("msg_code") or "OP_FAILURE_UE"),
+            )
+        # The answer has no status; a return not yet sent back waits for the goods.
+        expected = (
+            "SUCCESS"
+            if before.get("status") == "WAIT_SELLER_CONFIRM_GOODS"
+            or not _truthy(before.get("has_good_return"))
+            else "WAIT_BUYER_RETURN_GOODS"
+        )
+        try:
+            after = str((await self._refund_state(refund_id)).get("status") or "")
+        except ConnectorError:
+            after = ""  # the refund is agreed; not knowing its new word is no failure
+        status = after if after in DECIDED_STATUSES[RefundDecision.APPROVE] else expected
+        return RefundWriteResult(platform_refund_id=refund_id, platform_status=status)
+
+    async def _refuse(
+        self, write: RefundWrite, refund_id: str, version: int, before: Mapping[str, Any]
+    ) -> RefundWriteResult:
+        params: dict[str, Any] = {
+            "refund_id": refund_id,
+            "refuse_message": write.reason.strip(),
+            "refund_version": version,
+        }
+        if self.tmall:
+            params["refund_phase"] = before["refund_phase"]
+        api = "taobao.refund.refuse"
+        answer = await self.call(api, params)
+        if not _truthy(answer.get("is_success")):
+            raise PlatformError(
+                f"Taobao {api}: refund {refund_id} not refused", code="is_success=false"
+            )
+        refund = answer.get("refund")
+        status = str(refund.get("status") or "") if isinstance(refund, dict) else ""
+        return RefundWriteResult(
+            platform_refund_id=refund_id, platform_status=status or "SELLER_REFUSE_BUYER"
+        )
+
+    async def _after_failure(
+        self, write: RefundWrite, refund_id: str, failure: PlatformError, key: str
+    ) -> RefundWriteResult:
+        """A failed write may still have been made (a lost answer, a replay the platform
+        refused as stale): the refund's status says which."""
+        try:
+            state = await self._refund_state(refund_id)
+        except ConnectorError as reread:
+            failure.add_note(f"re-reading refund {refund_id} failed too: {reread}")
+            raise failure from None
+        if (done := self._decided(write, refund_id, state)) is not None:
+            return done
+        if isinstance(failure, TransientPlatformError) or not failure.code:
+            raise failure  # the gateway or the wire broke: the caller retries with ``key``
+        raise WriteRefused(
+            f"{failure} (write {key}; refund {refund_id} is {state.get('status')}, "
+            f"refund_fee {state.get('refund_fee')})",
+            code=failure.code,
+            status=failure.status,
+        ) from failure
+
 
 def _has_next(answer: Mapping[str, Any], page: int, page_size: int, rows: int) -> bool:
     """``has_next`` as asked for; should TOP ever ignore ``use_has_next``, fall back on
@@ -926,6 +1229,8 @@ def connect(
         raise ValueError(f"a Taobao store needs {', '.join(missing)} in its credentials")
     if credentials.get("sign_method"):
         options.setdefault("sign_method", credentials["sign_method"])
+    if str(credentials.get("tmall") or "").strip().lower() in ("true", "1", "yes"):
+        options.setdefault("tmall", True)
     return TaobaoConnector(
         base_url=base_url,
         app_key=credentials["app_key"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,10 @@ from connectors.base import (
     PlatformError,
     RateLimited,
     Record,
+    RefundDecision,
+    RefundWrite,
     ReviewResult,
+    WriteRefused,
 )
 from connectors.taobao import (
     TaobaoConnector,
@@ -31,6 +35,7 @@ from connectors.taobao import (
     _has_next,
     ban_seconds,
     connect,
+    epoch_ms,
     parse_rate,
     parse_refund,
     parse_trade,
@@ -46,6 +51,7 @@ from tests.fakes.taobao import (
     CallLimit,
     Clock,
     FakeTaobaoShop,
+    Refund,
     expected_sign,
     taobao_app,
 )
@@ -736,3 +742,357 @@ def test_connect_reads_credentials_and_sign_method() -> None:
     assert connector.capabilities.after_sales and connector.capabilities.reviews
     with pytest.raises(ValueError, match="session"):
         connect(base_url=None, credentials={"app_key": "k", "app_secret": "s"})
+
+
+# --- refund write-back ----------------------------------------------------------------------
+
+AGREE = "taobao.rp.refunds.agree"
+REFUSE = "taobao.refund.refuse"
+REFUND_GET = "taobao.refund.get"
+REFUSAL_TEXT = "商品已发出且买家已签收，请提供质量问题照片后再申请"
+STATE_FIELDS = (
+    "refund_id,status,modified,refund_fee,has_good_return,refund_phase,refund_version,"
+    "operation_contraint"
+)
+
+
+def open_refund(
+    shop: FakeTaobaoShop,
+    refund_id: int = 9_100_000_001,
+    *,
+    status: str = "WAIT_SELLER_AGREE",
+    returning: bool = False,
+    phase: str = "aftersale",
+    **fields: Any,
+) -> Refund:
+    """A buyer's request waiting for the shop, put straight into the fake."""
+    modified = NOW - timedelta(hours=3)
+    refund = Refund(
+        refund_id=refund_id,
+        tid=4_100_000_000_001,
+        oid=41_000_000_000_011,
+        title="纯棉短袖T恤 男款",
+        buyer_nick="王**",
+        status=status,
+        created=modified - timedelta(hours=2),
+        modified=modified,
+        refund_fee=Decimal("69.00"),
+        has_good_return=returning,
+        reason="尺码不合适",
+        desc="收到的尺码不对",
+        phase=phase,
+        **fields,
+    )
+    shop.refunds[refund_id] = refund
+    return refund
+
+
+def decision(refund: Refund, verdict: RefundDecision, **changes: Any) -> RefundWrite:
+    """The desk's decision on ``refund`` as it stands now (its modified time the version)."""
+    values: dict[str, Any] = {
+        "decision": verdict,
+        "platform_order_id": str(refund.tid),
+        "platform_refund_id": str(refund.refund_id),
+        "amount": refund.refund_fee,
+        "reason": REFUSAL_TEXT if verdict is RefundDecision.REJECT else "",
+        "platform_version": refund.modified,
+    }
+    return RefundWrite(**{**values, **changes})
+
+
+def sent(shop: FakeTaobaoShop, api: str) -> list[dict[str, str]]:
+    return [params for params in shop.received if params.get("method") == api]
+
+
+async def test_approve_executes_once_and_a_retry_with_the_same_key_is_already_done() -> None:
+    shop = new_shop()
+    refund = open_refund(shop)
+    write = decision(refund, RefundDecision.APPROVE)
+    with gateway(shop) as url:
+        connector = connector_for(shop, url)
+        first = await connector.decide_refund(write, idempotency_key="rf-1")
+        again = await connector.decide_refund(write, idempotency_key="rf-1")
+        await connector.aclose()
+    assert (first.platform_refund_id, first.platform_status, first.already_done) == (
+        str(refund.refund_id),
+        "SUCCESS",
+        False,
+    )
+    assert (again.platform_status, again.already_done) == ("SUCCESS", True)
+    assert shop.executed_refunds == [refund.refund_id]
+    assert shop.calls[AGREE] == 1 and not shop.refusals
+    assert refund.status == "SUCCESS" and refund.modified == NOW
+
+
+async def test_a_lost_answer_then_a_retry_with_the_same_key_executes_once() -> None:
+    shop = new_shop()
+    refund = open_refund(shop)
+    write = decision(refund, RefundDecision.APPROVE)
+    # The agree is carried out but its answer lost, and so is the re-read after it.
+    shop.lose_answers(AGREE, REFUND_GET)
+    with gateway(shop) as url:
+        connector = connector_for(shop, url, max_attempts=1)
+        with pytest.raises(PlatformError) as caught:
+            await connector.decide_refund(write, idempotency_key="rf-lost")
+        assert not isinstance(caught.value, WriteRefused)  # the caller must retry
+        assert caught.value.status == 504
+        assert shop.executed_refunds == [refund.refund_id]
+        retried = await connector.decide_refund(write, idempotency_key="rf-lost")
+        await connector.aclose()
+    assert (retried.platform_status, retried.already_done) == ("SUCCESS", True)
+    assert shop.executed_refunds == [refund.refund_id] and shop.calls[AGREE] == 1
+
+
+async def test_a_lost_answer_replayed_by_the_transport_is_recognised_not_paid_twice() -> None:
+    shop = new_shop()
+    refund = open_refund(shop)
+    shop.lose_answers(AGREE)
+    with gateway(shop) as url:
+        connector = connector_for(shop, url)  # retries the 504 by itself
+        result = await connector.decide_refund(
+            decision(refund, RefundDecision.APPROVE), idempotency_key="rf-replay"
+        )
+        await connector.aclose()
+    # The replay was refused (the status had moved) and the re-read found the refund paid.
+    assert shop.calls[AGREE] == 2 and shop.refusals[15] == 1
+    assert (result.platform_status, result.already_done) == ("SUCCESS", True)
+    assert shop.executed_refunds == [refund.refund_id]
+
+
+async def test_reject_checks_the_message_first_then_refuses_once() -> None:
+    shop = new_shop()
+    refund = open_refund(shop, status="WAIT_SELLER_AGREE")
+    version = epoch_ms(refund.modified)
+    with gateway(shop) as url:
+        connector = connector_for(shop, url)
+        for reason in ("不", "  x  ", "退" * 201):
+            with pytest.raises(WriteRefused, match="2-200"):
+                await connector.decide_refund(
+                    decision(refund, RefundDecision.REJECT, reason=reason), idempotency_key="rj"
+                )
+        assert shop.received == []  # refused before any call
+        write = decision(refund, RefundDecision.REJECT)
+        first = await connector.decide_refund(write, idempotency_key="rj-1")
+        again = await connector.decide_refund(write, idempotency_key="rj-1")
+        await connector.aclose()
+    assert (first.platform_status, first.already_done) == ("SELLER_REFUSE_BUYER", False)
+    assert (again.platform_status, again.already_done) == ("SELLER_REFUSE_BUYER", True)
+    assert shop.refused_refunds == [refund.refund_id] and shop.executed_refunds == []
+    assert refund.refuse_message == REFUSAL_TEXT
+    (params,) = sent(shop, REFUSE)
+    assert {k: params[k] for k in ("refund_id", "refuse_message", "refund_version")} == {
+        "refund_id": str(refund.refund_id),
+        "refuse_message": REFUSAL_TEXT,
+        "refund_version": str(version),
+    }
+    assert "refund_phase" not in params  # Taobao, not Tmall
+
+
+async def test_approving_a_closed_request_is_refused_without_writing() -> None:
+    shop = new_shop()
+    refund = open_refund(shop, status="CLOSED")
+    with gateway(shop) as url:
+        connector = connector_for(shop, url)
+        for verdict in RefundDecision:
+            with pytest.raises(WriteRefused, match="CLOSED"):
+                await connector.decide_refund(decision(refund, verdict), idempotency_key="c")
+        await connector.aclose()
+    assert shop.calls[AGREE] == shop.calls[REFUSE] == 0 and shop.executed_refunds == []
+
+
+async def test_a_wrong_amount_is_refused_by_the_platform_and_nothing_is_paid() -> None:
+    shop = new_shop()
+    refund = open_refund(shop)
+    write = decision(refund, RefundDecision.APPROVE, amount=Decimal("59.00"))
+    with gateway(shop) as url:
+        connector = connector_for(shop, url)
+        with pytest.raises(WriteRefused, match=r"isv\.refund-fee-not-match") as caught:
+            await connector.decide_refund(write, idempotency_key="amt")
+        await connector.aclose()
+    assert caught.value.code == "15"
+    assert shop.calls[AGREE] == 1 and shop.executed_refunds == []
+    assert refund.status == "WAIT_SELLER_AGREE"
+    assert sent(shop, AGREE)[0]["refund_infos"].split("|")[1] == "5900"
+
+
+@pytest.mark.parametrize("tmall", [False, True])
+async def test_the_signed_writes_carry_the_documented_params(tmall: bool) -> None:
+    shop = new_shop(tmall=tmall)
+    paid = open_refund(shop, 9_100_000_001, phase="onsale")
+    refused = open_refund(shop, 9_100_000_002, phase="aftersale")
+    versions = {r.refund_id: epoch_ms(r.modified) for r in (paid, refused)}
+    with gateway(shop) as url:
+        connector = connector_for(shop, url, tmall=tmall, sign_method="hmac")
+        await connector.decide_refund(decision(paid, RefundDecision.APPROVE), idempotency_key="a")
+        await connector.decide_refund(decision(refused, RefundDecision.REJECT), idempotency_key="r")
+        await connector.aclose()
+    (agree,) = sent(shop, AGREE)
+    (refuse,) = sent(shop, REFUSE)
+    infos = f"{paid.refund_id}|6900|{versions[paid.refund_id]}" + ("|onsale" if tmall else "")
+    assert agree["refund_infos"] == infos and "code" not in agree
+    assert refuse["refund_version"] == str(versions[refused.refund_id])
+    assert refuse.get("refund_phase") == ("aftersale" if tmall else None)
+    for params in (agree, refuse):
+        assert params["sign"] == expected_sign(params, shop.app_secret, "hmac")
+        assert params["session"] == shop.session and params["v"] == "2.0"
+    # Before and after each write: what refund.get's SDK field list offers for the write.
+    assert {r["fields"] for r in sent(shop, REFUND_GET)} == {STATE_FIELDS}
+    assert shop.executed_refunds == [paid.refund_id]
+    assert shop.refused_refunds == [refused.refund_id]
+
+
+async def test_a_return_is_agreed_then_paid_once_the_goods_are_back() -> None:
+    shop = new_shop()
+    refund = open_refund(shop, returning=True)
+    with gateway(shop) as url:
+        connector = connector_for(shop, url)
+        write = decision(refund, RefundDecision.APPROVE)
+        agreed = await connector.decide_refund(write, idempotency_key="ret-1")
+        again = await connector.decide_refund(write, idempotency_key="ret-1")
+        assert (agreed.platform_status, agreed.already_done) == ("WAIT_BUYER_RETURN_GOODS", False)
+        assert (again.platform_status, again.already_done) == ("WAIT_BUYER_RETURN_GOODS", True)
+        # The buyer sends the goods back: the refund is owed again, not already done.
+        refund.status, refund.sid = "WAIT_SELLER_CONFIRM_GOODS", "75310000000001"
+        refund.modified += timedelta(seconds=30)
+        paid = await connector.decide_refund(
+            decision(refund, RefundDecision.APPROVE), idempotency_key="ret-2"
+        )
+        await connector.aclose()
+    assert (paid.platform_status, paid.already_done) == ("SUCCESS", False)
+    assert shop.executed_refunds == [refund.refund_id, refund.refund_id]
+
+
+async def test_a_request_changed_after_the_decision_is_not_written() -> None:
+    shop = new_shop()
+    refund = open_refund(shop)
+    stale = decision(refund, RefundDecision.APPROVE)
+    refund.modified += timedelta(minutes=5)  # the buyer edited the request meanwhile
+    with gateway(shop) as url:
+        connector = connector_for(shop, url)
+        with pytest.raises(WriteRefused, match="decide again"):
+            await connector.decide_refund(stale, idempotency_key="stale")
+        await connector.aclose()
+    assert shop.calls[AGREE] == 0 and shop.executed_refunds == []
+
+
+async def test_writes_the_platform_cannot_take_are_refused_before_calling() -> None:
+    shop = new_shop()
+    refund = open_refund(shop)
+    approve = decision(refund, RefundDecision.APPROVE)
+    local = [
+        approve.model_copy(update={"platform_refund_id": None}),
+        approve.model_copy(update={"currency": "USD"}),
+        approve.model_copy(update={"amount": Decimal("0")}),
+        approve.model_copy(update={"amount": Decimal("69.005")}),
+        approve.model_copy(update={"amount": Decimal("6000.01")}),
+    ]
+    with gateway(shop) as url:
+        connector = connector_for(shop, url)
+        for write in local:
+            with pytest.raises(WriteRefused):
+                await connector.decide_refund(write, idempotency_key="local")
+        assert shop.received == []
+        refund.operation_constraint = "cannot_refuse"
+        with pytest.raises(WriteRefused, match="cannot_refuse"):
+            await connector.decide_refund(
+                decision(refund, RefundDecision.REJECT), idempotency_key="cr"
+            )
+        refund.operation_constraint = "refund_onweb"
+        with pytest.raises(WriteRefused, match="refund_onweb"):
+            await connector.decide_refund(approve, idempotency_key="web")
+        await connector.aclose()
+    assert shop.calls[AGREE] == shop.calls[REFUSE] == 0
+
+
+async def test_the_fake_refuses_stale_versions_wrong_amounts_and_replays() -> None:
+    shop = new_shop(tmall=True)
+    refund = open_refund(shop, phase="onsale")
+    version = epoch_ms(refund.modified)
+    with gateway(shop) as url:
+        connector = connector_for(shop, url)
+        cases = [
+            (f"{refund.refund_id}|6900|{version - 1000}|onsale", "isv.refund-version-expired"),
+            (f"{refund.refund_id}|6899|{version}|onsale", "isv.refund-fee-not-match"),
+            (f"{refund.refund_id}|6900|{version}|aftersale", "isv.refund-phase-not-match"),
+            (f"{refund.refund_id}|6900|{version}", "isv.refund-phase-not-match"),
+            (f"9|6900|{version}|onsale", "isv.refund-not-exist"),
+            (f"{refund.refund_id}|69.00|{version}|onsale", "isv.invalid-parameter:refund_infos"),
+        ]
+        for infos, sub_code in cases:
+            with pytest.raises(PlatformError, match=re.escape(sub_code)):
+                await connector.call(AGREE, {"refund_infos": infos})
+        assert shop.executed_refunds == []
+        ok = f"{refund.refund_id}|6900|{version}|onsale"
+        answer = await connector.call(AGREE, {"refund_infos": ok})
+        assert answer["msg_code"] == "OP_SUCC"
+        assert answer["results"]["refund_mapping_result"] == [
+            {"refund_id": str(refund.refund_id), "succ": True, "message": "操作成功"}
+        ]
+        with pytest.raises(PlatformError, match=r"isv\.refund-status-not-support"):
+            await connector.call(AGREE, {"refund_infos": ok})
+        await connector.aclose()
+    assert shop.executed_refunds == [refund.refund_id]
+
+
+def refund_gateway(
+    status: str, agree: dict[str, Any], calls: list[str]
+) -> Callable[[httpx.Request], httpx.Response]:
+    """refund.get always answering ``status``; agree answering ``agree``."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        form = dict(parse_qsl(request.content.decode()))
+        calls.append(form["method"])
+        if form["method"] == REFUND_GET:
+            refund = {
+                "refund_id": "77",
+                "status": status,
+                "modified": "2026-10-11 08:00:00",
+                "refund_fee": "69.00",
+                "has_good_return": False,
+                "refund_version": 1791676800000,
+            }
+            return httpx.Response(200, json={response_key(REFUND_GET): {"refund": refund}})
+        return httpx.Response(200, json=agree)
+
+    return handler
+
+
+async def test_a_failed_mapping_row_is_write_refused_and_isp_errors_go_to_the_caller() -> None:
+    write = RefundWrite(
+        decision=RefundDecision.APPROVE,
+        platform_order_id="1",
+        platform_refund_id="77",
+        amount=Decimal("69.00"),
+    )
+    refused = {
+        response_key(AGREE): {
+            "msg_code": "OP_FAILURE_UE",
+            "succ": False,
+            "message": "全部失败",
+            "results": {
+                "refund_mapping_result": [{"refund_id": "77", "succ": False, "message": "需验证码"}]
+            },
+        }
+    }
+    calls: list[str] = []
+    connector = mock_connector(refund_gateway("WAIT_SELLER_AGREE", refused, calls), [])
+    with pytest.raises(WriteRefused, match="需验证码") as caught:
+        await connector.decide_refund(write, idempotency_key="m")
+    await connector.aclose()
+    assert caught.value.code == "OP_FAILURE_UE"
+    assert calls == [REFUND_GET, AGREE, REFUND_GET]
+
+    isp = {"error_response": {"code": 15, "msg": "x", "sub_code": "isp.remote-service-timeout"}}
+    calls.clear()
+    connector = mock_connector(refund_gateway("WAIT_SELLER_AGREE", isp, calls), [], max_attempts=2)
+    with pytest.raises(TransientPlatformError):
+        await connector.decide_refund(write, idempotency_key="i")
+    await connector.aclose()
+    assert calls == [REFUND_GET, AGREE, AGREE, REFUND_GET]
+
+
+def test_connect_reads_the_tmall_flag_and_offers_refund_decisions() -> None:
+    base = {"app_key": "k", "app_secret": "s", "session": "x"}
+    assert not connect(base_url=None, credentials=base).tmall
+    tmall = connect(base_url=None, credentials={**base, "tmall": "true"})
+    assert tmall.tmall and tmall.capabilities.decide_refund

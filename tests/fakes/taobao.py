@@ -15,6 +15,32 @@ Where TOP's behaviour is not documented the fake makes a choice and says so:
 increment.get leaves out the receiver (its data is "partial"), refund lists
 leave out ``refund_remind_timeout`` (only ``refund.get`` has it), and every
 list is sorted newest first.
+
+Refund writes (``taobao.rp.refunds.agree``, ``taobao.refund.refuse``) follow
+the SDK's parameters (see ``connectors/taobao.py``); their business errors are
+undocumented, so these sub-codes are the fake's own, all with code 15
+"Remote service error" as TOP's business refusals come:
+
+- ``isv.refund-not-exist``: no such refund_id;
+- ``isv.refund-status-not-support``: the refund's status does not allow it
+  (agree: WAIT_SELLER_AGREE or WAIT_SELLER_CONFIRM_GOODS; refuse:
+  WAIT_SELLER_AGREE), so a replay of a write already made lands here;
+- ``isv.refund-version-expired``: the version is not the refund's ``modified``
+  in epoch ms (the refund changed, or the caller is replaying);
+- ``isv.refund-fee-not-match``: the amount (fen) is not ``refund_fee``;
+- ``isv.refund-phase-not-match``: a Tmall shop's phase missing or wrong;
+- ``isv.refund-cannot-refuse`` / ``isv.refund-onweb-only``: the refund's
+  ``operation_contraint`` forbids the call.
+
+Malformed ``refund_infos`` and a ``refuse_message`` outside 2-200 characters
+are code 41 ``isv.invalid-parameter:<name>``; missing ones code 40. A batch of
+refunds is all or nothing here (real TOP reports each in
+``refund_mapping_result``). Agree moves a refund to SUCCESS, or to
+WAIT_BUYER_RETURN_GOODS for a return whose goods have not come back; refuse
+to SELLER_REFUSE_BUYER; both bump ``modified`` by at least a second. Each
+executed write is counted (``executed_refunds``, ``refused_refunds``), every
+request's parameters are kept (``received``), and ``lose_answers`` makes the
+gateway carry out a call and then answer 504, as a reply lost on the way.
 """
 
 from __future__ import annotations
@@ -34,7 +60,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from connectors.timeutil import CHINA
@@ -70,6 +96,7 @@ REFUND_TIMERS = {  # DOMAIN.md defaults, used as the fake's refund_remind_timeou
     "WAIT_SELLER_CONFIRM_GOODS": timedelta(days=10),
     "SELLER_REFUSE_BUYER": timedelta(days=7),
 }
+CONFIRMING = ("WAIT_SELLER_CONFIRM_GOODS",)  # goods back: agree pays the refund
 NEXT_STATUS = {
     "WAIT_BUYER_PAY": "WAIT_SELLER_SEND_GOODS",
     "WAIT_SELLER_SEND_GOODS": "WAIT_BUYER_CONFIRM_GOODS",
@@ -161,6 +188,9 @@ class Refund:
     sid: str | None = None
     timeout: datetime | None = None
     dispute_type: str | None = None  # None: REFUND or REFUND_AND_RETURN from has_good_return
+    phase: str = "aftersale"  # refund_phase: onsale before the trade finished, else aftersale
+    operation_constraint: str | None = None  # refund.get's operation_contraint
+    refuse_message: str | None = None
 
 
 @dataclass
@@ -221,8 +251,13 @@ class FakeTaobaoShop:
     trades: dict[int, Trade] = field(default_factory=dict)
     refunds: dict[int, Refund] = field(default_factory=dict)
     ratings: list[Rating] = field(default_factory=list)
+    tmall: bool = False  # refund writes then need a phase (and refuse a version)
     calls: Counter[str] = field(default_factory=Counter)
-    refusals: Counter[int] = field(default_factory=Counter)
+    refusals: Counter[int] = field(default_factory=Counter)  # error_response codes answered
+    executed_refunds: list[int] = field(default_factory=list)  # one entry per refund agreed
+    refused_refunds: list[int] = field(default_factory=list)  # one entry per refund refused
+    received: list[dict[str, str]] = field(default_factory=list)  # every request's params
+    lost: list[str] = field(default_factory=list)  # see lose_answers
     windows: list[tuple[str, datetime, datetime]] = field(default_factory=list)
     queued: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -369,6 +404,7 @@ class FakeTaobaoShop:
             company_name=rng.choice(CARRIERS) if shipped_back else None,
             sid=f"7531{rng.randint(10**9, 10**10 - 1)}" if shipped_back else None,
             timeout=modified + REFUND_TIMERS[status] if status in REFUND_TIMERS else None,
+            phase="aftersale" if trade.end_time and trade.end_time <= created else "onsale",
         )
         if returning and refund.refund_id % 7 == 0:  # some buyers want another size instead
             refund.dispute_type = "TMALL_EXCHANGE"
@@ -424,16 +460,32 @@ class FakeTaobaoShop:
         with self.lock:
             self.queued.extend([body] * times)
 
+    def lose_answers(self, *apis: str) -> None:
+        """The next successful calls of these methods, in this order, are carried out and
+        then answered with a 504: the reply lost on its way, the write made. A call of
+        another method in between is answered as usual."""
+        with self.lock:
+            self.lost.extend(apis)
+
     # --- the gateway -----------------------------------------------------------------------
 
     def handle(self, params: dict[str, str]) -> dict[str, Any]:
         """One gateway call: the body TOP would answer."""
+        return self.answer(params)[0]
+
+    def answer(self, params: dict[str, str]) -> tuple[dict[str, Any], bool]:
+        """The body and whether ``lose_answers`` wants it lost."""
         with self.lock:
+            self.received.append(dict(params))
             try:
-                return self._handle(params)
+                body = self._handle(params)
             except TopRefusal as refusal:
                 self.refusals[refusal.body["code"]] += 1
-                return {"error_response": refusal.body}
+                return {"error_response": refusal.body}, False
+            if self.lost and self.lost[0] == params.get("method"):
+                self.lost.pop(0)
+                return body, True
+            return body, False
 
     def _handle(self, params: dict[str, str]) -> dict[str, Any]:
         app_key = params.get("app_key")
@@ -503,6 +555,8 @@ class FakeTaobaoShop:
             "taobao.trade.fullinfo.get": self._fullinfo,
             "taobao.refunds.receive.get": self._refunds,
             "taobao.refund.get": self._refund,
+            "taobao.rp.refunds.agree": self._agree,
+            "taobao.refund.refuse": self._refuse,
             "taobao.traderates.get": self._rates,
             "taobao.user.seller.get": lambda params: {"user": {"nick": self.seller_nick}},
         }
@@ -560,6 +614,107 @@ class FakeTaobaoShop:
             raise TopRefusal(15, "Remote service error", "isv.refund-not-exist", "退款不存在")
         return {"refund": _pick(_refund_json(refund, deadline=True), _fields(params))}
 
+    def _agree(self, params: dict[str, str]) -> dict[str, Any]:
+        infos = params.get("refund_infos")
+        if not infos:
+            raise _missing("refund_infos")
+        entries = [entry.strip() for entry in infos.split(",") if entry.strip()]
+        if not 1 <= len(entries) <= (30 if self.tmall else 20):
+            raise _invalid("refund_infos", "一次最多20笔（天猫30笔）")
+        agreed: list[Refund] = []
+        for entry in entries:  # all checked before any is carried out
+            parts = entry.split("|")
+            if len(parts) not in (3, 4) or not all(p.isdigit() for p in parts[:3]):
+                raise _invalid("refund_infos", "refund_id|amount|version|phase")
+            refund = self._writable_refund(int(parts[0]), ("WAIT_SELLER_AGREE", *CONFIRMING))
+            self._check_version(refund, parts[2])
+            if int(parts[1]) != int(refund.refund_fee * 100):
+                raise TopRefusal(
+                    15, "Remote service error", "isv.refund-fee-not-match", "退款金额不一致"
+                )
+            self._check_phase(refund, parts[3] if len(parts) == 4 else None)
+            agreed.append(refund)
+        rows = []
+        for refund in agreed:
+            returning = refund.has_good_return and refund.status not in CONFIRMING
+            self._move(refund, "WAIT_BUYER_RETURN_GOODS" if returning else "SUCCESS")
+            self.executed_refunds.append(refund.refund_id)
+            rows.append({"refund_id": str(refund.refund_id), "succ": True, "message": "操作成功"})
+        return {
+            "msg_code": "OP_SUCC",
+            "succ": True,
+            "message": "",
+            "results": {"refund_mapping_result": rows},
+        }
+
+    def _refuse(self, params: dict[str, str]) -> dict[str, Any]:
+        for name in ("refund_id", "refuse_message"):
+            if not params.get(name):
+                raise _missing(name)
+        if not 2 <= len(params["refuse_message"]) <= 200:
+            raise _invalid("refuse_message", "长度2-200")
+        if not params["refund_id"].isdigit():
+            raise _invalid("refund_id", "a number")
+        refund = self._writable_refund(int(params["refund_id"]), ("WAIT_SELLER_AGREE",))
+        if refund.operation_constraint == "cannot_refuse":
+            raise TopRefusal(15, "Remote service error", "isv.refund-cannot-refuse", "不允许拒绝")
+        if self.tmall:
+            for name in ("refund_phase", "refund_version"):
+                if not params.get(name):
+                    raise _missing(name)
+        if params.get("refund_version"):
+            self._check_version(refund, params["refund_version"])
+        if self.tmall:
+            self._check_phase(refund, params["refund_phase"])
+        self._move(refund, "SELLER_REFUSE_BUYER")
+        refund.refuse_message = params["refuse_message"]
+        self.refused_refunds.append(refund.refund_id)
+        return {
+            "is_success": True,
+            "refund": {
+                "refund_id": refund.refund_id,
+                "status": refund.status,
+                "modified": top_text(refund.modified),
+            },
+        }
+
+    def _writable_refund(self, refund_id: int, statuses: tuple[str, ...]) -> Refund:
+        refund = self.refunds.get(refund_id)
+        if refund is None:
+            raise TopRefusal(15, "Remote service error", "isv.refund-not-exist", "退款不存在")
+        if refund.operation_constraint == "refund_onweb":
+            raise TopRefusal(15, "Remote service error", "isv.refund-onweb-only", "请到网页版操作")
+        if refund.status not in statuses:
+            raise TopRefusal(
+                15,
+                "Remote service error",
+                "isv.refund-status-not-support",
+                f"退款状态{refund.status}不支持此操作",
+            )
+        return refund
+
+    @staticmethod
+    def _check_version(refund: Refund, version: str) -> None:
+        if version != str(epoch_ms(refund.modified)):
+            raise TopRefusal(
+                15, "Remote service error", "isv.refund-version-expired", "退款版本已过期"
+            )
+
+    def _check_phase(self, refund: Refund, phase: str | None) -> None:
+        if self.tmall and phase != refund.phase:
+            raise TopRefusal(
+                15, "Remote service error", "isv.refund-phase-not-match", "退款阶段不正确"
+            )
+
+    def _move(self, refund: Refund, status: str) -> None:
+        """A write: the new status, ``modified`` a whole second later at least (the
+        version of the next write), and the timer of the new status."""
+        at = self.now().astimezone(UTC).replace(microsecond=0)
+        refund.modified = max(at, refund.modified.replace(microsecond=0) + timedelta(seconds=1))
+        refund.status = status
+        timer = REFUND_TIMERS.get(status)
+        refund.timeout = refund.modified + timer if timer else None
+
     def _rates(self, params: dict[str, str]) -> dict[str, Any]:
         fields = _fields(params)
         for name in ("rate_type", "role"):
@@ -582,6 +737,11 @@ class FakeTaobaoShop:
         page, extra = _paginate(rows, params, max_size=150, default_size=40, max_page=200)
         body = [_pick(_rate_json(r, self.seller_nick), fields) for r in page]
         return {**extra, **_wrapped("trade_rates", "trade_rate", body)}
+
+
+def epoch_ms(value: datetime) -> int:
+    """A refund's version: its ``modified`` as epoch milliseconds."""
+    return (value - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
 
 
 def _fields(params: dict[str, str]) -> set[str]:
@@ -698,6 +858,10 @@ def _refund_json(refund: Refund, *, deadline: bool) -> dict[str, Any]:
         "dispute_type": refund.dispute_type
         or ("REFUND_AND_RETURN" if refund.has_good_return else "REFUND"),
     }
+    row["refund_phase"] = refund.phase
+    row["refund_version"] = epoch_ms(refund.modified)
+    if refund.operation_constraint:
+        row["operation_contraint"] = refund.operation_constraint  # TOP's spelling
     if refund.company_name:
         row["company_name"] = refund.company_name
         row["sid"] = refund.sid
@@ -732,11 +896,14 @@ def _rate_json(rating: Rating, seller_nick: str) -> dict[str, Any]:
 def taobao_app(shop: FakeTaobaoShop) -> Starlette:
     """The gateway as an ASGI app: parameters from the query and the form body, merged."""
 
-    async def router(request: Request) -> JSONResponse:
+    async def router(request: Request) -> Response:
         params = dict(request.query_params)
         if request.method == "POST":
             form = await request.form()
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
-        return JSONResponse(shop.handle(params))
+        body, lost = shop.answer(params)
+        if lost:
+            return PlainTextResponse("upstream answer lost", status_code=504)
+        return JSONResponse(body)
 
     return Starlette(routes=[Route("/router/rest", router, methods=["GET", "POST"])])
