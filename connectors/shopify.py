@@ -21,6 +21,26 @@ inside one, where ``next`` is the ``rel="next"`` URL, so a sync killed
 halfway resumes at the next page of the same window. The next window starts
 ``overlap`` before the last one ended, so an order updated while we paged is
 never lost.
+
+Refund write-back (``decide_refund``): Shopify buyers file no refund
+requests over REST (returns are a GraphQL flow we do not use), so a REJECT is
+only recorded by the desk (``rejected_locally``, no HTTP call). An APPROVE
+asks ``refunds/calculate.json`` for the parent transaction and gateway, then
+creates the refund with ``notify=false`` (the desk writes to the buyer
+itself) and ``restock_type: no_restock`` (goods are restocked when they come
+back, not when money goes out). The transaction carries ``write.amount``;
+Shopify, not we, refuses more than ``maximum_refundable`` (422 ->
+``WriteRefused``). Lines are refunded by quantity, so a line's amount that is
+a whole number of its units (at the discounted or the list price, to the
+cent per unit) becomes ``refund_line_items``; any other amount stays money
+refunded on the order, tied to no line, rather than a guessed quantity.
+Shopify REST has no idempotency key for refunds: the note ends with
+``[aftersales:KEY]`` and every attempt first lists the order's refunds; one
+carrying the key means the write was made (``already_done``). A write that
+names a ``platform_refund_id`` is about a refund already made: it is found on
+the order (``already_done``) or refused, never made again. The create is
+sent once: a 5xx or a lost answer is raised, not resent, so the retry looks
+first.
 """
 
 from __future__ import annotations
@@ -33,7 +53,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
@@ -50,12 +70,20 @@ from connectors.base import (
     OrderStatus,
     Page,
     PlatformError,
+    RefundDecision,
+    RefundWrite,
+    RefundWriteResult,
     ReviewRecord,
     ShipmentRecord,
+    WriteRefused,
     parse_money,
 )
 from connectors.http import Pacer, PlatformClient, Sleep
 from connectors.timeutil import iso_z, parse_utc
+
+# Shared with WooCommerce so there is one copy of the parts that keep refunds single:
+# the create sent once, the split checked before any call.
+from connectors.woocommerce import check_refund_parts, send_once
 
 API_VERSION = "2024-04"
 API = f"/admin/api/{API_VERSION}"
@@ -81,6 +109,11 @@ ORDER_TOPICS = {
 }
 
 _LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([a-z]+)"?')
+# The mark our refunds carry at the end of their note (see the module docstring).
+_MARK = re.compile(r"\s*\[aftersales:[^\]]*\]\s*$")
+REFUNDED = "refunded"
+REJECTED_LOCALLY = "rejected_locally"
+CENT = Decimal("0.01")
 
 
 def order_status(payload: dict[str, Any]) -> OrderStatus:
@@ -249,7 +282,7 @@ def parse_refund(payload: dict[str, Any], *, order_id: str, currency: str) -> Af
             platform_status="refunded",
             currency=currency,
             requested_amount=amount,
-            reason=payload.get("note") or None,
+            reason=_MARK.sub("", payload.get("note") or "") or None,
             created_at=created,
             updated_at=parse_utc(payload.get("processed_at")) or created,
         )
@@ -368,9 +401,64 @@ def _error(response: httpx.Response, body: Any) -> PlatformError:
     )
 
 
+def _refused(response: httpx.Response, body: Any) -> WriteRefused:
+    error = _error(response, body)
+    return WriteRefused(str(error), code=error.code, status=error.status)
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.quantize(CENT):.2f}"
+
+
+def refund_mark(idempotency_key: str) -> str:
+    return f"[aftersales:{idempotency_key}]"
+
+
+def _units(line: dict[str, Any], amount: Decimal, order_id: str) -> int | None:
+    """How many of a line's units ``amount`` pays back, or None when it is no whole number.
+
+    A unit costs the discounted price (discounts spread over the units, so a cent
+    either way per unit is allowed) or the list price. Only units not refunded yet
+    (``current_quantity``) can be refunded again.
+    """
+    item = parse_line_item(line, order_id)
+    current = line.get("current_quantity")
+    left = item.quantity if current is None else int(current)
+    for unit in (item.amount / item.quantity if item.quantity else Decimal(0), item.unit_price):
+        if unit <= 0:
+            continue
+        count = int((amount / unit).to_integral_value(rounding=ROUND_HALF_UP))
+        if 1 <= count <= left and abs(count * unit - amount) <= CENT * count:
+            return count
+    return None
+
+
+def _allocate(amount: Decimal, suggested: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Spread ``amount`` over the parent transactions Shopify suggests, each up to its
+    ``maximum_refundable``; whatever is left goes on the last, for Shopify to refuse."""
+    transactions: list[dict[str, Any]] = []
+    left = amount
+    for index, parent in enumerate(suggested):
+        last = index == len(suggested) - 1
+        room = parse_money(parent.get("maximum_refundable", parent.get("amount")), "calculate")
+        part = left if last else min(left, room)
+        if part <= 0:
+            continue
+        transactions.append(
+            {
+                "parent_id": parent["parent_id"],
+                "amount": _money(part),
+                "kind": "refund",
+                "gateway": parent.get("gateway"),
+            }
+        )
+        left -= part
+    return transactions
+
+
 class ShopifyConnector:
     platform = "shopify"
-    capabilities = Capabilities(orders=True, after_sales=True, reviews=False)
+    capabilities = Capabilities(orders=True, after_sales=True, reviews=False, decide_refund=True)
 
     def __init__(
         self,
@@ -502,6 +590,113 @@ class ShopifyConnector:
     async def check(self) -> None:
         """A cheap authenticated call, for "test connection"."""
         await self._get(f"{API}/orders.json", {"status": "any", "limit": 1, "fields": "id"})
+
+    async def decide_refund(self, write: RefundWrite, *, idempotency_key: str) -> RefundWriteResult:
+        """Carry out the desk's decision; see the module docstring for why it looks first."""
+        if write.decision is RefundDecision.REJECT:
+            # No buyer request exists on Shopify REST to decline: the desk's record is all.
+            return RefundWriteResult(
+                platform_refund_id=write.platform_refund_id, platform_status=REJECTED_LOCALLY
+            )
+        check_refund_parts(write)
+        order_id = str(int(write.platform_order_id))
+        mark = refund_mark(idempotency_key)
+        made = await self._made_refund(order_id, mark, write.platform_refund_id)
+        if made is not None:
+            return RefundWriteResult(
+                platform_refund_id=str(made.get("id")), platform_status=REFUNDED, already_done=True
+            )
+        if write.platform_refund_id:
+            # A refund with an id is one the shop already made; never make a second in its place.
+            raise WriteRefused(
+                f"Shopify order {order_id} has no refund {write.platform_refund_id}",
+                code="invalid_refund",
+            )
+        refund: dict[str, Any] = {
+            "currency": write.currency,
+            "refund_line_items": await self._refund_lines(order_id, write),
+        }
+        if write.shipping_amount > 0:
+            refund["shipping"] = {"amount": _money(write.shipping_amount)}
+        body, response = await self.client.json(
+            "POST", f"{API}/orders/{order_id}/refunds/calculate.json", json={"refund": refund}
+        )
+        if response.status_code in (400, 404, 422):
+            raise _refused(response, body)
+        if response.status_code >= 400 or not isinstance(body, dict):
+            raise _error(response, body)
+        suggested = [
+            t
+            for t in ((body.get("refund") or {}).get("transactions") or [])
+            if t.get("kind") == "suggested_refund" and t.get("parent_id")
+        ]
+        if not suggested:
+            raise WriteRefused(
+                f"Shopify order {order_id} has no payment left to refund",
+                code="nothing_refundable",
+            )
+        note = f"{write.reason} {mark}".strip()
+        refund |= {
+            "notify": False,
+            "note": note,
+            "transactions": _allocate(write.amount, suggested),
+        }
+        body, response = await send_once(
+            self.client, "POST", f"{API}/orders/{order_id}/refunds.json", json={"refund": refund}
+        )
+        created = body.get("refund") if isinstance(body, dict) else None
+        if response.status_code in (200, 201) and isinstance(created, dict) and created.get("id"):
+            return RefundWriteResult(
+                platform_refund_id=str(created["id"]), platform_status=REFUNDED
+            )
+        if response.status_code in (400, 404, 422):
+            raise _refused(response, body)
+        # A 5xx or an answer we cannot read: the refund may exist. The retry's look will tell.
+        raise _error(response, body)
+
+    async def _made_refund(
+        self, order_id: str, mark: str, refund_id: str | None
+    ) -> dict[str, Any] | None:
+        """The order's refund whose note carries ``mark`` (an earlier attempt made it) or
+        that is ``refund_id`` (the write names a refund already made), if there is one."""
+        url: str | None = f"{API}/orders/{order_id}/refunds.json"
+        params: dict[str, Any] | None = {"limit": MAX_LIMIT}
+        while url:
+            body, response = await self._get(url, params)
+            for refund in body.get("refunds") or []:
+                if refund_id and str(refund.get("id")) == refund_id:
+                    return refund
+                if mark in str(refund.get("note") or ""):
+                    return refund
+            url, params = parse_link(response.headers.get("link")).get("next"), None
+        return None
+
+    async def _refund_lines(self, order_id: str, write: RefundWrite) -> list[dict[str, Any]]:
+        """``refund_line_items`` for the line amounts that are whole units (module docstring)."""
+        if not write.item_amounts:
+            return []
+        body, _ = await self._get(
+            f"{API}/orders/{order_id}.json", {"fields": "id,currency,line_items"}
+        )
+        lines = {
+            str(line.get("id")): line for line in (body.get("order") or {}).get("line_items") or []
+        }
+        refund_lines: list[dict[str, Any]] = []
+        for item_id, amount in write.item_amounts.items():
+            line = lines.get(item_id)
+            if line is None:
+                raise WriteRefused(
+                    f"Shopify order {order_id} has no line {item_id}", code="invalid_refund"
+                )
+            try:
+                units = _units(line, amount, order_id)
+            except (BadPayload, KeyError, TypeError, ValueError, ValidationError):
+                units = None  # a line we cannot price: its money goes back on the order
+            if units:
+                refund_lines.append(
+                    {"line_item_id": int(item_id), "quantity": units, "restock_type": "no_restock"}
+                )
+        return refund_lines
 
 
 def connect(

@@ -11,6 +11,22 @@ Cursor (JSON): ``{"since": t}`` between syncs; ``{"since", "until", "page"}``
 inside one, so a sync killed halfway resumes at the next page of the same
 window. The next window starts ``overlap`` before the last one ended, so an
 order modified while we paged is never lost.
+
+Refund write-back (``decide_refund``): WooCommerce buyers file no refund
+requests, so there is nothing to reject on the platform; a REJECT is only
+recorded by the desk (``rejected_locally``, no HTTP call). An APPROVE
+creates a refund on the order with ``api_refund=true`` (the payment gateway
+pays the money back) and ``api_restock=false`` (goods are restocked when
+they come back, not when money goes out). WooCommerce honours no
+idempotency header, so the refund carries our key in its ``meta_data``
+(``_aftersales_idempotency_key``) and every attempt first lists the order's
+refunds: one carrying the key means the write was made (``already_done``).
+A write that names a ``platform_refund_id`` is about a refund already made:
+it is found on the order (``already_done``) or refused, never made again.
+The create itself is sent once: a 5xx or a lost answer is not resent blind
+but raised, so the retry looks first. WooCommerce saves the meta just after
+the gateway refund; a crash between the two would leave a refund we cannot
+recognise, a window we cannot close from outside.
 """
 
 from __future__ import annotations
@@ -29,11 +45,13 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
+import orjson
 from pydantic import ValidationError
 
 from connectors.base import (
     AfterSaleKind,
     AfterSaleRecord,
+    AuthFailed,
     BadPayload,
     BuyerRecord,
     Capabilities,
@@ -42,11 +60,16 @@ from connectors.base import (
     OrderStatus,
     Page,
     PlatformError,
+    RateLimited,
+    RefundDecision,
+    RefundWrite,
+    RefundWriteResult,
     ReviewRecord,
     ShipmentRecord,
+    WriteRefused,
     parse_money,
 )
-from connectors.http import PlatformClient
+from connectors.http import PlatformClient, _retry_after
 from connectors.timeutil import iso_utc, parse_utc
 
 API = "/wp-json/wc/v3"
@@ -61,6 +84,16 @@ STATUS = {
     "trash": OrderStatus.CLOSED,
     "checkout-draft": OrderStatus.AWAITING_PAYMENT,
 }
+# The refund's meta field that carries our idempotency key (see the module docstring).
+IDEMPOTENCY_META = "_aftersales_idempotency_key"
+# WooCommerce's code for a refund it will not make: over the remaining amount, or the
+# gateway cannot refund. Core's REST controller sends it with HTTP 500 (others are said
+# to send 400), so the code decides, not the status: nothing was refunded and resending
+# cannot help.
+REFUND_REFUSED = "woocommerce_rest_cannot_create_order_refund"
+REFUNDED = "refunded"
+REJECTED_LOCALLY = "rejected_locally"
+CENT = Decimal("0.01")
 
 
 def _rfc3986(value: str) -> str:
@@ -205,7 +238,7 @@ def parse_refund(order_id: str, currency: str, payload: dict[str, Any]) -> After
         return AfterSaleRecord(
             platform_refund_id=record_id,
             platform_order_id=order_id,
-            platform_item_id=str(lines[0]["id"]) if len(lines) == 1 else None,
+            platform_item_id=_refunded_item_id(lines[0]) if len(lines) == 1 else None,
             kind=AfterSaleKind.REFUND_ONLY,
             platform_status="refunded",
             currency=currency,
@@ -216,6 +249,15 @@ def parse_refund(order_id: str, currency: str, payload: dict[str, Any]) -> After
         )
     except (KeyError, TypeError, ValueError, ValidationError) as exc:
         raise BadPayload(f"refund {record_id}: {exc}", record_id=record_id) from None
+
+
+def _refunded_item_id(line: dict[str, Any]) -> str:
+    """The order line a refund line refunds: a refund's lines are copies with their own
+    ids, pointing back through ``_refunded_item_id`` meta (the copy's id if it has none)."""
+    for meta in line.get("meta_data") or []:
+        if isinstance(meta, dict) and meta.get("key") == "_refunded_item_id" and meta.get("value"):
+            return str(meta["value"])
+    return str(line["id"])
 
 
 def parse_review(payload: dict[str, Any]) -> ReviewRecord:
@@ -244,9 +286,73 @@ def _error(response: httpx.Response, body: Any) -> PlatformError:
     return PlatformError(f"WooCommerce: {message}", code=code, status=response.status_code)
 
 
+def _refused(response: httpx.Response, body: Any) -> WriteRefused:
+    error = _error(response, body)
+    return WriteRefused(str(error), code=error.code, status=error.status)
+
+
+def _money(value: Decimal) -> str:
+    return f"{value.quantize(CENT):.2f}"
+
+
+def check_refund_parts(write: RefundWrite) -> None:
+    """Refuse, before any call, a split no platform can carry out as sent.
+
+    The lines and shipping are parts of ``amount``; whatever they leave is an
+    order-level sum, so together they may not exceed it.
+    """
+    parts = [*write.item_amounts.values(), write.shipping_amount]
+    if write.amount <= 0:
+        raise WriteRefused(f"a refund of {write.amount} is no refund", code="invalid_refund")
+    if any(part < 0 for part in parts):
+        raise WriteRefused("a refund part is negative", code="invalid_refund")
+    if sum(parts, start=Decimal("0.00")) > write.amount:
+        raise WriteRefused(
+            f"lines and shipping add up to more than the refund of {write.amount}",
+            code="invalid_refund",
+        )
+
+
+async def send_once(
+    client: PlatformClient, method: str, url: str, **kwargs: Any
+) -> tuple[Any, httpx.Response]:
+    """Send a write that must never be repeated blind; returns (JSON body or None, response).
+
+    ``PlatformClient.request`` resends on 5xx and lost answers, which would make a
+    refund twice. Here only what the platform cannot have executed is resent: a 429
+    and a connection that never opened. Any other failure raises ``PlatformError`` and
+    leaves it to the caller's retry, which looks before it writes. A 5xx comes back
+    as a response, so its body can say whether it was a refusal.
+    """
+    for attempt in range(client.max_attempts):
+        await client.pacer.wait(client.sleep)
+        try:
+            response = await client.http.request(method, url, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+            client.retries += 1
+            await client.sleep(client._backoff(attempt))
+            continue
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise PlatformError(
+                f"{method} {url}: the answer was lost ({exc!r}); the write may have been made"
+            ) from None
+        client.pacer.observe(response)
+        if response.status_code == 429:
+            client.retries += 1
+            await client.sleep(_retry_after(response) or client._backoff(attempt))
+            continue
+        if response.status_code in (401, 403):
+            raise AuthFailed(f"{method} {url} refused the credentials ({response.status_code})")
+        try:
+            return orjson.loads(response.content), response
+        except ValueError:
+            return None, response
+    raise RateLimited(f"{method} {url} stayed rate limited", retry_after=client.backoff_cap)
+
+
 class WooCommerceConnector:
     platform = "woocommerce"
-    capabilities = Capabilities(orders=True, after_sales=True, reviews=True)
+    capabilities = Capabilities(orders=True, after_sales=True, reviews=True, decide_refund=True)
 
     def __init__(
         self,
@@ -258,8 +364,11 @@ class WooCommerceConnector:
         overlap: timedelta = timedelta(minutes=10),
         review_rescan: timedelta = timedelta(days=7),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        refunded_by: int | None = None,
         **client_options: Any,
     ) -> None:
+        """``refunded_by`` is the WordPress user our refunds are credited to; None leaves
+        WooCommerce to credit the user the API key belongs to."""
         https = urlsplit(base_url).scheme == "https"
         auth: httpx.Auth = httpx.BasicAuth(key, secret) if https else OAuth1QueryAuth(key, secret)
         self.client = PlatformClient(base_url.rstrip("/"), auth=auth, **client_options)
@@ -267,6 +376,7 @@ class WooCommerceConnector:
         self.overlap = overlap
         self.review_rescan = review_rescan
         self.now = now
+        self.refunded_by = refunded_by
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -373,6 +483,111 @@ class WooCommerceConnector:
     async def check(self) -> None:
         """A cheap authenticated call, for "test connection"."""
         await self._get("/orders", {"per_page": 1})
+
+    async def decide_refund(self, write: RefundWrite, *, idempotency_key: str) -> RefundWriteResult:
+        """Carry out the desk's decision; see the module docstring for why it looks first."""
+        if write.decision is RefundDecision.REJECT:
+            # No buyer request exists on WooCommerce to decline: the desk's record is all.
+            return RefundWriteResult(
+                platform_refund_id=write.platform_refund_id, platform_status=REJECTED_LOCALLY
+            )
+        check_refund_parts(write)
+        order_id = int(write.platform_order_id)
+        made = await self._made_refund(order_id, idempotency_key, write.platform_refund_id)
+        if made is not None:
+            return RefundWriteResult(
+                platform_refund_id=str(made.get("id")), platform_status=REFUNDED, already_done=True
+            )
+        if write.platform_refund_id:
+            # A refund with an id is one the shop already made; never make a second in its place.
+            raise WriteRefused(
+                f"WooCommerce order {order_id} has no refund {write.platform_refund_id}",
+                code="invalid_refund",
+            )
+        payload = await self._refund_payload(order_id, write, idempotency_key)
+        body, response = await send_once(
+            self.client, "POST", f"{API}/orders/{order_id}/refunds", json=payload
+        )
+        if response.status_code in (200, 201) and isinstance(body, dict) and body.get("id"):
+            return RefundWriteResult(platform_refund_id=str(body["id"]), platform_status=REFUNDED)
+        if isinstance(body, dict) and body.get("code") == REFUND_REFUSED:
+            raise _refused(response, body)
+        if response.status_code in (400, 404):
+            raise _refused(response, body)
+        # A 5xx without WooCommerce's refusal (a proxy, a fatal error after the write):
+        # the refund may exist. The retry's look will tell.
+        raise _error(response, body)
+
+    async def _made_refund(
+        self, order_id: int, key: str, refund_id: str | None
+    ) -> dict[str, Any] | None:
+        """The order's refund that carries our key (an earlier attempt made it) or is
+        ``refund_id`` (the write names a refund already made), if there is one."""
+        page = 1
+        while True:
+            body, response = await self._get(
+                f"/orders/{order_id}/refunds", {"per_page": 100, "page": page}
+            )
+            if not isinstance(body, list):
+                raise PlatformError(f"WooCommerce refunds of order {order_id} are not a list")
+            for refund in body:
+                if refund_id and str(refund.get("id")) == refund_id:
+                    return refund
+                for meta in refund.get("meta_data") or []:
+                    if meta.get("key") == IDEMPOTENCY_META and meta.get("value") == key:
+                        return refund
+            if page >= int(response.headers.get("X-WP-TotalPages", "1") or 1):
+                return None
+            page += 1
+
+    async def _refund_payload(self, order_id: int, write: RefundWrite, key: str) -> dict[str, Any]:
+        """The create body. Lines get ``refund_total`` only: we keep no per-line tax, so
+        ``refund_tax`` is left out; what lines and shipping leave is an order-level sum."""
+        lines: list[dict[str, Any]] = []
+        if write.item_amounts or write.shipping_amount > 0:
+            order, _ = await self._get(f"/orders/{order_id}", {})
+            known = {str(line.get("id")) for line in order.get("line_items") or []}
+            for item_id, amount in write.item_amounts.items():
+                if item_id not in known:
+                    raise WriteRefused(
+                        f"WooCommerce order {order_id} has no line {item_id}", code="invalid_refund"
+                    )
+                lines.append({"id": int(item_id), "refund_total": _money(amount)})
+            lines += _shipping_refunds(order_id, order, write.shipping_amount)
+        payload: dict[str, Any] = {
+            "amount": _money(write.amount),
+            "reason": write.reason,
+            "api_refund": True,
+            "api_restock": False,
+            "line_items": lines,
+            "meta_data": [{"key": IDEMPOTENCY_META, "value": key}],
+        }
+        if self.refunded_by is not None:
+            payload["refunded_by"] = self.refunded_by
+        return payload
+
+
+def _shipping_refunds(
+    order_id: int, order: dict[str, Any], amount: Decimal
+) -> list[dict[str, Any]]:
+    """Shipping is refunded on the order's shipping lines, each up to its total, the rest on
+    the last (so WooCommerce, not we, judges an amount too high)."""
+    if amount <= 0:
+        return []
+    shipping = [line for line in order.get("shipping_lines") or [] if line.get("id")]
+    if not shipping:
+        raise WriteRefused(
+            f"WooCommerce order {order_id} has no shipping line to refund", code="invalid_refund"
+        )
+    refunds: list[dict[str, Any]] = []
+    left = amount
+    for index, line in enumerate(shipping):
+        last = index == len(shipping) - 1
+        part = left if last else min(left, parse_money(line.get("total"), str(order_id)))
+        if part > 0:
+            refunds.append({"id": int(line["id"]), "refund_total": _money(part)})
+        left -= part
+    return refunds
 
 
 def connect(

@@ -32,6 +32,10 @@ from connectors.base import (
     Page,
     PlatformError,
     Record,
+    RefundDecision,
+    RefundWrite,
+    RefundWriteResult,
+    WriteRefused,
 )
 from connectors.http import Pacer
 from connectors.shopify import (
@@ -50,13 +54,15 @@ from connectors.shopify import (
 )
 from tests.fakes.faults import FaultInjector
 from tests.fakes.serve import serve
-from tests.fakes.shopify import FakeShopifyShop, make_app
+from tests.fakes.shopify import LOST_502, LOST_TIMEOUT, FakeShopifyShop, make_app
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "shopify"
 START = datetime(2026, 9, 1, tzinfo=UTC)
 SINCE = START - timedelta(days=1)
 # Three days on, every seeded order (one a minute) has been created and updated.
 AFTER_SEED = START + timedelta(days=3)
+# When refunds are written: after every seeded update.
+REFUND_AT = AFTER_SEED + timedelta(hours=1)
 
 
 def fixture(name: str) -> Any:
@@ -517,3 +523,235 @@ async def test_no_reviews_and_the_factory() -> None:
     await client.aclose()
     with pytest.raises(ValueError):
         ShopifyConnector(shop="acme", token="t", limit=251)
+
+
+# -- refund write-back -------------------------------------------------------------
+
+
+def refundable_order(
+    shop: FakeShopifyShop, *, lines: int = 1, units: int = 1, shipping: bool = False
+) -> tuple[int, dict[str, Any]]:
+    """A paid order without refunds (and with what the test needs), as the shop holds it."""
+    for order_id, order in shop.orders.items():
+        payload = json.loads(order.body())
+        if payload["financial_status"] != "paid" or payload["refunds"]:
+            continue
+        if len(payload["line_items"]) < lines:
+            continue
+        if not any(
+            line["quantity"] >= units and not line["discount_allocations"]
+            for line in payload["line_items"]
+        ):
+            continue
+        if shipping and Decimal(payload["shipping_lines"][0]["price"]) == 0:
+            continue
+        return order_id, payload
+    raise AssertionError("the seeded shop has no such order")
+
+
+def approve(order_id: int, amount: Decimal | str, **fields: Any) -> RefundWrite:
+    fields.setdefault("currency", "USD")
+    return RefundWrite(
+        decision=RefundDecision.APPROVE,
+        platform_order_id=str(order_id),
+        amount=Decimal(amount),
+        reason="arrived broken",
+        **fields,
+    )
+
+
+async def test_an_approved_refund_is_made_once_and_a_repeat_is_already_done() -> None:
+    shop, _ = seeded(60, now=lambda: REFUND_AT)
+    order_id, _ = refundable_order(shop)
+    write = approve(order_id, "5.00")
+    with running(shop) as (url, _):
+        client = connector(shop, url)
+        first = await client.decide_refund(write, idempotency_key="rf-once")
+        again = await client.decide_refund(write, idempotency_key="rf-once")
+        # A write naming the refund is about that refund, whatever its key.
+        named = write.model_copy(update={"platform_refund_id": first.platform_refund_id})
+        confirmed = await client.decide_refund(named, idempotency_key="rf-other")
+        with pytest.raises(WriteRefused):
+            await client.decide_refund(
+                write.model_copy(update={"platform_refund_id": "4242"}), idempotency_key="rf-ghost"
+            )
+        order = await client.order(str(order_id))
+        listed = await client.refunds(str(order_id), currency="USD")
+        await client.aclose()
+    (made,) = shop.executed_refunds
+    assert client.capabilities.decide_refund is True
+    assert first == RefundWriteResult(
+        platform_refund_id=str(made["id"]), platform_status="refunded"
+    )
+    assert again == RefundWriteResult(
+        platform_refund_id=str(made["id"]), platform_status="refunded", already_done=True
+    )
+    assert confirmed == again
+    assert shop.requests["refunds_calculate"] == 1
+    assert shop.requests["refunds_create"] == 1
+    # The order moved as Shopify moves it, and the connector reads it so.
+    assert order.updated_at == REFUND_AT
+    assert order.platform_status.split("/")[0] == "partially_refunded"
+    assert_orders_match(shop, [order])
+    # Our mark is for the look before a write, not for the desk to show as the reason.
+    assert [(r.platform_refund_id, r.requested_amount, r.reason) for r in listed] == [
+        (str(made["id"]), Decimal("5.00"), "arrived broken")
+    ]
+
+
+async def test_the_refund_carries_the_documented_fields_and_lands_on_its_lines() -> None:
+    shop, _ = seeded(300, now=lambda: REFUND_AT)
+    order_id, payload = refundable_order(shop, lines=2, units=2, shipping=True)
+    whole = next(
+        line
+        for line in payload["line_items"]
+        if line["quantity"] >= 2 and not line["discount_allocations"]
+    )
+    other = next(line for line in payload["line_items"] if line["id"] != whole["id"])
+    shipping = Decimal(payload["shipping_lines"][0]["price"])
+    two_units = Decimal(whole["price"]) * 2
+    amount = two_units + Decimal("1.00") + shipping + Decimal("0.50")
+    write = approve(
+        order_id,
+        amount,
+        # Two whole units of one line; 1.00 on another is no whole unit: order-level money.
+        item_amounts={str(whole["id"]): two_units, str(other["id"]): Decimal("1.00")},
+        shipping_amount=shipping,
+    )
+    with running(shop) as (url, _):
+        client = connector(shop, url)
+        result = await client.decide_refund(write, idempotency_key="rf-lines")
+        await client.aclose()
+    lines = [{"line_item_id": whole["id"], "quantity": 2, "restock_type": "no_restock"}]
+    assert shop.refund_posts == [
+        (
+            "calculate",
+            {
+                "refund": {
+                    "currency": "USD",
+                    "refund_line_items": lines,
+                    "shipping": {"amount": str(shipping)},
+                }
+            },
+        ),
+        (
+            "create",
+            {
+                "refund": {
+                    "currency": "USD",
+                    "refund_line_items": lines,
+                    "shipping": {"amount": str(shipping)},
+                    "notify": False,
+                    "note": "arrived broken [aftersales:rf-lines]",
+                    "transactions": [
+                        {
+                            "parent_id": shop.orders[order_id].sale_id,
+                            "amount": str(amount),
+                            "kind": "refund",
+                            "gateway": "bogus",
+                        }
+                    ],
+                }
+            },
+        ),
+    ]
+    (made,) = shop.executed_refunds
+    assert result.platform_refund_id == str(made["id"])
+    assert [(r["line_item_id"], r["quantity"]) for r in made["refund_line_items"]] == [
+        (whole["id"], 2)
+    ]
+    assert [(a["kind"], a["amount"]) for a in made["order_adjustments"]] == [
+        ("shipping_refund", str(-shipping))
+    ]
+    assert [t["amount"] for t in made["transactions"]] == [str(amount)]
+    after = json.loads(shop.orders[order_id].body())
+    quantities = {line["id"]: line["current_quantity"] for line in after["line_items"]}
+    assert quantities[whole["id"]] == whole["quantity"] - 2
+    assert quantities[other["id"]] == other["quantity"]
+    assert shop.expected(order_id)["refunds"] == {str(made["id"]): amount}
+
+
+@pytest.mark.parametrize("mode", [LOST_502, LOST_TIMEOUT])
+async def test_a_lost_answer_then_a_retry_refunds_once(mode: str) -> None:
+    shop, _ = seeded(60, now=lambda: REFUND_AT)
+    order_id, _ = refundable_order(shop)
+    shop.lose_answers(mode)
+    shop.lost_answer_delay = 1.0
+    write = approve(order_id, "5.00")
+    with running(shop) as (url, _):
+        client = connector(shop, url, timeout=0.3, backoff_base=0.01)
+        with pytest.raises(PlatformError) as lost:
+            await client.decide_refund(write, idempotency_key="rf-lost")
+        assert len(shop.executed_refunds) == 1  # made, though we never heard so
+        retry = await client.decide_refund(write, idempotency_key="rf-lost")
+        await client.aclose()
+    assert not isinstance(lost.value, WriteRefused)  # worth retrying
+    assert retry == RefundWriteResult(
+        platform_refund_id=str(shop.executed_refunds[0]["id"]),
+        platform_status="refunded",
+        already_done=True,
+    )
+    assert len(shop.executed_refunds) == 1
+    assert shop.requests["refunds_create"] == 1  # the create was never resent blind
+
+
+async def test_more_than_is_refundable_is_refused_and_refunds_nothing() -> None:
+    shop, _ = seeded(60, now=lambda: REFUND_AT)
+    order_id, payload = refundable_order(shop)
+    paid = Decimal(payload["total_price"])
+    with running(shop) as (url, _):
+        client = connector(shop, url)
+        with pytest.raises(WriteRefused) as over:
+            await client.decide_refund(
+                approve(order_id, paid + Decimal("0.01")), idempotency_key="rf-over"
+            )
+        with pytest.raises(WriteRefused) as unknown_line:
+            await client.decide_refund(
+                approve(order_id, "1.00", item_amounts={"42": Decimal("1.00")}),
+                idempotency_key="rf-line",
+            )
+        with pytest.raises(WriteRefused) as currency:
+            await client.decide_refund(
+                approve(order_id, "1.00", currency="CNY"), idempotency_key="rf-cny"
+            )
+        assert shop.executed_refunds == []
+        creates_refused = shop.requests["refunds_create"]
+        rest = await client.decide_refund(approve(order_id, paid), idempotency_key="rf-all")
+        order = await client.order(str(order_id))
+        await client.aclose()
+    assert over.value.status == 422
+    assert "maximum refundable" in str(over.value)
+    assert unknown_line.value.code == "invalid_refund"
+    assert currency.value.status == 422  # calculate refused it; no create was sent
+    assert creates_refused == 1  # only the over-amount create reached Shopify, once
+    assert [str(r["id"]) for r in shop.executed_refunds] == [rest.platform_refund_id]
+    assert order.platform_status.split("/")[0] == "refunded"
+    assert order.status is OrderStatus.CLOSED
+    assert_orders_match(shop, [order])
+
+
+async def test_a_rejection_makes_no_call() -> None:
+    """Shopify REST has no buyer request to decline: REJECT stays with the desk."""
+    calls: list[httpx.Request] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(500)
+
+    client = ShopifyConnector(shop="acme", token="t", transport=httpx.MockTransport(refuse))
+    result = await client.decide_refund(
+        RefundWrite(
+            decision=RefundDecision.REJECT, platform_order_id="450789469", amount=Decimal("5")
+        ),
+        idempotency_key="rj-1",
+    )
+    await client.aclose()
+    assert result == RefundWriteResult(platform_status="rejected_locally")
+    assert calls == []
+
+
+def test_our_mark_is_left_out_of_the_reason() -> None:
+    refund = fixture("refund.json")["refund"] | {"note": "wrong size [aftersales:k-1]"}
+    assert parse_refund(refund, order_id="1", currency="USD").reason == "wrong size"
+    bare = refund | {"note": "[aftersales:k-1]"}
+    assert parse_refund(bare, order_id="1", currency="USD").reason is None

@@ -6,10 +6,22 @@ import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
-from connectors.base import AuthFailed, BadPayload, OrderRecord, OrderStatus
+from connectors.base import (
+    AuthFailed,
+    BadPayload,
+    OrderRecord,
+    OrderStatus,
+    PlatformError,
+    RefundDecision,
+    RefundWrite,
+    RefundWriteResult,
+    WriteRefused,
+)
 from connectors.woocommerce import (
     WooCommerceConnector,
     oauth1_signature,
@@ -19,10 +31,12 @@ from connectors.woocommerce import (
 )
 from tests.fakes.faults import FaultInjector
 from tests.fakes.serve import serve
-from tests.fakes.woocommerce import FakeWooShop, make_app
+from tests.fakes.woocommerce import LOST_502, LOST_TIMEOUT, FakeWooShop, make_app
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "woocommerce"
 START = datetime(2026, 9, 1, tzinfo=UTC)
+# When refunds are written: well after every seeded order was last modified.
+REFUND_AT = START + timedelta(days=40)
 
 
 def fixture(name: str):
@@ -226,3 +240,199 @@ async def test_a_wrong_secret_is_an_auth_failure(scheme_secret: str) -> None:
             async for _ in connector.orders(None, since=START):
                 pass
         await connector.aclose()
+
+
+# -- refund write-back -------------------------------------------------------------
+
+
+def _refund_shop() -> tuple[FakeWooShop, int]:
+    """A small shop whose clock stands at ``REFUND_AT``, and a paid order without refunds."""
+    shop = FakeWooShop(clock=lambda: REFUND_AT)
+    shop.seed(12, start=START, refund_every=0)
+    order_id = next(i for i, o in shop.orders.items() if o["date_paid_gmt"])
+    return shop, order_id
+
+
+def _woo(shop: FakeWooShop, url: str, **options: Any) -> WooCommerceConnector:
+    options.setdefault("now", lambda: REFUND_AT + timedelta(hours=1))
+    options.setdefault("backoff_base", 0.01)
+    return WooCommerceConnector(base_url=url, key=shop.key, secret=shop.secret, **options)
+
+
+def _approve(order_id: int, amount: str, **fields: Any) -> RefundWrite:
+    return RefundWrite(
+        decision=RefundDecision.APPROVE,
+        platform_order_id=str(order_id),
+        amount=Decimal(amount),
+        reason="arrived broken",
+        **fields,
+    )
+
+
+async def test_an_approved_refund_is_made_once_and_a_repeat_is_already_done() -> None:
+    shop, order_id = _refund_shop()
+    status_before = shop.orders[order_id]["status"]
+    write = _approve(order_id, "5.00")
+    with serve(make_app(shop)) as url:
+        connector = _woo(shop, url)
+        first = await connector.decide_refund(write, idempotency_key="rf-once")
+        again = await connector.decide_refund(write, idempotency_key="rf-once")
+        # A write naming the refund is about that refund, whatever its key.
+        named = write.model_copy(update={"platform_refund_id": first.platform_refund_id})
+        confirmed = await connector.decide_refund(named, idempotency_key="rf-other")
+        with pytest.raises(WriteRefused):
+            await connector.decide_refund(
+                write.model_copy(update={"platform_refund_id": "4242"}), idempotency_key="rf-ghost"
+            )
+        order = await connector.order(str(order_id))
+        synced = [
+            r
+            async for page in connector.after_sales(None, since=REFUND_AT - timedelta(hours=1))
+            for r in page.records
+        ]
+        await connector.aclose()
+    (made,) = shop.executed_refunds
+    assert connector.capabilities.decide_refund is True
+    assert first == RefundWriteResult(
+        platform_refund_id=str(made["id"]), platform_status="refunded"
+    )
+    assert again == RefundWriteResult(
+        platform_refund_id=str(made["id"]), platform_status="refunded", already_done=True
+    )
+    assert confirmed == again
+    assert len(shop.refund_posts) == 1
+    # The refund modified its order, so the next sync's window holds it.
+    assert order.updated_at == REFUND_AT
+    assert order.platform_status == status_before  # partly refunded: WooCommerce keeps the status
+    assert [(r.platform_refund_id, r.requested_amount, r.reason) for r in synced] == [
+        (str(made["id"]), Decimal("5.00"), "arrived broken")
+    ]
+
+
+async def test_the_create_carries_the_documented_fields_and_lands_on_its_lines() -> None:
+    shop, order_id = _refund_shop()
+    line_id = shop.orders[order_id]["line_items"][0]["id"]
+    (shipping_line,) = shop.orders[order_id]["shipping_lines"]
+    write = _approve(
+        order_id,
+        "17.00",  # 5.00 on the line, 10.00 shipping, 2.00 on the order as a whole
+        item_amounts={str(line_id): Decimal("5.00")},
+        shipping_amount=Decimal("10.00"),
+    )
+    with serve(make_app(shop)) as url:
+        connector = _woo(shop, url, refunded_by=7)
+        result = await connector.decide_refund(write, idempotency_key="rf-lines")
+        synced = [
+            r
+            async for page in connector.after_sales(None, since=REFUND_AT - timedelta(hours=1))
+            for r in page.records
+        ]
+        await connector.aclose()
+    assert shop.refund_posts == [
+        {
+            "amount": "17.00",
+            "reason": "arrived broken",
+            "api_refund": True,
+            "api_restock": False,
+            "line_items": [
+                {"id": line_id, "refund_total": "5.00"},
+                {"id": shipping_line["id"], "refund_total": "10.00"},
+            ],
+            "meta_data": [{"key": "_aftersales_idempotency_key", "value": "rf-lines"}],
+            "refunded_by": 7,
+        }
+    ]
+    (stored,) = shop.refunds[order_id]
+    assert result.platform_refund_id == str(stored["id"])
+    assert stored["amount"] == "17.00"
+    assert stored["refunded_payment"] is True
+
+    def landed(lines: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        return [(line["meta_data"][0]["value"], line["total"]) for line in lines]
+
+    assert landed(stored["line_items"]) == [(str(line_id), "-5.00")]
+    assert landed(stored["shipping_lines"]) == [(str(shipping_line["id"]), "-10.00")]
+    # Read back, the refund names the order's line, not its own copy of it.
+    assert [(r.platform_item_id, r.requested_amount) for r in synced] == [
+        (str(line_id), Decimal("17.00"))
+    ]
+
+
+@pytest.mark.parametrize("mode", [LOST_502, LOST_TIMEOUT])
+async def test_a_lost_answer_then_a_retry_refunds_once(mode: str) -> None:
+    shop, order_id = _refund_shop()
+    shop.lose_answers(mode)
+    shop.lost_answer_delay = 1.0
+    write = _approve(order_id, "5.00")
+    with serve(make_app(shop)) as url:
+        connector = _woo(shop, url, timeout=0.3)
+        with pytest.raises(PlatformError) as lost:
+            await connector.decide_refund(write, idempotency_key="rf-lost")
+        assert len(shop.executed_refunds) == 1  # made, though we never heard so
+        retry = await connector.decide_refund(write, idempotency_key="rf-lost")
+        await connector.aclose()
+    assert not isinstance(lost.value, WriteRefused)  # worth retrying
+    assert retry == RefundWriteResult(
+        platform_refund_id=str(shop.executed_refunds[0]["id"]),
+        platform_status="refunded",
+        already_done=True,
+    )
+    assert len(shop.executed_refunds) == 1
+    assert len(shop.refund_posts) == 1  # the create was never resent blind
+
+
+@pytest.mark.parametrize("refusal_status", [500, 400])
+async def test_more_than_the_remainder_is_refused_and_refunds_nothing(refusal_status: int) -> None:
+    shop, order_id = _refund_shop()
+    shop.refusal_status = refusal_status
+    total = Decimal(shop.orders[order_id]["total"])
+    with serve(make_app(shop)) as url:
+        connector = _woo(shop, url)
+        await connector.decide_refund(_approve(order_id, "5.00"), idempotency_key="rf-part")
+        with pytest.raises(WriteRefused) as refused:
+            await connector.decide_refund(
+                _approve(order_id, str(total - Decimal("4.99"))), idempotency_key="rf-over"
+            )
+        with pytest.raises(WriteRefused) as unknown_line:
+            await connector.decide_refund(
+                _approve(order_id, "1.00", item_amounts={"999": Decimal("1.00")}),
+                idempotency_key="rf-unknown",
+            )
+        posts_before_rest = len(shop.refund_posts)
+        rest = await connector.decide_refund(
+            _approve(order_id, str(total - Decimal("5.00"))), idempotency_key="rf-rest"
+        )
+        order = await connector.order(str(order_id))
+        await connector.aclose()
+    assert refused.value.code == "woocommerce_rest_cannot_create_order_refund"
+    assert refused.value.status == refusal_status
+    assert "Invalid refund amount." in str(refused.value)
+    assert unknown_line.value.code == "invalid_refund"
+    # The refused create was sent once, even as a 500, and the unknown line never left.
+    assert posts_before_rest == 2
+    assert [r["id"] for r in shop.executed_refunds][1:] == [int(rest.platform_refund_id or 0)]
+    assert len(shop.executed_refunds) == 2
+    assert order.platform_status == "refunded"  # nothing left: WooCommerce marks it so
+    assert order.status is OrderStatus.CLOSED
+
+
+async def test_a_rejection_makes_no_call() -> None:
+    """WooCommerce has no buyer request to decline: REJECT stays with the desk."""
+    calls: list[httpx.Request] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(500)
+
+    connector = WooCommerceConnector(
+        base_url="https://shop.test", key="ck", secret="cs", transport=httpx.MockTransport(refuse)
+    )
+    result = await connector.decide_refund(
+        RefundWrite(
+            decision=RefundDecision.REJECT, platform_order_id="727", amount=Decimal("5.00")
+        ),
+        idempotency_key="rj-1",
+    )
+    await connector.aclose()
+    assert result == RefundWriteResult(platform_status="rejected_locally")
+    assert calls == []

@@ -15,6 +15,18 @@ What it holds to, because a connector that passes here must pass there:
   ``page_info`` may carry only ``limit`` and ``fields``; anything else is a
   400. ``Link`` is written in Shopify's format and left out when one page
   holds everything.
+- Refunds: ``POST orders/{id}/refunds/calculate.json`` suggests a refund
+  (``suggested_refund`` against the order's sale transaction, with
+  ``maximum_refundable``); ``POST orders/{id}/refunds.json`` makes one. Both
+  check the currency, the lines (known, quantity within what is left) and
+  shipping (within what is left of it); the create refuses transactions that
+  are not ``kind: refund`` against the sale, or add up to more than the paid
+  total less the refunds so far, with 422 ``{"errors": {field: [text]}}``. A
+  refund lands on the order as Shopify shows it (``refunds[]``, shipping as a
+  ``shipping_refund`` order adjustment, ``current_quantity`` down, financial
+  status ``partially_refunded``/``refunded``, ``updated_at`` moved). Every
+  executed refund is counted in ``executed_refunds``; ``lose_answers`` makes
+  the next creates execute and then answer 502 or too late for the client.
 
 The shop is seeded deterministically with orders shaped like the 2024-04
 docs examples; each order remembers the status our connector must map it
@@ -24,6 +36,7 @@ rather than against a second copy of the mapping.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import bisect
@@ -54,6 +67,11 @@ PAGE_PARAMS = {"page_info", "limit", "fields"}
 SORTABLE = {"id", "created_at", "updated_at", "processed_at"}
 CENT = Decimal("0.01")
 TAX_RATE = Decimal("0.06")
+RESTOCK_TYPES = {"no_restock", "cancel", "return", "legacy_restock"}
+# Sale transactions are not kept; each order's has an id made from the order's.
+SALE_ID_BASE = 7_000_000_000_000_000
+LOST_502 = "502"  # executed, then a proxy answers 502 Bad Gateway
+LOST_TIMEOUT = "timeout"  # executed, then the answer comes after the client gave up
 EASTERN = timezone(timedelta(hours=-5))
 
 # Our vocabulary, as plain strings: the fake does not import the connector it tests.
@@ -145,6 +163,11 @@ class FakeOrder:
         self.body()
         self._payload = None
 
+    @property
+    def sale_id(self) -> int:
+        """The id of the transaction that paid for the order: what refunds are parented to."""
+        return SALE_ID_BASE + self.id
+
     def _index(self, payload: dict[str, Any]) -> None:
         self.financial_status: str = payload["financial_status"]
         self.fulfillment_status: str | None = payload["fulfillment_status"]
@@ -169,7 +192,9 @@ class FakeShopifyShop:
         currency: str = "USD",
         seed: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """``clock`` drives the bucket; ``now`` stamps refunds made over HTTP."""
         self.token = token
         self.bucket_size = bucket_size
         self.restore_rate = restore_rate
@@ -178,7 +203,14 @@ class FakeShopifyShop:
         self.currency = currency
         self.rng = random.Random(seed)
         self.clock = clock
+        self.now = now
         self.orders: dict[int, FakeOrder] = {}
+        # Every refund the shop really made over HTTP, once each (what a test counts).
+        self.executed_refunds: list[dict[str, Any]] = []
+        # ("calculate" | "create", body) for every refund POST received, as sent.
+        self.refund_posts: list[tuple[str, dict[str, Any]]] = []
+        self.lost: list[str] = []  # see lose_answers
+        self.lost_answer_delay = 1.0
         self.lock = threading.RLock()
         self.level = 0.0
         self.leaked_at = clock()
@@ -467,7 +499,8 @@ class FakeShopifyShop:
         if failed_first:
             transactions.append(self._transaction(order, amount, at, "failure"))
         transactions.append(self._transaction(order, amount, at, "success"))
-        order.payload["refunds"].append(
+        self._book_refund(
+            order,
             {
                 "id": refund_id,
                 "admin_graphql_api_id": f"gid://shopify/Refund/{refund_id}",
@@ -497,16 +530,263 @@ class FakeShopifyShop:
                 ),
                 "duties": [],
                 "additional_fees": [],
-            }
+            },
+            amount,
         )
-        order.refunds[str(refund_id)] = amount
+        return str(refund_id)
+
+    def _book_refund(self, order: FakeOrder, refund: dict[str, Any], amount: Decimal) -> None:
+        """Put a refund on its order and move the order's money fields as Shopify does."""
+        order.payload["refunds"].append(refund)
+        order.refunds[str(refund["id"])] = amount
         refunded = sum(order.refunds.values(), start=Decimal("0.00"))
         total = self._total(order)
         order.payload["financial_status"] = (
             "refunded" if refunded >= total else "partially_refunded"
         )
         order.payload["current_total_price"] = _money(max(total - refunded, Decimal("0.00")))
-        return str(refund_id)
+
+    # -- refunds over HTTP ------------------------------------------------------------
+
+    def lose_answers(self, *modes: str) -> None:
+        """The next creates, one per mode, are made and then their answer is lost:
+        ``LOST_502`` answers 502, ``LOST_TIMEOUT`` answers ``lost_answer_delay`` late."""
+        with self.lock:
+            self.lost.extend(modes)
+
+    def refundable(self, order: FakeOrder) -> Decimal:
+        """What can still go back: the paid total less the refunds so far."""
+        return order.paid - sum(order.refunds.values(), start=Decimal("0.00"))
+
+    def _shipping_left(self, order: FakeOrder) -> Decimal:
+        charged = sum(
+            (Decimal(line["price"]) for line in order.payload["shipping_lines"]),
+            start=Decimal("0.00"),
+        )
+        refunded = sum(
+            (
+                -Decimal(adjustment["amount"])
+                for refund in order.payload["refunds"]
+                for adjustment in refund.get("order_adjustments") or []
+                if adjustment.get("kind") == "shipping_refund"
+            ),
+            start=Decimal("0.00"),
+        )
+        return charged - refunded
+
+    def _refund_parts(
+        self, order: FakeOrder, refund: dict[str, Any]
+    ) -> tuple[list[tuple[dict[str, Any], int, str]], Decimal]:
+        """The lines (line, quantity, restock type) and shipping a refund request names."""
+        currency = refund.get("currency")
+        if currency is not None and currency != order.payload["currency"]:
+            raise _Unprocessable(
+                {"currency": [f"must be the order's currency ({order.payload['currency']})"]}
+            )
+        lines = {line["id"]: line for line in order.payload["line_items"]}
+        chosen = []
+        for item in refund.get("refund_line_items") or []:
+            line = lines.get(_as_int(item.get("line_item_id")))
+            if line is None:
+                raise _Unprocessable(
+                    {"refund_line_items": [f"{item.get('line_item_id')} is not a line item"]}
+                )
+            quantity = item.get("quantity")
+            if not isinstance(quantity, int) or not 1 <= quantity <= line["current_quantity"]:
+                raise _Unprocessable(
+                    {"refund_line_items": ["quantity cannot refund more items than were purchased"]}
+                )
+            restock = item.get("restock_type") or "no_restock"
+            if restock not in RESTOCK_TYPES:
+                raise _Unprocessable({"refund_line_items": [f"restock_type {restock} is invalid"]})
+            chosen.append((line, quantity, restock))
+        shipping = refund.get("shipping") or {}
+        left = self._shipping_left(order)
+        try:
+            wanted = left if shipping.get("full_refund") else _decimal(shipping.get("amount"))
+        except ValueError:
+            raise _Unprocessable({"shipping": ["amount is not a number"]}) from None
+        if not Decimal("0.00") <= wanted <= left:
+            raise _Unprocessable(
+                {"shipping": [f"amount cannot be more than the refundable shipping ({left})"]}
+            )
+        return chosen, wanted
+
+    @staticmethod
+    def _unit(line: dict[str, Any]) -> Decimal:
+        """A unit's price after the line's discounts."""
+        discount = sum(
+            (Decimal(a["amount"]) for a in line.get("discount_allocations") or []),
+            start=Decimal("0.00"),
+        )
+        return (Decimal(line["price"]) * line["quantity"] - discount) / line["quantity"]
+
+    def calculate_refund(self, order_id: int, refund: dict[str, Any]) -> tuple[int, Any]:
+        """``refunds/calculate.json``: (status, body); changes nothing."""
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                return 404, {"errors": "Not Found"}
+            try:
+                chosen, shipping = self._refund_parts(order, refund)
+            except _Unprocessable as exc:
+                return 422, {"errors": exc.errors}
+            rows = []
+            suggested = shipping
+            for line, quantity, restock in chosen:
+                subtotal = (self._unit(line) * quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+                tax = (subtotal * TAX_RATE).quantize(CENT, rounding=ROUND_HALF_UP)
+                listed = Decimal(line["price"]) * quantity
+                rows.append(
+                    {
+                        "quantity": quantity,
+                        "line_item_id": line["id"],
+                        "location_id": None,
+                        "restock_type": restock,
+                        "price": line["price"],
+                        "subtotal": _money(subtotal),
+                        "total_tax": _money(tax),
+                        "discounted_price": line["price"],
+                        "discounted_total_price": _money(listed),
+                        "total_cart_discount_amount": _money(listed - subtotal),
+                    }
+                )
+                suggested += subtotal + tax
+            left = self.refundable(order)
+            transactions = (
+                [
+                    {
+                        "order_id": order.id,
+                        "amount": _money(min(suggested, left)),
+                        "kind": "suggested_refund",
+                        "gateway": "bogus",
+                        "parent_id": order.sale_id,
+                        "maximum_refundable": _money(left),
+                    }
+                ]
+                if left > 0
+                else []
+            )
+            return 200, {
+                "refund": {
+                    "currency": order.payload["currency"],
+                    "shipping": {
+                        "amount": _money(shipping),
+                        "tax": "0.00",
+                        "maximum_refundable": _money(self._shipping_left(order)),
+                    },
+                    "refund_line_items": rows,
+                    "transactions": transactions,
+                }
+            }
+
+    def create_refund(self, order_id: int, refund: dict[str, Any]) -> tuple[int, Any]:
+        """``refunds.json``: (status, body); a 201 has executed and is counted."""
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                return 404, {"errors": "Not Found"}
+            try:
+                chosen, shipping = self._refund_parts(order, refund)
+                amounts = [self._refund_amount(order, t) for t in refund.get("transactions") or []]
+                total = sum(amounts, start=Decimal("0.00"))
+                left = self.refundable(order)
+                if total > left:
+                    raise _Unprocessable(
+                        {
+                            "transactions": [
+                                f"amount {total} is more than the maximum refundable "
+                                f"amount ({left})"
+                            ]
+                        }
+                    )
+                if not (chosen or shipping or amounts):
+                    raise _Unprocessable({"base": ["a refund needs a line, shipping or money"]})
+            except _Unprocessable as exc:
+                return 422, {"errors": exc.errors}
+            at = _whole_seconds(self.now())
+            refund_id = self._new_id()
+            currency = order.payload["currency"]
+            transactions = []
+            for sent, amount in zip(refund.get("transactions") or [], amounts, strict=True):
+                transaction = self._transaction(order, amount, at, "success")
+                transaction["parent_id"] = order.sale_id
+                transaction["gateway"] = sent.get("gateway") or "bogus"
+                transactions.append(transaction)
+            lines = []
+            for line, quantity, restock in chosen:
+                subtotal = (self._unit(line) * quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+                tax = (subtotal * TAX_RATE).quantize(CENT, rounding=ROUND_HALF_UP)
+                line["current_quantity"] -= quantity
+                line["fulfillable_quantity"] = min(
+                    line["fulfillable_quantity"], line["current_quantity"]
+                )
+                lines.append(
+                    {
+                        "id": self._new_id(),
+                        "line_item_id": line["id"],
+                        "location_id": None,
+                        "quantity": quantity,
+                        "restock_type": restock,
+                        "subtotal": float(subtotal),
+                        "subtotal_set": _set(_money(subtotal), currency),
+                        "total_tax": float(tax),
+                        "total_tax_set": _set(_money(tax), currency),
+                        "line_item": dict(line),
+                    }
+                )
+            adjustments = []
+            if shipping > 0:
+                adjustment_id = self._new_id()
+                adjustments.append(
+                    {
+                        "id": adjustment_id,
+                        "order_id": order.id,
+                        "refund_id": refund_id,
+                        "amount": _money(-shipping),
+                        "amount_set": _set(_money(-shipping), currency),
+                        "tax_amount": "0.00",
+                        "tax_amount_set": _set("0.00", currency),
+                        "kind": "shipping_refund",
+                        "reason": "Shipping refund",
+                    }
+                )
+            made = {
+                "id": refund_id,
+                "admin_graphql_api_id": f"gid://shopify/Refund/{refund_id}",
+                "created_at": self._time(at),
+                "note": refund.get("note"),
+                "order_id": order.id,
+                "processed_at": self._time(at),
+                "restock": any(restock != "no_restock" for _, _, restock in chosen),
+                "user_id": 548380009,
+                "order_adjustments": adjustments,
+                "transactions": transactions,
+                "refund_line_items": lines,
+                "duties": [],
+                "additional_fees": [],
+            }
+            self._book_refund(order, made, total)
+            if order.payload["financial_status"] == "refunded":
+                order.status = CLOSED
+            self._stamp(order, at)
+            order.freeze()
+            self.executed_refunds.append(json.loads(json.dumps(made)))
+            return 201, {"refund": made}
+
+    def _refund_amount(self, order: FakeOrder, transaction: Any) -> Decimal:
+        """One sent refund transaction's amount, once it is shown to be one Shopify takes."""
+        if not isinstance(transaction, dict) or transaction.get("kind") != "refund":
+            raise _Unprocessable({"transactions": ["kind must be refund"]})
+        if _as_int(transaction.get("parent_id")) != order.sale_id:
+            raise _Unprocessable({"transactions": ["parent_id is not a sale of this order"]})
+        try:
+            amount = _decimal(transaction.get("amount"))
+        except ValueError:
+            raise _Unprocessable({"transactions": ["amount is not a number"]}) from None
+        if amount <= 0:
+            raise _Unprocessable({"transactions": ["amount must be greater than 0"]})
+        return amount
 
     def _transaction(
         self, order: FakeOrder, amount: Decimal, at: datetime, status: str
@@ -669,6 +949,32 @@ class FakeShopifyShop:
         result = ([o for _, o in keyed], [k for k, _ in keyed])
         self._cache[cache_key] = result
         return result
+
+
+class _Unprocessable(Exception):
+    """A refund request Shopify answers with 422 ``{"errors": errors}``."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _decimal(value: Any) -> Decimal:
+    """An amount as sent (string or number; absent is zero), to the cent."""
+    try:
+        amount = Decimal(str(value if value not in (None, "") else "0"))
+    except ArithmeticError:
+        raise ValueError(value) from None
+    if not amount.is_finite():
+        raise ValueError(value)
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _matches(order: FakeOrder, query: dict[str, str], zone: timezone) -> bool:
@@ -881,11 +1187,58 @@ def make_app(shop: FakeShopifyShop) -> Starlette:
             return error(404, "Not Found", headers)
         return JSONResponse({"refunds": refunds}, headers=headers)
 
+    async def refund_request(request: Request, kind: str) -> dict[str, Any] | None:
+        """The ``refund`` object of a POST body, recorded as sent; None if there is none."""
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return None
+        if not isinstance(body, dict) or not isinstance(body.get("refund"), dict):
+            return None
+        with shop.lock:
+            shop.refund_posts.append((kind, body))
+        return body["refund"]
+
+    async def calculate_refund(request: Request) -> Response:
+        refused, headers = gate(request, "refunds_calculate")
+        if refused is not None:
+            return refused
+        refund = await refund_request(request, "calculate")
+        if refund is None:
+            return error(400, {"refund": "Required parameter missing or invalid"}, headers)
+        status, body = shop.calculate_refund(int(request.path_params["order_id"]), refund)
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    async def create_refund(request: Request) -> Response:
+        refused, headers = gate(request, "refunds_create")
+        if refused is not None:
+            return refused
+        refund = await refund_request(request, "create")
+        if refund is None:
+            return error(400, {"refund": "Required parameter missing or invalid"}, headers)
+        status, body = shop.create_refund(int(request.path_params["order_id"]), refund)
+        if status == 201 and shop.lost:
+            mode = shop.lost.pop(0)
+            if mode == LOST_502:
+                return Response("<h1>502 Bad Gateway</h1>", status_code=502, media_type="text/html")
+            await asyncio.sleep(shop.lost_answer_delay)  # LOST_TIMEOUT: the client is gone
+        return JSONResponse(body, status_code=status, headers=headers)
+
     return Starlette(
         routes=[
             Route("/admin/api/{version}/orders.json", list_orders),
             Route("/admin/api/{version}/orders/{order_id:int}.json", get_order),
             Route("/admin/api/{version}/orders/{order_id:int}/refunds.json", list_refunds),
+            Route(
+                "/admin/api/{version}/orders/{order_id:int}/refunds.json",
+                create_refund,
+                methods=["POST"],
+            ),
+            Route(
+                "/admin/api/{version}/orders/{order_id:int}/refunds/calculate.json",
+                calculate_refund,
+                methods=["POST"],
+            ),
         ]
     )
 

@@ -9,6 +9,19 @@
   headers, 400 ``rest_post_invalid_page_number`` past the last page.
 - ``GET /orders/<id>``, ``GET /orders/<id>/refunds``, ``GET /products/reviews``
   (``after``/``before`` on the creation date only).
+- ``POST /orders/<id>/refunds``: ``amount`` up to the paid total less the
+  refunds so far, ``line_items[{id, refund_total}]`` landing on order and
+  shipping lines (unknown ids are skipped, as ``wc_create_refund`` does),
+  ``meta_data`` stored on the refund. An amount over the remainder is refused
+  the way WooCommerce core's REST controller refuses it: HTTP 500 with
+  ``{"code": "woocommerce_rest_cannot_create_order_refund", "message":
+  "Invalid refund amount.", "data": {"status": 500}}`` (``refusal_status``
+  changes the status, for versions that answer 400); an amount of zero or
+  less is a 400 ``woocommerce_rest_invalid_order_refund``. A refund moves the
+  order's ``date_modified`` and, once nothing is left, its status to
+  ``refunded``. Every executed refund is counted in ``executed_refunds``;
+  ``lose_answers`` makes the next creates execute and then answer 502 or
+  too late for the client, as a proxy or a slow gateway would.
 The verifier below is written from the WooCommerce docs, not from our client.
 """
 
@@ -22,9 +35,10 @@ import hmac
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -36,14 +50,24 @@ from starlette.routing import Route
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "woocommerce"
 API = "/wp-json/wc/v3"
+CENT = Decimal("0.01")
+LOST_502 = "502"  # executed, then a proxy answers 502 Bad Gateway
+LOST_TIMEOUT = "timeout"  # executed, then the answer comes after the client gave up
 
 
 def _gmt(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
+REFUND_REFUSED = "woocommerce_rest_cannot_create_order_refund"
+
+
+def _error_body(status: int, code: str, message: str) -> dict[str, Any]:
+    return {"code": code, "message": message, "data": {"status": status}}
+
+
 def _error(status: int, code: str, message: str) -> Response:
-    body = {"code": code, "message": message, "data": {"status": status}}
+    body = _error_body(status, code, message)
     return Response(json.dumps(body), status_code=status, media_type="application/json")
 
 
@@ -56,6 +80,14 @@ class FakeWooShop:
     reviews: dict[int, dict[str, Any]] = field(default_factory=dict)
     requests: int = 0
     seen_nonces: set[str] = field(default_factory=set)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # Every refund the shop really made over HTTP, once each (what a test counts).
+    executed_refunds: list[dict[str, Any]] = field(default_factory=list)
+    # Every create body received, made or refused, as sent.
+    refund_posts: list[dict[str, Any]] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)  # see lose_answers
+    lost_answer_delay: float = 1.0
+    refusal_status: int = 500
     _by_window: dict[tuple[str, str, str, str], list[int]] = field(default_factory=dict)
     _json: dict[int, str] = field(default_factory=dict)
 
@@ -135,6 +167,96 @@ class FakeWooShop:
             {"id": refund_id, "refund": "尺码不合适", "total": f"-{amount:.2f}"}
         )
         self._json.pop(order_id, None)
+
+    def lose_answers(self, *modes: str) -> None:
+        """The next creates, one per mode, are made and then their answer is lost:
+        ``LOST_502`` answers 502, ``LOST_TIMEOUT`` answers ``lost_answer_delay`` late."""
+        self.lost.extend(modes)
+
+    def remaining(self, order_id: int) -> Decimal:
+        """What can still be refunded: the paid total less the refunds so far."""
+        order = self.orders[order_id]
+        paid = Decimal(order["total"]) if order.get("date_paid_gmt") else Decimal("0.00")
+        refunded = sum(
+            (-Decimal(r["total"]) for r in order.get("refunds") or []), start=Decimal("0.00")
+        )
+        return paid - refunded
+
+    def create_refund(self, order_id: int, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """``POST /orders/<id>/refunds`` on the shop's state: (status, JSON body)."""
+        try:
+            amount = Decimal(str(body.get("amount") or "0")).quantize(CENT)
+        except InvalidOperation:
+            return 400, _error_body(400, "rest_invalid_param", "Invalid parameter(s): amount")
+        if amount <= 0:
+            return 400, _error_body(
+                400,
+                "woocommerce_rest_invalid_order_refund",
+                "Refund amount must be greater than zero.",
+            )
+        if amount > self.remaining(order_id):
+            status = self.refusal_status
+            return status, _error_body(status, REFUND_REFUSED, "Invalid refund amount.")
+        order = self.orders[order_id]
+        at = self.clock()
+        # Apart from the seeded refunds' ids (900000 + 3 x order id).
+        refund_id = 50_000_000 + len(self.executed_refunds)
+        wanted = {
+            str(line.get("id")): Decimal(str(line.get("refund_total") or "0")).quantize(CENT)
+            for line in body.get("line_items") or []
+            if isinstance(line, dict)
+        }
+        meta_id = refund_id * 10
+        refund: dict[str, Any] = {
+            "id": refund_id,
+            "date_created": _gmt(at + timedelta(hours=8)),
+            "date_created_gmt": _gmt(at),
+            "amount": f"{amount:.2f}",
+            "reason": body.get("reason") or "",
+            "refunded_by": body.get("refunded_by") or 1,
+            "refunded_payment": body.get("api_refund", True) is not False,
+            "meta_data": [
+                {"id": meta_id + i, "key": m.get("key"), "value": m.get("value")}
+                for i, m in enumerate(body.get("meta_data") or [], start=1)
+                if isinstance(m, dict)
+            ],
+            "line_items": [],
+            "shipping_lines": [],
+            "_links": {
+                "self": [{"href": f"{API}/orders/{order_id}/refunds/{refund_id}"}],
+                "collection": [{"href": f"{API}/orders/{order_id}/refunds"}],
+                "up": [{"href": f"{API}/orders/{order_id}"}],
+            },
+        }
+        for kind in ("line_items", "shipping_lines"):
+            for line in order.get(kind) or []:
+                total = wanted.get(str(line["id"]))
+                if total is None:
+                    continue  # wc_create_refund skips the order's lines it was not given
+                copy_id = (
+                    refund_id * 100 + len(refund["line_items"]) + len(refund["shipping_lines"])
+                )
+                refund[kind].append(
+                    {
+                        "id": copy_id,
+                        "name": line.get("name") or line.get("method_title"),
+                        "quantity": 0,
+                        "total": f"{-total:.2f}",
+                        "total_tax": "0.00",
+                        "taxes": [],
+                        "meta_data": [
+                            {"id": copy_id, "key": "_refunded_item_id", "value": str(line["id"])}
+                        ],
+                    }
+                )
+        self.refunds.setdefault(order_id, []).append(refund)
+        order["refunds"].append(
+            {"id": refund_id, "refund": refund["reason"], "total": f"-{amount:.2f}"}
+        )
+        status = "refunded" if self.remaining(order_id) <= 0 else order["status"]
+        self.touch(order_id, at, status=status)
+        self.executed_refunds.append(refund)
+        return 201, refund
 
     def touch(self, order_id: int, at: datetime, *, status: str = "completed") -> None:
         """The shop changed an order: new status, new modified time."""
@@ -283,9 +405,31 @@ def make_app(shop: FakeWooShop, *, delay: float = 0.0) -> Starlette:
         order_id = request.path_params["order_id"]
         if order_id not in shop.orders:
             return _error(404, "woocommerce_rest_shop_order_invalid_id", "Invalid ID.")
+        if request.method == "POST":
+            return await create_refund(request, order_id)
         refunds = shop.refunds.get(order_id, [])
         return _paged(
             request, list(range(len(refunds))), lambda i: json.dumps(refunds[i], ensure_ascii=False)
+        )
+
+    async def create_refund(request: Request, order_id: int) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _error(400, "rest_invalid_json", "Invalid JSON body passed.")
+        if not isinstance(body, dict):
+            return _error(400, "rest_invalid_json", "Invalid JSON body passed.")
+        shop.refund_posts.append(body)
+        status, answer = shop.create_refund(order_id, body)
+        if status == 201 and shop.lost:
+            mode = shop.lost.pop(0)
+            if mode == LOST_502:
+                return Response("<h1>502 Bad Gateway</h1>", status_code=502, media_type="text/html")
+            await asyncio.sleep(shop.lost_answer_delay)  # LOST_TIMEOUT: the client is gone
+        return Response(
+            json.dumps(answer, ensure_ascii=False),
+            status_code=status,
+            media_type="application/json",
         )
 
     async def list_reviews(request: Request) -> Response:
@@ -306,7 +450,7 @@ def make_app(shop: FakeWooShop, *, delay: float = 0.0) -> Starlette:
         routes=[
             Route(API + "/orders", list_orders),
             Route(API + "/orders/{order_id:int}", one_order),
-            Route(API + "/orders/{order_id:int}/refunds", order_refunds),
+            Route(API + "/orders/{order_id:int}/refunds", order_refunds, methods=["GET", "POST"]),
             Route(API + "/products/reviews", list_reviews),
         ]
     )
