@@ -11,7 +11,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from aftersales.core import i18n
+from aftersales.core import clock, i18n
 from aftersales.core.auth import csrf_token
 from aftersales.core.i18n import N_
 from aftersales.core.modules import Module, NavEntry
@@ -68,6 +68,7 @@ def render(
         "locale": i18n.get_locale(),
         "languages": i18n.LANGUAGE_NAMES,
         "local_time": lambda v, fmt="%Y-%m-%d %H:%M": local_time(v, zone, fmt),
+        "now": clock.now(),
         "flash": session.pop("flash", None) if session is not None else None,
         **(context or {}),
     }

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from aftersales.core.auth import EVERYONE
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
-from aftersales.core.modules import Module, Tile
+from aftersales.core.modules import (
+    HandoverItem,
+    HandoverWindow,
+    Module,
+    NavEntry,
+    Tile,
+    TimelineEvent,
+)
 from aftersales.refunds import jobs, service, writeback
+from aftersales.refunds.models import OPEN_STATUSES, Refund, RefundStatus
+from aftersales.refunds.routes import routes
 
 
 async def dashboard_tiles(user: User) -> list[Tile]:
@@ -41,6 +51,50 @@ async def dashboard_tiles(user: User) -> list[Tile]:
     return tiles
 
 
+async def order_events(order_id: int) -> list[TimelineEvent]:
+    """Each refund of the order on the order's timeline: asked, decided, paid."""
+    events = []
+    for refund in await Refund.filter(order_id=order_id):
+        href = f"/refunds/{refund.id}"
+        amount = f"{refund.requested_amount:.2f} {refund.currency}"
+        events.append(TimelineEvent(refund.requested_at, N_("Refund requested"), amount, href))
+        if refund.decided_at and refund.status is RefundStatus.REJECTED:
+            events.append(TimelineEvent(refund.decided_at, N_("Refund refused"), "", href))
+        elif refund.decided_at:
+            events.append(TimelineEvent(refund.decided_at, N_("Refund approved"), "", href))
+        if refund.refunded_at:
+            paid = f"{(refund.approved_amount or refund.requested_amount):.2f} {refund.currency}"
+            events.append(TimelineEvent(refund.refunded_at, N_("Money refunded"), paid, href))
+    return events
+
+
+async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
+    """Open refunds the next shift must answer, and parcels still to stop."""
+    items = []
+    for refund in await Refund.filter(status__in=list(OPEN_STATUSES)).order_by("due_at"):
+        due = refund.due_at
+        if refund.intercept_parcel and refund.status is RefundStatus.REQUESTED:
+            severity = "due_this_shift"
+        elif due is None or due >= window.end:
+            continue
+        else:
+            severity = "overdue" if due < window.start else "due_this_shift"
+        summary = f"{refund.kind.value} {refund.requested_amount:.2f} {refund.currency}"
+        if refund.intercept_parcel:
+            summary += " · intercept the parcel"
+        items.append(
+            HandoverItem(
+                module="refunds",
+                subject=f"order {refund.platform_order_id}",
+                summary=summary,
+                due_at=due,
+                href=f"/refunds/{refund.id}",
+                severity=severity,
+            )
+        )
+    return items
+
+
 module = Module(
     name="refunds",
     label=N_("Refunds"),
@@ -51,4 +105,8 @@ module = Module(
     outbox_handlers={service.WRITEBACK_KIND: writeback.deliver},
     record_handlers={"after_sales": service.intake},
     dashboard_tiles=dashboard_tiles,
+    routes=routes,
+    nav=[NavEntry(N_("Refunds"), "/refunds/", EVERYONE)],
+    order_events=order_events,
+    handover_items=handover_items,
 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from aftersales.core.i18n import N_
 from aftersales.core.models import Role
 from aftersales.core.reasons import ReasonCode
 from aftersales.refunds.models import RefundKind
@@ -39,8 +40,19 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class Assessment:
+    """The verdict and the rule that gave it, as a msgid plus its figure.
+
+    ``rule`` is the English sentence stored on the refund and in the audit
+    trail; pages translate ``label`` and fill in ``value``.
+    """
+
     verdict: Verdict
-    rule: str  # the sentence shown on the refund: which rule, with its figure
+    label: str
+    value: str = ""
+
+    @property
+    def rule(self) -> str:
+        return self.label % {"value": self.value} if self.value else self.label
 
 
 def assess(
@@ -54,16 +66,22 @@ def assess(
     """What the rules say about a refund request before anyone decides."""
     if rules.supervisor_above is not None and amount > rules.supervisor_above:
         return Assessment(
-            Verdict.NEEDS_SUPERVISOR, f"amount above {rules.supervisor_above}: a supervisor decides"
+            Verdict.NEEDS_SUPERVISOR,
+            N_("amount above %(value)s: a supervisor decides"),
+            f"{rules.supervisor_above:.2f}",
         )
     if reason in rules.human_reasons:
-        return Assessment(Verdict.NEEDS_PERSON, f"reason {reason.value} always needs a person")
+        return Assessment(
+            Verdict.NEEDS_PERSON, N_("reason %(value)s always needs a person"), reason.value
+        )
     limit = rules.auto_approve_unshipped_up_to
     if kind is RefundKind.REFUND_ONLY and limit is not None and not shipped and amount <= limit:
         return Assessment(
-            Verdict.AUTO_APPROVE, f"refund only, not shipped, amount up to {limit}: auto-approved"
+            Verdict.AUTO_APPROVE,
+            N_("refund only, not shipped, amount up to %(value)s: auto-approved"),
+            f"{limit:.2f}",
         )
-    return Assessment(Verdict.AGENT_MAY_DECIDE, "an agent decides")
+    return Assessment(Verdict.AGENT_MAY_DECIDE, N_("an agent decides"))
 
 
 def approval_limit(rules: Rules, role: Role, *, ad_hoc: bool = False) -> Decimal | None:

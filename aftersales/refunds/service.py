@@ -14,7 +14,7 @@ agent and the auto-approval job, produce one decision and one write-back.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -666,6 +666,68 @@ async def _auto_approve(
         conn=conn,
     )
     log.info("refunds.auto_approved refund=%s amount=%s", refund.id, refund.requested_amount)
+
+
+async def assign(refund_id: int, user: User) -> None:
+    """An agent takes a refund; the queue's "mine" filter and the handover read it."""
+    async with in_transaction() as conn:
+        moved = (
+            await Refund.filter(id=refund_id)
+            .using_db(conn)
+            .update(assignee_id=user.id, version=F("version") + 1, updated_at=clock.now())
+        )
+        if not moved:
+            raise NotFound(f"No refund with id {refund_id}.")
+        await audit.record(
+            "refund.assigned",
+            subject_type="refund",
+            subject_id=refund_id,
+            actor=user,
+            data={"assignee": user.username},
+            using_db=conn,
+        )
+
+
+@dataclass
+class BulkOutcome:
+    approved: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    due: list[tuple[int, int]] = field(default_factory=list)
+
+
+async def bulk_approve(refund_ids: list[int], *, actor: User) -> BulkOutcome:
+    """Approve each ticked refund the rules call eligible, each in its own transaction.
+
+    One refund failing a check (decided meanwhile, over the remainder, over
+    the agent's limit) is skipped with its reason; the others still land.
+    """
+    outcome = BulkOutcome()
+    for refund_id in refund_ids:
+        refund = await Refund.get_or_none(id=refund_id)
+        if refund is None:
+            outcome.skipped.append((refund_id, "not found"))
+            continue
+        order = await Order.get_or_none(id=refund.order_id) if refund.order_id else None
+        verdict = assess(
+            await rules_for(refund.store_id),
+            kind=refund.kind,
+            amount=refund.requested_amount,
+            reason=refund.reason,
+            shipped=bool(order and order.shipped_at),
+        )
+        if verdict.verdict is not Verdict.AUTO_APPROVE:
+            outcome.skipped.append((refund_id, verdict.rule))
+            continue
+        try:
+            decision = await approve(
+                refund_id, actor=actor, expected_version=refund.version, rule=verdict.rule
+            )
+        except AfterSalesError as exc:
+            outcome.skipped.append((refund_id, exc.message))
+            continue
+        outcome.approved += 1
+        outcome.due.extend(decision.due)
+    return outcome
 
 
 # -- write-back outcomes (called by the outbox handler) ----------------------------------------

@@ -34,6 +34,19 @@ class RunningDesk:
     url: str
     process: subprocess.Popen
     log: Path
+    env: dict[str, str]
+
+    def cli(self, *args: str) -> str:
+        """Run ``aftersales ARGS`` against this desk's data, as an operator would."""
+        done = subprocess.run(
+            [sys.executable, "-m", "aftersales", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
 
 
 def free_port() -> int:
@@ -73,7 +86,7 @@ def demo_desk(tmp_path: Path, demo_database: str) -> Iterator[RunningDesk]:
                 if time.monotonic() > deadline:
                     raise AssertionError("the desk did not start:\n" + log.read_text()) from None
                 time.sleep(0.3)
-        yield RunningDesk(url=url, process=process, log=log)
+        yield RunningDesk(url=url, process=process, log=log, env=env)
     finally:
         process.terminate()
         try:

@@ -1,0 +1,215 @@
+"""Reading refunds: the queue agents work from and everything beside one refund.
+
+The queue sorts by ``due_at`` because that is the order in which platform
+timers will cost the shop money; refunds with no timer come after, oldest
+first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from tortoise.expressions import Q
+
+from aftersales.core import clock
+from aftersales.core.models import AuditEvent, OutboxMessage, Store, User
+from aftersales.core.reasons import ReasonCode
+from aftersales.orders.models import Customer, Order
+from aftersales.refunds import service
+from aftersales.refunds.models import OPEN_STATUSES, LedgerEntry, Refund, RefundKind, RefundStatus
+from aftersales.refunds.rules import Assessment, assess
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class RefundFilters:
+    store_id: int | None = None
+    status: RefundStatus | None = None
+    kind: RefundKind | None = None
+    reason: ReasonCode | None = None
+    due: str = ""  # "soon" | "overdue" | ""
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    intercept: bool = False
+    open_only: bool = False
+    page: int = 1
+
+
+@dataclass
+class QueueRow:
+    refund: Refund
+    order: Order | None
+    buyer: str
+    verdict: Assessment | None
+
+
+@dataclass
+class RefundPage:
+    rows: list[QueueRow]
+    total: int
+    page: int
+    pages: int
+
+
+async def search(filters: RefundFilters, *, per_page: int = PAGE_SIZE) -> RefundPage:
+    query = Refund.all()
+    if filters.store_id:
+        query = query.filter(store_id=filters.store_id)
+    if filters.status:
+        query = query.filter(status=filters.status)
+    elif filters.open_only:
+        query = query.filter(status__in=[s.value for s in OPEN_STATUSES])
+    if filters.kind:
+        query = query.filter(kind=filters.kind)
+    if filters.reason:
+        query = query.filter(reason=filters.reason)
+    now = clock.now()
+    if filters.due == "soon":
+        query = query.filter(due_at__gte=now, due_at__lt=now + service.DUE_SOON)
+    elif filters.due == "overdue":
+        query = query.filter(due_at__lt=now)
+    if filters.min_amount is not None:
+        query = query.filter(requested_amount__gte=filters.min_amount)
+    if filters.max_amount is not None:
+        query = query.filter(requested_amount__lte=filters.max_amount)
+    if filters.unassigned:
+        query = query.filter(assignee_id=None)
+    elif filters.assignee_id:
+        query = query.filter(assignee_id=filters.assignee_id)
+    if filters.intercept:
+        query = query.filter(intercept_parcel=True)
+    total = await query.count()
+    pages = max((total + per_page - 1) // per_page, 1)
+    page = min(max(filters.page, 1), pages)
+    # Timed refunds first by due time, then the rest, newest request first.
+    timed = await query.filter(due_at__not_isnull=True).order_by("due_at", "id")
+    untimed_needed = max(page * per_page - len(timed), 0)
+    start = (page - 1) * per_page
+    chosen = timed[start : start + per_page]
+    if len(chosen) < per_page and untimed_needed:
+        offset = max(start - len(timed), 0)
+        chosen += await (
+            query.filter(due_at__isnull=True)
+            .order_by("-requested_at", "-id")
+            .offset(offset)
+            .limit(per_page - len(chosen))
+        )
+    return RefundPage(rows=await _rows(chosen), total=total, page=page, pages=pages)
+
+
+async def _rows(refunds: list[Refund]) -> list[QueueRow]:
+    orders = {
+        o.id: o
+        for o in await Order.filter(
+            id__in=[r.order_id for r in refunds if r.order_id]
+        ).prefetch_related("customer")
+    }
+    rules = {sid: await service.rules_for(sid) for sid in {r.store_id for r in refunds}}
+    rows = []
+    for refund in refunds:
+        order = orders.get(refund.order_id) if refund.order_id else None
+        verdict = None
+        if refund.status is RefundStatus.REQUESTED:
+            verdict = assess(
+                rules[refund.store_id],
+                kind=refund.kind,
+                amount=refund.requested_amount,
+                reason=refund.reason,
+                shipped=bool(order and order.shipped_at),
+            )
+        rows.append(
+            QueueRow(
+                refund=refund,
+                order=order,
+                buyer=order.customer.nick if order else "",
+                verdict=verdict,
+            )
+        )
+    return rows
+
+
+@dataclass
+class BuyerHistory:
+    orders: int
+    refunds: int
+    refunded: Decimal
+
+
+@dataclass
+class RefundContext:
+    """The refund page: the case, its order and buyer, the money, and what happened."""
+
+    refund: Refund
+    store: Store
+    order: Order | None
+    customer: Customer | None
+    history: BuyerHistory | None
+    refundable: service.Refundable | None
+    verdict: Assessment | None
+    ledger: list[LedgerEntry]
+    writeback: OutboxMessage | None
+    events: list[AuditEvent]
+    actors: dict[int, User] = field(default_factory=dict)
+
+
+async def context(refund_id: int) -> RefundContext:
+    refund = await service.get_refund(refund_id)
+    store = await Store.get(id=refund.store_id)
+    order = (
+        await Order.get_or_none(id=refund.order_id).prefetch_related(
+            "customer", "items", "shipments"
+        )
+        if refund.order_id
+        else None
+    )
+    customer = order.customer if order else None
+    history = None
+    if customer is not None:
+        order_ids = await Order.filter(customer_id=customer.id).values_list("id", flat=True)
+        history = BuyerHistory(
+            orders=len(order_ids),
+            refunds=await Refund.filter(order_id__in=list(order_ids)).count(),
+            refunded=sum(
+                (e.amount for e in await LedgerEntry.filter(order_id__in=list(order_ids))),
+                Decimal(0),
+            ),
+        )
+    verdict = None
+    if refund.status is RefundStatus.REQUESTED:
+        verdict = assess(
+            await service.rules_for(refund.store_id),
+            kind=refund.kind,
+            amount=refund.requested_amount,
+            reason=refund.reason,
+            shipped=bool(order and order.shipped_at),
+        )
+    events = await AuditEvent.filter(Q(subject_type="refund", subject_id=str(refund.id))).order_by(
+        "-at", "-id"
+    )
+    actor_ids = {e.actor_id for e in events if e.actor_id}
+    actors = {u.id: u for u in await User.filter(id__in=list(actor_ids))} if actor_ids else {}
+    return RefundContext(
+        refund=refund,
+        store=store,
+        order=order,
+        customer=customer,
+        history=history,
+        refundable=await service.refundable(refund),
+        verdict=verdict,
+        ledger=await LedgerEntry.filter(refund_id=refund.id).order_by("at"),
+        writeback=await OutboxMessage.get_or_none(id=refund.writeback_id)
+        if refund.writeback_id
+        else None,
+        events=events,
+        actors=actors,
+    )
+
+
+def is_due_soon(refund: Refund, now: datetime | None = None) -> bool:
+    now = now or clock.now()
+    return refund.due_at is not None and now <= refund.due_at < now + service.DUE_SOON

@@ -1,0 +1,39 @@
+"""An agent works the refund queue in a real browser, and the demo platform pays."""
+
+from __future__ import annotations
+
+from playwright.async_api import Browser, expect
+
+from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+
+
+async def test_an_agent_approves_a_refund_from_the_queue(
+    demo_desk: RunningDesk, browser: Browser
+) -> None:
+    demo_desk.cli("user", "add", "xiaowang", "--role", "agent", "--password", "agent-pass-2026")
+    context = await browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(demo_desk.url + "/login")
+    await page.get_by_label("Username").fill("xiaowang")
+    await page.get_by_label("Password").fill("agent-pass-2026")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_role("link", name="Refunds", exact=True).click()
+    rows = page.locator("table.refunds tbody tr")
+    await expect(rows.first).to_contain_text("Requested")
+    await page.screenshot(path=SCREENSHOTS / "refunds-queue.png", full_page=True)
+
+    await rows.first.get_by_role("link").click()
+    await expect(page.get_by_text("Still refundable")).to_be_visible()
+    await page.get_by_label("Note (kept in the audit trail)").fill("buyer called, agreed")
+    await page.get_by_role("button", name="Approve").click()
+    await expect(page.locator(".flash")).to_contain_text("Approved. The platform is being told.")
+    # The desk's own worker carries the decision to the (demo) platform: reload until paid.
+    for _ in range(30):
+        if await page.locator("h1 .status", has_text="Refunded").count():
+            break
+        await page.wait_for_timeout(500)
+        await page.reload()
+    await expect(page.locator("h1 .status").first).to_have_text("Refunded")
+    await expect(page.get_by_text("paid by the desk")).to_be_visible()
+    await page.screenshot(path=SCREENSHOTS / "refund-detail.png", full_page=True)
+    await context.close()
