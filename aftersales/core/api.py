@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 import aftersales
 from aftersales.core.auth import EVERYONE, current_user
+from aftersales.core.errors import InvalidInput
 from aftersales.core.models import Role, User
 
 
@@ -38,6 +41,35 @@ def api_route(
         "public": public,
     }
     return route
+
+
+def json_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def json_money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def int_param(value: str | None, default: int, *, name: str) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number.", code="invalid_parameter") from None
+
+
+def time_param(value: str | None, *, name: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO 8601 time.", code="invalid_parameter") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def user_json(user: User) -> dict[str, Any]:

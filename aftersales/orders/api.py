@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from aftersales.core.api import api_route
+from aftersales.core.api import int_param as _int
+from aftersales.core.api import json_money as _money
+from aftersales.core.api import json_time as _time
+from aftersales.core.api import time_param as _when
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
 from aftersales.core.models import Role, Store
@@ -20,35 +22,6 @@ from connectors.base import OrderStatus, Stream
 
 MAX_PER_PAGE = 500
 STORE_ADMINS = frozenset({Role.OWNER, Role.ADMIN})
-
-
-def _time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _money(value: Decimal) -> str:
-    return f"{value:.2f}"
-
-
-def _int(value: str | None, default: int, *, name: str) -> int:
-    if value in (None, ""):
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number.", code="invalid_parameter") from None
-
-
-def _when(value: str | None, *, name: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{name} must be an ISO 8601 time.", code="invalid_parameter") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def store_json(store: Store) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from aftersales.core.modules import (
     Tile,
     TimelineEvent,
 )
-from aftersales.refunds import jobs, service, writeback
+from aftersales.refunds import api, jobs, service, writeback
 from aftersales.refunds.models import OPEN_STATUSES, Refund, RefundStatus
 from aftersales.refunds.routes import routes
 
@@ -106,6 +106,7 @@ module = Module(
     record_handlers={"after_sales": service.intake},
     dashboard_tiles=dashboard_tiles,
     routes=routes,
+    api_routes=api.api_routes,
     nav=[NavEntry(N_("Refunds"), "/refunds/", EVERYONE)],
     order_events=order_events,
     handover_items=handover_items,

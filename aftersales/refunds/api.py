@@ -1,0 +1,215 @@
+"""JSON API for refunds (``/api/v1/refunds``): the queue, one refund, decisions.
+
+A decision repeated with the same ``Idempotency-Key`` header answers the
+first decision again (200); any other second decision answers 409
+``refund_already_decided``, so a client retrying a timed-out request never
+decides twice and never mistakes someone else's decision for its own.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from aftersales.core.api import api_route, int_param, json_money, json_time
+from aftersales.core.auth import current_user
+from aftersales.core.errors import InvalidInput
+from aftersales.core.jobs import kick_outbox
+from aftersales.core.reasons import ReasonCode
+from aftersales.refunds import queue, service
+from aftersales.refunds.models import Refund, RefundKind, RefundStatus
+
+MAX_PER_PAGE = 500
+
+REFUND_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "order_id": {"type": ["integer", "null"]},
+        "platform_order_id": {"type": "string"},
+        "platform_refund_id": {"type": ["string", "null"]},
+        "kind": {"type": "string", "enum": [k.value for k in RefundKind]},
+        "status": {"type": "string", "enum": [s.value for s in RefundStatus]},
+        "platform_status": {"type": "string"},
+        "amount_requested": {"type": "string"},
+        "amount_approved": {"type": ["string", "null"]},
+        "currency": {"type": "string"},
+        "reason": {"type": "string", "enum": [r.value for r in ReasonCode]},
+        "due_at": {"type": ["string", "null"], "format": "date-time"},
+        "version": {"type": "integer"},
+    },
+}
+
+
+def refund_json(refund: Refund) -> dict[str, Any]:
+    return {
+        "id": refund.id,
+        "store_id": refund.store_id,  # type: ignore[attr-defined]
+        "order_id": refund.order_id,  # type: ignore[attr-defined]
+        "platform_order_id": refund.platform_order_id,
+        "platform_refund_id": refund.platform_refund_id,
+        "kind": refund.kind.value,
+        "status": refund.status.value,
+        "platform_status": refund.platform_status,
+        "amount_requested": json_money(refund.requested_amount),
+        "amount_approved": json_money(refund.approved_amount)
+        if refund.approved_amount is not None
+        else None,
+        "currency": refund.currency,
+        "reason": refund.reason.value,
+        "platform_reason": refund.platform_reason,
+        "due_at": json_time(refund.due_at),
+        "escalated": refund.escalated,
+        "intercept_parcel": refund.intercept_parcel,
+        "rule": refund.rule,
+        "decided_at": json_time(refund.decided_at),
+        "refunded_at": json_time(refund.refunded_at),
+        "version": refund.version,
+    }
+
+
+def _choice(kind: Any, value: str | None, name: str) -> Any:
+    if not value:
+        return None
+    if value not in {e.value for e in kind}:
+        raise InvalidInput(f"Unknown {name} {value!r}.", code="invalid_parameter")
+    return kind(value)
+
+
+def _amount_param(value: str | None, name: str) -> Decimal | None:
+    if not value:
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise InvalidInput(f"{name} must be an amount.", code="invalid_parameter") from None
+
+
+async def list_refunds(request: Request) -> Response:
+    q = request.query_params
+    per_page = min(max(int_param(q.get("per_page"), 50, name="per_page"), 1), MAX_PER_PAGE)
+    due = q.get("due", "")
+    if due not in ("", "soon", "overdue"):
+        raise InvalidInput("due must be soon or overdue.", code="invalid_parameter")
+    assignee = q.get("assignee", "")
+    status = q.get("status") or None
+    filters = queue.RefundFilters(
+        store_id=int_param(q.get("store_id"), 0, name="store_id") or None,
+        status=_choice(RefundStatus, status if status != "open" else None, "status"),
+        kind=_choice(RefundKind, q.get("kind"), "kind"),
+        reason=_choice(ReasonCode, q.get("reason"), "reason"),
+        due=due,
+        min_amount=_amount_param(q.get("min_amount"), "min_amount"),
+        max_amount=_amount_param(q.get("max_amount"), "max_amount"),
+        assignee_id=current_user(request).id
+        if assignee == "me"
+        else (int_param(assignee, 0, name="assignee") if assignee not in ("", "none") else None),
+        unassigned=assignee == "none",
+        open_only=status == "open",
+        page=int_param(q.get("page"), 1, name="page"),
+    )
+    result = await queue.search(filters, per_page=per_page)
+    return JSONResponse(
+        {
+            "items": [refund_json(row.refund) for row in result.rows],
+            "total": result.total,
+            "page": result.page,
+            "per_page": per_page,
+        }
+    )
+
+
+async def get_refund(request: Request) -> Response:
+    return JSONResponse(refund_json(await service.get_refund(request.path_params["refund_id"])))
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidInput("The body must be JSON.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object.", code="invalid_json")
+    return body
+
+
+def _key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key", "").strip()
+    if len(key) > 100:
+        raise InvalidInput("Idempotency-Key is at most 100 characters.", code="invalid_header")
+    return key or None
+
+
+def _expected(body: dict[str, Any]) -> int | None:
+    version = body.get("version")
+    if version is None:
+        return None
+    if not isinstance(version, int):
+        raise InvalidInput("version must be an integer.", code="invalid_parameter")
+    return version
+
+
+async def approve(request: Request) -> Response:
+    body = await _body(request)
+    amount = body.get("amount")
+    if amount is not None and not isinstance(amount, str | int):
+        raise InvalidInput('amount must be a string such as "12.50".', code="invalid_parameter")
+    decision = await service.approve(
+        request.path_params["refund_id"],
+        actor=current_user(request),
+        amount=str(amount) if amount is not None else None,
+        note=str(body.get("note") or ""),
+        expected_version=_expected(body),
+        idempotency_key=_key(request),
+    )
+    await kick_outbox(request.app.state.redis, decision.due)
+    return JSONResponse(refund_json(decision.refund))
+
+
+async def reject(request: Request) -> Response:
+    body = await _body(request)
+    decision = await service.reject(
+        request.path_params["refund_id"],
+        actor=current_user(request),
+        reason=str(body.get("reason") or ""),
+        expected_version=_expected(body),
+        idempotency_key=_key(request),
+    )
+    await kick_outbox(request.app.state.redis, decision.due)
+    return JSONResponse(refund_json(decision.refund))
+
+
+LIST_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "items": {"type": "array", "items": REFUND_SCHEMA},
+        "total": {"type": "integer"},
+    },
+}
+
+api_routes = [
+    api_route(
+        "/refunds", list_refunds, summary="Refunds, filtered and paged", response=LIST_SCHEMA
+    ),
+    api_route("/refunds/{refund_id:int}", get_refund, summary="One refund", response=REFUND_SCHEMA),
+    api_route(
+        "/refunds/{refund_id:int}/approve",
+        approve,
+        methods=["POST"],
+        summary="Approve a refund (amount, note); Idempotency-Key repeats the first answer",
+        response=REFUND_SCHEMA,
+    ),
+    api_route(
+        "/refunds/{refund_id:int}/reject",
+        reject,
+        methods=["POST"],
+        summary="Refuse a refund (reason); Idempotency-Key repeats the first answer",
+        response=REFUND_SCHEMA,
+    ),
+]
