@@ -58,6 +58,7 @@ class Order(Model):
     class Meta:
         table = "orders"
         unique_together = (("store", "platform_order_id"),)
+        indexes = (("paid_at",),)  # the refund report's denominator: orders paid in a period
 
 
 class OrderItem(Model):

@@ -77,6 +77,7 @@ class Refund(Model):
     platform_updated_at = fields.DatetimeField(null=True)
     escalated = fields.BooleanField(default=False)
     auto_agreed = fields.BooleanField(default=False)  # the platform's timer ran out on us
+    disputed = fields.BooleanField(default=False)  # the platform stepped in at some point
     assignee: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
@@ -103,6 +104,8 @@ class Refund(Model):
     class Meta:
         table = "refunds"
         unique_together = (("store", "platform_refund_id"),)
+        # The report reads refunds by when they were decided and paid.
+        indexes = (("decided_at",), ("refunded_at",))
 
 
 class RefundLine(Model):

@@ -365,6 +365,8 @@ async def _reconcile(
         platform_deadline=record.platform_deadline,
         changed_at=record.updated_at,
     )
+    if after is RefundStatus.DISPUTED:
+        refund.disputed = True  # stays true: the report counts refunds the platform decided
     if after is not before:
         refund.version += 1
         if after is RefundStatus.REFUNDED:

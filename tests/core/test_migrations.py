@@ -88,3 +88,38 @@ def test_model_descriptions_hold_no_semicolons() -> None:
             doc = getattr(value, "__doc__", None) or ""
             if getattr(value, "_meta", None) is not None and value.__module__ == models.__name__:
                 assert ";" not in doc, f"{value.__name__}'s docstring has a ';'"
+
+
+async def _unique_column_sets(table: str) -> set[tuple[str, ...]]:
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        _, rows = await conn.execute_query(
+            "SELECT a.attname, i.indexrelid, array_position(i.indkey, a.attnum) "
+            "FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+            "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = $1::regclass AND i.indisunique",
+            [f'"{table}"'],
+        )
+        found: dict[int, list[tuple[int, str]]] = {}
+        for name, index, position in rows:
+            found.setdefault(index, []).append((position, name))
+        return {tuple(n for _, n in sorted(cols)) for cols in found.values()}
+    sets = set()
+    for index in await _rows(f'PRAGMA index_list("{table}")'):
+        if index["unique"]:
+            columns = await _rows(f'PRAGMA index_info("{index["name"]}")')
+            sets.add(tuple(c["name"] for c in sorted(columns, key=lambda c: c["seqno"])))
+    return sets
+
+
+async def test_every_unique_together_survives_the_migrations(database: Settings) -> None:
+    """Upserts depend on these constraints; a schema change that rebuilds a table
+    (Tortoise's SQLite AlterField does) must not drop them."""
+    checked = 0
+    for app in Tortoise.apps.values():
+        for model in app.values():
+            meta = model._meta
+            for fields in meta.unique_together or ():
+                columns = tuple(meta.fields_map[f].source_field or f for f in fields)
+                assert columns in await _unique_column_sets(meta.db_table), (meta.db_table, columns)
+                checked += 1
+    assert checked >= 6
