@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aftersales.core.auth import EVERYONE
+from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import (
@@ -10,12 +10,15 @@ from aftersales.core.modules import (
     HandoverWindow,
     Module,
     NavEntry,
+    ReportLink,
     Tile,
     TimelineEvent,
 )
 from aftersales.refunds import api, jobs, service, writeback
 from aftersales.refunds.models import OPEN_STATUSES, Refund, RefundStatus
 from aftersales.refunds.routes import routes
+
+REPORT_READERS = MANAGERS  # supervisors produce reports, owners read them
 
 
 async def dashboard_tiles(user: User) -> list[Tile]:
@@ -107,7 +110,11 @@ module = Module(
     dashboard_tiles=dashboard_tiles,
     routes=routes,
     api_routes=api.api_routes,
-    nav=[NavEntry(N_("Refunds"), "/refunds/", EVERYONE)],
+    nav=[
+        NavEntry(N_("Refunds"), "/refunds/", EVERYONE),
+        NavEntry(N_("Refund report"), "/refunds/report", REPORT_READERS),
+    ],
+    reports=[ReportLink(N_("Refund report"), "/refunds/report")],
     order_events=order_events,
     handover_items=handover_items,
 )

@@ -14,12 +14,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from aftersales.core import clock
 from aftersales.core.api import api_route, int_param, json_money, json_time
-from aftersales.core.auth import current_user
+from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
 from aftersales.core.jobs import kick_outbox
 from aftersales.core.reasons import ReasonCode
-from aftersales.refunds import queue, service
+from aftersales.refunds import queue, report, service
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
 
 MAX_PER_PAGE = 500
@@ -185,6 +186,97 @@ async def reject(request: Request) -> Response:
     return JSONResponse(refund_json(decision.refund))
 
 
+REPORT_READERS = MANAGERS  # supervisors produce reports, owners read them
+GROUP_BY = (*report.GRAINS, *report.GROUPS)
+
+
+def _totals_json(totals: report.Totals) -> dict[str, Any]:
+    return {
+        "refunded": json_money(totals.refunded),
+        "refunds": totals.refunds,
+        "refunded_orders": totals.refunded_orders,
+        "paid": json_money(totals.paid),
+        "paid_orders": totals.paid_orders,
+        "refund_rate_amount": totals.amount_rate,
+        "refund_rate_orders": totals.order_rate,
+        "dispute_refund_rate": totals.dispute_rate,
+        "quality_refund_rate": totals.quality_rate,
+        "auto_agreed": totals.auto_agreed,
+    }
+
+
+def _timing_json(timing: report.Timing) -> dict[str, Any]:
+    return {
+        "decided": timing.decided,
+        "decision_median_hours": timing.decision_median_hours,
+        "decision_p90_hours": timing.decision_p90_hours,
+        "paid": timing.paid,
+        "money_back_median_hours": timing.money_median_hours,
+        "money_back_p90_hours": timing.money_p90_hours,
+    }
+
+
+@requires(*REPORT_READERS)
+async def refund_report(request: Request) -> Response:
+    """Totals against the previous period, timing, misses, and one breakdown as items."""
+    q = request.query_params
+    group_by = q.get("group_by", "day")
+    if group_by not in GROUP_BY:
+        raise InvalidInput(
+            f"group_by must be one of {', '.join(GROUP_BY)}.", code="invalid_parameter"
+        )
+    settings = request.app.state.settings
+    period = report.period_from_days(
+        q.get("from"), q.get("to"), zone=settings.zone, now=clock.now()
+    )
+    result = await report.refund_report(
+        period,
+        zone=settings.zone,
+        currency=q.get("currency") or None,
+        store_id=int_param(q.get("store_id"), 0, name="store_id") or None,
+        grain=group_by if group_by in report.GRAINS else "day",
+    )
+    rows = result.series if group_by in report.GRAINS else result.groups[group_by]
+    return JSONResponse(
+        {
+            "from": json_time(period.start),
+            "to": json_time(period.end),
+            "currency": result.currency,
+            "group_by": group_by,
+            "totals": _totals_json(result.totals),
+            "previous": _totals_json(result.previous),
+            "timing": _timing_json(result.timing),
+            "previous_timing": _timing_json(result.previous_timing),
+            "items": [
+                {
+                    "key": row.key,
+                    "label": row.label,
+                    "refunded": json_money(row.amount),
+                    "refunds": row.refunds,
+                    "previous_refunded": json_money(row.previous_amount),
+                    "previous_refunds": row.previous_refunds,
+                    **(
+                        {"paid": json_money(row.paid), "refund_rate": row.rate}
+                        if row.paid is not None
+                        else {}
+                    ),
+                }
+                for row in rows
+            ],
+            "misses": [
+                {
+                    "refund_id": m.refund_id,
+                    "platform_order_id": m.platform_order_id,
+                    "amount": json_money(m.amount),
+                    "due_at": json_time(m.due_at),
+                    "refunded_at": json_time(m.refunded_at),
+                }
+                for m in result.misses
+            ],
+        }
+    )
+
+
 LIST_SCHEMA = {
     "type": "object",
     "properties": {
@@ -194,6 +286,13 @@ LIST_SCHEMA = {
 }
 
 api_routes = [
+    api_route(
+        "/reports/refunds",
+        refund_report,
+        summary="Refund report: from, to (shop days), group_by day|week|month|reason|sku|"
+        "store|agent",
+        roles=REPORT_READERS,
+    ),
     api_route(
         "/refunds", list_refunds, summary="Refunds, filtered and paged", response=LIST_SCHEMA
     ),

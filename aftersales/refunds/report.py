@@ -24,7 +24,7 @@ Amounts of one currency only (a shop's own); buckets are days, weeks
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +39,7 @@ from aftersales.core.reasons import LABELS, QUALITY_REASONS, ReasonCode
 
 CENT = Decimal("0.01")
 GRAINS = ("day", "week", "month")
+GRAIN_LABELS = {"day": N_("day"), "week": N_("week"), "month": N_("month")}
 GROUPS = ("reason", "sku", "store", "agent")
 
 
@@ -56,6 +57,29 @@ class Period:
     @property
     def previous(self) -> Period:
         return Period(self.start - (self.end - self.start), self.start)
+
+
+DEFAULT_DAYS = 30
+
+
+def period_from_days(
+    first: str | None, last: str | None, *, zone: ZoneInfo, now: datetime
+) -> Period:
+    """Days typed in the shop's time zone (both inclusive) as a UTC period.
+
+    Missing days mean the last 30 days up to today, which is what an owner
+    opening the report on a Monday morning expects.
+    """
+    try:
+        last_day = date.fromisoformat(last) if last else now.astimezone(zone).date()
+        first_day = (
+            date.fromisoformat(first) if first else last_day - timedelta(days=DEFAULT_DAYS - 1)
+        )
+    except ValueError:
+        raise InvalidInput("Dates are written YYYY-MM-DD.", code="invalid_parameter") from None
+    start = datetime.combine(first_day, time(), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+    return Period(start, end)
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
@@ -10,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from aftersales.core.auth import current_user, requires
+from aftersales.core import clock
+from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.i18n import gettext as _
 from aftersales.core.jobs import kick_outbox
@@ -18,7 +21,7 @@ from aftersales.core.models import Role, Store
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
-from aftersales.refunds import queue, service
+from aftersales.refunds import charts, export, queue, report, service
 from aftersales.refunds.models import RefundKind, RefundStatus
 from aftersales.refunds.replies import REFUSAL_TEMPLATES
 from aftersales.refunds.rules import Rules, Verdict
@@ -218,7 +221,105 @@ async def rules_save(request: Request) -> Response:
     return RedirectResponse(f"/refunds/rules/{store_id}", status_code=303)
 
 
+REPORT_READERS = tuple(MANAGERS)
+
+
+async def _report(request: Request) -> report.RefundReport:
+    q = request.query_params
+    settings = request.app.state.settings
+    period = report.period_from_days(
+        q.get("from"), q.get("to"), zone=settings.zone, now=clock.now()
+    )
+    store = q.get("store", "")
+    grain = q.get("grain", "day")
+    return await report.refund_report(
+        period,
+        zone=settings.zone,
+        store_id=int(store) if store.isdigit() else None,
+        grain=grain if grain in report.GRAINS else "day",
+    )
+
+
+def _days(request: Request, result: report.RefundReport) -> tuple[str, str]:
+    zone = request.app.state.settings.zone
+    first = result.period.start.astimezone(zone).date()
+    last = (result.period.end.astimezone(zone) - timedelta(days=1)).date()
+    return first.isoformat(), last.isoformat()
+
+
+@requires(*REPORT_READERS)
+async def report_page(request: Request) -> Response:
+    try:
+        result = await _report(request)
+    except AfterSalesError as exc:
+        flash(request, exc.message, "alert")
+        return RedirectResponse("/refunds/report", status_code=303)
+    first, last = _days(request, result)
+    query = urlencode({"from": first, "to": last, **{
+        k: v for k, v in request.query_params.items() if k in ("store", "grain")
+    }})  # fmt: skip
+    return render(
+        request,
+        "refunds/report.html",
+        {
+            "r": result,
+            "first": first,
+            "last": last,
+            "query": query,
+            "stores": await Store.all().order_by("id"),
+            "store_id": request.query_params.get("store", ""),
+            "grains": report.GRAINS,
+            "grain_labels": report.GRAIN_LABELS,
+            "table_names": export.TABLE_NAMES,
+            "series_svg": charts.series_chart(
+                result.series,
+                title=_("Refunded per %(grain)s") % {"grain": _(report.GRAIN_LABELS[result.grain])},
+                amount_label=_("Refunded"),
+                rate_label=_("Refund rate %"),
+            ),
+            "reason_svg": charts.breakdown_chart(
+                [dataclasses.replace(row, label=_(row.label)) for row in result.groups["reason"]],
+                title=_("Refunded by reason"),
+                now_label=_("This period"),
+                before_label=_("Previous period"),
+            ),
+        },
+    )
+
+
+@requires(*REPORT_READERS)
+async def report_csv(request: Request) -> Response:
+    table = request.path_params["table"]
+    if table not in export.TABLES:
+        raise InvalidInput(f"No report table {table!r}.", status=404)
+    result = await _report(request)
+    first, last = _days(request, result)
+    body = export.to_csv(export.tables(result, _)[table])
+    name = f"refunds-{table}-{first}-{last}.csv"
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@requires(*REPORT_READERS)
+async def report_xlsx(request: Request) -> Response:
+    result = await _report(request)
+    first, last = _days(request, result)
+    names = {key: _(label) for key, label in export.TABLE_NAMES.items()}
+    body = export.to_xlsx(export.tables(result, _), names)
+    return Response(
+        body,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="refunds-{first}-{last}.xlsx"'},
+    )
+
+
 routes = [
+    Route("/report", report_page),
+    Route("/report.xlsx", report_xlsx),
+    Route("/report/{table}.csv", report_csv),
     Route("/", refund_queue, name="refunds"),
     Route("/bulk-approve", bulk_approve, methods=["POST"]),
     Route("/{refund_id:int}", refund_detail),

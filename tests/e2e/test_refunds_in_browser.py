@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from playwright.async_api import Browser, expect
 
+from aftersales.cli import DEMO_PASSWORD, DEMO_USER
 from tests.e2e.conftest import SCREENSHOTS, RunningDesk
 
 
@@ -36,4 +37,22 @@ async def test_an_agent_approves_a_refund_from_the_queue(
     await expect(page.locator("h1 .status").first).to_have_text("Refunded")
     await expect(page.get_by_text("paid by the desk")).to_be_visible()
     await page.screenshot(path=SCREENSHOTS / "refund-detail.png", full_page=True)
+    await context.close()
+
+
+async def test_the_owner_reads_the_refund_report(demo_desk: RunningDesk, browser: Browser) -> None:
+    context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await page.goto(demo_desk.url + "/login")
+    await page.get_by_label("用户名").fill(DEMO_USER)
+    await page.get_by_label("密码").fill(DEMO_PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await page.get_by_role("link", name="退款报表").click()
+    await expect(page.get_by_role("heading", name="退款报表")).to_be_visible()
+    await expect(page.locator("section.chart svg")).to_have_count(2)
+    await expect(page.locator(".tile").first).to_contain_text("¥")
+    async with page.expect_download() as download:
+        await page.get_by_role("link", name="下载 XLSX").click()
+    assert (await download.value).suggested_filename.endswith(".xlsx")
+    await page.screenshot(path=SCREENSHOTS / "refund-report-zh.png", full_page=True)
     await context.close()

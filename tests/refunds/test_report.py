@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
+import zipfile
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from aftersales.core import clock
@@ -18,7 +22,9 @@ from aftersales.refunds import service
 from aftersales.refunds.models import LedgerEntry, Refund, RefundStatus
 from aftersales.refunds.report import Period, refund_report
 from connectors.base import RefundDecision, RefundWriteResult
+from tests.conftest import sign_in
 from tests.factories import create_user
+from tests.orders.test_api import bearer
 from tests.refunds.test_service import NOW, demo_shop
 
 pytestmark = pytest.mark.usefixtures("clean_db")
@@ -148,3 +154,79 @@ def test_a_period_must_make_sense() -> None:
         NOW - timedelta(days=14), NOW - timedelta(days=7)
     )
     assert NOW.tzinfo is UTC
+
+
+async def test_owners_read_the_report_page_with_charts_and_agents_do_not(
+    client: httpx.AsyncClient, app
+) -> None:
+    await shop_with_desk_refunds()
+    await create_user(username="owner", role=Role.OWNER)
+    await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "agent")
+    assert (await client.get("/refunds/report")).status_code == 403
+    assert 'href="/refunds/report"' not in (await client.get("/refunds/")).text
+    client.cookies.clear()
+    await sign_in(client, "owner")
+    today = clock.now().astimezone(ZONE).date()
+    page = await client.get(f"/refunds/report?from={today - timedelta(days=29)}&to={today}")
+    assert page.status_code == 200
+    assert page.text.count("<svg") == 2 and "<script" not in page.text
+    result = await refund_report(Period(*_days(today - timedelta(days=29), today)), zone=ZONE)
+    assert f"¥{result.totals.refunded:,.2f}" in page.text
+    bad = await client.get("/refunds/report?from=yesterday", follow_redirects=True)
+    assert "Dates are written YYYY-MM-DD." in bad.text
+
+
+def _days(first, last) -> tuple[datetime, datetime]:
+    start = datetime.combine(first, datetime.min.time(), tzinfo=ZONE).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=ZONE)
+    return start, end.astimezone(UTC)
+
+
+async def test_every_table_exports_as_csv_and_all_as_xlsx(client: httpx.AsyncClient, app) -> None:
+    await shop_with_desk_refunds()
+    await create_user(username="owner", role=Role.OWNER)
+    await sign_in(client, "owner")
+    today = clock.now().astimezone(ZONE).date()
+    query = f"from={today - timedelta(days=29)}&to={today}"
+    result = await refund_report(Period(*_days(today - timedelta(days=29), today)), zone=ZONE)
+    for table in ("summary", "series", "reason", "sku", "store", "agent", "misses"):
+        answer = await client.get(f"/refunds/report/{table}.csv?{query}")
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+        expected = {"summary": 14, "series": len(result.series), "misses": len(result.misses)}
+        assert len(rows) - 1 == expected.get(table, len(result.groups.get(table, [])))
+    reason_rows = list(
+        csv.reader(io.StringIO((await client.get(f"/refunds/report/reason.csv?{query}")).text))
+    )
+    assert sum(Decimal(r[1]) for r in reason_rows[1:]) == result.totals.refunded
+    assert (await client.get(f"/refunds/report/nothing.csv?{query}")).status_code == 404
+    book = await client.get(f"/refunds/report.xlsx?{query}")
+    assert book.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(book.content)) as archive:
+        workbook = archive.read("xl/workbook.xml").decode()
+        assert all(name in workbook for name in ("Summary", "By reason", "Missed deadlines"))
+        assert len([n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]) == 7
+
+
+async def test_the_report_api_groups_as_asked(client: httpx.AsyncClient, app) -> None:
+    await shop_with_desk_refunds()
+    headers = await bearer(Role.OWNER)
+    today = clock.now().astimezone(ZONE).date()
+    query = f"from={today - timedelta(days=29)}&to={today}"
+    result = await refund_report(Period(*_days(today - timedelta(days=29), today)), zone=ZONE)
+    body = (
+        await client.get(f"/api/v1/reports/refunds?{query}&group_by=reason", headers=headers)
+    ).json()
+    assert body["totals"]["refunded"] == f"{result.totals.refunded:.2f}"
+    assert {i["key"]: i["refunded"] for i in body["items"]} == {
+        r.key: f"{r.amount:.2f}" for r in result.groups["reason"]
+    }
+    days = (
+        await client.get(f"/api/v1/reports/refunds?{query}&group_by=day", headers=headers)
+    ).json()
+    assert [i["key"] for i in days["items"]] == [r.key for r in result.series]
+    bad = await client.get("/api/v1/reports/refunds?group_by=colour", headers=headers)
+    assert bad.status_code == 400
+    agent = await client.get("/api/v1/reports/refunds", headers=await bearer(Role.AGENT))
+    assert agent.status_code == 403
