@@ -83,6 +83,15 @@ class TimelineEvent:
 
 
 @dataclass(frozen=True)
+class OrderLink:
+    """An action a module offers on the order page; ``path`` has ``{order_id}``."""
+
+    label: str  # an English msgid
+    path: str
+    roles: frozenset[Role] | None = None  # None: everyone
+
+
+@dataclass(frozen=True)
 class ReportLink:
     label: str
     path: str
@@ -130,6 +139,7 @@ class Module:
     - ``reports``: report pages listed under Reports for owners.
     - ``order_events(order_id)``: awaitable list of ``TimelineEvent`` for the
       order detail page (a refund decided, a review received).
+    - ``order_links``: actions offered on the order page (start a refund).
     """
 
     name: str
@@ -148,6 +158,7 @@ class Module:
     handover_items: Callable[[HandoverWindow], Awaitable[list[HandoverItem]]] | None = None
     reports: Sequence[ReportLink] = ()
     order_events: Callable[[int], Awaitable[list[TimelineEvent]]] | None = None
+    order_links: Sequence[OrderLink] = ()
     templates: Path | None = None
     can_disable: bool = True
 

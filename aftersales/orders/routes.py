@@ -78,6 +78,12 @@ async def order_detail(request: Request) -> Response:
         {
             "order": order,
             "timeline": await service.order_timeline(order, request.app.state.modules),
+            "actions": [
+                (link.label, link.path.format(order_id=order.id))
+                for module in request.app.state.modules
+                for link in module.order_links
+                if link.roles is None or role in link.roles
+            ],
             "phone": phone_for(role, order.customer.phone),
             "address": address_for(role, order.customer.address),
         },

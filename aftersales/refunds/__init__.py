@@ -10,6 +10,7 @@ from aftersales.core.modules import (
     HandoverWindow,
     Module,
     NavEntry,
+    OrderLink,
     ReportLink,
     Tile,
     TimelineEvent,
@@ -116,5 +117,6 @@ module = Module(
     ],
     reports=[ReportLink(N_("Refund report"), "/refunds/report")],
     order_events=order_events,
+    order_links=[OrderLink(N_("Start a refund"), "/refunds/new?order={order_id}")],
     handover_items=handover_items,
 )

@@ -277,6 +277,34 @@ async def refund_report(request: Request) -> Response:
     )
 
 
+async def start_refund(request: Request) -> Response:
+    """``{"order_id", "kind", "amount", "reason", "note", "platform_item_id"?,
+    "review_case_id"?}``: a refund the shop starts, approved within the caller's cap."""
+    body = await _body(request)
+    order_id = body.get("order_id")
+    if not isinstance(order_id, int):
+        raise InvalidInput("order_id must be an integer.", code="invalid_parameter")
+    kind = _choice(RefundKind, str(body.get("kind") or ""), "kind")
+    if kind is None:
+        raise InvalidInput("kind is required.", code="invalid_parameter")
+    reason = _choice(ReasonCode, str(body.get("reason") or "other"), "reason")
+    review = body.get("review_case_id")
+    if review is not None and not isinstance(review, int):
+        raise InvalidInput("review_case_id must be an integer.", code="invalid_parameter")
+    decision = await service.start_refund(
+        order_id,
+        kind=kind,
+        amount=str(body.get("amount") or ""),
+        reason=reason,
+        actor=current_user(request),
+        note=str(body.get("note") or ""),
+        platform_item_id=str(body["platform_item_id"]) if body.get("platform_item_id") else None,
+        review_case_id=review,
+    )
+    await kick_outbox(request.app.state.redis, decision.due)
+    return JSONResponse(refund_json(decision.refund), status_code=201)
+
+
 LIST_SCHEMA = {
     "type": "object",
     "properties": {
@@ -295,6 +323,13 @@ api_routes = [
     ),
     api_route(
         "/refunds", list_refunds, summary="Refunds, filtered and paged", response=LIST_SCHEMA
+    ),
+    api_route(
+        "/refunds",
+        start_refund,
+        methods=["POST"],
+        summary="Start a shipping, price-difference or compensation refund on an order",
+        response=REFUND_SCHEMA,
     ),
     api_route("/refunds/{refund_id:int}", get_refund, summary="One refund", response=REFUND_SCHEMA),
     api_route(

@@ -21,8 +21,9 @@ from aftersales.core.models import Role, Store
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
+from aftersales.orders.models import Order
 from aftersales.refunds import charts, export, queue, report, service
-from aftersales.refunds.models import RefundKind, RefundStatus
+from aftersales.refunds.models import AD_HOC_KINDS, RefundKind, RefundStatus
 from aftersales.refunds.replies import REFUSAL_TEMPLATES
 from aftersales.refunds.rules import Rules, Verdict
 
@@ -247,6 +248,51 @@ def _days(request: Request, result: report.RefundReport) -> tuple[str, str]:
     return first.isoformat(), last.isoformat()
 
 
+async def start_form(request: Request) -> Response:
+    """Start a shipping, price-difference or compensation refund on one order."""
+    order_id = request.query_params.get("order", "")
+    order = (
+        await Order.get_or_none(id=int(order_id)).prefetch_related("items")
+        if (order_id.isdigit())
+        else None
+    )
+    if order is None:
+        raise InvalidInput("Open this from an order: no order was given.", status=404)
+    return render(
+        request,
+        "refunds/start.html",
+        {"order": order, "kinds": sorted(AD_HOC_KINDS), "reasons": LABELS},
+    )
+
+
+async def start_submit(request: Request) -> Response:
+    form = await request.form()
+    fields = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    order_id = int(fields["order"]) if fields.get("order", "").isdigit() else 0
+    try:
+        kind = RefundKind(fields.get("kind", ""))
+        reason = ReasonCode(fields.get("reason", "other"))
+    except ValueError:
+        flash(request, _("Choose what the refund is for."), "alert")
+        return RedirectResponse(f"/refunds/new?order={order_id}", status_code=303)
+    try:
+        decision = await service.start_refund(
+            order_id,
+            kind=kind,
+            amount=fields.get("amount", ""),
+            reason=reason,
+            actor=current_user(request),
+            note=fields.get("note", ""),
+            platform_item_id=fields.get("item") or None,
+        )
+    except AfterSalesError as exc:
+        flash(request, exc.message, "alert")
+        return RedirectResponse(f"/refunds/new?order={order_id}", status_code=303)
+    await kick_outbox(request.app.state.redis, decision.due)
+    flash(request, _("Refund started. The platform is being told."))
+    return RedirectResponse(f"/refunds/{decision.refund.id}", status_code=303)
+
+
 @requires(*REPORT_READERS)
 async def report_page(request: Request) -> Response:
     try:
@@ -317,6 +363,8 @@ async def report_xlsx(request: Request) -> Response:
 
 
 routes = [
+    Route("/new", start_form),
+    Route("/new", start_submit, methods=["POST"]),
     Route("/report", report_page),
     Route("/report.xlsx", report_xlsx),
     Route("/report/{table}.csv", report_csv),

@@ -410,6 +410,13 @@ async def _pay(refund: Refund, source: LedgerSource, conn: BaseDBAsyncClient) ->
         parts = [(line.amount, line.order_item_id) for line in lines]
     elif len(lines) == 1:
         parts = [(amount, lines[0].order_item_id)]
+    elif not lines and refund.platform_item_id and refund.order_id is not None:
+        # A request that arrived before its order synced has no lines: its item
+        # still counts against that item's remainder.
+        item = await OrderItem.get_or_none(
+            order_id=refund.order_id, platform_item_id=refund.platform_item_id
+        ).using_db(conn)
+        parts = [(amount, item.id if item else None)]
     else:
         parts = [(amount, None)]
     for part, item_id in parts:
@@ -499,42 +506,153 @@ async def approve(
             writeback = await OutboxMessage.get_or_none(id=refund.writeback_id).using_db(conn)
             return Decision(refund, writeback, repeated=True)
         _check_fresh(refund, expected_version, {RefundStatus.REQUESTED})
-        value = _amount(amount, refund.requested_amount)
-        if value > refund.requested_amount:
-            raise InvalidInput(
-                f"The buyer asked for {refund.requested_amount:.2f}; "
-                "approve at most that (start a separate refund for more)."
-            )
-        rules = await rules_for(refund.store_id, conn=conn)
-        if actor is not None:
-            limit = approval_limit(rules, actor.role, ad_hoc=refund.kind in AD_HOC_KINDS)
-            if limit is not None and value > limit:
-                raise NeedsSupervisor(
-                    f"Refunds above {limit:.2f} need a supervisor; this one is {value:.2f}."
-                )
-            rule = rule or (
-                f"{actor.role.value} may approve up to {limit:.2f}"
-                if limit is not None
-                else f"{actor.role.value} may approve any amount"
-            )
-        left = await refundable(refund, conn=conn)
-        if left is None:
-            raise InvalidInput("The order of this refund has not synced yet; sync the store first.")
-        if value > left.limit:
-            raise AmountExceedsRefundable(
-                f"Only {left.limit:.2f} of this order"
-                + (" item" if left.item is not None and left.item < left.order else "")
-                + f" can still be refunded; {value:.2f} was asked. Nothing was changed."
-            )
-        return await _decide(
+        return await _approve_checked(
             refund,
-            RefundStatus.APPROVED,
-            RefundDecision.APPROVE,
             actor=actor,
-            amount=value,
+            amount=amount,
             note=note,
             idempotency_key=idempotency_key,
             rule=rule,
+            conn=conn,
+        )
+
+
+async def _approve_checked(
+    refund: Refund,
+    *,
+    actor: User | None,
+    amount: Decimal | str | None,
+    note: str,
+    idempotency_key: str | None,
+    rule: str,
+    conn: BaseDBAsyncClient,
+) -> Decision:
+    """The approval's checks (amount, role cap, remainder) and the decision, in ``conn``."""
+    value = _amount(amount, refund.requested_amount)
+    if value > refund.requested_amount:
+        raise InvalidInput(
+            f"The buyer asked for {refund.requested_amount:.2f}; "
+            "approve at most that (start a separate refund for more)."
+        )
+    rules = await rules_for(refund.store_id, conn=conn)
+    if actor is not None:
+        limit = approval_limit(rules, actor.role, ad_hoc=refund.kind in AD_HOC_KINDS)
+        if limit is not None and value > limit:
+            raise NeedsSupervisor(
+                f"Refunds above {limit:.2f} need a supervisor; this one is {value:.2f}."
+            )
+        rule = rule or (
+            f"{actor.role.value} may approve up to {limit:.2f}"
+            if limit is not None
+            else f"{actor.role.value} may approve any amount"
+        )
+    left = await refundable(refund, conn=conn)
+    if left is None:
+        raise InvalidInput("The order of this refund has not synced yet; sync the store first.")
+    if value > left.limit:
+        raise AmountExceedsRefundable(
+            f"Only {left.limit:.2f} of this order"
+            + (" item" if left.item is not None and left.item < left.order else "")
+            + f" can still be refunded; {value:.2f} was asked. Nothing was changed."
+        )
+    return await _decide(
+        refund,
+        RefundStatus.APPROVED,
+        RefundDecision.APPROVE,
+        actor=actor,
+        amount=value,
+        note=note,
+        idempotency_key=idempotency_key,
+        rule=rule,
+        conn=conn,
+    )
+
+
+# Platforms whose API lets a shop start a refund nobody asked for. Taobao does
+# not: compensation there goes through the seller centre's own payments.
+CAN_START_REFUNDS = frozenset({"woocommerce", "shopify", "demo"})
+
+
+async def start_refund(
+    order_id: int,
+    *,
+    kind: RefundKind,
+    amount: Decimal | str,
+    reason: ReasonCode,
+    actor: User,
+    note: str = "",
+    platform_item_id: str | None = None,
+    review_case_id: int | None = None,
+) -> Decision:
+    """A refund the shop starts: shipping, a price difference (补差价) or compensation.
+
+    It is created and approved by the agent in one step, within the
+    agent's own cap (``ad_hoc_agent_up_to``; supervisors have none), and
+    carried to the platform like any approval. Compensation offered to win
+    back a negative review is linked to that review case; it is never
+    conditioned on the review changing (DOMAIN.md).
+    """
+    if kind not in AD_HOC_KINDS:
+        raise InvalidInput("Only shipping, price difference and compensation refunds start here.")
+    if not note.strip():
+        raise InvalidInput("Say what the refund is for; the buyer and the report read it.")
+    value = _amount(amount, Decimal(0))
+    order = await Order.get_or_none(id=order_id)
+    if order is None:
+        raise NotFound(f"No order with id {order_id}.")
+    store = await Store.get(id=order.store_id)  # type: ignore[attr-defined]
+    if store.platform not in CAN_START_REFUNDS:
+        raise InvalidInput(
+            f"A {store.platform} store cannot start a refund through its API; "
+            "pay it on the platform and it will sync here."
+        )
+    item = None
+    if platform_item_id:
+        item = await OrderItem.get_or_none(order_id=order.id, platform_item_id=platform_item_id)
+        if item is None:
+            raise InvalidInput("That item is not on this order.")
+    now = clock.now()
+    async with in_transaction() as conn:
+        # One transaction: over the cap or the remainder, the refund never existed.
+        await _lock_order(order.id, conn)
+        refund = await Refund.create(
+            store_id=store.id,
+            order_id=order.id,
+            platform_order_id=order.platform_order_id,
+            platform_item_id=platform_item_id,
+            kind=kind,
+            status=RefundStatus.REQUESTED,
+            currency=order.currency,
+            requested_amount=value,
+            reason=reason,
+            platform_reason=note.strip(),
+            review_case_id=review_case_id,
+            requested_at=now,
+            updated_at=now,
+            using_db=conn,
+        )
+        await RefundLine.create(
+            refund=refund,
+            order_item_id=item.id if item else None,
+            is_shipping=kind is RefundKind.SHIPPING,
+            amount=value,
+            using_db=conn,
+        )
+        await audit.record(
+            "refund.started",
+            subject_type="refund",
+            subject_id=refund.id,
+            actor=actor,
+            data={"kind": kind.value, "amount": _str(value), "note": note.strip()},
+            using_db=conn,
+        )
+        return await _approve_checked(
+            refund,
+            actor=actor,
+            amount=value,
+            note=note.strip(),
+            idempotency_key=None,
+            rule="",
             conn=conn,
         )
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from aftersales.core import clock
@@ -57,6 +57,14 @@ def scenarios(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(scenario=scenarios())
+# Found by this test: money paid on a request without lines must still count against its item.
+@example(
+    scenario=(
+        [Decimal("0.01"), Decimal("0.01")],
+        Decimal("0.00"),
+        [(0, Decimal("0.01"), True), (0, Decimal("0.01"), False)],
+    )
+)
 async def test_approvals_never_exceed_what_was_paid(clean_db, scenario) -> None:
     lines, discount, steps = scenario
     n = next(serial)
