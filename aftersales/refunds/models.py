@@ -178,3 +178,36 @@ class RefundRules(Model):
 
     class Meta:
         table = "refund_rules"
+
+
+class EvidenceKind(StrEnum):
+    PHOTO = "photo"
+    CHAT = "chat"  # an excerpt of the conversation with the buyer
+    NOTE = "note"
+
+
+class RefundEvidence(Model):
+    """What the shop shows the platform's arbitrator (平台介入): photos, chat, notes.
+
+    Files live under the data dir (``evidence/<refund id>/``), never in the
+    database, and are served only to signed-in users. Evidence is kept with
+    the refund and never edited; a wrong item is answered with a new note.
+    """
+
+    id = fields.IntField(primary_key=True)
+    refund: fields.ForeignKeyRelation[Refund] = fields.ForeignKeyField(
+        "refunds.Refund", related_name="evidence", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(EvidenceKind, max_length=16)
+    text = fields.TextField(default="")
+    file_name = fields.CharField(max_length=255, default="")
+    stored_as = fields.CharField(max_length=255, default="")
+    content_type = fields.CharField(max_length=64, default="")
+    size = fields.IntField(default=0)
+    added_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    added_at = fields.DatetimeField()
+
+    class Meta:
+        table = "refund_evidence"

@@ -18,7 +18,14 @@ from aftersales.core.models import AuditEvent, OutboxMessage, Store, User
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Customer, Order
 from aftersales.refunds import service
-from aftersales.refunds.models import OPEN_STATUSES, LedgerEntry, Refund, RefundKind, RefundStatus
+from aftersales.refunds.models import (
+    OPEN_STATUSES,
+    LedgerEntry,
+    Refund,
+    RefundEvidence,
+    RefundKind,
+    RefundStatus,
+)
 from aftersales.refunds.rules import Assessment, assess
 
 PAGE_SIZE = 50
@@ -154,6 +161,7 @@ class RefundContext:
     ledger: list[LedgerEntry]
     writeback: OutboxMessage | None
     events: list[AuditEvent]
+    evidence: list[RefundEvidence] = field(default_factory=list)
     actors: dict[int, User] = field(default_factory=dict)
 
 
@@ -206,6 +214,7 @@ async def context(refund_id: int) -> RefundContext:
         if refund.writeback_id
         else None,
         events=events,
+        evidence=await RefundEvidence.filter(refund_id=refund.id).order_by("added_at", "id"),
         actors=actors,
     )
 

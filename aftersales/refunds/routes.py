@@ -8,8 +8,9 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from aftersales.core import clock
@@ -22,8 +23,8 @@ from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order
-from aftersales.refunds import charts, export, queue, report, service
-from aftersales.refunds.models import AD_HOC_KINDS, RefundKind, RefundStatus
+from aftersales.refunds import charts, evidence, export, queue, report, service
+from aftersales.refunds.models import AD_HOC_KINDS, EvidenceKind, RefundKind, RefundStatus
 from aftersales.refunds.replies import REFUSAL_TEMPLATES
 from aftersales.refunds.rules import Rules, Verdict
 
@@ -162,6 +163,51 @@ async def refund_retry(request: Request) -> Response:
         request,
         lambda f: service.retry_writeback(request.path_params["refund_id"], actor=user),
         _("Trying the write-back again with the same idempotency key."),
+    )
+
+
+async def evidence_add(request: Request) -> Response:
+    refund_id = request.path_params["refund_id"]
+    form = await request.form()
+    photo = form.get("photo")
+    upload = None
+    if isinstance(photo, UploadFile) and photo.filename:
+        upload = evidence.Upload(photo.filename, await photo.read())
+    try:
+        await evidence.add_evidence(
+            refund_id,
+            actor=current_user(request),
+            kind=EvidenceKind(str(form.get("kind") or "note"))
+            if str(form.get("kind") or "note") in set(EvidenceKind)
+            else EvidenceKind.NOTE,
+            data_dir=request.app.state.settings.data_dir,
+            text=str(form.get("text") or ""),
+            upload=upload,
+        )
+    except AfterSalesError as exc:
+        flash(request, exc.message, "alert")
+    else:
+        flash(request, _("Evidence kept with the refund."))
+    return RedirectResponse(f"/refunds/{refund_id}#evidence", status_code=303)
+
+
+async def evidence_photo(request: Request) -> Response:
+    path, content_type = await evidence.evidence_file(
+        request.path_params["refund_id"],
+        request.path_params["evidence_id"],
+        request.app.state.settings.data_dir,
+    )
+    return FileResponse(path, media_type=content_type, headers={"Cache-Control": "private"})
+
+
+async def evidence_zip(request: Request) -> Response:
+    refund_id = request.path_params["refund_id"]
+    settings = request.app.state.settings
+    body = await evidence.evidence_pack(refund_id, settings.data_dir, settings.zone)
+    return Response(
+        body,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="refund-{refund_id}-evidence.zip"'},
     )
 
 
@@ -375,6 +421,9 @@ routes = [
     Route("/{refund_id:int}/reject", refund_reject, methods=["POST"]),
     Route("/{refund_id:int}/retry", refund_retry, methods=["POST"]),
     Route("/{refund_id:int}/assign", refund_assign, methods=["POST"]),
+    Route("/{refund_id:int}/evidence", evidence_add, methods=["POST"]),
+    Route("/{refund_id:int}/evidence.zip", evidence_zip),
+    Route("/{refund_id:int}/evidence/{evidence_id:int}", evidence_photo),
     Route("/rules/{store_id:int}", rules_page),
     Route("/rules/{store_id:int}", rules_save, methods=["POST"]),
 ]
