@@ -107,6 +107,8 @@ async def test_an_owner_edits_a_store_and_blank_secrets_are_kept(
     secret_key = app.state.settings.secret_key
     page = await client.get(f"/orders/stores/{store.id}")
     assert "Edit store" in page.text
+    title = page.text[page.text.index("<title>") : page.text.index("</title>")]
+    assert "Maple" in title and "<" not in title[len("<title>") :]  # just the name, no form
     assert "shpat_old" not in page.text  # a secret is never sent back to the browser
     token = await csrf_from(client, f"/orders/stores/{store.id}")
     saved = await client.post(
