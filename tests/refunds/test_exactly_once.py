@@ -183,3 +183,43 @@ async def test_a_worker_killed_while_the_platform_pays_ends_with_one_refund(
 
 async def _paid(shop: FakeTaobaoShop) -> bool:
     return bool(shop.executed_refunds)
+
+
+async def test_a_refused_write_back_keeps_its_row_and_key_and_is_retried_from_the_page(
+    clean_db: Settings, client: httpx.AsyncClient
+) -> None:
+    shop = FakeTaobaoShop()
+    with top_gateway(shop) as url:
+        await taobao_store(shop, url, clean_db)
+        refund = (await open_requests())[0]
+        await create_user(username="a1", role=Role.AGENT)
+        await sign_in(client, "a1")
+        token = await csrf_from(client, f"/refunds/{refund.id}")
+        await client.post(
+            f"/refunds/{refund.id}/approve",
+            data={"csrf_token": token, "version": str(refund.version)},
+        )
+        row = await OutboxMessage.get()
+        key = row.idempotency_key
+        handlers = dict(refunds_module.outbox_handlers)
+        context = OutboxContext(settings=clean_db)
+        platform_refund = shop.refunds[int(refund.platform_refund_id)]
+        status_before = platform_refund.status
+        platform_refund.status = "CLOSED"  # the buyer withdrew it a moment ago
+        assert await outbox.deliver(row.id, handlers, context=context) is OutboxStatus.FAILED
+        failed = await Refund.get(id=refund.id)
+        assert failed.status is RefundStatus.WRITEBACK_FAILED and failed.writeback_error
+        page = await client.get(f"/refunds/{refund.id}")
+        assert "Retry the write-back" in page.text and key in page.text
+
+        platform_refund.status = status_before  # and asked again
+        retried = await client.post(
+            f"/refunds/{refund.id}/retry", data={"csrf_token": token}, follow_redirects=True
+        )
+        assert "same idempotency key" in retried.text
+        again = await OutboxMessage.get(id=row.id)
+        assert (again.status, again.idempotency_key) == (OutboxStatus.PENDING, key)
+        assert await OutboxMessage.all().count() == 1  # no second row, no second key
+        assert await outbox.deliver(row.id, handlers, context=context) is OutboxStatus.DELIVERED
+    assert shop.executed_refunds == [int(refund.platform_refund_id)]
+    assert (await Refund.get(id=refund.id)).status is RefundStatus.REFUNDED

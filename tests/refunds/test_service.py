@@ -250,3 +250,24 @@ def test_a_sync_does_not_undo_a_decision_still_being_written_back() -> None:
     assert states.from_platform(RefundStatus.REFUNDED, "CLOSED") is RefundStatus.REFUNDED
     assert states.from_platform(RefundStatus.REQUESTED, "SUCCESS") is RefundStatus.REFUNDED
     assert states.from_platform(RefundStatus.REQUESTED, "NEW_WORD") is RefundStatus.REQUESTED
+
+
+async def test_the_handover_gets_due_refunds_and_parcels_to_stop() -> None:
+    from aftersales.core.modules import HandoverWindow
+
+    await demo_shop()
+    start = clock.now()
+    window = HandoverWindow(start=start, end=start + timedelta(hours=12))
+    items = await refunds_module.handover_items(window)
+    intercepts = await Refund.filter(intercept_parcel=True, status=RefundStatus.REQUESTED)
+    due = await Refund.filter(
+        status=RefundStatus.REQUESTED, due_at__lt=window.end, intercept_parcel=False
+    )
+    assert intercepts, "the demo shop has refund-only requests on shipped orders"
+    assert {i.href for i in items} == {f"/refunds/{r.id}" for r in [*intercepts, *due]}
+    assert all("intercept the parcel" in i.summary for i in items if i.href in {
+        f"/refunds/{r.id}" for r in intercepts
+    })  # fmt: skip
+    order = await Order.get(id=intercepts[0].order_id)
+    events = await refunds_module.order_events(order.id)
+    assert "Refund requested" in {e.label for e in events}
