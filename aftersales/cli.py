@@ -158,7 +158,15 @@ async def cmd_token_create(settings: Settings, args: argparse.Namespace) -> None
     await _with_db(settings, create)
 
 
-async def _serve(settings: Settings, host: str, port: int, banner: str | None = None) -> None:
+async def _serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    banner: str | None = None,
+    *,
+    run_worker: bool | None = None,
+) -> None:
+    """Serve the desk; with an embedded Redis (or ``run_worker``) the worker runs in-process."""
     import signal
 
     import uvicorn
@@ -183,7 +191,8 @@ async def _serve(settings: Settings, host: str, port: int, banner: str | None = 
                 for sig in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(sig)
 
-    app = create_app(settings, run_worker=settings.embedded_redis)
+    in_process = settings.embedded_redis if run_worker is None else run_worker
+    app = create_app(settings, run_worker=in_process)
     config = uvicorn.Config(
         app, host=host, port=port, proxy_headers=True, log_level="info", lifespan="on"
     )
@@ -208,7 +217,7 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
 
     await db.migrate(settings)
     await db.close_db()
-    summary = await _with_db(settings, lambda: demo.load(DEMO_USER, DEMO_PASSWORD))
+    summary = await _with_db(settings, lambda: demo.load(DEMO_USER, DEMO_PASSWORD, settings))
     print(summary, flush=True)
     url = f"http://{args.host}:{args.port}/"
     await _serve(
@@ -216,6 +225,9 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
         args.host,
         args.port,
         banner=f"Open {url} and sign in as {DEMO_USER} / {DEMO_PASSWORD}",
+        # The demo is a whole desk in one process, even beside a shared Redis:
+        # a refund approved in it must reach the (demo) platform without a worker node.
+        run_worker=True,
     )
 
 

@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 from aftersales.core import service
+from aftersales.core.config import Settings
 from aftersales.core.models import Role, Store, User
-from aftersales.orders.sync import sync_orders
+from aftersales.core.modules import enabled_modules
+from aftersales.orders.sync import record_handlers, sync_orders, sync_stream
+from connectors.base import Stream
 from connectors.demo import DemoConnector
 
 DEMO_STORE = "演示小店 Demo Shop"
 
 
-async def load(username: str, password: str) -> str:
-    """Create the demo user and store if missing, then sync the demo orders."""
+async def load(username: str, password: str, settings: Settings) -> str:
+    """Create the demo user and store if missing, then sync the demo orders and requests.
+
+    Both are loaded before the desk opens, so the first page an owner sees
+    has its orders and a refund queue, not an empty desk waiting for a cron.
+    """
     if not await User.exists(username=username):
         await service.create_user(username, password, role=Role.OWNER, display_name="演示店主")
     store = await Store.get_or_none(name=DEMO_STORE, platform="demo")
     if store is None:
         store = await Store.create(name=DEMO_STORE, platform="demo")
-    landed = await sync_orders(store, DemoConnector())
-    return f"Demo shop ready: {landed} orders loaded into store {store.id}"
+    connector = DemoConnector()
+    landed = await sync_orders(store, connector)
+    requests = await sync_stream(
+        store,
+        Stream.AFTER_SALES,
+        connector,
+        handlers=record_handlers(enabled_modules(settings)),
+    )
+    return (
+        f"Demo shop ready: {landed} orders and {requests.records} after-sale requests "
+        f"loaded into store {store.id}"
+    )
