@@ -80,7 +80,7 @@ async def ping() -> None:
     await connections.get("default").execute_query("SELECT 1")
 
 
-def _sqlite_value(value: Any) -> Any:
+def sqlite_value(value: Any) -> Any:
     """Store values exactly as Tortoise does on SQLite (text for decimals and times)."""
     if isinstance(value, Decimal):
         return str(value)
@@ -140,7 +140,7 @@ async def bulk_upsert(
         marks = "(" + ", ".join("?" for _ in columns) + ")"
         if returning is None:
             sql = f'INSERT INTO "{table}" ({quoted}) VALUES {marks} {tail}'
-            await conn.execute_many(sql, [[_sqlite_value(v) for v in row] for row in unique])
+            await conn.execute_many(sql, [[sqlite_value(v) for v in row] for row in unique])
             return {}
         # RETURNING (SQLite 3.35+) hands back the ids of inserted and updated rows
         # alike. Looking them up afterwards with a row-value IN (VALUES ...) scanned
@@ -153,7 +153,7 @@ async def bulk_upsert(
                 f'INSERT INTO "{table}" ({quoted}) VALUES {", ".join(marks for _ in chunk)} '
                 f'{tail} RETURNING "{conflict[-1]}", "{returning}"'
             )
-            _, got = await conn.execute_query(sql, [_sqlite_value(v) for row in chunk for v in row])
+            _, got = await conn.execute_query(sql, [sqlite_value(v) for row in chunk for v in row])
             found.update((r[0], r[1]) for r in got)
         return found
     # One statement with one array parameter per column, whatever the row count:

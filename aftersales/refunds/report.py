@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from aftersales.core.db import _sqlite_value
+from aftersales.core.db import sqlite_value
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
 from aftersales.core.reasons import LABELS, QUALITY_REASONS, ReasonCode
@@ -173,7 +173,7 @@ class Sql:
         self.minutes = int(offset.total_seconds() // 60)
 
     def value(self, value: Any) -> Any:
-        return value if self.postgres else _sqlite_value(value)
+        return value if self.postgres else sqlite_value(value)
 
     def hour(self, column: str) -> str:
         """The UTC hour of a time: cheap to group by.
