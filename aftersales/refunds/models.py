@@ -191,7 +191,7 @@ class RefundEvidence(Model):
 
     Files live under the data dir (``evidence/<refund id>/``), never in the
     database, and are served only to signed-in users. Evidence is kept with
-    the refund and never edited; a wrong item is answered with a new note.
+    the refund and never edited: a wrong item is answered with a new note.
     """
 
     id = fields.IntField(primary_key=True)
