@@ -94,16 +94,15 @@ async def search(filters: RefundFilters, *, per_page: int = PAGE_SIZE) -> Refund
     pages = max((total + per_page - 1) // per_page, 1)
     page = min(max(filters.page, 1), pages)
     # Timed refunds first by due time, then the rest, newest request first.
-    timed = await query.filter(due_at__not_isnull=True).order_by("due_at", "id")
-    untimed_needed = max(page * per_page - len(timed), 0)
+    timed = query.filter(due_at__not_isnull=True)
+    timed_total = await timed.count()
     start = (page - 1) * per_page
-    chosen = timed[start : start + per_page]
-    if len(chosen) < per_page and untimed_needed:
-        offset = max(start - len(timed), 0)
+    chosen = list(await timed.order_by("due_at", "id").offset(start).limit(per_page))
+    if len(chosen) < per_page:
         chosen += await (
             query.filter(due_at__isnull=True)
             .order_by("-requested_at", "-id")
-            .offset(offset)
+            .offset(max(start - timed_total, 0))
             .limit(per_page - len(chosen))
         )
     return RefundPage(rows=await _rows(chosen), total=total, page=page, pages=pages)

@@ -135,3 +135,20 @@ async def test_bulk_approve_takes_eligible_rows_and_leaves_the_rest(
     approved = await Refund.filter(status=RefundStatus.APPROVED).count()
     assert approved >= 1
     assert f"{approved} approved, {len(requested) - approved} left for a person." in done.text
+
+
+async def test_the_queue_pages_through_timed_then_untimed_refunds(app) -> None:
+    from aftersales.refunds import queue
+
+    await demo_shop()
+    everything = queue.RefundFilters()
+    whole = (await queue.search(everything, per_page=1000)).rows
+    paged = []
+    for page in range(1, 100):
+        result = await queue.search(queue.RefundFilters(page=page), per_page=7)
+        paged += result.rows
+        if page >= result.pages:
+            break
+    assert [r.refund.id for r in paged] == [r.refund.id for r in whole]
+    timed = [r.refund.due_at for r in whole if r.refund.due_at]
+    assert timed == sorted(timed) and whole[len(timed)].refund.due_at is None
