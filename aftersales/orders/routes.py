@@ -202,11 +202,32 @@ async def customer_detail(request: Request) -> Response:
         "orders/customer.html",
         {
             "customer": customer,
+            "known_tags": service.CUSTOMER_TAGS,
+            "other_tags": ", ".join(t for t in customer.tags if t not in service.CUSTOMER_TAGS),
             "orders": await service.customer_orders(customer),
             "phone": phone_for(role, customer.phone),
             "address": address_for(role, customer.address),
         },
     )
+
+
+async def customer_edit(request: Request) -> Response:
+    customer = await service.get_customer(request.path_params["customer_id"])
+    form = await request.form()
+    tags = [str(t) for t in form.getlist("tag") if str(t) in service.CUSTOMER_TAGS]
+    tags += [t for t in str(form.get("other_tags") or "").replace("，", ",").split(",")]
+    try:
+        await service.update_customer(
+            customer,
+            tags=tags,
+            notes=str(form.get("notes") or ""),
+            actor=current_user(request),
+        )
+    except InvalidInput as exc:
+        flash(request, exc.message, "alert")
+    else:
+        flash(request, _("Buyer saved."))
+    return RedirectResponse(f"/orders/customers/{customer.id}", status_code=303)
 
 
 routes = [
@@ -219,4 +240,5 @@ routes = [
     Route("/stores/{store_id:int}/sync", store_sync, methods=["POST"]),
     Route("/stores/{store_id:int}/check", store_check, methods=["POST"]),
     Route("/customers/{customer_id:int}", customer_detail, name="customer"),
+    Route("/customers/{customer_id:int}", customer_edit, methods=["POST"]),
 ]

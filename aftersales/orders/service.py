@@ -433,6 +433,48 @@ async def get_customer(customer_id: int) -> Customer:
     return customer
 
 
+# Tags agents put on buyers; the handover and the refund page show them.
+CUSTOMER_TAGS = {
+    "vip": N_("VIP"),
+    "angry": N_("Angry"),
+    "difficult": N_("Difficult"),
+    "frequent_refunds": N_("Frequent refunds"),
+}
+MAX_TAGS = 8
+MAX_NOTES = 2000
+
+
+async def update_customer(
+    customer: Customer, *, tags: list[str], notes: str, actor: User
+) -> Customer:
+    """Agents tag a buyer and keep notes; a sync never overwrites either."""
+    cleaned: list[str] = []
+    for tag in (t.strip() for t in tags):
+        if not tag or tag in cleaned:
+            continue
+        if len(tag) > 20:
+            raise InvalidInput("A tag is at most 20 characters.")
+        cleaned.append(tag)
+    if len(cleaned) > MAX_TAGS:
+        raise InvalidInput(f"At most {MAX_TAGS} tags.")
+    if len(notes) > MAX_NOTES:
+        raise InvalidInput(f"Notes are at most {MAX_NOTES} characters.")
+    before = {"tags": customer.tags, "notes": customer.notes}
+    customer.tags = cleaned
+    customer.notes = notes.strip()
+    async with in_transaction() as conn:
+        await customer.save(using_db=conn, update_fields=["tags", "notes"])
+        await audit.record(
+            "customer.updated",
+            subject_type="customer",
+            subject_id=customer.id,
+            actor=actor,
+            data={"before": before, "after": {"tags": cleaned, "notes": customer.notes}},
+            using_db=conn,
+        )
+    return customer
+
+
 async def customer_orders(customer: Customer) -> list[Order]:
     return await Order.filter(customer=customer).order_by("-placed_at").prefetch_related("items")
 

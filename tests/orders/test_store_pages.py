@@ -178,3 +178,32 @@ async def test_supervisors_see_stores_but_cannot_edit_them(client: httpx.AsyncCl
     )
     assert refused.status_code == 403
     assert (await Store.get(id=store.id)).name == "只读"
+
+
+async def test_agents_tag_a_buyer_and_a_sync_keeps_the_tags(client: httpx.AsyncClient, app) -> None:
+    store = await create_store()
+    await sync_orders(store, DemoConnector())
+    customer = await Customer.filter(store=store).first()
+    await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "agent")
+    url = f"/orders/customers/{customer.id}"
+    token = await csrf_from(client, url)
+    saved = await client.post(
+        url,
+        data={"csrf_token": token, "tag": ["angry", "vip"], "other_tags": "催发货， 电话不接",
+              "notes": "21:00 后再打电话"},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "Buyer saved." in saved.text and "21:00 后再打电话" in saved.text
+    fresh = await Customer.get(id=customer.id)
+    assert fresh.tags == ["angry", "vip", "催发货", "电话不接"]
+    too_long = await client.post(
+        url, data={"csrf_token": token, "other_tags": "x" * 21}, follow_redirects=True
+    )
+    assert "at most 20 characters" in too_long.text
+    assert (await Customer.get(id=customer.id)).tags == fresh.tags
+    from aftersales.orders.models import SyncState
+
+    await SyncState.filter(store=store).update(cursor=None)
+    await sync_orders(store, DemoConnector())  # the platform knows nothing of our tags
+    assert (await Customer.get(id=customer.id)).notes == "21:00 后再打电话"
