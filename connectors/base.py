@@ -208,6 +208,23 @@ class RefundWrite(Record):
     shipping_amount: Decimal = Decimal("0.00")
     platform_version: datetime | None = None  # Taobao's refund_version: the request's modified time
 
+    def check_parts(self) -> None:
+        """Refuse, before any call, a split no platform can carry out as sent.
+
+        The lines and shipping are parts of ``amount``; whatever they leave is an
+        order-level sum, so together they may not exceed it.
+        """
+        parts = [*self.item_amounts.values(), self.shipping_amount]
+        if self.amount <= 0:
+            raise WriteRefused(f"a refund of {self.amount} is no refund", code="invalid_refund")
+        if any(part < 0 for part in parts):
+            raise WriteRefused("a refund part is negative", code="invalid_refund")
+        if sum(parts, start=Decimal("0.00")) > self.amount:
+            raise WriteRefused(
+                f"lines and shipping add up to more than the refund of {self.amount}",
+                code="invalid_refund",
+            )
+
 
 class RefundWriteResult(Record):
     platform_refund_id: str | None = None

@@ -125,6 +125,40 @@ class PlatformClient:
     async def aclose(self) -> None:
         await self.http.aclose()
 
+    async def send_once(self, method: str, url: str, **kwargs: Any) -> tuple[Any, httpx.Response]:
+        """Send a write that must never be repeated blind; returns (JSON body or None, response).
+
+        ``PlatformClient.request`` resends on 5xx and lost answers, which would make a
+        refund twice. Here only what the platform cannot have executed is resent: a 429
+        and a connection that never opened. Any other failure raises ``PlatformError`` and
+        leaves it to the caller's retry, which looks before it writes. A 5xx comes back
+        as a response, so its body can say whether it was a refusal.
+        """
+        for attempt in range(self.max_attempts):
+            await self.pacer.wait(self.sleep)
+            try:
+                response = await self.http.request(method, url, **kwargs)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+                self.retries += 1
+                await self.sleep(self._backoff(attempt))
+                continue
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                raise PlatformError(
+                    f"{method} {url}: the answer was lost ({exc!r}); the write may have been made"
+                ) from None
+            self.pacer.observe(response)
+            if response.status_code == 429:
+                self.retries += 1
+                await self.sleep(_retry_after(response) or self._backoff(attempt))
+                continue
+            if response.status_code in (401, 403):
+                raise AuthFailed(f"{method} {url} refused the credentials ({response.status_code})")
+            try:
+                return orjson.loads(response.content), response
+            except ValueError:
+                return None, response
+        raise RateLimited(f"{method} {url} stayed rate limited", retry_after=self.backoff_cap)
+
 
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")

@@ -83,7 +83,6 @@ from connectors.timeutil import iso_z, parse_utc
 
 # Shared with WooCommerce so there is one copy of the parts that keep refunds single:
 # the create sent once, the split checked before any call.
-from connectors.woocommerce import check_refund_parts, send_once
 
 API_VERSION = "2024-04"
 API = f"/admin/api/{API_VERSION}"
@@ -598,7 +597,7 @@ class ShopifyConnector:
             return RefundWriteResult(
                 platform_refund_id=write.platform_refund_id, platform_status=REJECTED_LOCALLY
             )
-        check_refund_parts(write)
+        write.check_parts()
         order_id = str(int(write.platform_order_id))
         mark = refund_mark(idempotency_key)
         made = await self._made_refund(order_id, mark, write.platform_refund_id)
@@ -641,8 +640,8 @@ class ShopifyConnector:
             "note": note,
             "transactions": _allocate(write.amount, suggested),
         }
-        body, response = await send_once(
-            self.client, "POST", f"{API}/orders/{order_id}/refunds.json", json={"refund": refund}
+        body, response = await self.client.send_once(
+            "POST", f"{API}/orders/{order_id}/refunds.json", json={"refund": refund}
         )
         created = body.get("refund") if isinstance(body, dict) else None
         if response.status_code in (200, 201) and isinstance(created, dict) and created.get("id"):

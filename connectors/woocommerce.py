@@ -45,13 +45,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
-import orjson
 from pydantic import ValidationError
 
 from connectors.base import (
     AfterSaleKind,
     AfterSaleRecord,
-    AuthFailed,
     BadPayload,
     BuyerRecord,
     Capabilities,
@@ -60,7 +58,6 @@ from connectors.base import (
     OrderStatus,
     Page,
     PlatformError,
-    RateLimited,
     RefundDecision,
     RefundWrite,
     RefundWriteResult,
@@ -69,7 +66,7 @@ from connectors.base import (
     WriteRefused,
     parse_money,
 )
-from connectors.http import PlatformClient, _retry_after
+from connectors.http import PlatformClient
 from connectors.timeutil import iso_utc, parse_utc
 
 API = "/wp-json/wc/v3"
@@ -295,61 +292,6 @@ def _money(value: Decimal) -> str:
     return f"{value.quantize(CENT):.2f}"
 
 
-def check_refund_parts(write: RefundWrite) -> None:
-    """Refuse, before any call, a split no platform can carry out as sent.
-
-    The lines and shipping are parts of ``amount``; whatever they leave is an
-    order-level sum, so together they may not exceed it.
-    """
-    parts = [*write.item_amounts.values(), write.shipping_amount]
-    if write.amount <= 0:
-        raise WriteRefused(f"a refund of {write.amount} is no refund", code="invalid_refund")
-    if any(part < 0 for part in parts):
-        raise WriteRefused("a refund part is negative", code="invalid_refund")
-    if sum(parts, start=Decimal("0.00")) > write.amount:
-        raise WriteRefused(
-            f"lines and shipping add up to more than the refund of {write.amount}",
-            code="invalid_refund",
-        )
-
-
-async def send_once(
-    client: PlatformClient, method: str, url: str, **kwargs: Any
-) -> tuple[Any, httpx.Response]:
-    """Send a write that must never be repeated blind; returns (JSON body or None, response).
-
-    ``PlatformClient.request`` resends on 5xx and lost answers, which would make a
-    refund twice. Here only what the platform cannot have executed is resent: a 429
-    and a connection that never opened. Any other failure raises ``PlatformError`` and
-    leaves it to the caller's retry, which looks before it writes. A 5xx comes back
-    as a response, so its body can say whether it was a refusal.
-    """
-    for attempt in range(client.max_attempts):
-        await client.pacer.wait(client.sleep)
-        try:
-            response = await client.http.request(method, url, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
-            client.retries += 1
-            await client.sleep(client._backoff(attempt))
-            continue
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise PlatformError(
-                f"{method} {url}: the answer was lost ({exc!r}); the write may have been made"
-            ) from None
-        client.pacer.observe(response)
-        if response.status_code == 429:
-            client.retries += 1
-            await client.sleep(_retry_after(response) or client._backoff(attempt))
-            continue
-        if response.status_code in (401, 403):
-            raise AuthFailed(f"{method} {url} refused the credentials ({response.status_code})")
-        try:
-            return orjson.loads(response.content), response
-        except ValueError:
-            return None, response
-    raise RateLimited(f"{method} {url} stayed rate limited", retry_after=client.backoff_cap)
-
-
 class WooCommerceConnector:
     platform = "woocommerce"
     capabilities = Capabilities(orders=True, after_sales=True, reviews=True, decide_refund=True)
@@ -491,7 +433,7 @@ class WooCommerceConnector:
             return RefundWriteResult(
                 platform_refund_id=write.platform_refund_id, platform_status=REJECTED_LOCALLY
             )
-        check_refund_parts(write)
+        write.check_parts()
         order_id = int(write.platform_order_id)
         made = await self._made_refund(order_id, idempotency_key, write.platform_refund_id)
         if made is not None:
@@ -505,8 +447,8 @@ class WooCommerceConnector:
                 code="invalid_refund",
             )
         payload = await self._refund_payload(order_id, write, idempotency_key)
-        body, response = await send_once(
-            self.client, "POST", f"{API}/orders/{order_id}/refunds", json=payload
+        body, response = await self.client.send_once(
+            "POST", f"{API}/orders/{order_id}/refunds", json=payload
         )
         if response.status_code in (200, 201) and isinstance(body, dict) and body.get("id"):
             return RefundWriteResult(platform_refund_id=str(body["id"]), platform_status=REFUNDED)
