@@ -152,3 +152,22 @@ async def test_the_queue_pages_through_timed_then_untimed_refunds(app) -> None:
     assert [r.refund.id for r in paged] == [r.refund.id for r in whole]
     timed = [r.refund.due_at for r in whole if r.refund.due_at]
     assert timed == sorted(timed) and whole[len(timed)].refund.due_at is None
+
+
+async def test_an_agent_takes_a_refund_and_finds_it_under_mine(
+    client: httpx.AsyncClient, app
+) -> None:
+    await demo_shop()
+    agent = await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "agent")
+    refund = await Refund.filter(status=RefundStatus.REQUESTED).first()
+    token = await csrf_from(client, f"/refunds/{refund.id}")
+    taken = await client.post(
+        f"/refunds/{refund.id}/assign", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "The refund is yours." in taken.text and "Take this refund" not in taken.text
+    assert (await Refund.get(id=refund.id)).assignee_id == agent.id
+    mine = (await client.get("/refunds/?assignee=me")).text
+    assert re.findall(r'href="/refunds/(\d+)"', mine) == [str(refund.id)]
+    unassigned = (await client.get("/refunds/?assignee=none")).text
+    assert f'href="/refunds/{refund.id}"' not in unassigned
