@@ -15,7 +15,7 @@ from aftersales.core.modules import (
     Tile,
     TimelineEvent,
 )
-from aftersales.refunds import api, jobs, service, writeback
+from aftersales.refunds import api, intake, jobs, service, writeback
 from aftersales.refunds.models import OPEN_STATUSES, Refund, RefundStatus
 from aftersales.refunds.routes import routes
 
@@ -107,7 +107,7 @@ module = Module(
     functions=jobs.functions,
     cron_jobs=jobs.cron_jobs,
     outbox_handlers={service.WRITEBACK_KIND: writeback.deliver},
-    record_handlers={"after_sales": service.intake},
+    record_handlers={"after_sales": intake.intake},
     dashboard_tiles=dashboard_tiles,
     routes=routes,
     api_routes=api.api_routes,

@@ -17,7 +17,7 @@ from aftersales.core import clock
 from aftersales.core.models import AuditEvent, OutboxMessage, Store, User
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Customer, Order
-from aftersales.refunds import service
+from aftersales.refunds import ledger, service
 from aftersales.refunds.models import (
     OPEN_STATUSES,
     LedgerEntry,
@@ -155,7 +155,7 @@ class RefundContext:
     order: Order | None
     customer: Customer | None
     history: BuyerHistory | None
-    refundable: service.Refundable | None
+    refundable: ledger.Refundable | None
     verdict: Assessment | None
     ledger: list[LedgerEntry]
     writeback: OutboxMessage | None
@@ -206,7 +206,7 @@ async def context(refund_id: int) -> RefundContext:
         order=order,
         customer=customer,
         history=history,
-        refundable=await service.refundable(refund),
+        refundable=await ledger.refundable(refund),
         verdict=verdict,
         ledger=await LedgerEntry.filter(refund_id=refund.id).order_by("at"),
         writeback=await OutboxMessage.get_or_none(id=refund.writeback_id)

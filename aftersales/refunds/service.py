@@ -1,4 +1,4 @@
-"""Refund rules of the desk: intake from sync, decisions, write-back outcomes, deadlines.
+"""Refund decisions of the desk: approve, refuse, start, write-back outcomes, deadlines.
 
 Every state change happens here, inside one transaction that also writes
 its audit event and, for a decision, the outbox message that carries it to
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,13 +26,12 @@ from tortoise.transactions import in_transaction
 from aftersales.core import audit, clock, outbox
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound, PermissionDenied
 from aftersales.core.models import OutboxMessage, Store, User
-from aftersales.core.reasons import ReasonCode, classify
+from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem
-from aftersales.refunds import states
+from aftersales.refunds import ledger, states
 from aftersales.refunds.models import (
     AD_HOC_KINDS,
     OPEN_STATUSES,
-    LedgerEntry,
     LedgerSource,
     Refund,
     RefundKind,
@@ -41,18 +40,12 @@ from aftersales.refunds.models import (
     RefundStatus,
 )
 from aftersales.refunds.rules import Rules, Verdict, approval_limit, assess
-from connectors.base import AfterSaleKind, AfterSaleRecord, RefundDecision, RefundWriteResult
+from connectors.base import RefundDecision, RefundWriteResult
 
 log = logging.getLogger("aftersales.refunds")
 
 WRITEBACK_KIND = "refunds.writeback"
 DUE_SOON = timedelta(hours=2)
-# DOMAIN.md platform timers (defaults; a store's settings may override them).
-TIMER_DEFAULTS = {
-    "refund_unshipped_hours": 48,  # refund-only on an unshipped order: auto-refund after
-    "refund_shipped_days": 5,  # refund/return on a shipped order: auto-agree after
-    "return_confirm_days": 10,  # seller confirms receipt of the return
-}
 CENT = Decimal("0.01")
 
 
@@ -136,303 +129,6 @@ def _str(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
-# -- money ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Refundable:
-    """What may still go back to the buyer, for the order and for one item."""
-
-    order: Decimal
-    item: Decimal | None = None
-
-    @property
-    def limit(self) -> Decimal:
-        return self.order if self.item is None else min(self.order, self.item)
-
-
-async def refundable(refund: Refund, *, conn: BaseDBAsyncClient | None = None) -> Refundable | None:
-    """Paid minus refunded minus decided-but-unpaid, per order and per item.
-
-    None when the order has not synced yet: nothing can be checked, so
-    nothing may be approved. Money counts from the ledger (every payment,
-    from the desk or the platform) plus approvals still being written back.
-    """
-    if refund.order_id is None:
-        return None
-    order = await Order.get(id=refund.order_id).using_db(conn)
-    paid_back = [
-        (e.amount, e.order_item_id)
-        for e in await LedgerEntry.filter(order_id=order.id).using_db(conn)
-    ]
-    reserved = [
-        r
-        for r in await Refund.filter(
-            order_id=order.id, status__in=list(states.PENDING_WRITEBACK)
-        ).using_db(conn)
-        if r.id != refund.id
-    ]
-    order_left = (
-        order.paid_amount
-        - sum((a for a, _ in paid_back), Decimal(0))
-        - sum((r.approved_amount or Decimal(0) for r in reserved), Decimal(0))
-    )
-    item_left = None
-    if refund.platform_item_id:
-        item = await OrderItem.get_or_none(
-            order_id=order.id, platform_item_id=refund.platform_item_id
-        ).using_db(conn)
-        if item is not None:
-            item_left = (
-                item.amount
-                - sum((a for a, i in paid_back if i == item.id), Decimal(0))
-                - sum(
-                    (
-                        r.approved_amount or Decimal(0)
-                        for r in reserved
-                        if r.platform_item_id == refund.platform_item_id
-                    ),
-                    Decimal(0),
-                )
-            )
-    return Refundable(order=max(order_left, Decimal(0)), item=item_left)
-
-
-async def _lock_order(order_id: int | None, conn: BaseDBAsyncClient) -> None:
-    """Serialise decisions on one order, so two refunds cannot both spend its remainder."""
-    if order_id is not None and conn.capabilities.dialect == "postgres":
-        await Order.filter(id=order_id).select_for_update().using_db(conn).values_list("id")
-
-
-# -- deadlines --------------------------------------------------------------------------------
-
-
-def _timer(store: Store, name: str) -> int:
-    timers = store.settings.get("timers") or {}
-    return int(timers.get(name, TIMER_DEFAULTS[name]))
-
-
-def due_at_for(
-    store: Store,
-    *,
-    status: RefundStatus,
-    kind: RefundKind,
-    shipped: bool,
-    requested_at: datetime,
-    platform_deadline: datetime | None,
-    changed_at: datetime,
-) -> datetime | None:
-    """The nearest timer that hurts the shop; the platform's own deadline wins."""
-    if status not in (RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN):
-        return None
-    if platform_deadline is not None:
-        return platform_deadline
-    if status is RefundStatus.WAITING_RETURN:
-        return changed_at + timedelta(days=_timer(store, "return_confirm_days"))
-    if kind is RefundKind.REFUND_ONLY and not shipped:
-        return requested_at + timedelta(hours=_timer(store, "refund_unshipped_hours"))
-    return requested_at + timedelta(days=_timer(store, "refund_shipped_days"))
-
-
-# -- intake from sync -------------------------------------------------------------------------
-
-KIND = {
-    AfterSaleKind.REFUND_ONLY: RefundKind.REFUND_ONLY,
-    AfterSaleKind.RETURN_AND_REFUND: RefundKind.RETURN_AND_REFUND,
-}
-
-
-async def intake(store: Store, records: list[AfterSaleRecord], conn: BaseDBAsyncClient) -> None:
-    """The ``after_sales`` record handler: create or reconcile one refund per request.
-
-    Runs inside the sync's page transaction. Exchanges belong to the returns
-    module and are left to it. A new request the store's rules allow is
-    approved here, in the same transaction, with its write-back queued.
-    """
-    rules = await rules_for(store.id, conn=conn)
-    for record in records:
-        kind = KIND.get(record.kind)
-        if kind is None:
-            continue
-        refund = await Refund.get_or_none(
-            store_id=store.id, platform_refund_id=record.platform_refund_id
-        ).using_db(conn)
-        order = await Order.get_or_none(
-            store_id=store.id, platform_order_id=record.platform_order_id
-        ).using_db(conn)
-        if refund is None:
-            refund = await _receive(store, record, kind, order, conn)
-            if refund.status is RefundStatus.REQUESTED:
-                await _auto_approve(refund, rules, order, conn)
-        else:
-            await _reconcile(store, refund, record, order, conn)
-
-
-async def _receive(
-    store: Store,
-    record: AfterSaleRecord,
-    kind: RefundKind,
-    order: Order | None,
-    conn: BaseDBAsyncClient,
-) -> Refund:
-    now = clock.now()
-    status = states.from_platform(None, record.platform_status)
-    shipped = bool(order and order.shipped_at)
-    refund = await Refund.create(
-        store_id=store.id,
-        order_id=order.id if order else None,
-        platform_order_id=record.platform_order_id,
-        platform_refund_id=record.platform_refund_id,
-        platform_item_id=record.platform_item_id,
-        kind=kind,
-        status=status,
-        platform_status=record.platform_status,
-        currency=record.currency,
-        requested_amount=record.requested_amount,
-        reason=classify(record.reason or record.buyer_text),
-        platform_reason=record.reason or "",
-        buyer_text=record.buyer_text or "",
-        platform_deadline=record.platform_deadline,
-        platform_updated_at=record.updated_at,
-        due_at=due_at_for(
-            store,
-            status=status,
-            kind=kind,
-            shipped=shipped,
-            requested_at=record.created_at,
-            platform_deadline=record.platform_deadline,
-            changed_at=record.updated_at,
-        ),
-        # A refund-only request on a parcel already with the carrier: stop the parcel.
-        intercept_parcel=kind is RefundKind.REFUND_ONLY
-        and shipped
-        and status is RefundStatus.REQUESTED,
-        requested_at=record.created_at,
-        updated_at=now,
-        using_db=conn,
-    )
-    if order is not None and record.platform_item_id:
-        item = await OrderItem.get_or_none(
-            order_id=order.id, platform_item_id=record.platform_item_id
-        ).using_db(conn)
-        await RefundLine.create(
-            refund=refund,
-            order_item_id=item.id if item else None,
-            amount=record.requested_amount,
-            using_db=conn,
-        )
-    if status is RefundStatus.REFUNDED:
-        refund.approved_amount = record.requested_amount
-        refund.refunded_at = record.updated_at
-        await refund.save(using_db=conn, update_fields=["approved_amount", "refunded_at"])
-        await _pay(refund, LedgerSource.PLATFORM, conn)
-    await audit.record(
-        "refund.received",
-        subject_type="refund",
-        subject_id=refund.id,
-        data={"platform_status": record.platform_status, "amount": _str(record.requested_amount)},
-        using_db=conn,
-    )
-    return refund
-
-
-async def _reconcile(
-    store: Store,
-    refund: Refund,
-    record: AfterSaleRecord,
-    order: Order | None,
-    conn: BaseDBAsyncClient,
-) -> None:
-    """A later sync of a known request: the platform's status and figures win."""
-    before = refund.status
-    before_due = refund.due_at
-    after = states.from_platform(before, record.platform_status)
-    now = clock.now()
-    if order is not None and refund.order_id is None:
-        refund.order_id = order.id
-    refund.platform_status = record.platform_status
-    refund.platform_updated_at = record.updated_at
-    refund.platform_deadline = record.platform_deadline
-    if before is RefundStatus.REQUESTED:
-        refund.requested_amount = record.requested_amount  # the buyer may change it
-    refund.status = after
-    refund.due_at = due_at_for(
-        store,
-        status=after,
-        kind=refund.kind,
-        shipped=bool(order and order.shipped_at),
-        requested_at=refund.requested_at,
-        platform_deadline=record.platform_deadline,
-        changed_at=record.updated_at,
-    )
-    if after is RefundStatus.DISPUTED:
-        refund.disputed = True  # stays true: the report counts refunds the platform decided
-    if after is not before:
-        refund.version += 1
-        if after is RefundStatus.REFUNDED:
-            refund.refunded_at = record.updated_at
-            refund.approved_amount = refund.approved_amount or record.requested_amount
-            # Agreed on the platform while we had not decided, once our deadline had
-            # passed: the platform's timer ran out on us. That is a miss the owner sees.
-            # Before the deadline it was someone in the platform's back office.
-            refund.auto_agreed = (
-                refund.decided_at is None
-                and before_due is not None
-                and record.updated_at >= before_due
-            )
-    refund.updated_at = now
-    await refund.save(using_db=conn)
-    if after is RefundStatus.REFUNDED and before is not RefundStatus.REFUNDED:
-        await _pay(refund, LedgerSource.PLATFORM, conn)
-    if after is not before:
-        await audit.record(
-            "refund.platform_changed",
-            subject_type="refund",
-            subject_id=refund.id,
-            data={
-                "from": before.value,
-                "to": after.value,
-                "platform_status": record.platform_status,
-            },
-            using_db=conn,
-        )
-
-
-async def _pay(refund: Refund, source: LedgerSource, conn: BaseDBAsyncClient) -> None:
-    """The money went back: one ledger row per line (or one for the order), once."""
-    if await LedgerEntry.filter(refund_id=refund.id).using_db(conn).exists():
-        return
-    amount = refund.approved_amount or refund.requested_amount
-    lines = await RefundLine.filter(refund_id=refund.id).using_db(conn)
-    total_lines = sum((line.amount for line in lines), Decimal(0))
-    at = refund.refunded_at or clock.now()
-    if lines and total_lines == amount:
-        parts = [(line.amount, line.order_item_id) for line in lines]
-    elif len(lines) == 1:
-        parts = [(amount, lines[0].order_item_id)]
-    elif not lines and refund.platform_item_id and refund.order_id is not None:
-        # A request that arrived before its order synced has no lines: its item
-        # still counts against that item's remainder.
-        item = await OrderItem.get_or_none(
-            order_id=refund.order_id, platform_item_id=refund.platform_item_id
-        ).using_db(conn)
-        parts = [(amount, item.id if item else None)]
-    else:
-        parts = [(amount, None)]
-    for part, item_id in parts:
-        await LedgerEntry.create(
-            refund_id=refund.id,
-            store_id=refund.store_id,
-            order_id=refund.order_id,
-            order_item_id=item_id,
-            amount=part,
-            currency=refund.currency,
-            source=source,
-            at=at,
-            using_db=conn,
-        )
-
-
 # -- decisions --------------------------------------------------------------------------------
 
 
@@ -468,7 +164,7 @@ async def _load_for_decision(
     refund = await Refund.get_or_none(id=refund_id).using_db(conn)
     if refund is None:
         raise NotFound(f"No refund with id {refund_id}.")
-    await _lock_order(refund.order_id, conn)
+    await ledger.lock_order(refund.order_id, conn)
     refund = await Refund.get(id=refund_id).using_db(conn)
     repeated = idempotency_key is not None and refund.decision_key == idempotency_key
     return refund, repeated
@@ -546,7 +242,7 @@ async def _approve_checked(
             if limit is not None
             else f"{actor.role.value} may approve any amount"
         )
-    left = await refundable(refund, conn=conn)
+    left = await ledger.refundable(refund, conn=conn)
     if left is None:
         raise InvalidInput("The order of this refund has not synced yet; sync the store first.")
     if value > left.limit:
@@ -614,7 +310,7 @@ async def start_refund(
     now = clock.now()
     async with in_transaction() as conn:
         # One transaction: over the cap or the remainder, the refund never existed.
-        await _lock_order(order.id, conn)
+        await ledger.lock_order(order.id, conn)
         refund = await Refund.create(
             store_id=store.id,
             order_id=order.id,
@@ -749,7 +445,7 @@ async def _decide(
     return Decision(fresh, writeback)
 
 
-async def _auto_approve(
+async def auto_approve(
     refund: Refund, rules: Rules, order: Order | None, conn: BaseDBAsyncClient
 ) -> None:
     """Approve a new request the store's rules allow, inside the intake transaction."""
@@ -765,7 +461,7 @@ async def _auto_approve(
     if verdict.verdict is not Verdict.AUTO_APPROVE:
         await Refund.filter(id=refund.id).using_db(conn).update(rule=verdict.rule)
         return
-    left = await refundable(refund, conn=conn)
+    left = await ledger.refundable(refund, conn=conn)
     if left is None or refund.requested_amount > left.limit:
         await (
             Refund.filter(id=refund.id)
@@ -893,7 +589,7 @@ async def finish_writeback(
         refund.updated_at = now
         await refund.save(using_db=conn)
         if refund.status is RefundStatus.REFUNDED:
-            await _pay(refund, LedgerSource.DESK, conn)
+            await ledger.pay_out(refund, LedgerSource.DESK, conn)
         await audit.record(
             "refund.written_back",
             subject_type="refund",

@@ -15,8 +15,8 @@ from aftersales.core.modules import OutboxContext
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order
 from aftersales.orders.sync import record_handlers, sync_stream
+from aftersales.refunds import intake, service, states
 from aftersales.refunds import module as refunds_module
-from aftersales.refunds import service, states
 from aftersales.refunds.models import LedgerEntry, LedgerSource, Refund, RefundRules, RefundStatus
 from connectors.base import Stream
 from connectors.demo import DemoConnector
@@ -230,7 +230,7 @@ async def test_overdue_requests_escalate_and_platform_timeouts_count_as_misses()
         update={"platform_status": "SUCCESS", "updated_at": refund.due_at + timedelta(seconds=1)}
     )
     async with in_transaction() as conn:
-        await service.intake(store, [paid], conn)
+        await intake.intake(store, [paid], conn)
     missed = await Refund.get(id=refund.id)
     assert missed.status is RefundStatus.REFUNDED and missed.auto_agreed
 
