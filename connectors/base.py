@@ -143,6 +143,21 @@ class AfterSaleKind(StrEnum):
     EXCHANGE = "exchange"
 
 
+class AfterSaleStatus(StrEnum):
+    """Where a request stands, in our words; each connector maps its platform's own.
+
+    ``UNKNOWN`` is a word the connector has never seen: the desk keeps the case
+    where it is rather than guess.
+    """
+
+    REQUESTED = "requested"
+    WAITING_RETURN = "waiting_return"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+    UNKNOWN = "unknown"
+
+
 class AfterSaleRecord(Record):
     """A buyer's after-sale request (or a refund the shop already made)."""
 
@@ -150,6 +165,7 @@ class AfterSaleRecord(Record):
     platform_order_id: str
     platform_item_id: str | None = None
     kind: AfterSaleKind
+    status: AfterSaleStatus
     platform_status: str
     currency: str = "CNY"
     requested_amount: Decimal
@@ -228,6 +244,7 @@ class RefundWrite(Record):
 
 class RefundWriteResult(Record):
     platform_refund_id: str | None = None
+    status: AfterSaleStatus  # where the request stands after the write, in our words
     platform_status: str
     already_done: bool = False  # the platform had made this write before we asked again
 
@@ -248,6 +265,7 @@ class Capabilities:
     after_sales: bool = False
     reviews: bool = False
     decide_refund: bool = False
+    start_refund: bool = False  # a refund nobody asked for (shipping, compensation)
     reply_review: bool = False
 
 
@@ -258,7 +276,11 @@ class Stream(StrEnum):
 
 
 class Connector(Protocol):
-    """A store platform. A ``None`` cursor means "start from ``since``"."""
+    """A store platform. A ``None`` cursor means "start from ``since``".
+
+    Its module also declares ``CAPABILITIES``, so the desk can tell what a
+    platform supports (can it start a refund?) without connecting to it.
+    """
 
     platform: str
     capabilities: Capabilities

@@ -28,6 +28,7 @@ from connectors.base import (
     ReviewRecord,
     ShipmentRecord,
 )
+from connectors.taobao import refund_status  # the demo shop speaks TOP's words
 
 PRODUCTS = [
     ("纯棉短袖T恤 男款", ["白色 L", "黑色 XL", "灰色 M"], Decimal("69.00")),
@@ -64,11 +65,17 @@ CARRIERS = ["中通快递", "圆通速递", "顺丰速运", "韵达快递"]
 STREETS = ["文一路", "中山北路", "科技园南路", "建国路", "人民南路", "湖南路"]
 
 
+# What the desk may ask of this platform (read without connecting: ``capabilities_of``).
+CAPABILITIES = Capabilities(
+    orders=True, after_sales=True, reviews=True, decide_refund=True, start_refund=True
+)
+
+
 class DemoConnector:
     """Orders of a made-up Taobao-style shop over the last ``days`` days."""
 
     platform = "demo"
-    capabilities = Capabilities(orders=True, after_sales=True, reviews=True, decide_refund=True)
+    capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -242,6 +249,7 @@ class DemoConnector:
                     platform_order_id=order.platform_order_id,
                     platform_item_id=line.platform_item_id,
                     kind=kind,
+                    status=refund_status(decided.platform_status if decided else status),
                     platform_status=decided.platform_status if decided else status,
                     requested_amount=amount,
                     reason=rng.choice(reasons),
@@ -272,7 +280,9 @@ class DemoConnector:
             return DECISIONS_BY_KEY[idempotency_key].model_copy(update={"already_done": True})
         status = "SUCCESS" if write.decision is RefundDecision.APPROVE else "SELLER_REFUSE_BUYER"
         result = RefundWriteResult(
-            platform_refund_id=write.platform_refund_id, platform_status=status
+            platform_refund_id=write.platform_refund_id,
+            status=refund_status(status),
+            platform_status=status,
         )
         DECISIONS_BY_KEY[idempotency_key] = result
         if write.platform_refund_id:

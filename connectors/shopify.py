@@ -62,6 +62,7 @@ from pydantic import ValidationError
 from connectors.base import (
     AfterSaleKind,
     AfterSaleRecord,
+    AfterSaleStatus,
     BadPayload,
     BuyerRecord,
     Capabilities,
@@ -278,6 +279,7 @@ def parse_refund(payload: dict[str, Any], *, order_id: str, currency: str) -> Af
             platform_order_id=str(payload.get("order_id") or order_id),
             platform_item_id=str(lines[0]["line_item_id"]) if len(lines) == 1 else None,
             kind=AfterSaleKind.REFUND_ONLY,
+            status=AfterSaleStatus.REFUNDED,  # the platform lists only refunds made
             platform_status="refunded",
             currency=currency,
             requested_amount=amount,
@@ -455,9 +457,15 @@ def _allocate(amount: Decimal, suggested: list[dict[str, Any]]) -> list[dict[str
     return transactions
 
 
+# What the desk may ask of this platform (read without connecting: ``capabilities_of``).
+CAPABILITIES = Capabilities(
+    orders=True, after_sales=True, reviews=False, decide_refund=True, start_refund=True
+)
+
+
 class ShopifyConnector:
     platform = "shopify"
-    capabilities = Capabilities(orders=True, after_sales=True, reviews=False, decide_refund=True)
+    capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -595,7 +603,9 @@ class ShopifyConnector:
         if write.decision is RefundDecision.REJECT:
             # No buyer request exists on Shopify REST to decline: the desk's record is all.
             return RefundWriteResult(
-                platform_refund_id=write.platform_refund_id, platform_status=REJECTED_LOCALLY
+                platform_refund_id=write.platform_refund_id,
+                status=AfterSaleStatus.REJECTED,
+                platform_status=REJECTED_LOCALLY,
             )
         write.check_parts()
         order_id = str(int(write.platform_order_id))
@@ -603,7 +613,10 @@ class ShopifyConnector:
         made = await self._made_refund(order_id, mark, write.platform_refund_id)
         if made is not None:
             return RefundWriteResult(
-                platform_refund_id=str(made.get("id")), platform_status=REFUNDED, already_done=True
+                platform_refund_id=str(made.get("id")),
+                status=AfterSaleStatus.REFUNDED,
+                platform_status=REFUNDED,
+                already_done=True,
             )
         if write.platform_refund_id:
             # A refund with an id is one the shop already made; never make a second in its place.
@@ -646,7 +659,9 @@ class ShopifyConnector:
         created = body.get("refund") if isinstance(body, dict) else None
         if response.status_code in (200, 201) and isinstance(created, dict) and created.get("id"):
             return RefundWriteResult(
-                platform_refund_id=str(created["id"]), platform_status=REFUNDED
+                platform_refund_id=str(created["id"]),
+                status=AfterSaleStatus.REFUNDED,
+                platform_status=REFUNDED,
             )
         if response.status_code in (400, 404, 422):
             raise _refused(response, body)

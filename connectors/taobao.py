@@ -147,6 +147,7 @@ from pydantic import ValidationError
 from connectors.base import (
     AfterSaleKind,
     AfterSaleRecord,
+    AfterSaleStatus,
     AuthFailed,
     BadPayload,
     BuyerRecord,
@@ -192,6 +193,25 @@ TRADE_STATUS = {
     "TRADE_NO_CREATE_PAY": OrderStatus.CLOSED,
 }
 # Refund states in which a platform timer runs (so refund_remind_timeout matters).
+# TOP's refund words (PLATFORMS.md) in the desk's terms; an exchange turned into
+# a refund is a new request for money.
+REFUND_STATUS = {
+    "WAIT_SELLER_AGREE": AfterSaleStatus.REQUESTED,
+    "EXCHANGE_TRANSFORM_TO_REFUND": AfterSaleStatus.REQUESTED,
+    "WAIT_BUYER_RETURN_GOODS": AfterSaleStatus.WAITING_RETURN,
+    "WAIT_SELLER_CONFIRM_GOODS": AfterSaleStatus.WAITING_RETURN,
+    "WAIT_BUYER_CONFIRM_EXCHANGE_SELLER_SEND_GOODS": AfterSaleStatus.WAITING_RETURN,
+    "WAIT_SELLER_CONSIGN_GOODS": AfterSaleStatus.WAITING_RETURN,
+    "SELLER_REFUSE_BUYER": AfterSaleStatus.REJECTED,
+    "CLOSED": AfterSaleStatus.CANCELLED,
+    "SUCCESS": AfterSaleStatus.REFUNDED,
+}
+
+
+def refund_status(word: str) -> AfterSaleStatus:
+    return REFUND_STATUS.get(word, AfterSaleStatus.UNKNOWN)
+
+
 OPEN_REFUND_STATUSES = frozenset(
     {
         "WAIT_SELLER_AGREE",
@@ -538,6 +558,7 @@ def parse_refund(payload: Mapping[str, Any]) -> AfterSaleRecord:
             platform_order_id=str(payload["tid"]),
             platform_item_id=str(payload["oid"]) if payload.get("oid") else None,
             kind=kind,
+            status=refund_status(str(payload["status"])),
             platform_status=payload["status"],
             currency="CNY",
             requested_amount=parse_money(payload["refund_fee"], record_id),
@@ -669,9 +690,13 @@ class Window:
         )
 
 
+# What the desk may ask of this platform (read without connecting: ``capabilities_of``).
+CAPABILITIES = Capabilities(orders=True, after_sales=True, reviews=True, decide_refund=True)
+
+
 class TaobaoConnector:
     platform = "taobao"
-    capabilities = Capabilities(orders=True, after_sales=True, reviews=True, decide_refund=True)
+    capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -1045,7 +1070,10 @@ class TaobaoConnector:
         status = str(state.get("status") or "")
         if status in DECIDED_STATUSES[write.decision]:
             return RefundWriteResult(
-                platform_refund_id=refund_id, platform_status=status, already_done=True
+                platform_refund_id=refund_id,
+                status=refund_status(status),
+                platform_status=status,
+                already_done=True,
             )
         if status == "CLOSED":
             raise WriteRefused(
@@ -1137,7 +1165,9 @@ class TaobaoConnector:
         except ConnectorError:
             after = ""  # the refund is agreed; not knowing its new word is no failure
         status = after if after in DECIDED_STATUSES[RefundDecision.APPROVE] else expected
-        return RefundWriteResult(platform_refund_id=refund_id, platform_status=status)
+        return RefundWriteResult(
+            platform_refund_id=refund_id, status=refund_status(status), platform_status=status
+        )
 
     async def _refuse(
         self, write: RefundWrite, refund_id: str, version: int, before: Mapping[str, Any]
@@ -1157,8 +1187,9 @@ class TaobaoConnector:
             )
         refund = answer.get("refund")
         status = str(refund.get("status") or "") if isinstance(refund, dict) else ""
+        status = status or "SELLER_REFUSE_BUYER"
         return RefundWriteResult(
-            platform_refund_id=refund_id, platform_status=status or "SELLER_REFUSE_BUYER"
+            platform_refund_id=refund_id, status=refund_status(status), platform_status=status
         )
 
     async def _after_failure(

@@ -50,6 +50,7 @@ from pydantic import ValidationError
 from connectors.base import (
     AfterSaleKind,
     AfterSaleRecord,
+    AfterSaleStatus,
     BadPayload,
     BuyerRecord,
     Capabilities,
@@ -237,6 +238,7 @@ def parse_refund(order_id: str, currency: str, payload: dict[str, Any]) -> After
             platform_order_id=order_id,
             platform_item_id=_refunded_item_id(lines[0]) if len(lines) == 1 else None,
             kind=AfterSaleKind.REFUND_ONLY,
+            status=AfterSaleStatus.REFUNDED,  # the platform lists only refunds made
             platform_status="refunded",
             currency=currency,
             requested_amount=abs(amount),
@@ -292,9 +294,15 @@ def _money(value: Decimal) -> str:
     return f"{value.quantize(CENT):.2f}"
 
 
+# What the desk may ask of this platform (read without connecting: ``capabilities_of``).
+CAPABILITIES = Capabilities(
+    orders=True, after_sales=True, reviews=True, decide_refund=True, start_refund=True
+)
+
+
 class WooCommerceConnector:
     platform = "woocommerce"
-    capabilities = Capabilities(orders=True, after_sales=True, reviews=True, decide_refund=True)
+    capabilities = CAPABILITIES
 
     def __init__(
         self,
@@ -431,14 +439,19 @@ class WooCommerceConnector:
         if write.decision is RefundDecision.REJECT:
             # No buyer request exists on WooCommerce to decline: the desk's record is all.
             return RefundWriteResult(
-                platform_refund_id=write.platform_refund_id, platform_status=REJECTED_LOCALLY
+                platform_refund_id=write.platform_refund_id,
+                status=AfterSaleStatus.REJECTED,
+                platform_status=REJECTED_LOCALLY,
             )
         write.check_parts()
         order_id = int(write.platform_order_id)
         made = await self._made_refund(order_id, idempotency_key, write.platform_refund_id)
         if made is not None:
             return RefundWriteResult(
-                platform_refund_id=str(made.get("id")), platform_status=REFUNDED, already_done=True
+                platform_refund_id=str(made.get("id")),
+                status=AfterSaleStatus.REFUNDED,
+                platform_status=REFUNDED,
+                already_done=True,
             )
         if write.platform_refund_id:
             # A refund with an id is one the shop already made; never make a second in its place.
@@ -451,7 +464,11 @@ class WooCommerceConnector:
             "POST", f"{API}/orders/{order_id}/refunds", json=payload
         )
         if response.status_code in (200, 201) and isinstance(body, dict) and body.get("id"):
-            return RefundWriteResult(platform_refund_id=str(body["id"]), platform_status=REFUNDED)
+            return RefundWriteResult(
+                platform_refund_id=str(body["id"]),
+                status=AfterSaleStatus.REFUNDED,
+                platform_status=REFUNDED,
+            )
         if isinstance(body, dict) and body.get("code") == REFUND_REFUSED:
             raise _refused(response, body)
         if response.status_code in (400, 404):

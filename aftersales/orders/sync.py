@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from aftersales.core.modules import Module, RecordHandler
 from aftersales.core.security import decrypt_credentials
 from aftersales.orders import service
 from aftersales.orders.models import PlatformRecord, SyncError, SyncState
-from connectors.base import Page, Record, Stream
+from connectors.base import Capabilities, Page, Record, Stream
 
 log = logging.getLogger("aftersales.sync")
 
@@ -48,6 +49,17 @@ def connector_factory(platform: str) -> Callable[..., Any]:
         if ep.name == platform:
             return ep.load()
     raise InvalidInput(f"No connector is installed for platform {platform!r}.")
+
+
+def capabilities_of(platform: str) -> Capabilities:
+    """What a platform's connector can do, read from its module without connecting.
+
+    A connector module declares ``CAPABILITIES`` beside its ``connect`` factory.
+    """
+    factory = connector_factory(platform)
+    module = sys.modules.get(getattr(factory, "__module__", ""))
+    found = getattr(module, "CAPABILITIES", None)
+    return found if isinstance(found, Capabilities) else Capabilities()
 
 
 def connector_for(store: Store, secret_key: str, **options: Any) -> Any:

@@ -95,7 +95,7 @@ async def _receive(
     conn: BaseDBAsyncClient,
 ) -> Refund:
     now = clock.now()
-    status = states.from_platform(None, record.platform_status)
+    status = states.from_platform(None, record.status)
     shipped = bool(order and order.shipped_at)
     refund = await Refund.create(
         store_id=store.id,
@@ -168,7 +168,7 @@ async def _reconcile(
     """A later sync of a known request: the platform's status and figures win."""
     before = refund.status
     before_due = refund.due_at
-    after = states.from_platform(before, record.platform_status)
+    after = states.from_platform(before, record.status)
     now = clock.now()
     if order is not None and refund.order_id is None:
         refund.order_id = order.id

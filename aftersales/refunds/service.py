@@ -28,6 +28,7 @@ from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound, Perm
 from aftersales.core.models import OutboxMessage, Store, User
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem
+from aftersales.orders.sync import capabilities_of
 from aftersales.refunds import ledger, states
 from aftersales.refunds.models import (
     AD_HOC_KINDS,
@@ -264,11 +265,6 @@ async def _approve_checked(
     )
 
 
-# Platforms whose API lets a shop start a refund nobody asked for. Taobao does
-# not: compensation there goes through the seller centre's own payments.
-CAN_START_REFUNDS = frozenset({"woocommerce", "shopify", "demo"})
-
-
 async def start_refund(
     order_id: int,
     *,
@@ -297,7 +293,7 @@ async def start_refund(
     if order is None:
         raise NotFound(f"No order with id {order_id}.")
     store = await Store.get(id=order.store_id)  # type: ignore[attr-defined]
-    if store.platform not in CAN_START_REFUNDS:
+    if not capabilities_of(store.platform).start_refund:
         raise InvalidInput(
             f"A {store.platform} store cannot start a refund through its API; "
             "pay it on the platform and it will sync here."
@@ -579,7 +575,7 @@ async def finish_writeback(
         refund.platform_refund_id = refund.platform_refund_id or result.platform_refund_id
         refund.writeback_error = ""
         if decision is RefundDecision.APPROVE and refund.status is RefundStatus.REFUNDING:
-            after = states.from_platform(RefundStatus.REFUNDING, result.platform_status)
+            after = states.from_platform(RefundStatus.REFUNDING, result.status)
             if after is RefundStatus.REFUNDING or after not in states.TRANSITIONS[refund.status]:
                 after = RefundStatus.REFUNDED
             refund.status = after

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from aftersales.core.errors import AfterSalesError
 from aftersales.refunds.models import RefundStatus as S
+from connectors.base import AfterSaleStatus
 
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.REQUESTED: frozenset({S.APPROVED, S.REJECTED, S.CANCELLED, S.DISPUTED}),
@@ -40,35 +41,27 @@ def check(current: S, new: S) -> None:
         raise IllegalTransition(f"A refund cannot go from {current.value} to {new.value}.")
 
 
-# The platform's own words (Taobao refund statuses; WooCommerce and Shopify
-# list only refunds already paid, which the connectors call "refunded").
-PLATFORM_STATUS: dict[str, S] = {
-    "WAIT_SELLER_AGREE": S.REQUESTED,
-    "WAIT_BUYER_RETURN_GOODS": S.WAITING_RETURN,
-    "WAIT_SELLER_CONFIRM_GOODS": S.WAITING_RETURN,
-    "WAIT_BUYER_CONFIRM_EXCHANGE_SELLER_SEND_GOODS": S.WAITING_RETURN,
-    "WAIT_SELLER_CONSIGN_GOODS": S.WAITING_RETURN,
-    "EXCHANGE_TRANSFORM_TO_REFUND": S.REQUESTED,
-    "SELLER_REFUSE_BUYER": S.REJECTED,
-    "CLOSED": S.CANCELLED,
-    "SUCCESS": S.REFUNDED,
-    "refunded": S.REFUNDED,
-    "requested": S.REQUESTED,
-    "rejected": S.REJECTED,
+# What the connectors report (each maps its platform's own words) in our terms.
+FROM_PLATFORM: dict[AfterSaleStatus, S] = {
+    AfterSaleStatus.REQUESTED: S.REQUESTED,
+    AfterSaleStatus.WAITING_RETURN: S.WAITING_RETURN,
+    AfterSaleStatus.REJECTED: S.REJECTED,
+    AfterSaleStatus.CANCELLED: S.CANCELLED,
+    AfterSaleStatus.REFUNDED: S.REFUNDED,
 }
 
 
-def from_platform(current: S | None, platform_status: str) -> S:
-    """Our status after a sync reported ``platform_status``.
+def from_platform(current: S | None, reported: AfterSaleStatus) -> S:
+    """Our status after a sync reported ``reported``.
 
-    Unknown words keep the refund where it is (new ones start as requested),
-    so a platform adding a status never closes a case by accident.
+    A status the connector did not know keeps the refund where it is (new ones
+    start as requested), so a platform adding a word never closes a case by accident.
     """
-    reported = PLATFORM_STATUS.get(platform_status)
+    mapped = FROM_PLATFORM.get(reported)
     if current is None:
-        return reported or S.REQUESTED
-    if reported is None or current is S.REFUNDED:
+        return mapped or S.REQUESTED
+    if mapped is None or current is S.REFUNDED:
         return current
-    if current in PENDING_WRITEBACK and reported is S.REQUESTED:
+    if current in PENDING_WRITEBACK and mapped is S.REQUESTED:
         return current
-    return reported
+    return mapped

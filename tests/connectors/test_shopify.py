@@ -25,6 +25,7 @@ import pytest
 
 from connectors.base import (
     AfterSaleKind,
+    AfterSaleStatus,
     AuthFailed,
     BadPayload,
     OrderRecord,
@@ -581,10 +582,15 @@ async def test_an_approved_refund_is_made_once_and_a_repeat_is_already_done() ->
     (made,) = shop.executed_refunds
     assert client.capabilities.decide_refund is True
     assert first == RefundWriteResult(
-        platform_refund_id=str(made["id"]), platform_status="refunded"
+        status=AfterSaleStatus.REFUNDED,
+        platform_refund_id=str(made["id"]),
+        platform_status="refunded",
     )
     assert again == RefundWriteResult(
-        platform_refund_id=str(made["id"]), platform_status="refunded", already_done=True
+        status=AfterSaleStatus.REFUNDED,
+        platform_refund_id=str(made["id"]),
+        platform_status="refunded",
+        already_done=True,
     )
     assert confirmed == again
     assert shop.requests["refunds_calculate"] == 1
@@ -687,6 +693,7 @@ async def test_a_lost_answer_then_a_retry_refunds_once(mode: str) -> None:
         await client.aclose()
     assert not isinstance(lost.value, WriteRefused)  # worth retrying
     assert retry == RefundWriteResult(
+        status=AfterSaleStatus.REFUNDED,
         platform_refund_id=str(shop.executed_refunds[0]["id"]),
         platform_status="refunded",
         already_done=True,
@@ -746,7 +753,9 @@ async def test_a_rejection_makes_no_call() -> None:
         idempotency_key="rj-1",
     )
     await client.aclose()
-    assert result == RefundWriteResult(platform_status="rejected_locally")
+    assert result == RefundWriteResult(
+        status=AfterSaleStatus.REJECTED, platform_status="rejected_locally"
+    )
     assert calls == []
 
 

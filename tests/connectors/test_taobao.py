@@ -16,6 +16,7 @@ import pytest
 
 from connectors.base import (
     AfterSaleKind,
+    AfterSaleStatus,
     AuthFailed,
     BadPayload,
     ConnectorError,
@@ -557,6 +558,11 @@ def test_exchanges_are_told_apart_from_refunds() -> None:
     turned = {**base, "dispute_type": "TMALL_EXCHANGE", "status": "EXCHANGE_TRANSFORM_TO_REFUND"}
     assert parse_refund(turned).kind is AfterSaleKind.RETURN_AND_REFUND
     assert parse_refund({**base, "has_good_return": False}).kind is AfterSaleKind.REFUND_ONLY
+    # Statuses come in the desk's words; one TOP adds later is unknown, never a guess.
+    assert parse_refund(base).status is AfterSaleStatus.REQUESTED
+    assert parse_refund({**base, "status": "SUCCESS"}).status is AfterSaleStatus.REFUNDED
+    assert parse_refund({**base, "status": "CLOSED"}).status is AfterSaleStatus.CANCELLED
+    assert parse_refund({**base, "status": "NEW_WORD"}).status is AfterSaleStatus.UNKNOWN
 
 
 async def test_refunds_map_kinds_amounts_deadlines_and_returns() -> None:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from connectors.base import (
+    AfterSaleStatus,
     AuthFailed,
     BadPayload,
     OrderRecord,
@@ -294,10 +295,15 @@ async def test_an_approved_refund_is_made_once_and_a_repeat_is_already_done() ->
     (made,) = shop.executed_refunds
     assert connector.capabilities.decide_refund is True
     assert first == RefundWriteResult(
-        platform_refund_id=str(made["id"]), platform_status="refunded"
+        status=AfterSaleStatus.REFUNDED,
+        platform_refund_id=str(made["id"]),
+        platform_status="refunded",
     )
     assert again == RefundWriteResult(
-        platform_refund_id=str(made["id"]), platform_status="refunded", already_done=True
+        status=AfterSaleStatus.REFUNDED,
+        platform_refund_id=str(made["id"]),
+        platform_status="refunded",
+        already_done=True,
     )
     assert confirmed == again
     assert len(shop.refund_posts) == 1
@@ -373,6 +379,7 @@ async def test_a_lost_answer_then_a_retry_refunds_once(mode: str) -> None:
         await connector.aclose()
     assert not isinstance(lost.value, WriteRefused)  # worth retrying
     assert retry == RefundWriteResult(
+        status=AfterSaleStatus.REFUNDED,
         platform_refund_id=str(shop.executed_refunds[0]["id"]),
         platform_status="refunded",
         already_done=True,
@@ -434,5 +441,7 @@ async def test_a_rejection_makes_no_call() -> None:
         idempotency_key="rj-1",
     )
     await connector.aclose()
-    assert result == RefundWriteResult(platform_status="rejected_locally")
+    assert result == RefundWriteResult(
+        status=AfterSaleStatus.REJECTED, platform_status="rejected_locally"
+    )
     assert calls == []

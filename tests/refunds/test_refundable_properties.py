@@ -21,7 +21,7 @@ from aftersales.core.models import Role
 from aftersales.orders.models import Customer, Order, OrderItem
 from aftersales.refunds import service
 from aftersales.refunds.models import LedgerEntry, Refund, RefundKind, RefundStatus
-from connectors.base import OrderStatus, RefundDecision, RefundWriteResult
+from connectors.base import AfterSaleStatus, OrderStatus, RefundDecision, RefundWriteResult
 from tests.factories import create_store, create_user
 
 CENT = Decimal("0.01")
@@ -129,7 +129,7 @@ async def test_approvals_never_exceed_what_was_paid(clean_db, scenario) -> None:
             await service.finish_writeback(
                 refund.id,
                 RefundDecision.APPROVE,
-                RefundWriteResult(platform_status="SUCCESS"),
+                RefundWriteResult(status=AfterSaleStatus.REFUNDED, platform_status="SUCCESS"),
             )
     # The books: paid out plus promised never above paid, for the order and each line.
     paid_out = sum((e.amount for e in await LedgerEntry.filter(order_id=order.id)), Decimal(0))

@@ -21,7 +21,7 @@ from aftersales.orders.models import Order, OrderItem
 from aftersales.refunds import service
 from aftersales.refunds.models import LedgerEntry, Refund, RefundStatus
 from aftersales.refunds.report import Period, refund_report
-from connectors.base import RefundDecision, RefundWriteResult
+from connectors.base import AfterSaleStatus, RefundDecision, RefundWriteResult
 from tests.conftest import sign_in
 from tests.factories import create_user
 from tests.orders.test_api import bearer
@@ -48,7 +48,9 @@ async def shop_with_desk_refunds() -> None:
         if n % 4:
             await service.start_writeback(refund.id)
             await service.finish_writeback(
-                refund.id, RefundDecision.APPROVE, RefundWriteResult(platform_status="SUCCESS")
+                refund.id,
+                RefundDecision.APPROVE,
+                RefundWriteResult(status=AfterSaleStatus.REFUNDED, platform_status="SUCCESS"),
             )
 
 

@@ -18,7 +18,7 @@ from aftersales.orders.sync import record_handlers, sync_stream
 from aftersales.refunds import intake, service, states
 from aftersales.refunds import module as refunds_module
 from aftersales.refunds.models import LedgerEntry, LedgerSource, Refund, RefundRules, RefundStatus
-from connectors.base import Stream
+from connectors.base import AfterSaleStatus, Stream
 from connectors.demo import DemoConnector
 from tests.factories import create_store, create_user
 
@@ -52,7 +52,7 @@ async def test_sync_turns_requests_into_refunds_with_platform_money_in_the_ledge
     }
     for refund in refunds:
         record = records[refund.platform_refund_id]
-        assert refund.status is states.from_platform(None, record.platform_status)
+        assert refund.status is states.from_platform(None, record.status)
         assert refund.requested_amount == record.requested_amount
         assert refund.order_id is not None
     paid = [r for r in refunds if r.status is RefundStatus.REFUNDED]
@@ -227,7 +227,11 @@ async def test_overdue_requests_escalate_and_platform_timeouts_count_as_misses()
         if r.platform_refund_id == refund.platform_refund_id
     )
     paid = record.model_copy(
-        update={"platform_status": "SUCCESS", "updated_at": refund.due_at + timedelta(seconds=1)}
+        update={
+            "status": AfterSaleStatus.REFUNDED,
+            "platform_status": "SUCCESS",
+            "updated_at": refund.due_at + timedelta(seconds=1),
+        }
     )
     async with in_transaction() as conn:
         await intake.intake(store, [paid], conn)
@@ -246,10 +250,22 @@ def test_only_listed_transitions_are_legal(current: RefundStatus, new: RefundSta
 
 
 def test_a_sync_does_not_undo_a_decision_still_being_written_back() -> None:
-    assert states.from_platform(RefundStatus.APPROVED, "WAIT_SELLER_AGREE") is RefundStatus.APPROVED
-    assert states.from_platform(RefundStatus.REFUNDED, "CLOSED") is RefundStatus.REFUNDED
-    assert states.from_platform(RefundStatus.REQUESTED, "SUCCESS") is RefundStatus.REFUNDED
-    assert states.from_platform(RefundStatus.REQUESTED, "NEW_WORD") is RefundStatus.REQUESTED
+    assert (
+        states.from_platform(RefundStatus.APPROVED, AfterSaleStatus.REQUESTED)
+        is RefundStatus.APPROVED
+    )
+    assert (
+        states.from_platform(RefundStatus.REFUNDED, AfterSaleStatus.CANCELLED)
+        is RefundStatus.REFUNDED
+    )
+    assert (
+        states.from_platform(RefundStatus.REQUESTED, AfterSaleStatus.REFUNDED)
+        is RefundStatus.REFUNDED
+    )
+    assert (
+        states.from_platform(RefundStatus.REQUESTED, AfterSaleStatus.UNKNOWN)
+        is RefundStatus.REQUESTED
+    )
 
 
 async def test_the_handover_gets_due_refunds_and_parcels_to_stop() -> None:
