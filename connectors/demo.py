@@ -61,6 +61,8 @@ BUYER_TEXTS = ["", "麻烦尽快处理，谢谢", "收到就这样了", "急用�
 # What the demo platform was told, by refund id and by idempotency key (per process).
 DECISIONS: dict[str, RefundWriteResult] = {}
 DECISIONS_BY_KEY: dict[str, RefundWriteResult] = {}
+# Return-and-refund requests: agreeing first waits for the goods, agreeing again pays.
+RETURN_REQUESTS: set[str] = set()
 CARRIERS = ["中通快递", "圆通速递", "顺丰速运", "韵达快递"]
 STREETS = ["文一路", "中山北路", "科技园南路", "建国路", "人民南路", "湖南路"]
 
@@ -242,6 +244,8 @@ class DemoConnector:
             amount = whole if rng.random() < 0.8 else (whole / 2).quantize(Decimal("0.01"))
             refund_id = f"{order.platform_order_id}{len(refunds) % 10}"
             decided = DECISIONS.get(refund_id)
+            if kind is AfterSaleKind.RETURN_AND_REFUND:
+                RETURN_REQUESTS.add(refund_id)
             updated = created + timedelta(hours=rng.randint(0, 30))
             refunds.append(
                 AfterSaleRecord(
@@ -275,10 +279,21 @@ class DemoConnector:
             yield Page(records=[], cursor=cursor)
 
     async def decide_refund(self, write: RefundWrite, *, idempotency_key: str) -> RefundWriteResult:
-        """The demo platform agrees to every decision, once per idempotency key."""
+        """The demo platform agrees to every decision, once per idempotency key.
+
+        A return-and-refund request agreed the first time waits for the goods
+        (as Taobao's WAIT_BUYER_RETURN_GOODS); agreed again, it pays.
+        """
         if idempotency_key in DECISIONS_BY_KEY:
             return DECISIONS_BY_KEY[idempotency_key].model_copy(update={"already_done": True})
         status = "SUCCESS" if write.decision is RefundDecision.APPROVE else "SELLER_REFUSE_BUYER"
+        earlier = DECISIONS.get(write.platform_refund_id or "")
+        if (
+            status == "SUCCESS"
+            and write.platform_refund_id in RETURN_REQUESTS
+            and (earlier is None or earlier.platform_status != "WAIT_BUYER_RETURN_GOODS")
+        ):
+            status = "WAIT_BUYER_RETURN_GOODS"  # the goods come back before the money
         result = RefundWriteResult(
             platform_refund_id=write.platform_refund_id,
             status=refund_status(status),

@@ -72,6 +72,43 @@ def time_param(value: str | None, *, name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def choice_param(kind: Any, value: str | None, name: str) -> Any:
+    if not value:
+        return None
+    if value not in {e.value for e in kind}:
+        raise InvalidInput(f"Unknown {name} {value!r}.", code="invalid_parameter")
+    return kind(value)
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InvalidInput("The body must be JSON.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("The body must be a JSON object.", code="invalid_json")
+    return body
+
+
+def idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key", "").strip()
+    if len(key) > 100:
+        raise InvalidInput("Idempotency-Key is at most 100 characters.", code="invalid_header")
+    return key or None
+
+
+def expected_version(body: dict[str, Any]) -> int | None:
+    version = body.get("version")
+    if version is None:
+        return None
+    if not isinstance(version, int):
+        raise InvalidInput("version must be an integer.", code="invalid_parameter")
+    return version
+
+
 def user_json(user: User) -> dict[str, Any]:
     return {
         "id": user.id,

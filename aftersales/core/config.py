@@ -28,6 +28,11 @@ class Settings:
     secret_key: str
     timezone: str
     disabled_modules: frozenset[str] = frozenset()
+    # Parcel tracking (Kuaidi100-style); without an account the returns module
+    # does not poll and agents move parcels by hand.
+    tracking_url: str | None = None
+    tracking_customer: str = ""
+    tracking_key: str = ""
 
     @property
     def embedded_redis(self) -> bool:
@@ -84,6 +89,9 @@ class Settings:
             secret_key=secret_key,
             timezone=timezone,
             disabled_modules=disabled,
+            tracking_url=env.get("AFTERSALES_TRACKING_URL") or None,
+            tracking_customer=env.get("AFTERSALES_TRACKING_CUSTOMER") or "",
+            tracking_key=env.get("AFTERSALES_TRACKING_KEY") or "",
         )
 
 

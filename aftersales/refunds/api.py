@@ -15,7 +15,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from aftersales.core import clock
-from aftersales.core.api import api_route, int_param, json_money, json_time
+from aftersales.core.api import (
+    api_route,
+    choice_param,
+    expected_version,
+    idempotency_key,
+    int_param,
+    json_body,
+    json_money,
+    json_time,
+)
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
 from aftersales.core.jobs import kick_outbox
@@ -72,14 +81,6 @@ def refund_json(refund: Refund) -> dict[str, Any]:
     }
 
 
-def _choice(kind: Any, value: str | None, name: str) -> Any:
-    if not value:
-        return None
-    if value not in {e.value for e in kind}:
-        raise InvalidInput(f"Unknown {name} {value!r}.", code="invalid_parameter")
-    return kind(value)
-
-
 def _amount_param(value: str | None, name: str) -> Decimal | None:
     if not value:
         return None
@@ -99,9 +100,9 @@ async def list_refunds(request: Request) -> Response:
     status = q.get("status") or None
     filters = queue.RefundFilters(
         store_id=int_param(q.get("store_id"), 0, name="store_id") or None,
-        status=_choice(RefundStatus, status if status != "open" else None, "status"),
-        kind=_choice(RefundKind, q.get("kind"), "kind"),
-        reason=_choice(ReasonCode, q.get("reason"), "reason"),
+        status=choice_param(RefundStatus, status if status != "open" else None, "status"),
+        kind=choice_param(RefundKind, q.get("kind"), "kind"),
+        reason=choice_param(ReasonCode, q.get("reason"), "reason"),
         due=due,
         min_amount=_amount_param(q.get("min_amount"), "min_amount"),
         max_amount=_amount_param(q.get("max_amount"), "max_amount"),
@@ -127,37 +128,8 @@ async def get_refund(request: Request) -> Response:
     return JSONResponse(refund_json(await service.get_refund(request.path_params["refund_id"])))
 
 
-async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw:
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        raise InvalidInput("The body must be JSON.", code="invalid_json") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("The body must be a JSON object.", code="invalid_json")
-    return body
-
-
-def _key(request: Request) -> str | None:
-    key = request.headers.get("idempotency-key", "").strip()
-    if len(key) > 100:
-        raise InvalidInput("Idempotency-Key is at most 100 characters.", code="invalid_header")
-    return key or None
-
-
-def _expected(body: dict[str, Any]) -> int | None:
-    version = body.get("version")
-    if version is None:
-        return None
-    if not isinstance(version, int):
-        raise InvalidInput("version must be an integer.", code="invalid_parameter")
-    return version
-
-
 async def approve(request: Request) -> Response:
-    body = await _body(request)
+    body = await json_body(request)
     amount = body.get("amount")
     if amount is not None and not isinstance(amount, str | int):
         raise InvalidInput('amount must be a string such as "12.50".', code="invalid_parameter")
@@ -166,21 +138,21 @@ async def approve(request: Request) -> Response:
         actor=current_user(request),
         amount=str(amount) if amount is not None else None,
         note=str(body.get("note") or ""),
-        expected_version=_expected(body),
-        idempotency_key=_key(request),
+        expected_version=expected_version(body),
+        idempotency_key=idempotency_key(request),
     )
     await kick_outbox(request.app.state.redis, decision.due)
     return JSONResponse(refund_json(decision.refund))
 
 
 async def reject(request: Request) -> Response:
-    body = await _body(request)
+    body = await json_body(request)
     decision = await service.reject(
         request.path_params["refund_id"],
         actor=current_user(request),
         reason=str(body.get("reason") or ""),
-        expected_version=_expected(body),
-        idempotency_key=_key(request),
+        expected_version=expected_version(body),
+        idempotency_key=idempotency_key(request),
     )
     await kick_outbox(request.app.state.redis, decision.due)
     return JSONResponse(refund_json(decision.refund))
@@ -280,14 +252,14 @@ async def refund_report(request: Request) -> Response:
 async def start_refund(request: Request) -> Response:
     """``{"order_id", "kind", "amount", "reason", "note", "platform_item_id"?,
     "review_case_id"?}``: a refund the shop starts, approved within the caller's cap."""
-    body = await _body(request)
+    body = await json_body(request)
     order_id = body.get("order_id")
     if not isinstance(order_id, int):
         raise InvalidInput("order_id must be an integer.", code="invalid_parameter")
-    kind = _choice(RefundKind, str(body.get("kind") or ""), "kind")
+    kind = choice_param(RefundKind, str(body.get("kind") or ""), "kind")
     if kind is None:
         raise InvalidInput("kind is required.", code="invalid_parameter")
-    reason = _choice(ReasonCode, str(body.get("reason") or "other"), "reason")
+    reason = choice_param(ReasonCode, str(body.get("reason") or "other"), "reason")
     review = body.get("review_case_id")
     if review is not None and not isinstance(review, int):
         raise InvalidInput("review_case_id must be an integer.", code="invalid_parameter")

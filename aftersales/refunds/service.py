@@ -303,6 +303,71 @@ async def start_refund(
         item = await OrderItem.get_or_none(order_id=order.id, platform_item_id=platform_item_id)
         if item is None:
             raise InvalidInput("That item is not on this order.")
+    return await _open_desk_refund(
+        order,
+        store,
+        kind=kind,
+        lines=[(item.id if item else None, value)],
+        reason=reason,
+        note=note.strip(),
+        actor=actor,
+        rule="",
+        review_case_id=review_case_id,
+        platform_item_id=platform_item_id,
+    )
+
+
+async def refund_returned_goods(
+    order_id: int,
+    *,
+    lines: list[tuple[int, Decimal]],
+    reason: ReasonCode,
+    note: str,
+    rule: str,
+) -> Decision:
+    """Pay for goods a return case received and accepted, on a platform where the shop
+    starts refunds itself (no buyer request to agree to).
+
+    ``lines`` are ``(order item id, amount)``. The return case decided it (its
+    approval was checked against the approver's cap), so the rule is named and
+    no second cap applies. Called inside the case's transaction: one case, one refund.
+    """
+    order = await Order.get_or_none(id=order_id)
+    if order is None:
+        raise NotFound(f"No order with id {order_id}.")
+    store = await Store.get(id=order.store_id)  # type: ignore[attr-defined]
+    if not capabilities_of(store.platform).start_refund:
+        raise InvalidInput(
+            f"A {store.platform} store pays returns on the buyer's request; "
+            "this case has none, so pay it on the platform and it will sync here."
+        )
+    return await _open_desk_refund(
+        order,
+        store,
+        kind=RefundKind.RETURN_AND_REFUND,
+        lines=[(item_id, _amount(amount, Decimal(0))) for item_id, amount in lines],
+        reason=reason,
+        note=note,
+        actor=None,
+        rule=rule,
+    )
+
+
+async def _open_desk_refund(
+    order: Order,
+    store: Store,
+    *,
+    kind: RefundKind,
+    lines: list[tuple[int | None, Decimal]],
+    reason: ReasonCode,
+    note: str,
+    actor: User | None,
+    rule: str,
+    review_case_id: int | None = None,
+    platform_item_id: str | None = None,
+) -> Decision:
+    """Create a refund the shop starts and approve it, in one transaction."""
+    value = sum((amount for _, amount in lines), Decimal("0.00"))
     now = clock.now()
     async with in_transaction() as conn:
         # One transaction: over the cap or the remainder, the refund never existed.
@@ -317,34 +382,56 @@ async def start_refund(
             currency=order.currency,
             requested_amount=value,
             reason=reason,
-            platform_reason=note.strip(),
+            platform_reason=note,
             review_case_id=review_case_id,
             requested_at=now,
             updated_at=now,
             using_db=conn,
         )
-        await RefundLine.create(
-            refund=refund,
-            order_item_id=item.id if item else None,
-            is_shipping=kind is RefundKind.SHIPPING,
-            amount=value,
-            using_db=conn,
-        )
+        for item_id, amount in lines:
+            await RefundLine.create(
+                refund=refund,
+                order_item_id=item_id,
+                is_shipping=kind is RefundKind.SHIPPING,
+                amount=amount,
+                using_db=conn,
+            )
         await audit.record(
             "refund.started",
             subject_type="refund",
             subject_id=refund.id,
             actor=actor,
-            data={"kind": kind.value, "amount": _str(value), "note": note.strip()},
+            data={"kind": kind.value, "amount": _str(value), "note": note, "rule": rule},
             using_db=conn,
         )
         return await _approve_checked(
             refund,
             actor=actor,
             amount=value,
-            note=note.strip(),
+            note=note,
             idempotency_key=None,
-            rule="",
+            rule=rule,
+            conn=conn,
+        )
+
+
+async def pay_for_return(refund_id: int, *, amount: Decimal, note: str, rule: str) -> Decision:
+    """Approve the buyer's return-and-refund request once the goods passed inspection.
+
+    The request may still be open (the platform never heard our return
+    approval) or waiting for the goods; either way the money is what the
+    warehouse accepted, at most what the buyer asked.
+    """
+    async with in_transaction() as conn:
+        refund, _ = await _load_for_decision(refund_id, conn, None)
+        _check_fresh(refund, None, {RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN})
+        return await _approve_checked(
+            refund,
+            actor=None,
+            amount=amount,
+            note=note,
+            idempotency_key=None,
+            rule=rule,
             conn=conn,
         )
 

@@ -18,7 +18,8 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     S.REQUESTED: frozenset({S.APPROVED, S.REJECTED, S.CANCELLED, S.DISPUTED}),
     S.APPROVED: frozenset({S.REFUNDING, S.CANCELLED}),
     S.REFUNDING: frozenset({S.REFUNDED, S.WAITING_RETURN, S.WRITEBACK_FAILED}),
-    S.WAITING_RETURN: frozenset({S.REFUNDING, S.CANCELLED, S.DISPUTED}),
+    # Goods back and inspected: the desk approves the money (returns.service).
+    S.WAITING_RETURN: frozenset({S.APPROVED, S.REFUNDING, S.CANCELLED, S.DISPUTED}),
     S.WRITEBACK_FAILED: frozenset({S.APPROVED, S.CANCELLED}),
     S.REJECTED: frozenset({S.DISPUTED, S.REQUESTED, S.CANCELLED}),
     S.DISPUTED: frozenset({S.REFUNDED, S.REJECTED, S.CANCELLED}),

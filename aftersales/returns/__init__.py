@@ -1,9 +1,112 @@
-"""Return and exchange cases (RMA): policy windows, return shipping, inspection.
+"""Return and exchange cases (RMA): policy windows, return shipping, inspection."""
 
-Registered now; its tables and pages come with the returns issue.
-"""
+from __future__ import annotations
 
+from aftersales.core.auth import EVERYONE
 from aftersales.core.i18n import N_
-from aftersales.core.modules import Module
+from aftersales.core.models import User
+from aftersales.core.modules import (
+    HandoverItem,
+    HandoverWindow,
+    Module,
+    NavEntry,
+    OrderLink,
+    Tile,
+    TimelineEvent,
+)
+from aftersales.returns import api, deadlines, intake, jobs
+from aftersales.returns.models import OPEN_STATUSES, ReturnCase, ReturnStatus
+from aftersales.returns.routes import routes
 
-module = Module(name="returns", label=N_("Returns"))
+
+async def dashboard_tiles(user: User) -> list[Tile]:
+    """Parcels on their way, parcels waiting for inspection, and the timers."""
+    counts = await deadlines.counts()
+    return [
+        Tile(
+            N_("Returns awaiting receipt"), counts.awaiting_receipt, "/returns/?status=in_transit"
+        ),
+        Tile(
+            N_("Returns to inspect"),
+            counts.inspection_backlog,
+            "/returns/?status=received",
+            "warn" if counts.inspection_backlog else "info",
+        ),
+        Tile(
+            N_("Return deadlines within 2 hours"),
+            counts.due_soon,
+            "/returns/?due=soon",
+            "warn" if counts.due_soon else "info",
+        ),
+        Tile(
+            N_("Return deadlines missed"),
+            counts.overdue,
+            "/returns/?due=overdue",
+            "alert" if counts.overdue else "info",
+        ),
+    ]
+
+
+DEADLINE_LABELS = {
+    ReturnStatus.REQUESTED: "answer the request",
+    ReturnStatus.RECEIVED: "inspect before the confirm-receipt deadline",
+    ReturnStatus.IN_TRANSIT: "confirm receipt",
+    ReturnStatus.DELIVERED: "confirm receipt",
+    ReturnStatus.INSPECTED: "ship the replacement",
+}
+
+
+async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
+    """Open cases whose timer falls before the next shift ends, or already passed."""
+    items = []
+    cases = await ReturnCase.filter(status__in=list(OPEN_STATUSES), due_at__lt=window.end).order_by(
+        "due_at"
+    )
+    for case in cases:
+        due = case.due_at
+        what = DEADLINE_LABELS.get(case.status, case.status.value)
+        items.append(
+            HandoverItem(
+                module="returns",
+                subject=f"order {case.platform_order_id}",
+                summary=f"{case.kind.value} · {what}",
+                due_at=due,
+                href=f"/returns/{case.id}",
+                severity="overdue" if due is not None and due < window.start else "due_this_shift",
+            )
+        )
+    return items
+
+
+async def order_events(order_id: int) -> list[TimelineEvent]:
+    events = []
+    for case in await ReturnCase.filter(order_id=order_id):
+        href = f"/returns/{case.id}"
+        label = (
+            N_("Exchange requested") if case.kind.value == "exchange" else N_("Return requested")
+        )
+        events.append(TimelineEvent(case.requested_at, label, case.status.value, href))
+        if case.received_at:
+            events.append(TimelineEvent(case.received_at, N_("Return received"), "", href))
+    return events
+
+
+module = Module(
+    name="returns",
+    label=N_("Returns"),
+    models="aftersales.returns.models",
+    migrations="aftersales.returns.migrations",
+    functions=jobs.functions,
+    cron_jobs=jobs.cron_jobs,
+    record_handlers={"after_sales": intake.intake},
+    dashboard_tiles=dashboard_tiles,
+    routes=routes,
+    api_routes=api.api_routes,
+    nav=[
+        NavEntry(N_("Returns"), "/returns/", EVERYONE),
+        NavEntry(N_("Receiving"), "/returns/receiving", EVERYONE),
+    ],
+    order_events=order_events,
+    order_links=[OrderLink(N_("Open a return"), "/returns/new?order={order_id}")],
+    handover_items=handover_items,
+)

@@ -19,6 +19,8 @@ async def test_an_agent_approves_a_refund_from_the_queue(
     await page.get_by_label("Password").fill("agent-pass-2026")
     await page.get_by_role("button", name="Sign in").click()
     await page.get_by_role("link", name="Refunds", exact=True).click()
+    # A refund-only request: a return-and-refund would wait for its goods (tests for returns).
+    await page.goto(demo_desk.url + "/refunds/?kind=refund_only")
     rows = page.locator("table.refunds tbody tr")
     await expect(rows.first).to_contain_text("Requested")
     await page.screenshot(path=SCREENSHOTS / "refunds-queue.png", full_page=True)

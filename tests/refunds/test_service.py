@@ -17,7 +17,14 @@ from aftersales.orders.models import Order
 from aftersales.orders.sync import record_handlers, sync_stream
 from aftersales.refunds import intake, service, states
 from aftersales.refunds import module as refunds_module
-from aftersales.refunds.models import LedgerEntry, LedgerSource, Refund, RefundRules, RefundStatus
+from aftersales.refunds.models import (
+    LedgerEntry,
+    LedgerSource,
+    Refund,
+    RefundKind,
+    RefundRules,
+    RefundStatus,
+)
 from connectors.base import AfterSaleStatus, Stream
 from connectors.demo import DemoConnector
 from tests.factories import create_store, create_user
@@ -40,7 +47,12 @@ async def demo_shop(*, rules: dict | None = None) -> Store:
 
 
 async def open_request() -> Refund:
-    return await Refund.filter(status=RefundStatus.REQUESTED).order_by("id").first()
+    """A refund-only request: a return-and-refund waits for its goods (tests/returns)."""
+    return (
+        await Refund.filter(status=RefundStatus.REQUESTED, kind=RefundKind.REFUND_ONLY)
+        .order_by("id")
+        .first()
+    )
 
 
 async def test_sync_turns_requests_into_refunds_with_platform_money_in_the_ledger() -> None:

@@ -1,0 +1,427 @@
+"""JSON API for return cases (``/api/v1/returns``): queue, one case, each step, policy check.
+
+Every step accepts an ``Idempotency-Key`` header: the same key for the same
+step answers with the case as it is (200) instead of acting again, so a
+client retrying a timed-out inspection never triggers a second refund.
+Without a key a repeated step answers 409 ``return_already_done``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from aftersales.core.api import (
+    api_route,
+    choice_param,
+    expected_version,
+    idempotency_key,
+    int_param,
+    json_body,
+    json_money,
+    json_time,
+)
+from aftersales.core.auth import current_user
+from aftersales.core.errors import InvalidInput, NotFound
+from aftersales.core.jobs import kick_outbox
+from aftersales.core.models import Store
+from aftersales.core.reasons import ReasonCode
+from aftersales.orders.models import Order, OrderItem
+from aftersales.returns import queue, service
+from aftersales.returns.models import (
+    InspectionResult,
+    ReturnCase,
+    ReturnLine,
+    ReturnStatus,
+    ReturnTracking,
+    ShippingPayer,
+)
+from aftersales.returns.policy import ReturnKind
+
+MAX_PER_PAGE = 500
+
+CASE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "order_id": {"type": ["integer", "null"]},
+        "kind": {"type": "string", "enum": [k.value for k in ReturnKind]},
+        "status": {"type": "string", "enum": [s.value for s in ReturnStatus]},
+        "reason": {"type": "string", "enum": [r.value for r in ReasonCode]},
+        "policy": {"type": "object"},
+        "lines": {"type": "array"},
+        "trackings": {"type": "array"},
+        "refund_id": {"type": ["integer", "null"]},
+        "due_at": {"type": ["string", "null"], "format": "date-time"},
+        "version": {"type": "integer"},
+    },
+}
+
+
+def line_json(line: ReturnLine) -> dict[str, Any]:
+    return {
+        "id": line.id,
+        "platform_item_id": line.platform_item_id,
+        "title": line.title,
+        "quantity": line.quantity,
+        "unit_price": json_money(line.unit_price),
+        "received_good": line.received_good,
+        "received_damaged": line.received_damaged,
+        "result": line.result.value if line.result else None,
+        "note": line.note,
+        "restock": line.restock,
+        "replacement_sku": line.replacement_sku or None,
+        "replacement_price": json_money(line.replacement_price)
+        if line.replacement_price is not None
+        else None,
+    }
+
+
+def tracking_json(tracking: ReturnTracking) -> dict[str, Any]:
+    return {
+        "carrier": tracking.carrier,
+        "tracking_no": tracking.tracking_no,
+        "active": tracking.active,
+        "source": tracking.source.value,
+        "state": tracking.state or None,
+        "delivered_at": json_time(tracking.delivered_at),
+        "checked_at": json_time(tracking.checked_at),
+        "events": tracking.events,
+    }
+
+
+def case_json(
+    case: ReturnCase,
+    lines: list[ReturnLine] | None = None,
+    trackings: list[ReturnTracking] | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "store_id": case.store_id,  # type: ignore[attr-defined]
+        "order_id": case.order_id,  # type: ignore[attr-defined]
+        "platform_order_id": case.platform_order_id,
+        "platform_return_id": case.platform_return_id,
+        "kind": case.kind.value,
+        "status": case.status.value,
+        "platform_status": case.platform_status,
+        "reason": case.reason.value,
+        "buyer_text": case.buyer_text,
+        "policy": {
+            "allowed": case.policy_allowed,
+            "explanation": case.policy_explanation,
+            "rules": case.policy_rules,
+        },
+        "return_address": case.return_address,
+        "shipping_payer": case.shipping_payer.value if case.shipping_payer else None,
+        "shipping_cost": json_money(case.shipping_cost) if case.shipping_cost is not None else None,
+        "currency": case.currency,
+        "price_difference": json_money(case.price_difference)
+        if case.price_difference is not None
+        else None,
+        "price_difference_note": case.price_difference_note,
+        "due_at": json_time(case.due_at),
+        "buyer_ship_by": json_time(case.buyer_ship_by),
+        "confirm_receipt_by": json_time(case.confirm_receipt_by),
+        "escalated": case.escalated,
+        "received_at": json_time(case.received_at),
+        "inspected_at": json_time(case.inspected_at),
+        "refund_id": case.refund_id,  # type: ignore[attr-defined]
+        "replacement_shipment_id": case.replacement_id,  # type: ignore[attr-defined]
+        "close_reason": case.close_reason,
+        "closed_at": json_time(case.closed_at),
+        "requested_at": json_time(case.requested_at),
+        "version": case.version,
+        **({"lines": [line_json(x) for x in lines]} if lines is not None else {}),
+        **({"trackings": [tracking_json(t) for t in trackings]} if trackings is not None else {}),
+    }
+
+
+async def _full(case_id: int) -> dict[str, Any]:
+    case = await service.get_case(case_id)
+    lines = sorted(case.lines, key=lambda line: line.id)
+    trackings = sorted(case.trackings, key=lambda t: t.id, reverse=True)
+    return case_json(case, lines, trackings)
+
+
+async def _answer(request: Request, case: ReturnCase, status_code: int = 200) -> Response:
+    """The case as it is now; a refund decision it made is sent on its way at once."""
+    await kick_outbox(request.app.state.redis, await service.refund_due(case))
+    return JSONResponse(await _full(case.id), status_code=status_code)
+
+
+async def list_returns(request: Request) -> Response:
+    q = request.query_params
+    per_page = min(max(int_param(q.get("per_page"), 50, name="per_page"), 1), MAX_PER_PAGE)
+    due = q.get("due", "")
+    if due not in ("", "soon", "overdue"):
+        raise InvalidInput("due must be soon or overdue.", code="invalid_parameter")
+    status = q.get("status") or None
+    assignee = q.get("assignee", "")
+    filters = queue.ReturnFilters(
+        store_id=int_param(q.get("store_id"), 0, name="store_id") or None,
+        status=choice_param(ReturnStatus, status if status != "open" else None, "status"),
+        kind=choice_param(ReturnKind, q.get("kind"), "kind"),
+        reason=choice_param(ReasonCode, q.get("reason"), "reason"),
+        due=due,
+        assignee_id=current_user(request).id
+        if assignee == "me"
+        else (int_param(assignee, 0, name="assignee") if assignee not in ("", "none") else None),
+        unassigned=assignee == "none",
+        open_only=status == "open",
+        page=int_param(q.get("page"), 1, name="page"),
+    )
+    result = await queue.search(filters, per_page=per_page)
+    return JSONResponse(
+        {
+            "items": [case_json(row.case, row.lines) for row in result.rows],
+            "total": result.total,
+            "page": result.page,
+            "per_page": per_page,
+        }
+    )
+
+
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string.", code="invalid_parameter")
+    return value
+
+
+def _count(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{name} must be a whole number.", code="invalid_parameter")
+    return value
+
+
+async def open_return(request: Request) -> Response:
+    """``{"order_id", "kind", "reason", "buyer_text", "lines": [{"platform_item_id",
+    "quantity", "replacement_sku"?, "replacement_title"?, "replacement_price"?}]}``."""
+    body = await json_body(request)
+    order_id = _count(body.get("order_id"), "order_id")
+    kind = choice_param(ReturnKind, _text(body, "kind") or "return", "kind")
+    reason = choice_param(ReasonCode, _text(body, "reason") or "other", "reason")
+    raw_lines = body.get("lines")
+    if not isinstance(raw_lines, list) or not raw_lines:
+        raise InvalidInput("lines must be a non-empty list.", code="invalid_parameter")
+    lines = []
+    for raw in raw_lines:
+        if not isinstance(raw, dict):
+            raise InvalidInput("Each line is an object.", code="invalid_parameter")
+        lines.append(
+            service.LineRequest(
+                platform_item_id=_text(raw, "platform_item_id"),
+                quantity=_count(raw.get("quantity", 1), "quantity"),
+                replacement_sku=_text(raw, "replacement_sku"),
+                replacement_title=_text(raw, "replacement_title"),
+                replacement_price=service.parse_money(
+                    raw.get("replacement_price"), "replacement_price"
+                ),
+            )
+        )
+    case = await service.open_case(
+        order_id,
+        kind=kind,
+        lines=lines,
+        reason=reason,
+        buyer_text=_text(body, "buyer_text"),
+        actor=current_user(request),
+    )
+    return JSONResponse(await _full(case.id), status_code=201)
+
+
+async def get_return(request: Request) -> Response:
+    return JSONResponse(await _full(request.path_params["case_id"]))
+
+
+async def approve(request: Request) -> Response:
+    body = await json_body(request)
+    payer = _text(body, "shipping_payer")
+    case = await service.approve(
+        request.path_params["case_id"],
+        actor=current_user(request),
+        return_address=_text(body, "return_address"),
+        shipping_payer=choice_param(ShippingPayer, payer, "shipping_payer"),
+        shipping_cost=body.get("shipping_cost"),
+        note=_text(body, "note"),
+        expected_version=expected_version(body),
+        idempotency_key=idempotency_key(request),
+    )
+    return await _answer(request, case)
+
+
+async def reject(request: Request) -> Response:
+    body = await json_body(request)
+    case = await service.reject(
+        request.path_params["case_id"],
+        actor=current_user(request),
+        reason=_text(body, "reason"),
+        expected_version=expected_version(body),
+        idempotency_key=idempotency_key(request),
+    )
+    return await _answer(request, case)
+
+
+async def tracking(request: Request) -> Response:
+    body = await json_body(request)
+    case = await service.add_tracking(
+        request.path_params["case_id"],
+        carrier=_text(body, "carrier"),
+        tracking_no=_text(body, "tracking_no"),
+        actor=current_user(request),
+        idempotency_key=idempotency_key(request),
+    )
+    return await _answer(request, case)
+
+
+async def receive(request: Request) -> Response:
+    body = await json_body(request)
+    case = await service.receive(
+        request.path_params["case_id"],
+        actor=current_user(request),
+        expected_version=expected_version(body),
+        idempotency_key=idempotency_key(request),
+    )
+    return await _answer(request, case)
+
+
+async def inspect(request: Request) -> Response:
+    """``{"lines": [{"line_id", "received_good", "received_damaged"?, "result"?, "note"?,
+    "restock"?}], "refund_amount"?, "note"?}``."""
+    body = await json_body(request)
+    raw_lines = body.get("lines")
+    if not isinstance(raw_lines, list):
+        raise InvalidInput("lines must be a list.", code="invalid_parameter")
+    entries = []
+    for raw in raw_lines:
+        if not isinstance(raw, dict):
+            raise InvalidInput("Each line is an object.", code="invalid_parameter")
+        restock = raw.get("restock")
+        if restock is not None and not isinstance(restock, bool):
+            raise InvalidInput("restock must be true or false.", code="invalid_parameter")
+        entries.append(
+            service.LineInspection(
+                line_id=_count(raw.get("line_id"), "line_id"),
+                received_good=_count(raw.get("received_good", 0), "received_good"),
+                received_damaged=_count(raw.get("received_damaged", 0), "received_damaged"),
+                result=choice_param(InspectionResult, _text(raw, "result"), "result"),
+                note=_text(raw, "note"),
+                restock=restock,
+            )
+        )
+    case = await service.inspect(
+        request.path_params["case_id"],
+        actor=current_user(request),
+        lines=entries,
+        refund_amount=body.get("refund_amount"),
+        note=_text(body, "note"),
+        expected_version=expected_version(body),
+        idempotency_key=idempotency_key(request),
+    )
+    return await _answer(request, case)
+
+
+async def ship_replacement(request: Request) -> Response:
+    body = await json_body(request)
+    case = await service.ship_replacement(
+        request.path_params["case_id"],
+        actor=current_user(request),
+        carrier=_text(body, "carrier"),
+        tracking_no=_text(body, "tracking_no"),
+        settle_note=_text(body, "note"),
+        expected_version=expected_version(body),
+        idempotency_key=idempotency_key(request),
+    )
+    return await _answer(request, case)
+
+
+async def close(request: Request) -> Response:
+    body = await json_body(request)
+    case = await service.close(
+        request.path_params["case_id"],
+        actor=current_user(request),
+        note=_text(body, "note"),
+        expected_version=expected_version(body),
+        idempotency_key=idempotency_key(request),
+    )
+    return await _answer(request, case)
+
+
+async def cancel(request: Request) -> Response:
+    body = await json_body(request)
+    case = await service.cancel(
+        request.path_params["case_id"],
+        actor=current_user(request),
+        note=_text(body, "note") or "cancelled by the buyer",
+        expected_version=expected_version(body),
+        idempotency_key=idempotency_key(request),
+    )
+    return await _answer(request, case)
+
+
+async def policy_check(request: Request) -> Response:
+    """Would this item of this order come back, for this reason, today? And why."""
+    q = request.query_params
+    order = await Order.get_or_none(id=int_param(q.get("order_id"), 0, name="order_id"))
+    if order is None:
+        raise NotFound("No such order.")
+    item_id = q.get("item_id", "")
+    item = await OrderItem.get_or_none(order_id=order.id, platform_item_id=item_id)
+    if item is None:
+        raise InvalidInput(f"Item {item_id!r} is not on this order.", code="invalid_parameter")
+    kind = choice_param(ReturnKind, q.get("kind") or "return", "kind")
+    reason = choice_param(ReasonCode, q.get("reason") or "other", "reason")
+    store = await Store.get(id=order.store_id)  # type: ignore[attr-defined]
+    check = await service.check_policy(
+        store, order, kind=kind, reason=reason, item_title=item.title
+    )
+    return JSONResponse(
+        {
+            "allowed": check.verdict.allowed,
+            "explanation": check.explanation,
+            "rules": check.rules_json(),
+            "window_ends": json_time(check.verdict.window_ends),
+            "delivered_at": json_time(check.delivered_at),
+            "delivery_estimated": check.delivery_estimated,
+        }
+    )
+
+
+def _step(name: str, endpoint: Any, summary: str) -> Any:
+    return api_route(
+        f"/returns/{{case_id:int}}/{name}",
+        endpoint,
+        methods=["POST"],
+        summary=summary + "; Idempotency-Key repeats the first answer",
+        response=CASE_SCHEMA,
+    )
+
+
+api_routes = [
+    api_route(
+        "/returns/policy-check",
+        policy_check,
+        summary="Policy verdict for order_id, item_id, reason, kind, with the rules applied",
+    ),
+    api_route("/returns", list_returns, summary="Return cases, filtered and paged"),
+    api_route(
+        "/returns",
+        open_return,
+        methods=["POST"],
+        summary="Open a return or exchange case on an order",
+        response=CASE_SCHEMA,
+    ),
+    api_route("/returns/{case_id:int}", get_return, summary="One case", response=CASE_SCHEMA),
+    _step("approve", approve, "Approve (return_address, shipping_payer, shipping_cost, note)"),
+    _step("reject", reject, "Refuse (reason)"),
+    _step("tracking", tracking, "The buyer's return carrier and tracking_no"),
+    _step("receive", receive, "The warehouse received the parcel"),
+    _step("inspect", inspect, "Inspection per line; a return triggers its refund once"),
+    _step("ship-replacement", ship_replacement, "Ship an exchange's replacement"),
+    _step("close", close, "Close a settled case (note)"),
+    _step("cancel", cancel, "Cancel before receipt (note)"),
+]

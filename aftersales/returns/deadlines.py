@@ -1,0 +1,131 @@
+"""The returns clock: escalations, abandoned cases, and cases whose money or word landed.
+
+Runs every minute. Each case moves in its own transaction, so one case a
+person changed meanwhile is skipped (its version moved) and the rest still
+move.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from aftersales.core import audit, clock
+from aftersales.core.errors import AfterSalesError
+from aftersales.refunds.models import Refund, RefundStatus
+from aftersales.returns import service
+from aftersales.returns.models import INBOUND_STATUSES, OPEN_STATUSES, ReturnCase, ReturnStatus
+
+log = logging.getLogger("aftersales.returns")
+
+# The platform heard the approval once the refund left these.
+STILL_TELLING = frozenset({RefundStatus.REQUESTED, RefundStatus.APPROVED, RefundStatus.REFUNDING})
+
+
+@dataclass
+class SweepOutcome:
+    escalated: int = 0
+    abandoned: int = 0
+    approved_on_platform: int = 0
+    closed_refunded: int = 0
+
+
+async def sweep() -> SweepOutcome:
+    now = clock.now()
+    outcome = SweepOutcome()
+    for case in await ReturnCase.filter(
+        status__in=list(OPEN_STATUSES), due_at__lt=now, escalated=False
+    ):
+        async with in_transaction() as conn:
+            moved = (
+                await ReturnCase.filter(id=case.id, version=case.version)
+                .using_db(conn)
+                .update(escalated=True, version=case.version + 1, updated_at=now)
+            )
+            if moved:
+                outcome.escalated += 1
+                await audit.record(
+                    "return.escalated",
+                    subject_type="return_case",
+                    subject_id=case.id,
+                    data={"status": case.status.value, "due_at": case.due_at.isoformat()},
+                    using_db=conn,
+                )
+    for case in await ReturnCase.filter(
+        status=ReturnStatus.AWAITING_SHIPMENT, buyer_ship_by__lt=now
+    ):
+        if await _quietly(
+            service.close(
+                case.id,
+                actor=None,
+                note="the buyer did not ship the return in time",
+                expected_version=case.version,
+            )
+        ):
+            outcome.abandoned += 1
+    for case in await ReturnCase.filter(status=ReturnStatus.APPROVED, refund_id__not_isnull=True):
+        refund = await Refund.get_or_none(id=case.refund_id)
+        if refund is None or refund.status in STILL_TELLING:
+            continue
+        if refund.status is RefundStatus.WRITEBACK_FAILED:
+            continue  # the refund page shows it and retries it
+        async with in_transaction() as conn:
+            try:
+                await service.move(
+                    case,
+                    ReturnStatus.AWAITING_SHIPMENT,
+                    conn,
+                    action="platform_agreed",
+                    actor=None,
+                    data={"refund_status": refund.status.value},
+                )
+                outcome.approved_on_platform += 1
+            except AfterSalesError:
+                pass
+    for case in await ReturnCase.filter(
+        status=ReturnStatus.REFUND_TRIGGERED, refund_id__not_isnull=True
+    ):
+        refund = await Refund.get_or_none(id=case.refund_id)
+        if (
+            refund is not None
+            and refund.status is RefundStatus.REFUNDED
+            and await _quietly(
+                service.close(case.id, actor=None, note="refunded", expected_version=case.version)
+            )
+        ):
+            outcome.closed_refunded += 1
+    if outcome.escalated or outcome.abandoned:
+        log.info("returns.sweep %s", outcome)
+    return outcome
+
+
+async def _quietly(action: object) -> bool:
+    """Run one case's move; a case changed meanwhile is left for the next sweep."""
+    try:
+        await action  # type: ignore[misc]
+    except AfterSalesError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Counts:
+    awaiting_receipt: int
+    inspection_backlog: int
+    due_soon: int
+    overdue: int
+
+
+async def counts() -> Counts:
+    now = clock.now()
+    open_ = list(OPEN_STATUSES)
+    return Counts(
+        awaiting_receipt=await ReturnCase.filter(status__in=list(INBOUND_STATUSES)).count(),
+        inspection_backlog=await ReturnCase.filter(status=ReturnStatus.RECEIVED).count(),
+        due_soon=await ReturnCase.filter(
+            status__in=open_, due_at__gte=now, due_at__lt=now + service.DUE_SOON
+        ).count(),
+        overdue=await ReturnCase.filter(status__in=open_, due_at__lt=now).count(),
+    )

@@ -1,0 +1,214 @@
+"""Return and exchange cases: the goods' way back, their inspection and what follows."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+from aftersales.core.reasons import ReasonCode
+from aftersales.returns.policy import ReturnKind
+
+
+class ReturnStatus(StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"  # decided, the platform is being told
+    REJECTED = "rejected"
+    AWAITING_SHIPMENT = "awaiting_shipment"  # the buyer has to send the goods
+    IN_TRANSIT = "in_transit"  # a tracking number is known
+    DELIVERED = "delivered"  # the carrier says it reached the warehouse
+    RECEIVED = "received"  # the warehouse scanned it
+    INSPECTED = "inspected"
+    REFUND_TRIGGERED = "refund_triggered"
+    REPLACEMENT_SHIPPED = "replacement_shipped"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = frozenset(
+    {
+        ReturnStatus.REQUESTED,
+        ReturnStatus.APPROVED,
+        ReturnStatus.AWAITING_SHIPMENT,
+        ReturnStatus.IN_TRANSIT,
+        ReturnStatus.DELIVERED,
+        ReturnStatus.RECEIVED,
+        ReturnStatus.INSPECTED,
+    }
+)
+# The goods are on their way to us: the seller's confirm-receipt timer runs.
+INBOUND_STATUSES = frozenset({ReturnStatus.IN_TRANSIT, ReturnStatus.DELIVERED})
+
+
+class ShippingPayer(StrEnum):
+    BUYER = "buyer"
+    SHOP = "shop"
+    INSURANCE = "insurance"  # 运费险, freight insurance bought with the order
+
+
+class InspectionResult(StrEnum):
+    ACCEPTED = "accepted"
+    DAMAGED = "damaged"
+    MISSING = "missing"
+    WRONG_ITEM = "wrong_item"
+
+
+class ReturnCase(Model):
+    """One return or exchange. ``version`` moves on every change, so a decision on a
+    stale page, or a second inspection of the same parcel, is refused rather than repeated.
+    """
+
+    id = fields.IntField(primary_key=True)
+    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "core.Store", related_name=False, on_delete=fields.CASCADE
+    )
+    order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "orders.Order", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    platform_order_id = fields.CharField(max_length=64)
+    platform_return_id = fields.CharField(max_length=64, null=True)
+    kind = fields.CharEnumField(ReturnKind, max_length=16)
+    status = fields.CharEnumField(ReturnStatus, max_length=24, db_index=True)
+    platform_status = fields.CharField(max_length=64, default="")
+    reason = fields.CharEnumField(ReasonCode, max_length=24, default=ReasonCode.OTHER)
+    buyer_text = fields.TextField(default="")
+    policy_allowed = fields.BooleanField(null=True)
+    policy_rules = fields.JSONField(default=list)
+    policy_explanation = fields.TextField(default="")
+    return_address = fields.TextField(default="")
+    shipping_payer = fields.CharEnumField(ShippingPayer, max_length=16, null=True)
+    shipping_cost = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
+    currency = fields.CharField(max_length=3, default="CNY")
+    price_difference = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
+    price_difference_note = fields.TextField(default="")
+    buyer_ship_by = fields.DatetimeField(null=True)
+    confirm_receipt_by = fields.DatetimeField(null=True)
+    platform_deadline = fields.DatetimeField(null=True)
+    due_at = fields.DatetimeField(null=True, db_index=True)
+    escalated = fields.BooleanField(default=False)
+    assignee: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    decided_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    decided_at = fields.DatetimeField(null=True)
+    decision_note = fields.TextField(default="")
+    buyer_shipped_at = fields.DatetimeField(null=True)
+    delivered_at = fields.DatetimeField(null=True)
+    received_at = fields.DatetimeField(null=True)
+    received_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    inspected_at = fields.DatetimeField(null=True)
+    inspected_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    refund: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "refunds.Refund", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    replacement: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "orders.Shipment", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    action_keys = fields.JSONField(default=dict)  # Idempotency-Key -> the action it answered
+    close_reason = fields.CharField(max_length=255, default="")
+    closed_at = fields.DatetimeField(null=True)
+    version = fields.IntField(default=1)
+    requested_at = fields.DatetimeField(db_index=True)
+    updated_at = fields.DatetimeField()
+
+    lines: fields.ReverseRelation[ReturnLine]
+    trackings: fields.ReverseRelation[ReturnTracking]
+
+    class Meta:
+        table = "return_cases"
+        unique_together = (("store", "platform_return_id"),)
+
+
+class ReturnLine(Model):
+    """One item coming back: how many, what arrived, what the warehouse found.
+
+    An exchange line names the variant the buyer gets instead, which may be
+    another SKU at another price.
+    """
+
+    id = fields.IntField(primary_key=True)
+    case: fields.ForeignKeyRelation[ReturnCase] = fields.ForeignKeyField(
+        "returns.ReturnCase", related_name="lines", on_delete=fields.CASCADE
+    )
+    order_item: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "orders.OrderItem", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    platform_item_id = fields.CharField(max_length=64, default="")
+    title = fields.CharField(max_length=255, default="")
+    quantity = fields.IntField()
+    unit_price = fields.DecimalField(max_digits=12, decimal_places=2)
+    received_good = fields.IntField(default=0)
+    received_damaged = fields.IntField(default=0)
+    result = fields.CharEnumField(InspectionResult, max_length=16, null=True)
+    note = fields.TextField(default="")
+    restock = fields.BooleanField(null=True)
+    replacement_sku = fields.CharField(max_length=128, default="")
+    replacement_title = fields.CharField(max_length=255, default="")
+    replacement_price = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
+
+    class Meta:
+        table = "return_lines"
+
+
+class TrackingSource(StrEnum):
+    PLATFORM = "platform"  # the buyer filled it in on the platform
+    DESK = "desk"  # an agent or the warehouse typed it
+
+
+class ReturnTracking(Model):
+    """A tracking number the buyer shipped the return with, and what the carrier said.
+
+    Never deleted: a corrected number is a new row and the old one is kept
+    inactive, because the carrier's history of a wrong parcel is evidence too.
+    """
+
+    id = fields.IntField(primary_key=True)
+    case: fields.ForeignKeyRelation[ReturnCase] = fields.ForeignKeyField(
+        "returns.ReturnCase", related_name="trackings", on_delete=fields.RESTRICT
+    )
+    carrier = fields.CharField(max_length=32)
+    tracking_no = fields.CharField(max_length=64, db_index=True)
+    source = fields.CharEnumField(TrackingSource, max_length=16)
+    active = fields.BooleanField(default=True)
+    state = fields.CharField(max_length=24, default="")
+    events = fields.JSONField(default=list)
+    delivered_at = fields.DatetimeField(null=True)
+    checked_at = fields.DatetimeField(null=True)
+    check_error = fields.TextField(default="")
+    added_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    added_at = fields.DatetimeField()
+
+    class Meta:
+        table = "return_trackings"
+
+
+class ReturnAttachment(Model):
+    """A photo the warehouse took at inspection. Files live under the data dir."""
+
+    id = fields.IntField(primary_key=True)
+    case: fields.ForeignKeyRelation[ReturnCase] = fields.ForeignKeyField(
+        "returns.ReturnCase", related_name="attachments", on_delete=fields.CASCADE
+    )
+    line: fields.ForeignKeyNullableRelation[ReturnLine] = fields.ForeignKeyField(
+        "returns.ReturnLine", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    file_name = fields.CharField(max_length=255)
+    stored_as = fields.CharField(max_length=255)
+    content_type = fields.CharField(max_length=64)
+    size = fields.IntField()
+    added_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    added_at = fields.DatetimeField()
+
+    class Meta:
+        table = "return_attachments"

@@ -1,0 +1,161 @@
+"""Reading return cases: the queue and everything beside one case.
+
+Sorted by ``due_at`` like the refund queue: the nearest platform timer first
+(answer the request, confirm receipt), then cases with no timer, newest first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tortoise.expressions import Q
+
+from aftersales.core import clock
+from aftersales.core.models import AuditEvent, Store, User
+from aftersales.core.reasons import ReasonCode
+from aftersales.orders.models import Customer, Order, Shipment
+from aftersales.refunds.models import Refund
+from aftersales.returns import service
+from aftersales.returns.models import (
+    OPEN_STATUSES,
+    ReturnCase,
+    ReturnLine,
+    ReturnStatus,
+    ReturnTracking,
+)
+from aftersales.returns.policy import ReturnKind
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class ReturnFilters:
+    store_id: int | None = None
+    status: ReturnStatus | None = None
+    kind: ReturnKind | None = None
+    reason: ReasonCode | None = None
+    due: str = ""  # "soon" | "overdue" | ""
+    assignee_id: int | None = None
+    unassigned: bool = False
+    open_only: bool = False
+    page: int = 1
+
+
+@dataclass
+class QueueRow:
+    case: ReturnCase
+    buyer: str
+    lines: list[ReturnLine]
+
+
+@dataclass
+class ReturnPage:
+    rows: list[QueueRow]
+    total: int
+    page: int
+    pages: int
+
+
+async def search(filters: ReturnFilters, *, per_page: int = PAGE_SIZE) -> ReturnPage:
+    query = ReturnCase.all()
+    if filters.store_id:
+        query = query.filter(store_id=filters.store_id)
+    if filters.status:
+        query = query.filter(status=filters.status)
+    elif filters.open_only:
+        query = query.filter(status__in=[s.value for s in OPEN_STATUSES])
+    if filters.kind:
+        query = query.filter(kind=filters.kind)
+    if filters.reason:
+        query = query.filter(reason=filters.reason)
+    now = clock.now()
+    if filters.due == "soon":
+        query = query.filter(due_at__gte=now, due_at__lt=now + service.DUE_SOON)
+    elif filters.due == "overdue":
+        query = query.filter(due_at__lt=now)
+    if filters.unassigned:
+        query = query.filter(assignee_id=None)
+    elif filters.assignee_id:
+        query = query.filter(assignee_id=filters.assignee_id)
+    total = await query.count()
+    pages = max((total + per_page - 1) // per_page, 1)
+    page = min(max(filters.page, 1), pages)
+    timed = query.filter(due_at__not_isnull=True)
+    timed_total = await timed.count()
+    start = (page - 1) * per_page
+    chosen = list(await timed.order_by("due_at", "id").offset(start).limit(per_page))
+    if len(chosen) < per_page:
+        chosen += await (
+            query.filter(due_at__isnull=True)
+            .order_by("-requested_at", "-id")
+            .offset(max(start - timed_total, 0))
+            .limit(per_page - len(chosen))
+        )
+    return ReturnPage(rows=await _rows(chosen), total=total, page=page, pages=pages)
+
+
+async def _rows(cases: list[ReturnCase]) -> list[QueueRow]:
+    orders = {
+        o.id: o
+        for o in await Order.filter(
+            id__in=[c.order_id for c in cases if c.order_id]
+        ).prefetch_related("customer")
+    }
+    lines: dict[int, list[ReturnLine]] = {}
+    for line in await ReturnLine.filter(case_id__in=[c.id for c in cases]).order_by("id"):
+        lines.setdefault(line.case_id, []).append(line)  # type: ignore[attr-defined]
+    return [
+        QueueRow(
+            case=case,
+            buyer=orders[case.order_id].customer.nick if case.order_id in orders else "",
+            lines=lines.get(case.id, []),
+        )
+        for case in cases
+    ]
+
+
+@dataclass
+class CaseContext:
+    """The case page: the case, its lines, parcels, order, money and timeline."""
+
+    case: ReturnCase
+    store: Store
+    order: Order | None
+    customer: Customer | None
+    lines: list[ReturnLine]
+    trackings: list[ReturnTracking]
+    refund: Refund | None
+    replacement: Shipment | None
+    events: list[AuditEvent]
+    actors: dict[int, User] = field(default_factory=dict)
+
+
+async def context(case_id: int) -> CaseContext:
+    case = await service.get_case(case_id)
+    order = (
+        await Order.get_or_none(id=case.order_id).prefetch_related("customer", "items")
+        if case.order_id
+        else None
+    )
+    events = await AuditEvent.filter(
+        Q(subject_type="return_case", subject_id=str(case.id))
+    ).order_by("-at", "-id")
+    actor_ids = {e.actor_id for e in events if e.actor_id}  # type: ignore[attr-defined]
+    for attr in ("received_by_id", "inspected_by_id", "decided_by_id", "assignee_id"):
+        if getattr(case, attr):
+            actor_ids.add(getattr(case, attr))
+    actors = {u.id: u for u in await User.filter(id__in=list(actor_ids))} if actor_ids else {}
+    return CaseContext(
+        case=case,
+        store=await Store.get(id=case.store_id),  # type: ignore[attr-defined]
+        order=order,
+        customer=order.customer if order else None,
+        lines=sorted(case.lines, key=lambda line: line.id),
+        trackings=sorted(case.trackings, key=lambda t: t.id, reverse=True),
+        refund=await Refund.get_or_none(id=case.refund_id) if case.refund_id else None,
+        replacement=await Shipment.get_or_none(id=case.replacement_id)
+        if case.replacement_id
+        else None,
+        events=events,
+        actors=actors,
+    )

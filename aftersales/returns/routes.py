@@ -1,0 +1,449 @@
+"""Return pages: the queue, one case with its steps, warehouse receiving, the policy editor."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from aftersales.core import clock
+from aftersales.core.auth import current_user, requires
+from aftersales.core.errors import AfterSalesError, InvalidInput
+from aftersales.core.i18n import gettext as _
+from aftersales.core.jobs import kick_outbox
+from aftersales.core.models import Role, Store
+from aftersales.core.privacy import address_for, phone_for
+from aftersales.core.reasons import LABELS, ReasonCode
+from aftersales.core.templating import flash, render
+from aftersales.orders.models import Order, OrderItem
+from aftersales.returns import queue, service
+from aftersales.returns.models import (
+    InspectionResult,
+    ReturnCase,
+    ReturnStatus,
+    ShippingPayer,
+)
+from aftersales.returns.policy import LAW_EXCLUDED, Policy, ReturnKind
+
+POLICY_EDITORS = (Role.SUPERVISOR, Role.OWNER, Role.ADMIN)
+REFUSAL_TEMPLATES = (
+    "商品已使用/吊牌已剪，影响二次销售，无法退货。",
+    "已超过七天无理由退货期限。",
+    "定制商品不支持无理由退换。",
+)
+
+
+def _enum(kind: Any, value: str | None) -> Any:
+    return kind(value) if value in {e.value for e in kind} else None
+
+
+def _filters(request: Request) -> queue.ReturnFilters:
+    q = request.query_params
+    user = current_user(request)
+    return queue.ReturnFilters(
+        store_id=int(q["store"]) if q.get("store", "").isdigit() else None,
+        status=_enum(ReturnStatus, q.get("status")),
+        kind=_enum(ReturnKind, q.get("kind")),
+        reason=_enum(ReasonCode, q.get("reason")),
+        due=q.get("due", "") if q.get("due") in ("soon", "overdue") else "",
+        assignee_id=user.id if q.get("assignee") == "me" else None,
+        unassigned=q.get("assignee") == "none",
+        open_only=q.get("status") in (None, "", "open"),
+        page=int(q["page"]) if q.get("page", "").isdigit() else 1,
+    )
+
+
+def is_due_soon(case: ReturnCase) -> bool:
+    now = clock.now()
+    return case.due_at is not None and now <= case.due_at < now + service.DUE_SOON
+
+
+async def return_queue(request: Request) -> Response:
+    filters = _filters(request)
+    result = await queue.search(filters)
+    params = {k: v for k, v in request.query_params.items() if k != "page"}
+    return render(
+        request,
+        "returns/queue.html",
+        {
+            "result": result,
+            "filters": filters,
+            "params": params,
+            "args": urlencode(params),
+            "stores": await Store.all().order_by("id"),
+            "statuses": list(ReturnStatus),
+            "kinds": list(ReturnKind),
+            "reasons": LABELS,
+            "due_soon": is_due_soon,
+        },
+    )
+
+
+async def return_detail(request: Request) -> Response:
+    ctx = await queue.context(request.path_params["case_id"])
+    role = current_user(request).role
+    customer = ctx.customer
+    return render(
+        request,
+        "returns/detail.html",
+        {
+            "c": ctx,
+            "case": ctx.case,
+            "reasons": LABELS,
+            "payers": list(ShippingPayer),
+            "results": list(InspectionResult),
+            "templates": REFUSAL_TEMPLATES,
+            "default_address": ctx.store.settings.get("return_address", ""),
+            "phone": phone_for(role, customer.phone) if customer else None,
+            "address": address_for(role, customer.address) if customer else None,
+            "scanned": request.query_params.get("scanned") == "1",
+            "due_soon": is_due_soon,
+        },
+    )
+
+
+def _version(fields: dict[str, str]) -> int | None:
+    value = fields.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
+async def _step(
+    request: Request, action: Callable[[dict[str, str]], Awaitable[ReturnCase]], done: str
+) -> Response:
+    """Run one step from a form; an error is flashed and nothing else changes."""
+    case_id = request.path_params["case_id"]
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    try:
+        case = await action(fields)
+    except AfterSalesError as exc:
+        flash(request, exc.message, "alert")
+    else:
+        await kick_outbox(request.app.state.redis, await service.refund_due(case))
+        flash(request, done)
+    return RedirectResponse(f"/returns/{case_id}", status_code=303)
+
+
+async def approve(request: Request) -> Response:
+    user = current_user(request)
+    return await _step(
+        request,
+        lambda f: service.approve(
+            request.path_params["case_id"],
+            actor=user,
+            return_address=f.get("return_address", ""),
+            shipping_payer=_enum(ShippingPayer, f.get("shipping_payer")),
+            shipping_cost=f.get("shipping_cost") or None,
+            note=f.get("note", ""),
+            expected_version=_version(f),
+        ),
+        _("Approved. The buyer can send the goods back."),
+    )
+
+
+async def reject(request: Request) -> Response:
+    user = current_user(request)
+    return await _step(
+        request,
+        lambda f: service.reject(
+            request.path_params["case_id"],
+            actor=user,
+            reason=f.get("reason", ""),
+            expected_version=_version(f),
+        ),
+        _("Refused."),
+    )
+
+
+async def tracking(request: Request) -> Response:
+    user = current_user(request)
+    return await _step(
+        request,
+        lambda f: service.add_tracking(
+            request.path_params["case_id"],
+            carrier=f.get("carrier", ""),
+            tracking_no=f.get("tracking_no", ""),
+            actor=user,
+        ),
+        _("Tracking number saved; the desk follows the parcel."),
+    )
+
+
+async def receive_and_inspect(request: Request) -> Response:
+    """The warehouse form: receive the parcel if not yet received, then inspect each line."""
+    user = current_user(request)
+    case_id = request.path_params["case_id"]
+
+    async def act(f: dict[str, str]) -> ReturnCase:
+        case = await service.get_case(case_id)
+        entries = []
+        for line in sorted(case.lines, key=lambda line: line.id):
+            good = _count(f.get(f"good_{line.id}", ""), line.title)
+            damaged = _count(f.get(f"damaged_{line.id}", "") or "0", line.title)
+            entries.append(
+                service.LineInspection(
+                    line_id=line.id,
+                    received_good=good,
+                    received_damaged=damaged,
+                    result=_enum(InspectionResult, f.get(f"result_{line.id}")),
+                    note=f.get(f"note_{line.id}", ""),
+                    restock=f.get(f"restock_{line.id}") == "on",
+                )
+            )
+        if case.status is not ReturnStatus.RECEIVED:
+            case = await service.receive(case_id, actor=user, expected_version=_version(f))
+        return await service.inspect(
+            case_id,
+            actor=user,
+            lines=entries,
+            refund_amount=f.get("refund_amount") or None,
+            note=f.get("note", ""),
+            expected_version=case.version,
+        )
+
+    return await _step(request, act, _("Inspection recorded."))
+
+
+def _count(value: str, title: str) -> int:
+    if not value.strip().isdigit():
+        raise InvalidInput(f"{title}: type how many came back in good condition.")
+    return int(value.strip())
+
+
+async def receive(request: Request) -> Response:
+    user = current_user(request)
+    return await _step(
+        request,
+        lambda f: service.receive(
+            request.path_params["case_id"], actor=user, expected_version=_version(f)
+        ),
+        _("Parcel received."),
+    )
+
+
+async def ship_replacement(request: Request) -> Response:
+    user = current_user(request)
+    return await _step(
+        request,
+        lambda f: service.ship_replacement(
+            request.path_params["case_id"],
+            actor=user,
+            carrier=f.get("carrier", ""),
+            tracking_no=f.get("tracking_no", ""),
+            settle_note=f.get("note", ""),
+            expected_version=_version(f),
+        ),
+        _("Replacement shipped."),
+    )
+
+
+async def close(request: Request) -> Response:
+    user = current_user(request)
+    return await _step(
+        request,
+        lambda f: service.close(
+            request.path_params["case_id"],
+            actor=user,
+            note=f.get("note", ""),
+            expected_version=_version(f),
+        ),
+        _("Case closed."),
+    )
+
+
+async def cancel(request: Request) -> Response:
+    user = current_user(request)
+    return await _step(
+        request,
+        lambda f: service.cancel(
+            request.path_params["case_id"],
+            actor=user,
+            note=f.get("note", ""),
+            expected_version=_version(f),
+        ),
+        _("Case cancelled."),
+    )
+
+
+async def assign(request: Request) -> Response:
+    await service.assign(request.path_params["case_id"], current_user(request))
+    flash(request, _("The case is yours."))
+    return RedirectResponse(f"/returns/{request.path_params['case_id']}", status_code=303)
+
+
+async def receiving(request: Request) -> Response:
+    """Scan a parcel: one match lands on its case, ready to inspect."""
+    scanned = request.query_params.get("q", "").strip()
+    matches: list[ReturnCase] = []
+    if scanned:
+        matches = await service.find_for_scan(scanned)
+        if len(matches) == 1:
+            return RedirectResponse(f"/returns/{matches[0].id}?scanned=1#inspect", status_code=303)
+    backlog = await queue.search(queue.ReturnFilters(status=ReturnStatus.RECEIVED), per_page=20)
+    return render(
+        request,
+        "returns/receiving.html",
+        {"scanned": scanned, "matches": matches, "backlog": backlog},
+    )
+
+
+async def new_form(request: Request) -> Response:
+    order_id = request.query_params.get("order", "")
+    order = await Order.get_or_none(id=int(order_id)) if order_id.isdigit() else None
+    if order is None:
+        raise InvalidInput(_("Open a return from an order's page."), status=404)
+    items = await OrderItem.filter(order_id=order.id).order_by("id")
+    return render(
+        request,
+        "returns/new.html",
+        {"order": order, "items": items, "reasons": LABELS, "kinds": list(ReturnKind)},
+    )
+
+
+async def new_submit(request: Request) -> Response:
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    order_id = int(fields["order"]) if fields.get("order", "").isdigit() else 0
+    try:
+        lines = []
+        for item in await OrderItem.filter(order_id=order_id).order_by("id"):
+            quantity = fields.get(f"qty_{item.platform_item_id}", "0").strip() or "0"
+            if not quantity.isdigit():
+                raise InvalidInput(f"{item.title}: the quantity is a whole number.")
+            if int(quantity):
+                lines.append(
+                    service.LineRequest(
+                        item.platform_item_id,
+                        int(quantity),
+                        replacement_sku=fields.get(f"sku_{item.platform_item_id}", ""),
+                        replacement_price=service.parse_money(
+                            fields.get(f"price_{item.platform_item_id}"), "The replacement price"
+                        ),
+                    )
+                )
+        case = await service.open_case(
+            order_id,
+            kind=_enum(ReturnKind, fields.get("kind")) or ReturnKind.RETURN,
+            lines=lines,
+            reason=_enum(ReasonCode, fields.get("reason")) or ReasonCode.OTHER,
+            buyer_text=fields.get("buyer_text", ""),
+            actor=current_user(request),
+        )
+    except AfterSalesError as exc:
+        flash(request, exc.message, "alert")
+        return RedirectResponse(f"/returns/new?order={order_id}", status_code=303)
+    flash(request, _("Case opened."))
+    return RedirectResponse(f"/returns/{case.id}", status_code=303)
+
+
+def _category_rows(store: Store) -> list[dict[str, Any]]:
+    raw = store.settings.get("returns_policy") or {}
+    policy = Policy.from_settings(raw)
+    names = list(dict.fromkeys([*policy.keywords, *LAW_EXCLUDED, *policy.categories]))
+    rows = []
+    for name in names:
+        rules = (raw.get("categories") or {}).get(name, {})
+        rows.append(
+            {
+                "name": name,
+                "keywords": "、".join(policy.keywords.get(name, ())),
+                "no_reason_days": rules.get("no_reason_days") or "",
+                "quality_return_days": rules.get("quality_return_days") or "",
+                "quality_exchange_days": rules.get("quality_exchange_days") or "",
+                "excluded": rules.get("excluded"),
+                "law_excludes": name in LAW_EXCLUDED,
+            }
+        )
+    rows.append({"name": "", "keywords": "", "no_reason_days": "", "quality_return_days": "",
+                 "quality_exchange_days": "", "excluded": None, "law_excludes": False})  # fmt: skip
+    return rows
+
+
+@requires(*POLICY_EDITORS)
+async def policy_page(request: Request) -> Response:
+    store = await Store.get_or_none(id=request.path_params["store_id"])
+    if store is None:
+        raise InvalidInput(_("No such store."), status=404)
+    return render(
+        request,
+        "returns/policy.html",
+        {"store": store, "policy": Policy.from_settings(store.settings.get("returns_policy")),
+         "rows": _category_rows(store)},
+    )  # fmt: skip
+
+
+def _policy_from_form(fields: dict[str, str], count: int) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        key: fields.get(key, "").strip()
+        for key in ("no_reason_days", "quality_return_days", "quality_exchange_days")
+    }
+    categories: dict[str, Any] = {}
+    keywords: dict[str, list[str]] = {}
+    for i in range(count):
+        name = fields.get(f"cat_{i}_name", "").strip()
+        if not name:
+            continue
+        words = fields.get(f"cat_{i}_keywords", "").replace(",", "、").replace("，", "、")
+        keywords[name] = [w.strip() for w in words.split("、") if w.strip()]
+        rules = {
+            key: fields.get(f"cat_{i}_{key}", "").strip()
+            for key in ("no_reason_days", "quality_return_days", "quality_exchange_days")
+        }
+        excluded = fields.get(f"cat_{i}_excluded", "law")
+        entry: dict[str, Any] = {k: int(v) for k, v in rules.items() if v.isdigit()}
+        if excluded in ("yes", "no"):
+            entry["excluded"] = excluded == "yes"
+        if any(v and not v.isdigit() for v in rules.values()):
+            raise InvalidInput(f"{name}: windows are whole numbers of days.")
+        if entry:
+            categories[name] = entry
+    for key in ("no_reason_days", "quality_return_days", "quality_exchange_days"):
+        if raw[key] and not raw[key].isdigit():
+            raise InvalidInput("Windows are whole numbers of days.")
+        raw[key] = int(raw[key]) if raw[key] else None
+    return {**{k: v for k, v in raw.items() if v}, "categories": categories, "keywords": keywords}
+
+
+@requires(*POLICY_EDITORS)
+async def policy_save(request: Request) -> Response:
+    store = await Store.get_or_none(id=request.path_params["store_id"])
+    if store is None:
+        raise InvalidInput(_("No such store."), status=404)
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    count = int(fields["rows"]) if fields.get("rows", "").isdigit() else 0
+    try:
+        raw = _policy_from_form(fields, min(count, 100))
+        await service.save_policy(
+            store, raw, return_address=fields.get("return_address", ""),
+            actor=current_user(request),
+        )  # fmt: skip
+    except AfterSalesError as exc:
+        flash(request, exc.message, "alert")
+    else:
+        flash(request, _("Return policy saved."))
+    return RedirectResponse(f"/returns/policy/{store.id}", status_code=303)
+
+
+routes = [
+    Route("/", return_queue, name="returns"),
+    Route("/receiving", receiving),
+    Route("/new", new_form),
+    Route("/new", new_submit, methods=["POST"]),
+    Route("/policy/{store_id:int}", policy_page),
+    Route("/policy/{store_id:int}", policy_save, methods=["POST"]),
+    Route("/{case_id:int}", return_detail),
+    Route("/{case_id:int}/approve", approve, methods=["POST"]),
+    Route("/{case_id:int}/reject", reject, methods=["POST"]),
+    Route("/{case_id:int}/tracking", tracking, methods=["POST"]),
+    Route("/{case_id:int}/receive", receive, methods=["POST"]),
+    Route("/{case_id:int}/inspect", receive_and_inspect, methods=["POST"]),
+    Route("/{case_id:int}/ship-replacement", ship_replacement, methods=["POST"]),
+    Route("/{case_id:int}/close", close, methods=["POST"]),
+    Route("/{case_id:int}/cancel", cancel, methods=["POST"]),
+    Route("/{case_id:int}/assign", assign, methods=["POST"]),
+]

@@ -1,0 +1,44 @@
+"""Which return-case status may follow which.
+
+The desk moves a case along ``TRANSITIONS``; an illegal move raises, because
+it means a bug or a stale page. Cancelling is possible until the warehouse
+has the goods; after that the case ends in a refund, a replacement or a
+closing note, never in nothing.
+"""
+
+from __future__ import annotations
+
+from aftersales.core.errors import AfterSalesError
+from aftersales.returns.models import ReturnStatus as S
+
+TRANSITIONS: dict[S, frozenset[S]] = {
+    # Straight to awaiting shipment: approved on the platform, or a platform
+    # the desk cannot write the decision to.
+    S.REQUESTED: frozenset({S.APPROVED, S.AWAITING_SHIPMENT, S.REJECTED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.AWAITING_SHIPMENT, S.CANCELLED}),
+    S.REJECTED: frozenset({S.REQUESTED, S.CLOSED}),  # reopened by the buyer or the platform
+    # A parcel may arrive before anyone typed its tracking number; a buyer who never
+    # ships within the platform's window abandons the case.
+    S.AWAITING_SHIPMENT: frozenset({S.IN_TRANSIT, S.RECEIVED, S.CANCELLED, S.CLOSED}),
+    S.IN_TRANSIT: frozenset({S.DELIVERED, S.RECEIVED, S.CANCELLED}),
+    S.DELIVERED: frozenset({S.RECEIVED, S.CANCELLED}),
+    S.RECEIVED: frozenset({S.INSPECTED}),
+    S.INSPECTED: frozenset({S.REFUND_TRIGGERED, S.REPLACEMENT_SHIPPED, S.CLOSED}),
+    S.REFUND_TRIGGERED: frozenset({S.CLOSED}),
+    S.REPLACEMENT_SHIPPED: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+
+class IllegalTransition(AfterSalesError):
+    status = 409
+    code = "return_illegal_transition"
+
+
+def check(current: S, new: S) -> None:
+    """Raise unless a case may move from ``current`` to ``new``."""
+    if new not in TRANSITIONS[current]:
+        raise IllegalTransition(
+            f"A return case cannot go from {current.value} to {new.value}; nothing was changed."
+        )

@@ -1,0 +1,144 @@
+"""Return pages: the queue, a case's steps from its page, receiving scans, the policy editor."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from aftersales.core.models import AuditEvent, Role, Store
+from aftersales.core.reasons import ReasonCode
+from aftersales.returns import service
+from aftersales.returns.models import ReturnCase, ReturnLine, ReturnStatus
+from aftersales.returns.policy import ReturnKind
+from tests.conftest import csrf_from, sign_in
+from tests.factories import create_user
+from tests.returns.test_api_flow import a_shipped_item
+from tests.returns.test_cases import ADDRESS, synced_shop
+
+
+async def test_the_queue_lists_open_cases_soonest_deadline_first(
+    client: httpx.AsyncClient, app
+) -> None:
+    await synced_shop()
+    await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "agent")
+    page = (await client.get("/returns/")).text
+    timed = await ReturnCase.filter(
+        status__not_in=[ReturnStatus.CLOSED, ReturnStatus.CANCELLED, ReturnStatus.REJECTED],
+        due_at__not_isnull=True,
+    ).order_by("due_at", "id")
+    links = [int(i) for i in re.findall(r'href="/returns/(\d+)"', page)]
+    assert timed and links[: len(timed)] == [c.id for c in timed]
+    order, item = await a_shipped_item()
+    agent = await create_user(role=Role.AGENT)
+    exchange = await service.open_case(
+        order.id,
+        kind=ReturnKind.EXCHANGE,
+        lines=[service.LineRequest(item.platform_item_id, 1, replacement_sku="L")],
+        reason=ReasonCode.SIZE_FIT,
+        actor=agent,
+    )
+    exchanges = (await client.get("/returns/?kind=exchange")).text
+    shown = {int(i) for i in re.findall(r'href="/returns/(\d+)"', exchanges)}
+    kinds = set(await ReturnCase.filter(id__in=list(shown)).values_list("kind", flat=True))
+    assert exchange.id in shown and kinds == {ReturnKind.EXCHANGE}
+
+
+async def test_a_case_is_approved_received_and_inspected_from_its_page(
+    client: httpx.AsyncClient, app
+) -> None:
+    await synced_shop()
+    agent = await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "agent")
+    order, item = await a_shipped_item()
+    case = await service.open_case(
+        order.id,
+        kind=ReturnKind.RETURN,
+        lines=[service.LineRequest(item.platform_item_id, 1)],
+        reason=ReasonCode.CHANGED_MIND,
+        actor=agent,
+    )
+    page = await client.get(f"/returns/{case.id}")
+    assert "Inside the policy" in page.text or "Outside the policy" in page.text
+    token = await csrf_from(client, f"/returns/{case.id}")
+    short = await client.post(
+        f"/returns/{case.id}/approve",
+        data={"csrf_token": token, "version": str(case.version), "return_address": "x"},
+        follow_redirects=True,
+    )
+    assert "Give the return address" in short.text
+    assert (await ReturnCase.get(id=case.id)).status is ReturnStatus.REQUESTED
+    await client.post(
+        f"/returns/{case.id}/approve",
+        data={"csrf_token": token, "version": str(case.version), "return_address": ADDRESS,
+              "shipping_payer": "insurance", "shipping_cost": "8.00"},
+    )  # fmt: skip
+    approved = await ReturnCase.get(id=case.id)
+    assert approved.status is ReturnStatus.AWAITING_SHIPMENT
+    assert str(approved.shipping_cost) == "8.00"
+    line = await ReturnLine.get(case_id=case.id)
+    done = await client.post(
+        f"/returns/{case.id}/inspect",
+        data={"csrf_token": token, "version": str(approved.version), f"good_{line.id}": "1",
+              f"damaged_{line.id}": "0", f"restock_{line.id}": "on"},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "Inspection recorded." in done.text
+    assert (await ReturnCase.get(id=case.id)).status is ReturnStatus.REFUND_TRIGGERED
+    no_csrf = await client.post(f"/returns/{case.id}/close", data={"note": "x"})
+    assert no_csrf.status_code == 403
+
+
+async def test_scanning_a_tracking_number_lands_on_its_case(client: httpx.AsyncClient, app) -> None:
+    await synced_shop()
+    agent = await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "agent")
+    order, item = await a_shipped_item()
+    case = await service.open_case(
+        order.id,
+        kind=ReturnKind.RETURN,
+        lines=[service.LineRequest(item.platform_item_id, 1)],
+        reason=ReasonCode.CHANGED_MIND,
+        actor=agent,
+    )
+    await service.approve(case.id, actor=agent, return_address=ADDRESS)
+    await service.add_tracking(case.id, carrier="韵达", tracking_no="4312345678901", actor=agent)
+    found = await client.get("/returns/receiving?q= 4312345678901 ")
+    assert found.status_code == 303
+    assert found.headers["location"] == f"/returns/{case.id}?scanned=1#inspect"
+    by_order = await client.get(f"/returns/receiving?q={order.platform_order_id}")
+    assert by_order.headers["location"].startswith(f"/returns/{case.id}")
+    nothing = await client.get("/returns/receiving?q=NOPE0000000")
+    assert "No return case has NOPE0000000" in nothing.text
+
+
+async def test_owners_edit_the_policy_and_cannot_go_below_the_law(
+    client: httpx.AsyncClient, app
+) -> None:
+    store = await synced_shop()
+    await create_user(username="agent", role=Role.AGENT)
+    await create_user(username="owner", role=Role.OWNER)
+    await sign_in(client, "agent")
+    assert (await client.get(f"/returns/policy/{store.id}")).status_code == 403
+    await client.get("/logout")
+    client.cookies.clear()
+    await sign_in(client, "owner")
+    page = await client.get(f"/returns/policy/{store.id}")
+    assert page.status_code == 200 and "perishable" in page.text
+    token = await csrf_from(client, f"/returns/policy/{store.id}")
+    form = {"csrf_token": token, "rows": "1", "no_reason_days": "15", "quality_return_days": "7",
+            "quality_exchange_days": "15", "return_address": ADDRESS, "cat_0_name": "underwear",
+            "cat_0_keywords": "内裤、袜子", "cat_0_excluded": "yes"}  # fmt: skip
+    saved = await client.post(f"/returns/policy/{store.id}", data=form, follow_redirects=True)
+    assert "Return policy saved." in saved.text
+    settings = (await Store.get(id=store.id)).settings
+    assert settings["returns_policy"]["no_reason_days"] == 15
+    assert settings["returns_policy"]["categories"]["underwear"] == {"excluded": True}
+    assert settings["return_address"] == ADDRESS
+    too_short = await client.post(
+        f"/returns/policy/{store.id}", data={**form, "no_reason_days": "5"}, follow_redirects=True
+    )
+    assert "cannot be shorter than the law" in too_short.text
+    assert (await Store.get(id=store.id)).settings["returns_policy"]["no_reason_days"] == 15
+    assert await AuditEvent.filter(action="return.policy_changed").count() == 1
