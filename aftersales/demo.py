@@ -19,20 +19,26 @@ async def load(username: str, password: str, settings: Settings) -> str:
     Both are loaded before the desk opens, so the first page an owner sees
     has its orders and a refund queue, not an empty desk waiting for a cron.
     """
-    if not await User.exists(username=username):
-        await service.create_user(username, password, role=Role.OWNER, display_name="演示店主")
+    owner = await User.get_or_none(username=username)
+    if owner is None:
+        owner = await service.create_user(
+            username, password, role=Role.OWNER, display_name="演示店主"
+        )
     store = await Store.get_or_none(name=DEMO_STORE, platform="demo")
     if store is None:
         store = await Store.create(name=DEMO_STORE, platform="demo")
     connector = DemoConnector()
     landed = await sync_orders(store, connector)
+    modules = enabled_modules(settings)
     requests = await sync_stream(
-        store,
-        Stream.AFTER_SALES,
-        connector,
-        handlers=record_handlers(enabled_modules(settings)),
+        store, Stream.AFTER_SALES, connector, handlers=record_handlers(modules)
     )
+    cases = ""
+    if any(m.name == "returns" for m in modules):
+        from aftersales.returns import demo as returns_demo
+
+        cases = f", {await returns_demo.seed(store, owner)} return cases"
     return (
-        f"Demo shop ready: {landed} orders and {requests.records} after-sale requests "
-        f"loaded into store {store.id}"
+        f"Demo shop ready: {landed} orders and {requests.records} after-sale requests"
+        f"{cases} loaded into store {store.id}"
     )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
 from aftersales.core.errors import AfterSalesError
+from aftersales.core.models import Store
 from aftersales.refunds.models import Refund, RefundStatus
 from aftersales.returns import service
 from aftersales.returns.models import INBOUND_STATUSES, OPEN_STATUSES, ReturnCase, ReturnStatus
@@ -65,25 +67,11 @@ async def sweep() -> SweepOutcome:
             )
         ):
             outcome.abandoned += 1
-    for case in await ReturnCase.filter(status=ReturnStatus.APPROVED, refund_id__not_isnull=True):
-        refund = await Refund.get_or_none(id=case.refund_id)
-        if refund is None or refund.status in STILL_TELLING:
-            continue
-        if refund.status is RefundStatus.WRITEBACK_FAILED:
-            continue  # the refund page shows it and retries it
-        async with in_transaction() as conn:
-            try:
-                await service.move(
-                    case,
-                    ReturnStatus.AWAITING_SHIPMENT,
-                    conn,
-                    action="platform_agreed",
-                    actor=None,
-                    data={"refund_status": refund.status.value},
-                )
-                outcome.approved_on_platform += 1
-            except AfterSalesError:
-                pass
+    for case in await ReturnCase.filter(
+        status__in=[ReturnStatus.REQUESTED, ReturnStatus.APPROVED], refund_id__not_isnull=True
+    ):
+        if await _follow_refund_decision(case):
+            outcome.approved_on_platform += 1
     for case in await ReturnCase.filter(
         status=ReturnStatus.REFUND_TRIGGERED, refund_id__not_isnull=True
     ):
@@ -99,6 +87,39 @@ async def sweep() -> SweepOutcome:
     if outcome.escalated or outcome.abandoned:
         log.info("returns.sweep %s", outcome)
     return outcome
+
+
+async def _follow_refund_decision(case: ReturnCase) -> bool:
+    """The return's refund was decided (here, on the refund page, or on the platform):
+    the case follows, agreed or refused, once the platform has heard it."""
+    refund = await Refund.get_or_none(id=case.refund_id)  # type: ignore[attr-defined]
+    if refund is None or refund.status in STILL_TELLING:
+        return False
+    if refund.status is RefundStatus.REJECTED and case.status is ReturnStatus.REQUESTED:
+        target, action = ReturnStatus.REJECTED, "platform_changed"
+    elif refund.status is RefundStatus.WAITING_RETURN or (
+        refund.status is RefundStatus.REFUNDED and case.status is ReturnStatus.APPROVED
+    ):
+        target, action = ReturnStatus.AWAITING_SHIPMENT, "platform_agreed"
+    else:
+        return False  # a failing write-back shows on the refund page and is retried there
+    changes = {}
+    if target is ReturnStatus.AWAITING_SHIPMENT:
+        store = await Store.get(id=case.store_id)  # type: ignore[attr-defined]
+        changes = {
+            "due_at": None,
+            "buyer_ship_by": case.buyer_ship_by
+            or clock.now() + timedelta(days=service.timer(store, "return_ship_days")),
+        }
+    async with in_transaction() as conn:
+        try:
+            await service.move(
+                case, target, conn, action=action, actor=None,
+                data={"refund_status": refund.status.value}, **changes,
+            )  # fmt: skip
+        except AfterSalesError:
+            return False
+    return True
 
 
 async def _quietly(action: object) -> bool:

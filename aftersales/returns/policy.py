@@ -156,6 +156,7 @@ class RuleResult:
     rule: str
     passed: bool
     explanation: str
+    params: Mapping[str, Any] = field(default_factory=dict)  # for the page's own wording
 
 
 @dataclass(frozen=True)
@@ -192,13 +193,14 @@ def check(
     quality = reason in QUALITY_REASONS
     rules: list[RuleResult] = []
     if category:
-        rules.append(RuleResult("category", True, f"category {category}"))
+        rules.append(RuleResult("category", True, f"category {category}", {"category": category}))
     if not quality and excluded:
         rules.append(
             RuleResult(
                 "excluded_category",
                 False,
                 f"{category} goods cannot be returned without a quality problem",
+                {"category": category},
             )
         )
         return Verdict(False, tuple(rules), None)
@@ -226,6 +228,7 @@ def check(
             inside,
             f"{label} window of {days} days after delivery ends with {last_day}: "
             + ("inside" if inside else "too late"),
+            {"days": days, "last_day": last_day},
         )
     )
     return Verdict(inside, tuple(rules), ends)

@@ -7,6 +7,7 @@ Sorted by ``due_at`` like the refund queue: the nearest platform timer first
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from tortoise.expressions import Q
 
@@ -128,6 +129,10 @@ class CaseContext:
     replacement: Shipment | None
     events: list[AuditEvent]
     actors: dict[int, User] = field(default_factory=dict)
+
+    def parcel_events(self, tracking: ReturnTracking) -> list[tuple[datetime, str]]:
+        """The carrier's events as times the page shows in the shop's zone."""
+        return [(datetime.fromisoformat(e["at"]), e["text"]) for e in tracking.events]
 
 
 async def context(case_id: int) -> CaseContext:

@@ -282,7 +282,7 @@ async def receiving(request: Request) -> Response:
     if scanned:
         matches = await service.find_for_scan(scanned)
         if len(matches) == 1:
-            return RedirectResponse(f"/returns/{matches[0].id}?scanned=1#inspect", status_code=303)
+            return RedirectResponse(f"/returns/{matches[0].id}?scanned=1", status_code=303)
     backlog = await queue.search(queue.ReturnFilters(status=ReturnStatus.RECEIVED), per_page=20)
     return render(
         request,

@@ -108,14 +108,15 @@ class PolicyCheck:
     verdict: policies.Verdict
     delivered_at: datetime | None
     delivery_estimated: bool
+    zone: ZoneInfo
 
     def rules_json(self) -> list[dict[str, Any]]:
         rules = [
-            {"rule": r.rule, "passed": r.passed, "explanation": r.explanation}
+            {"rule": r.rule, "passed": r.passed, "explanation": r.explanation, **r.params}
             for r in self.verdict.rules
         ]
         if self.delivery_estimated and self.delivered_at is not None:
-            day = self.delivered_at.date().isoformat()
+            day = self.delivered_at.astimezone(self.zone).date().isoformat()
             rules.insert(
                 0,
                 {
@@ -123,6 +124,8 @@ class PolicyCheck:
                     "passed": True,
                     "explanation": f"no delivery scan: taken as delivered on {day} "
                     f"({ASSUMED_TRANSIT_DAYS} days after shipping)",
+                    "day": day,
+                    "days": ASSUMED_TRANSIT_DAYS,
                 },
             )
         return rules
@@ -150,16 +153,17 @@ async def check_policy(
     requested_at: datetime | None = None,
 ) -> PolicyCheck:
     delivered_at, estimated = await delivery_of(order)
+    zone = ZoneInfo(store.timezone)
     verdict = policies.check(
         policy_of(store),
         kind=kind,
         reason=reason,
         requested_at=requested_at or clock.now(),
         delivered_at=delivered_at,
-        zone=ZoneInfo(store.timezone),
+        zone=zone,
         item_title=item_title,
     )
-    return PolicyCheck(verdict, delivered_at, estimated)
+    return PolicyCheck(verdict, delivered_at, estimated, zone)
 
 
 # -- opening a case ----------------------------------------------------------------------------

@@ -314,3 +314,23 @@ async def test_inspection_refunds_what_was_accepted_not_what_was_asked(
         sum(e.amount for e in await LedgerEntry.filter(refund_id=refund.id))
         < Decimal(2) * item.unit_price
     )
+
+
+async def test_a_return_decided_on_the_refund_page_moves_its_case_too(
+    settings: Settings,
+) -> None:
+    from aftersales.refunds import service as refunds
+
+    await synced_shop()
+    agent = await create_user(role=Role.SUPERVISOR)
+    agreed, refused = await ReturnCase.filter(
+        kind=ReturnKind.RETURN, status=ReturnStatus.REQUESTED, refund_id__not_isnull=True
+    ).limit(2)
+    await refunds.approve(agreed.refund_id, actor=agent)
+    await refunds.reject(refused.refund_id, actor=agent, reason="已超过七天无理由退货期限")
+    await deliver_all(settings)
+    outcome = await deadlines.sweep()
+    assert outcome.approved_on_platform == 2
+    agreed = await ReturnCase.get(id=agreed.id)
+    assert agreed.status is ReturnStatus.AWAITING_SHIPMENT and agreed.buyer_ship_by is not None
+    assert (await ReturnCase.get(id=refused.id)).status is ReturnStatus.REJECTED

@@ -106,7 +106,7 @@ async def test_scanning_a_tracking_number_lands_on_its_case(client: httpx.AsyncC
     await service.add_tracking(case.id, carrier="韵达", tracking_no="4312345678901", actor=agent)
     found = await client.get("/returns/receiving?q= 4312345678901 ")
     assert found.status_code == 303
-    assert found.headers["location"] == f"/returns/{case.id}?scanned=1#inspect"
+    assert found.headers["location"] == f"/returns/{case.id}?scanned=1"
     by_order = await client.get(f"/returns/receiving?q={order.platform_order_id}")
     assert by_order.headers["location"].startswith(f"/returns/{case.id}")
     nothing = await client.get("/returns/receiving?q=NOPE0000000")
