@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aftersales.core.auth import EVERYONE
+from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import (
@@ -11,6 +11,7 @@ from aftersales.core.modules import (
     Module,
     NavEntry,
     OrderLink,
+    ReportLink,
     Tile,
     TimelineEvent,
 )
@@ -105,7 +106,9 @@ module = Module(
     nav=[
         NavEntry(N_("Returns"), "/returns/", EVERYONE),
         NavEntry(N_("Receiving"), "/returns/receiving", EVERYONE),
+        NavEntry(N_("Returns report"), "/returns/report", MANAGERS),
     ],
+    reports=[ReportLink(N_("Returns report"), "/returns/report")],
     order_events=order_events,
     order_links=[OrderLink(N_("Open a return"), "/returns/new?order={order_id}")],
     handover_items=handover_items,

@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from aftersales.core import clock
 from aftersales.core.api import (
     api_route,
     choice_param,
@@ -23,13 +24,14 @@ from aftersales.core.api import (
     json_money,
     json_time,
 )
-from aftersales.core.auth import current_user
+from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.jobs import kick_outbox
 from aftersales.core.models import Store
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem
-from aftersales.returns import queue, service
+from aftersales.refunds import report as refund_report
+from aftersales.returns import queue, report, service
 from aftersales.returns.models import (
     InspectionResult,
     ReturnCase,
@@ -391,6 +393,46 @@ async def policy_check(request: Request) -> Response:
     )
 
 
+@requires(*MANAGERS)
+async def returns_report(request: Request) -> Response:
+    """Cases, reasons, shipping by payer and product return rates for from..to (shop days)."""
+    q = request.query_params
+    settings = request.app.state.settings
+    period = refund_report.period_from_days(
+        q.get("from"), q.get("to"), zone=settings.zone, now=clock.now()
+    )
+    result = await report.return_report(
+        period, store_id=int_param(q.get("store_id"), 0, name="store_id") or None
+    )
+    return JSONResponse(
+        {
+            "from": json_time(period.start),
+            "to": json_time(period.end),
+            "cases": result.cases,
+            "returns": result.returns,
+            "exchanges": result.exchanges,
+            "refused": result.refused,
+            "units_sold": result.units_sold,
+            "units_back": result.units_back,
+            "return_rate": result.rate,
+            "damaged_units": result.damaged_units,
+            "by_reason": {code.value: n for code, n in result.by_reason.items()},
+            "shipping_by_payer": {k: json_money(v) for k, v in result.shipping_by_payer.items()},
+            "price_difference": json_money(result.price_difference),
+            "products": [
+                {
+                    "title": p.title,
+                    "sold": p.sold,
+                    "returned": p.returned,
+                    "exchanged": p.exchanged,
+                    "return_rate": p.rate,
+                }
+                for p in result.products
+            ],
+        }
+    )
+
+
 def _step(name: str, endpoint: Any, summary: str) -> Any:
     return api_route(
         f"/returns/{{case_id:int}}/{name}",
@@ -402,6 +444,12 @@ def _step(name: str, endpoint: Any, summary: str) -> Any:
 
 
 api_routes = [
+    api_route(
+        "/reports/returns",
+        returns_report,
+        summary="Returns report: from, to (shop days), store_id",
+        roles=MANAGERS,
+    ),
     api_route(
         "/returns/policy-check",
         policy_check,

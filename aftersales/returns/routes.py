@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,7 +21,9 @@ from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order, OrderItem
+from aftersales.refunds import report
 from aftersales.returns import queue, service
+from aftersales.returns import report as returns_report
 from aftersales.returns.models import (
     InspectionResult,
     ReturnCase,
@@ -429,7 +432,34 @@ async def policy_save(request: Request) -> Response:
     return RedirectResponse(f"/returns/policy/{store.id}", status_code=303)
 
 
+REPORT_READERS = (Role.SUPERVISOR, Role.OWNER, Role.ADMIN)
+
+
+@requires(*REPORT_READERS)
+async def report_page(request: Request) -> Response:
+    settings = request.app.state.settings
+    q = request.query_params
+    period = report.period_from_days(
+        q.get("from") or None, q.get("to") or None, zone=settings.zone, now=clock.now()
+    )
+    store_id = int(q["store"]) if q.get("store", "").isdigit() else None
+    result = await returns_report.return_report(period, store_id=store_id)
+    return render(
+        request,
+        "returns/report.html",
+        {
+            "r": result,
+            "first": period.start.astimezone(settings.zone).date(),
+            "last": (period.end.astimezone(settings.zone) - timedelta(seconds=1)).date(),
+            "stores": await Store.all().order_by("id"),
+            "store_id": store_id,
+            "reasons": LABELS,
+        },
+    )
+
+
 routes = [
+    Route("/report", report_page),
     Route("/", return_queue, name="returns"),
     Route("/receiving", receiving),
     Route("/new", new_form),

@@ -142,3 +142,57 @@ async def test_owners_edit_the_policy_and_cannot_go_below_the_law(
     assert "cannot be shorter than the law" in too_short.text
     assert (await Store.get(id=store.id)).settings["returns_policy"]["no_reason_days"] == 15
     assert await AuditEvent.filter(action="return.policy_changed").count() == 1
+
+
+async def test_the_returns_report_counts_rates_reasons_and_shipping(
+    client: httpx.AsyncClient, app
+) -> None:
+    from datetime import timedelta
+
+    from aftersales.core import clock
+    from aftersales.orders.models import Order, OrderItem
+    from aftersales.returns.models import ShippingPayer
+    from tests.orders.test_api import bearer
+
+    await synced_shop()
+    await ReturnCase.all().delete()
+    agent = await create_user(role=Role.AGENT)
+    order, item = await a_shipped_item()
+    case = await service.open_case(
+        order.id, kind=ReturnKind.RETURN, lines=[service.LineRequest(item.platform_item_id, 1)],
+        reason=ReasonCode.QUALITY, actor=agent,
+    )  # fmt: skip
+    await service.approve(case.id, actor=agent, return_address=ADDRESS,
+                          shipping_payer=ShippingPayer.SHOP, shipping_cost="12.50")  # fmt: skip
+    other, other_item = await a_shipped_item()
+    refused = await service.open_case(
+        other.id, kind=ReturnKind.RETURN,
+        lines=[service.LineRequest(other_item.platform_item_id, 1)],
+        reason=ReasonCode.CHANGED_MIND, actor=agent,
+    )  # fmt: skip
+    await service.reject(refused.id, actor=agent, reason="已超过七天无理由退货期限")
+    day = order.placed_at.astimezone(clock.now().tzinfo).date()
+    first, last = day - timedelta(days=40), clock.now().date() + timedelta(days=1)
+    headers = await bearer(Role.OWNER)
+    body = (
+        await client.get(f"/api/v1/reports/returns?from={first}&to={last}", headers=headers)
+    ).json()
+    in_period = await Order.filter(
+        placed_at__gte=body["from"].replace("Z", "+00:00"),
+        placed_at__lt=body["to"].replace("Z", "+00:00"),
+    ).values_list("id", flat=True)
+    sold = sum(await OrderItem.filter(order_id__in=list(in_period)).values_list(
+        "quantity", flat=True))  # fmt: skip
+    assert (body["cases"], body["returns"], body["refused"]) == (2, 1, 1)
+    assert body["by_reason"] == {"quality": 1}
+    assert body["shipping_by_payer"] == {"shop": "12.50"}
+    assert body["units_sold"] == sold and body["units_back"] == 1
+    product = next(p for p in body["products"] if p["title"] == item.title)
+    assert product["returned"] == 1 and 0 < product["return_rate"] <= 1
+    agent_headers = await bearer(Role.AGENT)
+    denied = await client.get("/api/v1/reports/returns", headers=agent_headers)
+    assert denied.status_code == 403
+    await create_user(username="boss", role=Role.OWNER)
+    await sign_in(client, "boss")
+    page = await client.get(f"/returns/report?from={first}&to={last}")
+    assert page.status_code == 200 and item.title in page.text and "12.50" in page.text
