@@ -10,9 +10,7 @@ chat excerpts and the history of the case.
 from __future__ import annotations
 
 import io
-import uuid
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -21,33 +19,11 @@ from tortoise.transactions import in_transaction
 from aftersales.core import audit, clock
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.models import AuditEvent, User
+from aftersales.core.photos import Upload, save_photo
 from aftersales.orders.models import Order, Shipment
 from aftersales.refunds.models import EvidenceKind, Refund, RefundEvidence
 
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_TEXT = 5000
-# Recognised by their first bytes, not by the name or the browser's word.
-IMAGE_SIGNATURES = {
-    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
-    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
-    b"GIF87a": ("image/gif", ".gif"),
-    b"GIF89a": ("image/gif", ".gif"),
-}
-
-
-@dataclass(frozen=True)
-class Upload:
-    name: str
-    data: bytes
-
-
-def _image_type(data: bytes) -> tuple[str, str] | None:
-    for signature, kind in IMAGE_SIGNATURES.items():
-        if data.startswith(signature):
-            return kind
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp", ".webp"
-    return None
 
 
 def evidence_dir(data_dir: Path, refund_id: int) -> Path:
@@ -72,19 +48,9 @@ async def add_evidence(
         raise InvalidInput(f"Keep an excerpt under {MAX_TEXT} characters.")
     stored, content_type, name, size = "", "", "", 0
     if kind is EvidenceKind.PHOTO:
-        if upload is None or not upload.data:
-            raise InvalidInput("Choose a photo to upload.")
-        if len(upload.data) > MAX_PHOTO_BYTES:
-            raise InvalidInput("A photo may be at most 5 MB.")
-        found = _image_type(upload.data)
-        if found is None:
-            raise InvalidInput("Only JPEG, PNG, GIF or WebP photos are kept.")
-        content_type, extension = found
-        folder = evidence_dir(data_dir, refund.id)
-        folder.mkdir(parents=True, exist_ok=True)
-        stored = f"{uuid.uuid4().hex}{extension}"
-        (folder / stored).write_bytes(upload.data)
-        name, size = Path(upload.name).name[:255] or stored, len(upload.data)
+        photo = save_photo(evidence_dir(data_dir, refund.id), upload or Upload("", b""))
+        stored, content_type = photo.stored_as, photo.content_type
+        name, size = photo.file_name, photo.size
     elif not text:
         raise InvalidInput("Paste the chat excerpt or write the note first.")
     async with in_transaction() as conn:

@@ -19,6 +19,7 @@ from aftersales.refunds.models import Refund
 from aftersales.returns import service
 from aftersales.returns.models import (
     OPEN_STATUSES,
+    ReturnAttachment,
     ReturnCase,
     ReturnLine,
     ReturnStatus,
@@ -129,6 +130,7 @@ class CaseContext:
     replacement: Shipment | None
     events: list[AuditEvent]
     actors: dict[int, User] = field(default_factory=dict)
+    photos: list[ReturnAttachment] = field(default_factory=list)
 
     def parcel_events(self, tracking: ReturnTracking) -> list[tuple[datetime, str]]:
         """The carrier's events as times the page shows in the shop's zone."""
@@ -163,4 +165,5 @@ async def context(case_id: int) -> CaseContext:
         else None,
         events=events,
         actors=actors,
+        photos=await ReturnAttachment.filter(case_id=case.id).order_by("id"),
     )

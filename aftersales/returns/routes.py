@@ -7,8 +7,9 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from aftersales.core import clock
@@ -17,12 +18,13 @@ from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.i18n import gettext as _
 from aftersales.core.jobs import kick_outbox
 from aftersales.core.models import Role, Store
+from aftersales.core.photos import Upload, check_photo
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order, OrderItem
 from aftersales.refunds import report
-from aftersales.returns import queue, service
+from aftersales.returns import photos, queue, service
 from aftersales.returns import report as returns_report
 from aftersales.returns.models import (
     InspectionResult,
@@ -177,38 +179,64 @@ async def tracking(request: Request) -> Response:
 
 
 async def receive_and_inspect(request: Request) -> Response:
-    """The warehouse form: receive the parcel if not yet received, then inspect each line."""
+    """The warehouse form: receive the parcel if not yet received, inspect each line,
+    keep the photos taken. A bad photo refuses the whole form before anything moves."""
     user = current_user(request)
     case_id = request.path_params["case_id"]
-
-    async def act(f: dict[str, str]) -> ReturnCase:
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    uploads: list[tuple[int | None, Upload]] = []
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile) and value.filename and name.startswith("photo_"):
+            key = name.removeprefix("photo_")
+            line_id = int(key) if key.isdigit() else None
+            uploads.append((line_id, Upload(value.filename, await value.read())))
+    try:
+        for _line, upload in uploads:
+            check_photo(upload)
         case = await service.get_case(case_id)
         entries = []
         for line in sorted(case.lines, key=lambda line: line.id):
-            good = _count(f.get(f"good_{line.id}", ""), line.title)
-            damaged = _count(f.get(f"damaged_{line.id}", "") or "0", line.title)
             entries.append(
                 service.LineInspection(
                     line_id=line.id,
-                    received_good=good,
-                    received_damaged=damaged,
-                    result=_enum(InspectionResult, f.get(f"result_{line.id}")),
-                    note=f.get(f"note_{line.id}", ""),
-                    restock=f.get(f"restock_{line.id}") == "on",
+                    received_good=_count(fields.get(f"good_{line.id}", ""), line.title),
+                    received_damaged=_count(fields.get(f"damaged_{line.id}") or "0", line.title),
+                    result=_enum(InspectionResult, fields.get(f"result_{line.id}")),
+                    note=fields.get(f"note_{line.id}", ""),
+                    restock=fields.get(f"restock_{line.id}") == "on",
                 )
             )
         if case.status is not ReturnStatus.RECEIVED:
-            case = await service.receive(case_id, actor=user, expected_version=_version(f))
-        return await service.inspect(
+            case = await service.receive(case_id, actor=user, expected_version=_version(fields))
+        case = await service.inspect(
             case_id,
             actor=user,
             lines=entries,
-            refund_amount=f.get("refund_amount") or None,
-            note=f.get("note", ""),
+            refund_amount=fields.get("refund_amount") or None,
+            note=fields.get("note", ""),
             expected_version=case.version,
         )
+        data_dir = request.app.state.settings.data_dir
+        for line_id, upload in uploads:
+            await photos.attach(
+                case_id, line_id=line_id, upload=upload, actor=user, data_dir=data_dir
+            )
+    except AfterSalesError as exc:
+        flash(request, exc.message, "alert")
+    else:
+        await kick_outbox(request.app.state.redis, await service.refund_due(case))
+        flash(request, _("Inspection recorded."))
+    return RedirectResponse(f"/returns/{case_id}", status_code=303)
 
-    return await _step(request, act, _("Inspection recorded."))
+
+async def photo(request: Request) -> Response:
+    path, content_type = await photos.photo_file(
+        request.path_params["case_id"],
+        request.path_params["photo_id"],
+        request.app.state.settings.data_dir,
+    )
+    return FileResponse(path, media_type=content_type, headers={"Cache-Control": "private"})
 
 
 def _count(value: str, title: str) -> int:
@@ -476,4 +504,5 @@ routes = [
     Route("/{case_id:int}/close", close, methods=["POST"]),
     Route("/{case_id:int}/cancel", cancel, methods=["POST"]),
     Route("/{case_id:int}/assign", assign, methods=["POST"]),
+    Route("/{case_id:int}/photos/{photo_id:int}", photo),
 ]

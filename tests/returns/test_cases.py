@@ -334,3 +334,67 @@ async def test_a_return_decided_on_the_refund_page_moves_its_case_too(
     agreed = await ReturnCase.get(id=agreed.id)
     assert agreed.status is ReturnStatus.AWAITING_SHIPMENT and agreed.buyer_ship_by is not None
     assert (await ReturnCase.get(id=refused.id)).status is ReturnStatus.REJECTED
+
+
+async def test_a_tracking_number_typed_on_the_platform_is_followed_here() -> None:
+    from tortoise.transactions import in_transaction
+
+    from aftersales.returns import intake
+    from connectors.base import AfterSaleRecord
+
+    store = await synced_shop()
+    order, item = await a_shipped_item()
+    record = AfterSaleRecord(
+        platform_refund_id="RMA-PLATFORM-1",
+        platform_order_id=order.platform_order_id,
+        platform_item_id=item.platform_item_id,
+        kind=AfterSaleKind.RETURN_AND_REFUND,
+        status=AfterSaleStatus.REQUESTED,
+        platform_status="WAIT_SELLER_AGREE",
+        requested_amount=item.unit_price,
+        reason="质量问题",
+        created_at=clock.now() - timedelta(hours=3),
+        updated_at=clock.now() - timedelta(hours=3),
+    )
+    async with in_transaction() as conn:
+        await intake.intake(store, [record], conn)
+    case = await ReturnCase.get(platform_return_id="RMA-PLATFORM-1")
+    assert case.status is ReturnStatus.REQUESTED and case.reason is ReasonCode.QUALITY
+    shipped = record.model_copy(
+        update={"status": AfterSaleStatus.WAITING_RETURN, "platform_status":
+                "WAIT_SELLER_CONFIRM_GOODS", "return_carrier": "中通快递",
+                "return_tracking_no": "75319998887", "updated_at": clock.now()}
+    )  # fmt: skip
+    async with in_transaction() as conn:
+        await intake.intake(store, [shipped], conn)
+    case = await ReturnCase.get(id=case.id)
+    assert case.status is ReturnStatus.IN_TRANSIT
+    assert case.confirm_receipt_by is not None and case.due_at == case.confirm_receipt_by
+    tracking = await ReturnTracking.get(case_id=case.id)
+    assert (tracking.carrier, tracking.tracking_no, tracking.source.value) == (
+        "zhongtong", "75319998887", "platform"
+    )  # fmt: skip
+    withdrawn = shipped.model_copy(
+        update={"status": AfterSaleStatus.CANCELLED, "platform_status": "CLOSED"}
+    )
+    async with in_transaction() as conn:
+        await intake.intake(store, [withdrawn], conn)
+    case = await ReturnCase.get(id=case.id)
+    assert case.status is ReturnStatus.CANCELLED
+    assert await ReturnTracking.filter(case_id=case.id).count() == 1  # kept
+
+
+async def test_custom_goods_are_outside_the_no_reason_policy_with_the_reason_given() -> None:
+    from aftersales.orders.models import OrderItem
+
+    await synced_shop()
+    agent = await create_user()
+    order, item = await a_shipped_item()
+    await OrderItem.filter(id=item.id).update(title="定制刻字钢笔")
+    case = await service.open_case(
+        order.id, kind=ReturnKind.RETURN, lines=[service.LineRequest(item.platform_item_id, 1)],
+        reason=ReasonCode.CHANGED_MIND, actor=agent,
+    )  # fmt: skip
+    assert case.policy_allowed is False
+    assert [r["rule"] for r in case.policy_rules][-1] == "excluded_category"
+    assert "custom goods cannot be returned" in case.policy_explanation

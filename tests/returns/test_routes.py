@@ -196,3 +196,43 @@ async def test_the_returns_report_counts_rates_reasons_and_shipping(
     await sign_in(client, "boss")
     page = await client.get(f"/returns/report?from={first}&to={last}")
     assert page.status_code == 200 and item.title in page.text and "12.50" in page.text
+
+
+async def test_inspection_photos_are_kept_and_a_fake_one_refuses_the_form(
+    client: httpx.AsyncClient, app
+) -> None:
+    from aftersales.returns.models import ReturnAttachment
+    from tests.refunds.test_evidence import PNG
+
+    await synced_shop()
+    agent = await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "agent")
+    order, item = await a_shipped_item()
+    case = await service.open_case(
+        order.id, kind=ReturnKind.RETURN, lines=[service.LineRequest(item.platform_item_id, 1)],
+        reason=ReasonCode.DAMAGED, actor=agent,
+    )  # fmt: skip
+    case = await service.approve(case.id, actor=agent, return_address=ADDRESS)
+    line = await ReturnLine.get(case_id=case.id)
+    token = await csrf_from(client, f"/returns/{case.id}")
+    form = {"csrf_token": token, "version": str(case.version), f"good_{line.id}": "0",
+            f"damaged_{line.id}": "1", f"note_{line.id}": "外壳碎裂"}  # fmt: skip
+    fake = await client.post(
+        f"/returns/{case.id}/inspect", data=form,
+        files={f"photo_{line.id}": ("crack.png", b"<script>alert(1)</script>", "image/png")},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "Only JPEG, PNG, GIF or WebP photos are kept." in fake.text
+    assert (await ReturnCase.get(id=case.id)).status is ReturnStatus.AWAITING_SHIPMENT
+    done = await client.post(
+        f"/returns/{case.id}/inspect", data=form,
+        files={f"photo_{line.id}": ("碎裂.png", PNG, "image/png")}, follow_redirects=True,
+    )  # fmt: skip
+    assert "Inspection recorded." in done.text
+    inspected = await ReturnCase.get(id=case.id)
+    assert inspected.status is ReturnStatus.INSPECTED and inspected.refund_id is None
+    photo = await ReturnAttachment.get(case_id=case.id)
+    assert photo.line_id == line.id and photo.file_name == "碎裂.png"
+    served = await client.get(f"/returns/{case.id}/photos/{photo.id}")
+    assert served.content == PNG and served.headers["content-type"] == "image/png"
+    assert f"/returns/{case.id}/photos/{photo.id}" in done.text

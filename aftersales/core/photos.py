@@ -1,0 +1,71 @@
+"""Photos people upload (refund evidence, inspection pictures): checked, then kept on disk.
+
+Files live under the data dir, never in the database, and are served only to
+signed-in users. The type is read from the first bytes, not from the name or
+the browser's word, so a renamed script is refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from aftersales.core.errors import InvalidInput
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+IMAGE_SIGNATURES = {
+    b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
+    b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
+    b"GIF87a": ("image/gif", ".gif"),
+    b"GIF89a": ("image/gif", ".gif"),
+}
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    stored_as: str
+    content_type: str
+    file_name: str
+    size: int
+
+
+def image_type(data: bytes) -> tuple[str, str] | None:
+    for signature, kind in IMAGE_SIGNATURES.items():
+        if data.startswith(signature):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", ".webp"
+    return None
+
+
+def check_photo(upload: Upload | None) -> tuple[str, str]:
+    """``(content type, extension)`` of an acceptable photo; anything else raises."""
+    if upload is None or not upload.data:
+        raise InvalidInput("Choose a photo to upload.")
+    if len(upload.data) > MAX_PHOTO_BYTES:
+        raise InvalidInput("A photo may be at most 5 MB.")
+    found = image_type(upload.data)
+    if found is None:
+        raise InvalidInput("Only JPEG, PNG, GIF or WebP photos are kept.")
+    return found
+
+
+def save_photo(folder: Path, upload: Upload) -> StoredPhoto:
+    """Check and write one photo under ``folder`` with a name nobody can guess."""
+    content_type, extension = check_photo(upload)
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = f"{uuid.uuid4().hex}{extension}"
+    (folder / stored).write_bytes(upload.data)
+    return StoredPhoto(
+        stored_as=stored,
+        content_type=content_type,
+        file_name=Path(upload.name).name[:255] or stored,
+        size=len(upload.data),
+    )
