@@ -236,3 +236,34 @@ async def test_inspection_photos_are_kept_and_a_fake_one_refuses_the_form(
     served = await client.get(f"/returns/{case.id}/photos/{photo.id}")
     assert served.content == PNG and served.headers["content-type"] == "image/png"
     assert f"/returns/{case.id}/photos/{photo.id}" in done.text
+
+
+async def test_an_agent_opens_an_exchange_from_the_order_page(
+    client: httpx.AsyncClient, app
+) -> None:
+    await synced_shop()
+    await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "agent")
+    order, item = await a_shipped_item()
+    order_page = await client.get(f"/orders/{order.id}")
+    assert f"/returns/new?order={order.id}" in order_page.text
+    token = await csrf_from(client, f"/returns/new?order={order.id}")
+    field = item.platform_item_id
+    bad = await client.post(
+        "/returns/new",
+        data={"csrf_token": token, "order": str(order.id), "kind": "exchange",
+              f"qty_{field}": str(item.quantity + 1)},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "can come back" in bad.text and not await ReturnCase.filter(order_id=order.id).exists()
+    done = await client.post(
+        "/returns/new",
+        data={"csrf_token": token, "order": str(order.id), "kind": "exchange",
+              "reason": "size_fit", f"qty_{field}": "1", f"sku_{field}": "XL",
+              f"price_{field}": f"{item.unit_price:.2f}", "buyer_text": "换大一码"},
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "Case opened." in done.text
+    case = await ReturnCase.get(order_id=order.id)
+    line = await ReturnLine.get(case_id=case.id)
+    assert (case.kind, line.replacement_sku, line.quantity) == (ReturnKind.EXCHANGE, "XL", 1)
