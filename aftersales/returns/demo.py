@@ -56,6 +56,7 @@ async def seed(store: Store, owner: User) -> int:
          ["approve", "track", "receive", "inspect", "replace", "close"]),
         ("cancelled", ReturnKind.RETURN, ReasonCode.CHANGED_MIND, ["approve", "cancel"]),
         ("requested", ReturnKind.EXCHANGE, ReasonCode.SIZE_FIT, []),
+        ("rejected", ReturnKind.RETURN, ReasonCode.CHANGED_MIND, ["reject"]),
     ]  # fmt: skip
     created = 0
     for name, kind, reason, steps in plans:
@@ -146,6 +147,10 @@ async def _close(case: ReturnCase, owner: User, name: str) -> ReturnCase:
     return await service.close(case.id, actor=owner, note="换货完成，买家已签收")
 
 
+async def _reject(case: ReturnCase, owner: User, name: str) -> ReturnCase:
+    return await service.reject(case.id, actor=owner, reason="商品已使用，吊牌已剪，影响二次销售")
+
+
 async def _cancel(case: ReturnCase, owner: User, name: str) -> ReturnCase:
     return await service.cancel(case.id, actor=owner, note="买家撤销申请")
 
@@ -159,4 +164,5 @@ STEPS: dict[str, Callable[[ReturnCase, User, str], Awaitable[ReturnCase]]] = {
     "replace": _replace,
     "close": _close,
     "cancel": _cancel,
+    "reject": _reject,
 }

@@ -9,7 +9,7 @@ import pytest
 
 from aftersales.core import clock, outbox
 from aftersales.core.config import Settings
-from aftersales.core.models import OutboxMessage, OutboxStatus, Role
+from aftersales.core.models import OutboxMessage, OutboxStatus, Role, Store
 from aftersales.core.modules import HandoverWindow, OutboxContext
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import SyncState
@@ -398,3 +398,20 @@ async def test_custom_goods_are_outside_the_no_reason_policy_with_the_reason_giv
     assert case.policy_allowed is False
     assert [r["rule"] for r in case.policy_rules][-1] == "excluded_category"
     assert "custom goods cannot be returned" in case.policy_explanation
+
+
+async def test_the_demo_walks_a_case_to_every_state_once(settings: Settings) -> None:
+    from aftersales.returns import demo as returns_demo
+
+    store = await synced_shop()
+    owner = await create_user(role=Role.OWNER)
+    created = await returns_demo.seed(store, owner)
+    states_seen = set(
+        await ReturnCase.filter(platform_return_id__startswith="DEMO-RMA-").values_list(
+            "status", flat=True
+        )
+    )
+    # "approved" lasts only while the platform is being told; every other state is there.
+    assert states_seen == set(ReturnStatus) - {ReturnStatus.APPROVED}
+    assert await returns_demo.seed(await Store.get(id=store.id), owner) == 0
+    assert created == len(states_seen)
