@@ -159,7 +159,7 @@ def _shipments(payload: dict[str, Any]) -> list[ShipmentRecord]:
                     or "",
                     tracking_no=number,
                     shipped_at=datetime.fromtimestamp(int(shipped), UTC)
-                    if shipped.isdigit()
+                    if shipped.isascii() and shipped.isdigit()
                     else None,
                 )
             )

@@ -52,7 +52,7 @@ def _filters(request: Request) -> queue.RefundFilters:
     except InvalidInput:
         minimum = maximum = None
     return queue.RefundFilters(
-        store_id=int(q["store"]) if q.get("store", "").isdigit() else None,
+        store_id=int(q["store"]) if q.get("store", "").isdecimal() else None,
         status=enum(RefundStatus, q.get("status")),
         kind=enum(RefundKind, q.get("kind")),
         reason=enum(ReasonCode, q.get("reason")),
@@ -63,7 +63,7 @@ def _filters(request: Request) -> queue.RefundFilters:
         unassigned=q.get("assignee") == "none",
         intercept=q.get("intercept") == "1",
         open_only=q.get("status") in (None, "", "open"),
-        page=int(q["page"]) if q.get("page", "").isdigit() else 1,
+        page=int(q["page"]) if q.get("page", "").isdecimal() else 1,
     )
 
 
@@ -125,7 +125,7 @@ async def _decide(
 
 def _version(fields: dict[str, str]) -> int | None:
     value = fields.get("version", "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isdecimal() else None
 
 
 async def refund_approve(request: Request) -> Response:
@@ -220,7 +220,7 @@ async def refund_assign(request: Request) -> Response:
 async def bulk_approve(request: Request) -> Response:
     """Approve the ticked rows the rules call eligible; each is decided on its own."""
     form = await request.form()
-    ids = [int(v) for v in form.getlist("refund") if isinstance(v, str) and v.isdigit()]
+    ids = [int(v) for v in form.getlist("refund") if isinstance(v, str) and v.isdecimal()]
     outcome = await service.bulk_approve(ids, actor=current_user(request))
     await kick_outbox(request.app.state.redis, outcome.due)
     message = _("%(approved)s approved, %(skipped)s left for a person.") % {
@@ -282,7 +282,7 @@ async def _report(request: Request) -> report.RefundReport:
     return await report.refund_report(
         period,
         zone=settings.zone,
-        store_id=int(store) if store.isdigit() else None,
+        store_id=int(store) if store.isdecimal() else None,
         grain=grain if grain in report.GRAINS else "day",
     )
 
@@ -299,7 +299,7 @@ async def start_form(request: Request) -> Response:
     order_id = request.query_params.get("order", "")
     order = (
         await Order.get_or_none(id=int(order_id)).prefetch_related("items")
-        if (order_id.isdigit())
+        if (order_id.isdecimal())
         else None
     )
     if order is None:
@@ -314,7 +314,7 @@ async def start_form(request: Request) -> Response:
 async def start_submit(request: Request) -> Response:
     form = await request.form()
     fields = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
-    order_id = int(fields["order"]) if fields.get("order", "").isdigit() else 0
+    order_id = int(fields["order"]) if fields.get("order", "").isdecimal() else 0
     try:
         kind = RefundKind(fields.get("kind", ""))
         reason = ReasonCode(fields.get("reason", "other"))

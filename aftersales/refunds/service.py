@@ -324,13 +324,15 @@ async def refund_returned_goods(
     reason: ReasonCode,
     note: str,
     rule: str,
+    actor: User | None = None,
 ) -> Decision:
     """Pay for goods a return case received and accepted, on a platform where the shop
     starts refunds itself (no buyer request to agree to).
 
     ``lines`` are ``(order item id, amount)``. The return case decided it (its
     approval was checked against the approver's cap), so the rule is named and
-    no second cap applies. Called inside the case's transaction: one case, one refund.
+    no second cap applies unless ``actor`` is given (an amount beyond what was
+    accepted). Called inside the case's transaction: one case, one refund.
     """
     order = await Order.get_or_none(id=order_id)
     if order is None:
@@ -348,7 +350,7 @@ async def refund_returned_goods(
         lines=[(item_id, _amount(amount, Decimal(0))) for item_id, amount in lines],
         reason=reason,
         note=note,
-        actor=None,
+        actor=actor,
         rule=rule,
     )
 
@@ -415,7 +417,9 @@ async def _open_desk_refund(
         )
 
 
-async def pay_for_return(refund_id: int, *, amount: Decimal, note: str, rule: str) -> Decision:
+async def pay_for_return(
+    refund_id: int, *, amount: Decimal, note: str, rule: str, actor: User | None = None
+) -> Decision:
     """Approve the buyer's return-and-refund request once the goods passed inspection.
 
     The request may still be open (the platform never heard our return
@@ -427,7 +431,7 @@ async def pay_for_return(refund_id: int, *, amount: Decimal, note: str, rule: st
         _check_fresh(refund, None, {RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN})
         return await _approve_checked(
             refund,
-            actor=None,
+            actor=actor,
             amount=amount,
             note=note,
             idempotency_key=None,

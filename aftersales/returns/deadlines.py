@@ -55,8 +55,10 @@ async def sweep() -> SweepOutcome:
                     data={"status": case.status.value, "due_at": case.due_at.isoformat()},
                     using_db=conn,
                 )
+    # Desk cases only: a platform closes its own request when the buyer never ships,
+    # and its sync then cancels the case; a late parcel can still be received till then.
     for case in await ReturnCase.filter(
-        status=ReturnStatus.AWAITING_SHIPMENT, buyer_ship_by__lt=now
+        status=ReturnStatus.AWAITING_SHIPMENT, buyer_ship_by__lt=now, refund_id__isnull=True
     ):
         if await _quietly(
             service.close(

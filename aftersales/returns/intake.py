@@ -10,22 +10,33 @@ number the buyer typed on the platform is followed like one typed here.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
-from aftersales.core.errors import InvalidInput
+from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.models import Store
 from aftersales.core.reasons import classify
-from aftersales.orders.models import Order, OrderItem
+from aftersales.orders.models import Order, OrderItem, SyncError
 from aftersales.refunds.models import Refund
 from aftersales.returns import service
-from aftersales.returns.models import ReturnCase, ReturnLine, ReturnStatus, TrackingSource
+from aftersales.returns.models import (
+    OPEN_STATUSES,
+    ReturnCase,
+    ReturnLine,
+    ReturnStatus,
+    ReturnTracking,
+    TrackingSource,
+)
 from aftersales.returns.policy import ReturnKind
 from connectors.base import AfterSaleKind, AfterSaleRecord, AfterSaleStatus
+
+log = logging.getLogger("aftersales.returns")
 
 KIND = {
     AfterSaleKind.RETURN_AND_REFUND: ReturnKind.RETURN,
@@ -43,25 +54,85 @@ BEFORE_RECEIPT = frozenset(
 
 
 async def intake(store: Store, records: list[AfterSaleRecord], conn: BaseDBAsyncClient) -> None:
-    """The ``after_sales`` record handler: create or reconcile one case per request."""
+    """The ``after_sales`` record handler: create or reconcile one case per request.
+
+    Each request runs in its own savepoint: one the desk cannot take (say, more
+    units than are left after the cases agents opened) is kept as a sync error
+    for the store page, and the page's other requests, refunds included, still land.
+    """
     for record in records:
         kind = KIND.get(record.kind)
         if kind is None:
             continue
-        case = await ReturnCase.get_or_none(
-            store_id=store.id, platform_return_id=record.platform_refund_id
-        ).using_db(conn)
-        order = await Order.get_or_none(
-            store_id=store.id, platform_order_id=record.platform_order_id
-        ).using_db(conn)
-        refund = await Refund.get_or_none(
-            store_id=store.id, platform_refund_id=record.platform_refund_id
-        ).using_db(conn)
-        if case is None:
-            if record.status in (AfterSaleStatus.CANCELLED, AfterSaleStatus.REFUNDED):
-                continue  # over before we saw it: the refunds module keeps the money's story
-            case = await _receive(store, record, kind, order, refund, conn)
-        await _reconcile(case, record, order, conn)
+        try:
+            async with in_transaction() as savepoint:
+                await _take(store, record, kind, savepoint)
+        except AfterSalesError as exc:
+            log.warning(
+                "returns.intake_refused store=%s request=%s: %s",
+                store.id, record.platform_refund_id, exc.message,
+            )  # fmt: skip
+            await SyncError.create(
+                store_id=store.id,
+                stream="after_sales",
+                record_id=record.platform_refund_id,
+                message=f"return case: {exc.message}",
+                created_at=clock.now(),
+                using_db=conn,
+            )
+
+
+async def _take(
+    store: Store, record: AfterSaleRecord, kind: ReturnKind, conn: BaseDBAsyncClient
+) -> None:
+    case = await ReturnCase.get_or_none(
+        store_id=store.id, platform_return_id=record.platform_refund_id
+    ).using_db(conn)
+    order = await Order.get_or_none(
+        store_id=store.id, platform_order_id=record.platform_order_id
+    ).using_db(conn)
+    refund = await Refund.get_or_none(
+        store_id=store.id, platform_refund_id=record.platform_refund_id
+    ).using_db(conn)
+    if case is None:
+        if record.status in (AfterSaleStatus.CANCELLED, AfterSaleStatus.REFUNDED):
+            return  # over before we saw it: the refunds module keeps the money's story
+        case = await _desk_case_for(store, record, order, conn)
+    if case is None:
+        case = await _receive(store, record, kind, order, refund, conn)
+    elif case.platform_return_id is None:
+        await (
+            ReturnCase.filter(id=case.id)
+            .using_db(conn)
+            .update(
+                platform_return_id=record.platform_refund_id,
+                refund_id=refund.id if refund else None,
+            )
+        )
+    await _reconcile(case, record, order, conn)
+
+
+async def _desk_case_for(
+    store: Store, record: AfterSaleRecord, order: Order | None, conn: BaseDBAsyncClient
+) -> ReturnCase | None:
+    """An open case an agent opened for this item before the buyer asked on the platform:
+    the platform's request is the same return, so it joins that case."""
+    if order is None or not record.platform_item_id:
+        return None
+    candidates = await ReturnCase.filter(
+        store_id=store.id,
+        order_id=order.id,
+        platform_return_id__isnull=True,
+        status__in=list(OPEN_STATUSES),
+    ).using_db(conn)
+    for case in candidates:
+        if (
+            await ReturnLine.filter(case_id=case.id, platform_item_id=record.platform_item_id)
+            .using_db(conn)
+            .exists()
+        ):
+            return case
+    return None
 
 
 async def _receive(
@@ -157,6 +228,9 @@ async def _reconcile(
     if record.return_tracking_no and record.return_carrier and case.status in BEFORE_RECEIPT:
         if case.status is ReturnStatus.REQUESTED:
             return
+        known = "".join(record.return_tracking_no.split()).upper()
+        if await ReturnTracking.filter(case_id=case.id, tracking_no=known).using_db(conn).exists():
+            return  # seen before: a number the desk corrected stays corrected
         try:
             await service.add_tracking(
                 case.id,

@@ -50,7 +50,7 @@ def _filters(request: Request) -> queue.ReturnFilters:
     q = request.query_params
     user = current_user(request)
     return queue.ReturnFilters(
-        store_id=int(q["store"]) if q.get("store", "").isdigit() else None,
+        store_id=int(q["store"]) if q.get("store", "").isdecimal() else None,
         status=_enum(ReturnStatus, q.get("status")),
         kind=_enum(ReturnKind, q.get("kind")),
         reason=_enum(ReasonCode, q.get("reason")),
@@ -58,7 +58,7 @@ def _filters(request: Request) -> queue.ReturnFilters:
         assignee_id=user.id if q.get("assignee") == "me" else None,
         unassigned=q.get("assignee") == "none",
         open_only=q.get("status") in (None, "", "open"),
-        page=int(q["page"]) if q.get("page", "").isdigit() else 1,
+        page=int(q["page"]) if q.get("page", "").isdecimal() else 1,
     )
 
 
@@ -113,7 +113,7 @@ async def return_detail(request: Request) -> Response:
 
 def _version(fields: dict[str, str]) -> int | None:
     value = fields.get("version", "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isdecimal() else None
 
 
 async def _step(
@@ -189,7 +189,7 @@ async def receive_and_inspect(request: Request) -> Response:
     for name, value in form.multi_items():
         if isinstance(value, UploadFile) and value.filename and name.startswith("photo_"):
             key = name.removeprefix("photo_")
-            line_id = int(key) if key.isdigit() else None
+            line_id = int(key) if key.isdecimal() else None
             uploads.append((line_id, Upload(value.filename, await value.read())))
     try:
         for _line, upload in uploads:
@@ -240,7 +240,7 @@ async def photo(request: Request) -> Response:
 
 
 def _count(value: str, title: str) -> int:
-    if not value.strip().isdigit():
+    if not value.strip().isdecimal():
         raise InvalidInput(f"{title}: type how many came back in good condition.")
     return int(value.strip())
 
@@ -324,7 +324,7 @@ async def receiving(request: Request) -> Response:
 
 async def new_form(request: Request) -> Response:
     order_id = request.query_params.get("order", "")
-    order = await Order.get_or_none(id=int(order_id)) if order_id.isdigit() else None
+    order = await Order.get_or_none(id=int(order_id)) if order_id.isdecimal() else None
     if order is None:
         raise InvalidInput(_("Open a return from an order's page."), status=404)
     items = await OrderItem.filter(order_id=order.id).order_by("id")
@@ -338,12 +338,12 @@ async def new_form(request: Request) -> Response:
 async def new_submit(request: Request) -> Response:
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-    order_id = int(fields["order"]) if fields.get("order", "").isdigit() else 0
+    order_id = int(fields["order"]) if fields.get("order", "").isdecimal() else 0
     try:
         lines = []
         for item in await OrderItem.filter(order_id=order_id).order_by("id"):
             quantity = fields.get(f"qty_{item.platform_item_id}", "0").strip() or "0"
-            if not quantity.isdigit():
+            if not quantity.isdecimal():
                 raise InvalidInput(f"{item.title}: the quantity is a whole number.")
             if int(quantity):
                 lines.append(
@@ -425,15 +425,15 @@ def _policy_from_form(fields: dict[str, str], count: int) -> dict[str, Any]:
             for key in ("no_reason_days", "quality_return_days", "quality_exchange_days")
         }
         excluded = fields.get(f"cat_{i}_excluded", "law")
-        entry: dict[str, Any] = {k: int(v) for k, v in rules.items() if v.isdigit()}
+        entry: dict[str, Any] = {k: int(v) for k, v in rules.items() if v.isdecimal()}
         if excluded in ("yes", "no"):
             entry["excluded"] = excluded == "yes"
-        if any(v and not v.isdigit() for v in rules.values()):
+        if any(v and not v.isdecimal() for v in rules.values()):
             raise InvalidInput(f"{name}: windows are whole numbers of days.")
         if entry:
             categories[name] = entry
     for key in ("no_reason_days", "quality_return_days", "quality_exchange_days"):
-        if raw[key] and not raw[key].isdigit():
+        if raw[key] and not raw[key].isdecimal():
             raise InvalidInput("Windows are whole numbers of days.")
         raw[key] = int(raw[key]) if raw[key] else None
     return {**{k: v for k, v in raw.items() if v}, "categories": categories, "keywords": keywords}
@@ -446,7 +446,7 @@ async def policy_save(request: Request) -> Response:
         raise InvalidInput(_("No such store."), status=404)
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-    count = int(fields["rows"]) if fields.get("rows", "").isdigit() else 0
+    count = int(fields["rows"]) if fields.get("rows", "").isdecimal() else 0
     try:
         raw = _policy_from_form(fields, min(count, 100))
         await service.save_policy(
@@ -470,7 +470,7 @@ async def report_page(request: Request) -> Response:
     period = report.period_from_days(
         q.get("from") or None, q.get("to") or None, zone=settings.zone, now=clock.now()
     )
-    store_id = int(q["store"]) if q.get("store", "").isdigit() else None
+    store_id = int(q["store"]) if q.get("store", "").isdecimal() else None
     result = await returns_report.return_report(period, store_id=store_id)
     return render(
         request,

@@ -33,6 +33,7 @@ from aftersales.orders.models import Order, OrderItem, Shipment, ShipmentDirecti
 from aftersales.orders.sync import capabilities_of
 from aftersales.refunds import service as refunds
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
+from aftersales.refunds.rules import approval_limit
 from aftersales.returns import policy as policies
 from aftersales.returns import states
 from aftersales.returns.models import (
@@ -63,6 +64,12 @@ TIMER_DEFAULTS = {
 ASSUMED_TRANSIT_DAYS = 3
 DUE_SOON = timedelta(hours=2)
 CENT = Decimal("0.01")
+
+
+# A linked refund in these has nothing left for a return to decide or pay.
+FINISHED_REFUND = frozenset(
+    {RefundStatus.REJECTED, RefundStatus.CANCELLED, RefundStatus.REFUNDED, RefundStatus.DISPUTED}
+)
 
 
 class AlreadyDone(AfterSalesError):
@@ -346,13 +353,17 @@ async def move(
     data: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
     platform: bool = False,
+    stay: bool = False,
     **changes: Any,
 ) -> ReturnCase:
     """Move ``case`` to ``status`` with ``changes``, if nobody moved it first; audit it.
 
     ``platform=True`` is the platform's own word from a sync, which wins over
-    our order of states (as in the refunds module).
+    our order of states (as in the refunds module). ``stay=True`` lets a step
+    change a case without moving it (a corrected tracking number).
     """
+    if status is case.status and not (stay or platform):
+        raise AlreadyDone(f"This case is already {status.value}; nothing was changed.")
     if status is not case.status and not platform:
         states.check(case.status, status)
     now = clock.now()
@@ -416,9 +427,16 @@ async def approve(
         status = ReturnStatus.AWAITING_SHIPMENT
         if case.refund_id is not None:
             refund = await Refund.get(id=case.refund_id).using_db(conn)
+            if refund.status in FINISHED_REFUND:
+                raise AlreadyDone(
+                    f"The platform's request is {refund.status.value}: there is no return "
+                    "to approve. Close the case with a note."
+                )
             if refund.status is RefundStatus.REQUESTED:
                 await refunds.approve(refund.id, actor=actor, note=note or f"Return to: {address}")
                 status = ReturnStatus.APPROVED
+        else:
+            await _check_cap(case, actor, conn)
         case = await move(
             case,
             status,
@@ -438,6 +456,22 @@ async def approve(
             due_at=None,
         )
     return case
+
+
+async def _check_cap(case: ReturnCase, actor: User, conn: BaseDBAsyncClient) -> None:
+    """A desk case's approval is a refund decision to come: the approver's cap applies."""
+    value = sum(
+        (line.unit_price * line.quantity for line in await ReturnLine.filter(case_id=case.id)
+         .using_db(conn)),
+        Decimal(0),
+    )  # fmt: skip
+    if case.kind is ReturnKind.EXCHANGE:
+        return  # goods for goods: no money unless a price difference, capped on its own
+    limit = approval_limit(await refunds.rules_for(case.store_id, conn=conn), actor.role)  # type: ignore[attr-defined]
+    if limit is not None and value > limit:
+        raise refunds.NeedsSupervisor(
+            f"Returns worth more than {limit:.2f} need a supervisor; this one is {value:.2f}."
+        )
 
 
 async def reject(
@@ -528,14 +562,14 @@ async def add_tracking(
         )
         shipped = case.buyer_shipped_at or shipped_at or clock.now()
         confirm_by = shipped + timedelta(days=timer(store, "return_confirm_days"))
-        status = ReturnStatus.IN_TRANSIT
-        if case.status in INBOUND_STATUSES:
-            status = case.status if active is None else ReturnStatus.IN_TRANSIT
+        # A corrected number keeps the parcel where it is; a first number puts it in transit.
+        status = case.status if case.status in INBOUND_STATUSES else ReturnStatus.IN_TRANSIT
         return await move(
             case,
             status,
             tx,
             action="tracking",
+            stay=True,
             actor=actor,
             data={"carrier": code, "tracking_no": number, "source": source.value},
             idempotency_key=idempotency_key,
@@ -661,15 +695,19 @@ async def inspect(
                     f"{line.title}: good plus damaged is between 0 and {line.quantity}."
                 )
             result = entry.result or _result_of(good, damaged, line.quantity)
+            if result in (InspectionResult.MISSING, InspectionResult.WRONG_ITEM) and good:
+                raise InvalidInput(
+                    f"{line.title}: a {result.value.replace('_', ' ')} line has no good units; "
+                    "set good to 0."
+                )
             line.received_good, line.received_damaged, line.result = good, damaged, result
             line.note = entry.note.strip()[:1000]
             line.restock = good > 0 if entry.restock is None else entry.restock
             await line.save(using_db=conn)
-            if result is InspectionResult.ACCEPTED or good:
-                value = (line.unit_price * good).quantize(CENT)
-                accepted_value += value
-                if value and line.order_item_id is not None:
-                    refund_lines.append((line.order_item_id, value))
+            value = (line.unit_price * good).quantize(CENT)
+            accepted_value += value
+            if value and line.order_item_id is not None:
+                refund_lines.append((line.order_item_id, value))
             summary.append(f"{line.title}: {good} good, {damaged} damaged, {result.value}")
         now = clock.now()
         case = await move(
@@ -689,8 +727,10 @@ async def inspect(
         )
         if case.kind is ReturnKind.RETURN:
             amount = accepted_value if override is None else override
+            # More than what came back good is the inspector's own decision: their cap applies.
+            approver = actor if amount > accepted_value else None
             if amount > 0:
-                case = await _trigger_refund(case, amount, refund_lines, actor, conn)
+                case = await _trigger_refund(case, amount, refund_lines, actor, approver, conn)
     return case
 
 
@@ -712,15 +752,33 @@ async def _trigger_refund(
     case: ReturnCase,
     amount: Decimal,
     lines: list[tuple[int, Decimal]],
-    actor: User,
+    inspector: User,
+    approver: User | None,
     conn: BaseDBAsyncClient,
 ) -> ReturnCase:
-    """The one place a case asks for money: the buyer's own request, or a new refund."""
-    rule = f"return case {case.id} inspected by {actor.username}"
+    """The one place a case asks for money: the buyer's own request, or a new refund.
+
+    ``approver`` is None when the amount is what inspection accepted (the case's
+    approval already passed the caps); otherwise the inspector's cap applies.
+    """
+    rule = f"return case {case.id} inspected by {inspector.username}"
     if case.refund_id is not None:
+        refund = await Refund.get(id=case.refund_id).using_db(conn)
+        if refund.status is RefundStatus.REFUNDED:
+            return await move(
+                case, ReturnStatus.REFUND_TRIGGERED, conn, action="refund_triggered",
+                actor=inspector, data={"refund_id": refund.id, "already_paid": True},
+            )  # fmt: skip
+        if refund.status in FINISHED_REFUND:
+            raise InvalidInput(
+                f"The platform's request is {refund.status.value}, so it cannot pay this "
+                "return; record the inspection with refund amount 0 and close the case "
+                "with a note."
+            )
         decision = await refunds.pay_for_return(
-            case.refund_id, amount=amount, note=f"Return case {case.id}", rule=rule
-        )
+            case.refund_id, amount=amount, note=f"Return case {case.id}", rule=rule,
+            actor=approver,
+        )  # fmt: skip
     else:
         if case.order_id is None:
             raise InvalidInput("This case has no synced order to refund against.")
@@ -732,13 +790,14 @@ async def _trigger_refund(
             reason=case.reason,
             note=f"Return case {case.id}",
             rule=rule,
+            actor=approver,
         )
     return await move(
         case,
         ReturnStatus.REFUND_TRIGGERED,
         conn,
         action="refund_triggered",
-        actor=actor,
+        actor=inspector,
         data={"refund_id": decision.refund.id, "amount": f"{amount:.2f}"},
         refund_id=decision.refund.id,
     )
@@ -779,9 +838,16 @@ async def ship_replacement(
         if case.order_id is None:
             raise InvalidInput("This case has no synced order to ship against.")
         difference = Decimal("0.00")
+        units_back = 0
         for line in await ReturnLine.filter(case_id=case.id).using_db(conn):
+            back = line.received_good + line.received_damaged
+            units_back += back
             if line.replacement_price is not None:
-                difference += (line.replacement_price - line.unit_price) * line.quantity
+                difference += (line.replacement_price - line.unit_price) * back
+        if not units_back:
+            raise InvalidInput(
+                "Nothing came back, so no replacement ships; close the case with a note."
+            )
         shipment = await Shipment.create(
             order_id=case.order_id,
             direction=ShipmentDirection.OUTBOUND,

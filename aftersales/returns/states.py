@@ -15,14 +15,17 @@ TRANSITIONS: dict[S, frozenset[S]] = {
     # Straight to awaiting shipment: approved on the platform, or a platform
     # the desk cannot write the decision to.
     S.REQUESTED: frozenset({S.APPROVED, S.AWAITING_SHIPMENT, S.REJECTED, S.CANCELLED}),
-    S.APPROVED: frozenset({S.AWAITING_SHIPMENT, S.CANCELLED}),
+    # The buyer may ship (or the parcel arrive) before the platform confirms our approval.
+    S.APPROVED: frozenset({S.AWAITING_SHIPMENT, S.IN_TRANSIT, S.RECEIVED, S.CANCELLED}),
     S.REJECTED: frozenset({S.REQUESTED, S.CLOSED}),  # reopened by the buyer or the platform
     # A parcel may arrive before anyone typed its tracking number; a buyer who never
     # ships within the platform's window abandons the case.
     S.AWAITING_SHIPMENT: frozenset({S.IN_TRANSIT, S.RECEIVED, S.CANCELLED, S.CLOSED}),
     S.IN_TRANSIT: frozenset({S.DELIVERED, S.RECEIVED, S.CANCELLED}),
     S.DELIVERED: frozenset({S.RECEIVED, S.CANCELLED}),
-    S.RECEIVED: frozenset({S.INSPECTED}),
+    # Closed with a note when there is nothing to inspect for (the request was
+    # withdrawn or paid on the platform meanwhile).
+    S.RECEIVED: frozenset({S.INSPECTED, S.CLOSED}),
     S.INSPECTED: frozenset({S.REFUND_TRIGGERED, S.REPLACEMENT_SHIPPED, S.CLOSED}),
     S.REFUND_TRIGGERED: frozenset({S.CLOSED}),
     S.REPLACEMENT_SHIPPED: frozenset({S.CLOSED}),

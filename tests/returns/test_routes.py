@@ -147,7 +147,7 @@ async def test_owners_edit_the_policy_and_cannot_go_below_the_law(
 async def test_the_returns_report_counts_rates_reasons_and_shipping(
     client: httpx.AsyncClient, app
 ) -> None:
-    from datetime import timedelta
+    from datetime import datetime, timedelta
 
     from aftersales.core import clock
     from aftersales.orders.models import Order, OrderItem
@@ -178,8 +178,8 @@ async def test_the_returns_report_counts_rates_reasons_and_shipping(
         await client.get(f"/api/v1/reports/returns?from={first}&to={last}", headers=headers)
     ).json()
     in_period = await Order.filter(
-        placed_at__gte=body["from"].replace("Z", "+00:00"),
-        placed_at__lt=body["to"].replace("Z", "+00:00"),
+        placed_at__gte=datetime.fromisoformat(body["from"].replace("Z", "+00:00")),
+        placed_at__lt=datetime.fromisoformat(body["to"].replace("Z", "+00:00")),
     ).values_list("id", flat=True)
     sold = sum(await OrderItem.filter(order_id__in=list(in_period)).values_list(
         "quantity", flat=True))  # fmt: skip
