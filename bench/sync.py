@@ -8,8 +8,9 @@ over loopback HTTP, this measures
 2. end to end: ``sync_stream`` does the same and commits every page and its
    cursor to the database.
 
-It prints both rates, their ratio (target >= 0.7) and this process's peak
-RSS (target <= 300 MB). Run on SQLite (default) or PostgreSQL:
+It prints both rates, their ratio (target >= 0.7), this process's peak RSS
+and that of the child a big sync pages in (``connectors/pump.py``; target
+<= 300 MB each). Run on SQLite (default) or PostgreSQL:
 
     .venv/bin/python -m bench.sync --orders 100000
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.sync
@@ -39,6 +40,7 @@ from aftersales.core.config import Settings  # noqa: E402
 from aftersales.orders.models import Order  # noqa: E402
 from aftersales.orders.service import create_store  # noqa: E402
 from aftersales.orders.sync import connector_for, sync_stream  # noqa: E402
+from connectors import pump  # noqa: E402
 from connectors.base import Stream  # noqa: E402
 from tests.databases import fresh_database_url  # noqa: E402
 
@@ -132,7 +134,8 @@ async def main() -> None:
                     f"{platform:12s} fetch+parse {fetch_rate:8.0f} orders/s ({fetched} in "
                     f"{fetch_s:.1f}s) | end to end {e2e_rate:8.0f} orders/s ({stored} in "
                     f"{e2e_s:.1f}s) | ratio {e2e_rate / fetch_rate:.2f} (target >= 0.70) | "
-                    f"peak RSS {peak_rss_mb():.0f} MB (target <= 300)"
+                    f"peak RSS {peak_rss_mb():.0f} MB + page reader "
+                    f"{pump.peak_child_rss_kb / 1024:.0f} MB (target <= 300 each)"
                 )
             await db.close_db()
 

@@ -30,6 +30,7 @@ from aftersales.core.security import decrypt_credentials
 from aftersales.orders import service
 from aftersales.orders.models import PlatformRecord, SyncError, SyncState
 from connectors.base import Capabilities, Page, Record, Stream
+from connectors.pump import ConnectorSpec, child_pages
 
 log = logging.getLogger("aftersales.sync")
 
@@ -63,10 +64,14 @@ def capabilities_of(platform: str) -> Capabilities:
 
 
 def connector_for(store: Store, secret_key: str, **options: Any) -> Any:
+    """The store's connector; it carries a ``spec`` so a big sync can page in a child."""
     credentials = decrypt_credentials(secret_key, store.credentials_encrypted)
-    return connector_factory(store.platform)(
+    connector = connector_factory(store.platform)(
         base_url=store.base_url, credentials=credentials, **options
     )
+    if not options:  # options may hold callables (a test's clock) that stay in this process
+        connector.spec = ConnectorSpec(store.platform, store.base_url, credentials)
+    return connector
 
 
 def history_start(store: Store, now: datetime) -> datetime:
@@ -164,6 +169,41 @@ async def commit_page(
 
 
 PREFETCH_PAGES = 2
+# An orders sync still going after this many pages is a big one (a new store's
+# history, a catch-up): the rest is paged in a child process (connectors/pump.py).
+HANDOFF_PAGES = 4
+
+
+async def connector_pages(
+    connector: Any, stream: Stream, cursor: str | None, *, since: datetime
+) -> AsyncIterator[Page[Record]]:
+    """The connector's pages; past ``HANDOFF_PAGES`` of orders, from a child process.
+
+    The first pages come from this process, so a small sync never pays for a
+    child. The child resumes from the cursor after the last page handed on,
+    the way a restarted sync would.
+    """
+    pages = getattr(connector, stream.value)(cursor, since=since)
+    spec = getattr(connector, "spec", None)
+    if stream is not Stream.ORDERS or not isinstance(spec, ConnectorSpec):
+        async for page in pages:
+            yield page
+        return
+    handed = 0
+    try:
+        async for page in pages:
+            yield page
+            handed += 1
+            cursor = page.cursor
+            if handed >= HANDOFF_PAGES:
+                break
+        else:
+            return
+    finally:
+        await pages.aclose()
+    log.info("sync.handoff platform=%s pages=%s", spec.platform, handed)
+    async for page in child_pages(spec, stream.value, cursor, since=since):
+        yield page
 
 
 async def prefetch(pages: AsyncIterator[Page[Record]]) -> AsyncIterator[Page[Record]]:
@@ -208,7 +248,9 @@ async def sync_stream(
     result = SyncResult(stream=stream)
     state = await SyncState.get_or_none(store_id=store.id, stream=stream.value)
     since = history_start(store, clock.now())
-    pages = prefetch(getattr(connector, stream.value)(state.cursor if state else None, since=since))
+    pages = prefetch(
+        connector_pages(connector, stream, state.cursor if state else None, since=since)
+    )
     try:
         async for page in pages:
             await commit_page(store, stream, page, handlers or {})
