@@ -13,6 +13,7 @@ from tortoise.expressions import Q
 
 from aftersales.core import clock
 from aftersales.core.models import AuditEvent, Store, User
+from aftersales.core.paging import due_first
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Customer, Order, Shipment
 from aftersales.refunds.models import Refund
@@ -79,21 +80,10 @@ async def search(filters: ReturnFilters, *, per_page: int = PAGE_SIZE) -> Return
         query = query.filter(assignee_id=None)
     elif filters.assignee_id:
         query = query.filter(assignee_id=filters.assignee_id)
-    total = await query.count()
-    pages = max((total + per_page - 1) // per_page, 1)
-    page = min(max(filters.page, 1), pages)
-    timed = query.filter(due_at__not_isnull=True)
-    timed_total = await timed.count()
-    start = (page - 1) * per_page
-    chosen = list(await timed.order_by("due_at", "id").offset(start).limit(per_page))
-    if len(chosen) < per_page:
-        chosen += await (
-            query.filter(due_at__isnull=True)
-            .order_by("-requested_at", "-id")
-            .offset(max(start - timed_total, 0))
-            .limit(per_page - len(chosen))
-        )
-    return ReturnPage(rows=await _rows(chosen), total=total, page=page, pages=pages)
+    found = await due_first(query, page=filters.page, per_page=per_page)
+    return ReturnPage(
+        rows=await _rows(found.rows), total=found.total, page=found.page, pages=found.pages
+    )
 
 
 async def _rows(cases: list[ReturnCase]) -> list[QueueRow]:
