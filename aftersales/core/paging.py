@@ -6,10 +6,58 @@ with no timer, newest request first, one page at a time.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from tortoise.queryset import QuerySet
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What every work queue filters on; a module's own filters extend it."""
+
+    store_id: int | None = None
+    status: Enum | None = None
+    kind: Enum | None = None
+    reason: Enum | None = None
+    due: str = ""  # "soon" | "overdue" | ""
+    assignee_id: int | None = None
+    unassigned: bool = False
+    open_only: bool = False
+    page: int = 1
+
+
+def narrow(
+    query: QuerySet[Any],
+    filters: QueueFilters,
+    *,
+    open_statuses: Collection[Enum],
+    now: datetime,
+    due_soon: timedelta,
+) -> QuerySet[Any]:
+    """``query`` cut down by the filters every queue shares."""
+    if filters.store_id:
+        query = query.filter(store_id=filters.store_id)
+    if filters.status:
+        query = query.filter(status=filters.status)
+    elif filters.open_only:
+        query = query.filter(status__in=[s.value for s in open_statuses])
+    if filters.kind:
+        query = query.filter(kind=filters.kind)
+    if filters.reason:
+        query = query.filter(reason=filters.reason)
+    if filters.due == "soon":
+        query = query.filter(due_at__gte=now, due_at__lt=now + due_soon)
+    elif filters.due == "overdue":
+        query = query.filter(due_at__lt=now)
+    if filters.unassigned:
+        query = query.filter(assignee_id=None)
+    elif filters.assignee_id:
+        query = query.filter(assignee_id=filters.assignee_id)
+    return query
 
 
 @dataclass

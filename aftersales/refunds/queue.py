@@ -15,8 +15,7 @@ from tortoise.expressions import Q
 
 from aftersales.core import clock
 from aftersales.core.models import AuditEvent, OutboxMessage, Store, User
-from aftersales.core.paging import due_first
-from aftersales.core.reasons import ReasonCode
+from aftersales.core.paging import QueueFilters, due_first, narrow
 from aftersales.orders.models import Customer, Order
 from aftersales.refunds import ledger, service
 from aftersales.refunds.models import (
@@ -24,7 +23,6 @@ from aftersales.refunds.models import (
     LedgerEntry,
     Refund,
     RefundEvidence,
-    RefundKind,
     RefundStatus,
 )
 from aftersales.refunds.rules import Assessment, assess
@@ -33,19 +31,10 @@ PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
-class RefundFilters:
-    store_id: int | None = None
-    status: RefundStatus | None = None
-    kind: RefundKind | None = None
-    reason: ReasonCode | None = None
-    due: str = ""  # "soon" | "overdue" | ""
+class RefundFilters(QueueFilters):
     min_amount: Decimal | None = None
     max_amount: Decimal | None = None
-    assignee_id: int | None = None
-    unassigned: bool = False
     intercept: bool = False
-    open_only: bool = False
-    page: int = 1
 
 
 @dataclass
@@ -65,30 +54,17 @@ class RefundPage:
 
 
 async def search(filters: RefundFilters, *, per_page: int = PAGE_SIZE) -> RefundPage:
-    query = Refund.all()
-    if filters.store_id:
-        query = query.filter(store_id=filters.store_id)
-    if filters.status:
-        query = query.filter(status=filters.status)
-    elif filters.open_only:
-        query = query.filter(status__in=[s.value for s in OPEN_STATUSES])
-    if filters.kind:
-        query = query.filter(kind=filters.kind)
-    if filters.reason:
-        query = query.filter(reason=filters.reason)
-    now = clock.now()
-    if filters.due == "soon":
-        query = query.filter(due_at__gte=now, due_at__lt=now + service.DUE_SOON)
-    elif filters.due == "overdue":
-        query = query.filter(due_at__lt=now)
+    query = narrow(
+        Refund.all(),
+        filters,
+        open_statuses=OPEN_STATUSES,
+        now=clock.now(),
+        due_soon=service.DUE_SOON,
+    )
     if filters.min_amount is not None:
         query = query.filter(requested_amount__gte=filters.min_amount)
     if filters.max_amount is not None:
         query = query.filter(requested_amount__lte=filters.max_amount)
-    if filters.unassigned:
-        query = query.filter(assignee_id=None)
-    elif filters.assignee_id:
-        query = query.filter(assignee_id=filters.assignee_id)
     if filters.intercept:
         query = query.filter(intercept_parcel=True)
     found = await due_first(query, page=filters.page, per_page=per_page)

@@ -13,8 +13,7 @@ from tortoise.expressions import Q
 
 from aftersales.core import clock
 from aftersales.core.models import AuditEvent, Store, User
-from aftersales.core.paging import due_first
-from aftersales.core.reasons import ReasonCode
+from aftersales.core.paging import QueueFilters, due_first, narrow
 from aftersales.orders.models import Customer, Order, Shipment
 from aftersales.refunds.models import Refund
 from aftersales.returns import service
@@ -23,25 +22,15 @@ from aftersales.returns.models import (
     ReturnAttachment,
     ReturnCase,
     ReturnLine,
-    ReturnStatus,
     ReturnTracking,
 )
-from aftersales.returns.policy import ReturnKind
 
 PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
-class ReturnFilters:
-    store_id: int | None = None
-    status: ReturnStatus | None = None
-    kind: ReturnKind | None = None
-    reason: ReasonCode | None = None
-    due: str = ""  # "soon" | "overdue" | ""
-    assignee_id: int | None = None
-    unassigned: bool = False
-    open_only: bool = False
-    page: int = 1
+class ReturnFilters(QueueFilters):
+    pass
 
 
 @dataclass
@@ -60,26 +49,13 @@ class ReturnPage:
 
 
 async def search(filters: ReturnFilters, *, per_page: int = PAGE_SIZE) -> ReturnPage:
-    query = ReturnCase.all()
-    if filters.store_id:
-        query = query.filter(store_id=filters.store_id)
-    if filters.status:
-        query = query.filter(status=filters.status)
-    elif filters.open_only:
-        query = query.filter(status__in=[s.value for s in OPEN_STATUSES])
-    if filters.kind:
-        query = query.filter(kind=filters.kind)
-    if filters.reason:
-        query = query.filter(reason=filters.reason)
-    now = clock.now()
-    if filters.due == "soon":
-        query = query.filter(due_at__gte=now, due_at__lt=now + service.DUE_SOON)
-    elif filters.due == "overdue":
-        query = query.filter(due_at__lt=now)
-    if filters.unassigned:
-        query = query.filter(assignee_id=None)
-    elif filters.assignee_id:
-        query = query.filter(assignee_id=filters.assignee_id)
+    query = narrow(
+        ReturnCase.all(),
+        filters,
+        open_statuses=OPEN_STATUSES,
+        now=clock.now(),
+        due_soon=service.DUE_SOON,
+    )
     found = await due_first(query, page=filters.page, per_page=per_page)
     return ReturnPage(
         rows=await _rows(found.rows), total=found.total, page=found.page, pages=found.pages
