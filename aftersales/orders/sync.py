@@ -30,11 +30,11 @@ from aftersales.core.security import decrypt_credentials
 from aftersales.orders import service
 from aftersales.orders.models import PlatformRecord, SyncError, SyncState
 from connectors.base import Capabilities, Page, Record, Stream
-from connectors.pump import ConnectorSpec, child_pages
+from connectors.pump import GROUP, ConnectorSpec, child_pages
 
 log = logging.getLogger("aftersales.sync")
 
-CONNECTOR_GROUP = "aftersales.connectors"
+CONNECTOR_GROUP = GROUP  # one entry-point group, read here and by the page reader
 DEFAULT_HISTORY_DAYS = 90
 # How far back each platform lets us read (PLATFORMS.md): Taobao's increment
 # API keeps 3 months, Shopify shows 60 days without read_all_orders.
