@@ -9,12 +9,15 @@ import pytest
 
 from aftersales.core import outbox
 from aftersales.core.config import Settings
-from aftersales.core.models import OutboxMessage, OutboxStatus, Role
+from aftersales.core.models import OutboxMessage, OutboxStatus, Role, User
 from aftersales.core.modules import OutboxContext
+from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem, Shipment, ShipmentDirection
 from aftersales.refunds import module as refunds_module
 from aftersales.refunds.models import LedgerEntry, Refund, RefundStatus
+from aftersales.returns import service
 from aftersales.returns.models import ReturnCase, ReturnStatus, ReturnTracking
+from aftersales.returns.policy import ReturnKind
 from connectors import demo
 from tests.orders.test_api import bearer
 from tests.refunds.test_service import demo_shop
@@ -39,6 +42,26 @@ async def a_shipped_item(*, min_quantity: int = 1) -> tuple[Order, OrderItem]:
         if item is not None:
             return order, item
     raise AssertionError("the demo shop has no free shipped order")
+
+
+async def open_return(
+    actor: User,
+    *,
+    kind: ReturnKind = ReturnKind.RETURN,
+    reason: ReasonCode = ReasonCode.CHANGED_MIND,
+    quantity: int = 1,
+    min_quantity: int = 1,
+) -> tuple[ReturnCase, Order, OrderItem]:
+    """A new case on a free shipped order, opened through the service as an agent would."""
+    order, item = await a_shipped_item(min_quantity=min_quantity)
+    case = await service.open_case(
+        order.id,
+        kind=kind,
+        lines=[service.LineRequest(item.platform_item_id, quantity)],
+        reason=reason,
+        actor=actor,
+    )
+    return case, order, item
 
 
 async def deliver_all(settings: Settings) -> None:

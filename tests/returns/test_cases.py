@@ -27,7 +27,7 @@ from connectors.tracking import Kuaidi100
 from tests.factories import create_store, create_user
 from tests.fakes.kuaidi100 import FakeKuaidi100, make_app
 from tests.fakes.serve import serve
-from tests.returns.test_api_flow import a_shipped_item
+from tests.returns.test_api_flow import a_shipped_item, open_return
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -161,13 +161,8 @@ async def test_refusing_a_platform_return_refuses_its_refund(settings: Settings)
 async def test_the_tracking_job_moves_a_case_when_the_carrier_reports_delivery() -> None:
     await synced_shop()
     agent = await create_user()
-    order, item = await a_shipped_item()
-    case = await service.open_case(
-        order.id,
-        kind=ReturnKind.RETURN,
-        lines=[service.LineRequest(item.platform_item_id, 1)],
-        reason=ReasonCode.CHANGED_MIND,
-        actor=agent,
+    case, _order, _item = await open_return(
+        agent, kind=ReturnKind.RETURN, reason=ReasonCode.CHANGED_MIND
     )
     await service.approve(case.id, actor=agent, return_address=ADDRESS)
     await service.add_tracking(case.id, carrier="中通快递", tracking_no="75310001", actor=agent)
@@ -210,13 +205,8 @@ async def test_the_tracking_job_moves_a_case_when_the_carrier_reports_delivery()
 async def test_a_corrected_tracking_number_keeps_the_old_one() -> None:
     await synced_shop()
     agent = await create_user()
-    order, item = await a_shipped_item()
-    case = await service.open_case(
-        order.id,
-        kind=ReturnKind.RETURN,
-        lines=[service.LineRequest(item.platform_item_id, 1)],
-        reason=ReasonCode.CHANGED_MIND,
-        actor=agent,
+    case, _order, _item = await open_return(
+        agent, kind=ReturnKind.RETURN, reason=ReasonCode.CHANGED_MIND
     )
     await service.approve(case.id, actor=agent, return_address=ADDRESS)
     await service.add_tracking(case.id, carrier="圆通", tracking_no="YT1111222233", actor=agent)
@@ -235,13 +225,8 @@ async def test_a_deadline_crossing_shows_as_a_tile_a_handover_item_and_an_escala
     await synced_shop()
     await ReturnCase.all().update(due_at=None)  # only our case has a timer
     agent = await create_user()
-    order, item = await a_shipped_item()
-    case = await service.open_case(
-        order.id,
-        kind=ReturnKind.RETURN,
-        lines=[service.LineRequest(item.platform_item_id, 1)],
-        reason=ReasonCode.QUALITY,
-        actor=agent,
+    case, _order, _item = await open_return(
+        agent, kind=ReturnKind.RETURN, reason=ReasonCode.QUALITY
     )
     assert case.due_at == case.requested_at + timedelta(days=5)
     counts = await deadlines.counts()
@@ -265,13 +250,8 @@ async def test_a_deadline_crossing_shows_as_a_tile_a_handover_item_and_an_escala
 async def test_a_buyer_who_never_ships_has_the_case_closed_after_the_window() -> None:
     await synced_shop()
     agent = await create_user()
-    order, item = await a_shipped_item()
-    case = await service.open_case(
-        order.id,
-        kind=ReturnKind.RETURN,
-        lines=[service.LineRequest(item.platform_item_id, 1)],
-        reason=ReasonCode.CHANGED_MIND,
-        actor=agent,
+    case, _order, _item = await open_return(
+        agent, kind=ReturnKind.RETURN, reason=ReasonCode.CHANGED_MIND
     )
     case = await service.approve(case.id, actor=agent, return_address=ADDRESS)
     clock.travel(case.buyer_ship_by - clock.now() - timedelta(minutes=1))
@@ -287,13 +267,8 @@ async def test_inspection_refunds_what_was_accepted_not_what_was_asked(
 ) -> None:
     await synced_shop()
     agent = await create_user(role=Role.SUPERVISOR)
-    order, item = await a_shipped_item(min_quantity=2)
-    case = await service.open_case(
-        order.id,
-        kind=ReturnKind.RETURN,
-        lines=[service.LineRequest(item.platform_item_id, 2)],
-        reason=ReasonCode.QUALITY,
-        actor=agent,
+    case, _order, item = await open_return(
+        agent, kind=ReturnKind.RETURN, reason=ReasonCode.QUALITY, quantity=2, min_quantity=2
     )
     await service.approve(case.id, actor=agent, return_address=ADDRESS)
     await service.receive(case.id, actor=agent)  # arrived before any tracking number

@@ -13,7 +13,7 @@ from aftersales.returns.models import ReturnCase, ReturnLine, ReturnStatus
 from aftersales.returns.policy import ReturnKind
 from tests.conftest import csrf_from, sign_in
 from tests.factories import create_user
-from tests.returns.test_api_flow import a_shipped_item
+from tests.returns.test_api_flow import a_shipped_item, open_return
 from tests.returns.test_cases import ADDRESS, synced_shop
 
 
@@ -51,13 +51,8 @@ async def test_a_case_is_approved_received_and_inspected_from_its_page(
     await synced_shop()
     agent = await create_user(username="agent", role=Role.AGENT)
     await sign_in(client, "agent")
-    order, item = await a_shipped_item()
-    case = await service.open_case(
-        order.id,
-        kind=ReturnKind.RETURN,
-        lines=[service.LineRequest(item.platform_item_id, 1)],
-        reason=ReasonCode.CHANGED_MIND,
-        actor=agent,
+    case, _order, _item = await open_return(
+        agent, kind=ReturnKind.RETURN, reason=ReasonCode.CHANGED_MIND
     )
     page = await client.get(f"/returns/{case.id}")
     assert "Inside the policy" in page.text or "Outside the policy" in page.text
@@ -94,13 +89,8 @@ async def test_scanning_a_tracking_number_lands_on_its_case(client: httpx.AsyncC
     await synced_shop()
     agent = await create_user(username="agent", role=Role.AGENT)
     await sign_in(client, "agent")
-    order, item = await a_shipped_item()
-    case = await service.open_case(
-        order.id,
-        kind=ReturnKind.RETURN,
-        lines=[service.LineRequest(item.platform_item_id, 1)],
-        reason=ReasonCode.CHANGED_MIND,
-        actor=agent,
+    case, order, _item = await open_return(
+        agent, kind=ReturnKind.RETURN, reason=ReasonCode.CHANGED_MIND
     )
     await service.approve(case.id, actor=agent, return_address=ADDRESS)
     await service.add_tracking(case.id, carrier="韵达", tracking_no="4312345678901", actor=agent)
