@@ -26,6 +26,21 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "templates"
 
 
+def tr(msgid: str, **params: object) -> str:
+    """Translate a msgid held in a variable: an ``N_()`` label from Python code.
+
+    Jinja's new-style ``_()`` marks what it returns safe and always %-formats
+    it, so handed a value instead of a literal it would let markup from data
+    run and crash on a ``%`` in a product title. ``_()`` therefore only ever
+    takes a literal msgid, and a label passed around as a value comes through
+    here instead: plain text, which autoescape escapes. Parameters are
+    filled in before escaping, so they are escaped too. Never pass data
+    (titles, nicks, messages) here; render it as it is.
+    """
+    text = str(i18n.gettext(msgid))  # plain str even if handed Markup: autoescape decides
+    return text % params if params else text
+
+
 def build_environment(modules: list[Module]) -> jinja2.Environment:
     search = [str(templates_dir())] + [str(m.templates) for m in modules if m.templates]
     env = jinja2.Environment(
@@ -35,6 +50,7 @@ def build_environment(modules: list[Module]) -> jinja2.Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["money"] = format_money
+    env.globals["tr"] = tr
     return env
 
 
@@ -77,6 +93,8 @@ def render(
 
 
 async def render_error(request: Request, status: int, message: str | None = None) -> Response:
+    """The error page. ``message`` may carry data (a URL, a title): it is translated
+    here when it is a msgid and rendered escaped, never given to the template's ``_()``."""
     titles = {
         400: N_("The request could not be understood"),
         401: N_("Please sign in"),
@@ -88,7 +106,11 @@ async def render_error(request: Request, status: int, message: str | None = None
     return render(
         request,
         "errors/error.html",
-        {"status": status, "title": titles.get(status, N_("Error")), "message": message},
+        {
+            "status": status,
+            "title": titles.get(status, N_("Error")),
+            "message": i18n.gettext(message) if message else None,
+        },
         status=status,
     )
 

@@ -57,12 +57,10 @@ def series_chart(rows: Sequence[Row], *, title: str, amount_label: str, rate_lab
     chart.x_labels = [r.label for r in rows]
     chart.x_labels_major = [r.label for r in rows][:: max(len(rows) // 12, 1)]
     chart.add(amount_label, [float(r.amount) for r in rows])
-    chart.add(
-        rate_label,
-        [round(r.rate * 100, 2) if r.rate is not None else None for r in rows],
-        secondary=True,
-        stroke=True,
-    )
+    rates = [round(r.rate * 100, 2) if r.rate is not None else None for r in rows]
+    # pygal cannot scale a secondary axis with no value on it (a store or period
+    # with no paid orders): keep the legend entry, drop the empty axis.
+    chart.add(rate_label, rates, secondary=any(v is not None for v in rates), stroke=True)
     return _svg(chart)
 
 

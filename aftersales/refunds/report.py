@@ -23,7 +23,8 @@ Amounts of one currency only (a shop's own); buckets are days, weeks
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -121,10 +122,22 @@ class Row:
     previous_amount: Decimal = Decimal("0.00")
     previous_refunds: int = 0
     paid: Decimal | None = None  # series rows: paid in the bucket, for the rate
+    # True when ``label`` is an ``N_()`` msgid (a reason, "(whole order)"); else it is
+    # data (a product title, a store name, a username) and is never translated.
+    msgid: bool = False
 
     @property
     def rate(self) -> float | None:
         return float(self.amount / self.paid) if self.paid else None
+
+    def shown(self, gettext: Callable[[str], str]) -> str:
+        """The label as a reader sees it: msgids in their language, data as it is."""
+        return gettext(self.label) if self.msgid else self.label
+
+
+def translated(rows: list[Row], gettext: Callable[[str], str]) -> list[Row]:
+    """The rows with their labels as the reader sees them (``Row.shown``), for pages."""
+    return [replace(row, label=row.shown(gettext), msgid=False) for row in rows]
 
 
 @dataclass
@@ -384,17 +397,20 @@ class _Scope:
             f"FROM refund_ledger l {joins} WHERE {where} GROUP BY {key}",
             [self.period.start] * 4 + params,
         )
-        result = [
-            Row(
-                key=str(r[0]),
-                label=_label(group, r[0], r[1]),
-                amount=_dec(r[2]),
-                refunds=int(r[3] or 0),
-                previous_amount=_dec(r[4]),
-                previous_refunds=int(r[5] or 0),
+        result = []
+        for r in rows:
+            text, is_msgid = _label(group, r[0], r[1])
+            result.append(
+                Row(
+                    key=str(r[0]),
+                    label=text,
+                    msgid=is_msgid,
+                    amount=_dec(r[2]),
+                    refunds=int(r[3] or 0),
+                    previous_amount=_dec(r[4]),
+                    previous_refunds=int(r[5] or 0),
+                )
             )
-            for r in rows
-        ]
         return sorted(result, key=lambda row: (-row.amount, -row.previous_amount, row.key))
 
     async def timing(self, period: Period) -> Timing:
@@ -438,14 +454,16 @@ class _Scope:
         return [Miss(int(r[0]), str(r[1]), _dec(r[2]), _time(r[3]), _time(r[4])) for r in rows]
 
 
-def _label(group: str, key: Any, label: Any) -> str:
+def _label(group: str, key: Any, label: Any) -> tuple[str, bool]:
+    """A group's label and whether it is a msgid (True) or the data itself (False)."""
     if group == "reason":
-        return LABELS.get(ReasonCode(str(key)), str(key)) if key in set(ReasonCode) else str(key)
+        code = str(key)
+        return (LABELS[ReasonCode(code)], True) if code in set(ReasonCode) else (code, False)
     if group == "agent" and not label:
-        return N_("(rules or the platform)")
+        return N_("(rules or the platform)"), True
     if group == "sku" and str(label) == " / ":
-        return N_("(whole order)")
-    return str(label)
+        return N_("(whole order)"), True
+    return str(label), False
 
 
 def _time(value: Any) -> datetime | None:

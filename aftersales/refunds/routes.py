@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -347,6 +346,7 @@ async def report_page(request: Request) -> Response:
         flash(request, exc.message, "alert")
         return RedirectResponse("/refunds/report", status_code=303)
     first, last = _days(request, result)
+    groups = {name: report.translated(rows, _) for name, rows in result.groups.items()}
     query = urlencode({"from": first, "to": last, **{
         k: v for k, v in request.query_params.items() if k in ("store", "grain")
     }})  # fmt: skip
@@ -355,6 +355,7 @@ async def report_page(request: Request) -> Response:
         "refunds/report.html",
         {
             "r": result,
+            "groups": groups,
             "first": first,
             "last": last,
             "query": query,
@@ -370,7 +371,7 @@ async def report_page(request: Request) -> Response:
                 rate_label=_("Refund rate %"),
             ),
             "reason_svg": charts.breakdown_chart(
-                [dataclasses.replace(row, label=_(row.label)) for row in result.groups["reason"]],
+                groups["reason"],
                 title=_("Refunded by reason"),
                 now_label=_("This period"),
                 before_label=_("Previous period"),
@@ -383,7 +384,7 @@ async def report_page(request: Request) -> Response:
 async def report_csv(request: Request) -> Response:
     table = request.path_params["table"]
     if table not in export.TABLES:
-        raise InvalidInput(f"No report table {table!r}.", status=404)
+        raise InvalidInput(_("There is no report table %(table)s.") % {"table": table}, status=404)
     result = await _report(request)
     first, last = _days(request, result)
     body = export.to_csv(export.tables(result, _)[table])
