@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime
 
 from aftersales.core import service
 from aftersales.core.models import Role, Store, User
+from connectors.base import AfterSaleRecord, OrderRecord, Stream
+from connectors.demo import DemoConnector
 
 _serial = itertools.count(1)
 PASSWORD = "correct horse battery"
@@ -19,3 +22,67 @@ async def create_user(
 
 async def create_store(*, name: str = "测试店铺", platform: str = "demo") -> Store:
     return await Store.create(name=name, platform=platform)
+
+
+# Text a hostile buyer, platform or colleague could put anywhere: markup that runs
+# if a page forgets to escape it, and ``%`` that breaks %-formatting.
+MARKUP = "<img src=x onerror=alert(1)>"
+HOSTILE = f"{MARKUP} 100% off %s"
+# A username may not hold spaces; this markup needs none.
+HOSTILE_USERNAME = "<svg/onload=alert(1)>%"
+
+
+def _hostile(text: str | None) -> str:
+    return f"{HOSTILE} {text or ''}".strip()
+
+
+class HostileShop(DemoConnector):
+    """The demo shop, with markup and ``%`` in every text field the platform sends:
+    product titles, SKUs, buyer nicks, names and addresses, carriers, statuses,
+    refund reasons and buyer messages. Ids, amounts and state stay the demo's."""
+
+    def all_orders(self) -> list[OrderRecord]:
+        orders = []
+        for order in super().all_orders():
+            buyer = order.buyer.model_copy(
+                update={
+                    "nick": _hostile(order.buyer.nick),
+                    "name": _hostile(order.buyer.name),
+                    "address": _hostile(order.buyer.address),
+                }
+            )
+            items = [
+                i.model_copy(update={"title": _hostile(i.title), "sku": _hostile(i.sku)})
+                for i in order.items
+            ]
+            shipments = [s.model_copy(update={"carrier": HOSTILE}) for s in order.shipments]
+            orders.append(
+                order.model_copy(
+                    update={
+                        "buyer": buyer,
+                        "items": items,
+                        "shipments": shipments,
+                        "platform_status": _hostile(order.platform_status)[:64],
+                    }
+                )
+            )
+        return orders
+
+    def all_refunds(self) -> list[AfterSaleRecord]:
+        return [
+            r.model_copy(update={"reason": f"{r.reason} {HOSTILE}", "buyer_text": HOSTILE})
+            for r in super().all_refunds()
+        ]
+
+
+async def create_hostile_shop(*, now: datetime) -> Store:
+    """A store named with markup, synced from ``HostileShop`` through the real sync
+    (orders, refunds, return cases), so every page has hostile text to show."""
+    from aftersales.core.modules import all_modules
+    from aftersales.orders.sync import record_handlers, sync_stream
+
+    store = await create_store(name=HOSTILE)
+    connector = HostileShop(now=now, days=30, orders_per_day=4)
+    await sync_stream(store, Stream.ORDERS, connector)
+    await sync_stream(store, Stream.AFTER_SALES, connector, handlers=record_handlers(all_modules()))
+    return store
