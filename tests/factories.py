@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime
+from typing import Any
 
 from aftersales.core import service
 from aftersales.core.models import Role, Store, User
@@ -32,37 +33,40 @@ HOSTILE = f"{MARKUP} 100% off %s"
 HOSTILE_USERNAME = "<svg/onload=alert(1)>%"
 
 
-def _hostile(text: str | None) -> str:
-    return f"{HOSTILE} {text or ''}".strip()
-
-
 class HostileShop(DemoConnector):
     """The demo shop, with markup and ``%`` in every text field the platform sends:
     product titles, SKUs, buyer nicks, names and addresses, carriers, statuses,
     refund reasons and buyer messages. Ids, amounts and state stay the demo's."""
+
+    def __init__(self, *, text: str = HOSTILE, **options: Any) -> None:
+        super().__init__(**options)
+        self.text = text
+
+    def _hostile(self, value: str | None) -> str:
+        return f"{self.text} {value or ''}".strip()
 
     def all_orders(self) -> list[OrderRecord]:
         orders = []
         for order in super().all_orders():
             buyer = order.buyer.model_copy(
                 update={
-                    "nick": _hostile(order.buyer.nick),
-                    "name": _hostile(order.buyer.name),
-                    "address": _hostile(order.buyer.address),
+                    "nick": self._hostile(order.buyer.nick),
+                    "name": self._hostile(order.buyer.name),
+                    "address": self._hostile(order.buyer.address),
                 }
             )
             items = [
-                i.model_copy(update={"title": _hostile(i.title), "sku": _hostile(i.sku)})
+                i.model_copy(update={"title": self._hostile(i.title), "sku": self._hostile(i.sku)})
                 for i in order.items
             ]
-            shipments = [s.model_copy(update={"carrier": HOSTILE}) for s in order.shipments]
+            shipments = [s.model_copy(update={"carrier": self.text}) for s in order.shipments]
             orders.append(
                 order.model_copy(
                     update={
                         "buyer": buyer,
                         "items": items,
                         "shipments": shipments,
-                        "platform_status": _hostile(order.platform_status)[:64],
+                        "platform_status": self._hostile(order.platform_status)[:64],
                     }
                 )
             )
@@ -70,19 +74,19 @@ class HostileShop(DemoConnector):
 
     def all_refunds(self) -> list[AfterSaleRecord]:
         return [
-            r.model_copy(update={"reason": f"{r.reason} {HOSTILE}", "buyer_text": HOSTILE})
+            r.model_copy(update={"reason": f"{r.reason} {self.text}", "buyer_text": self.text})
             for r in super().all_refunds()
         ]
 
 
-async def create_hostile_shop(*, now: datetime) -> Store:
-    """A store named with markup, synced from ``HostileShop`` through the real sync
+async def create_hostile_shop(*, now: datetime, text: str = HOSTILE) -> Store:
+    """A store named ``text``, synced from ``HostileShop`` through the real sync
     (orders, refunds, return cases), so every page has hostile text to show."""
     from aftersales.core.modules import all_modules
     from aftersales.orders.sync import record_handlers, sync_stream
 
-    store = await create_store(name=HOSTILE)
-    connector = HostileShop(now=now, days=30, orders_per_day=4)
+    store = await create_store(name=text)
+    connector = HostileShop(text=text, now=now, days=30, orders_per_day=4)
     await sync_stream(store, Stream.ORDERS, connector)
     await sync_stream(store, Stream.AFTER_SALES, connector, handlers=record_handlers(all_modules()))
     return store

@@ -23,7 +23,7 @@ from aftersales.refunds.models import LedgerEntry, Refund, RefundStatus
 from aftersales.refunds.report import Period, refund_report
 from connectors.base import AfterSaleStatus, RefundDecision, RefundWriteResult
 from tests.conftest import sign_in
-from tests.factories import create_user
+from tests.factories import create_hostile_shop, create_store, create_user
 from tests.orders.test_api import bearer
 from tests.refunds.test_service import NOW, demo_shop
 
@@ -232,3 +232,55 @@ async def test_the_report_api_groups_as_asked(client: httpx.AsyncClient, app) ->
     assert bad.status_code == 400
     agent = await client.get("/api/v1/reports/refunds", headers=await bearer(Role.AGENT))
     assert agent.status_code == 403
+
+
+async def _sign_in_owner(client: httpx.AsyncClient) -> None:
+    await create_user(username="owner", role=Role.OWNER)
+    await sign_in(client, "owner")
+
+
+async def test_a_percent_sign_in_a_title_or_the_url_does_not_break_the_report(
+    client: httpx.AsyncClient, app
+) -> None:
+    clock.travel(NOW - clock.now())
+    await create_hostile_shop(now=NOW, text="100% cotton tee")
+    await _sign_in_owner(client)
+    page = await client.get("/refunds/report")
+    assert page.status_code == 200
+    assert page.text.count("100% cotton tee") > 2, "products and the store, as they are named"
+    products = await client.get("/refunds/report/sku.csv")
+    assert products.status_code == 200
+    assert "100% cotton tee" in products.content.decode("utf-8-sig")
+    assert (await client.get("/refunds/report.xlsx")).status_code == 200
+    missing = await client.get("/refunds/report/100%25.csv")
+    assert missing.status_code == 404
+    assert "There is no report table 100%." in missing.text
+
+
+async def test_a_new_store_or_days_without_sales_give_an_empty_report_not_an_error(
+    client: httpx.AsyncClient, app
+) -> None:
+    await shop_with_desk_refunds()
+    new = await create_store(name="新开的店")
+    await _sign_in_owner(client)
+    for url in (
+        f"/refunds/report?store={new.id}",
+        "/refunds/report?from=2020-01-01&to=2020-01-31",
+        f"/returns/report?store={new.id}",
+        "/returns/report?from=2020-01-01&to=2020-01-31",
+    ):
+        page = await client.get(url)
+        assert page.status_code == 200, url
+    empty = await client.get(f"/refunds/report?store={new.id}&grain=week")
+    assert "No refunds in this period." in empty.text and empty.text.count("<svg") == 2
+    # The desk paid refunds on the day after the demo's last sale: money went back,
+    # nobody paid for an order, so the refund rate has nothing to divide by.
+    day = (NOW.astimezone(ZONE) + timedelta(days=1)).date()
+    result = await refund_report(Period(*_days(day, day)), zone=ZONE)
+    assert result.totals.refunded > 0 and result.totals.paid_orders == 0
+    for url in (f"/refunds/report?from={day}&to={day}", f"/returns/report?from={day}&to={day}"):
+        page = await client.get(url)
+        assert page.status_code == 200, url
+    page = await client.get(f"/refunds/report?from={day}&to={day}")
+    assert f"¥{result.totals.refunded:,.2f}" in page.text and page.text.count("<svg") == 2
+    assert (await client.get(f"/refunds/report/series.csv?from={day}&to={day}")).status_code == 200
