@@ -27,7 +27,8 @@ from aftersales.orders.models import Customer, Order
 from aftersales.refunds import evidence
 from aftersales.refunds import service as refunds_service
 from aftersales.refunds.models import EvidenceKind, Refund, RefundKind, RefundStatus
-from aftersales.returns.models import ReturnCase
+from aftersales.returns import service as returns_service
+from aftersales.returns.models import ReturnCase, ReturnStatus
 from connectors.base import AfterSaleStatus, RefundDecision, RefundWriteResult
 from tests.conftest import sign_in
 from tests.factories import HOSTILE, HOSTILE_USERNAME, MARKUP, create_hostile_shop, create_user
@@ -65,9 +66,9 @@ async def hostile_desk(settings: Settings) -> dict[str, object]:
     clock.travel(NOW - clock.now())
     store = await create_hostile_shop(now=NOW)
     owner = await create_user(username=HOSTILE_USERNAME, role=Role.OWNER, display_name=HOSTILE)
-    paid, refused = await Refund.filter(
+    paid, refused, failed = await Refund.filter(
         status=RefundStatus.REQUESTED, kind=RefundKind.REFUND_ONLY
-    ).order_by("id").limit(2)  # fmt: skip
+    ).order_by("id").limit(3)  # fmt: skip
     await refunds_service.approve(paid.id, actor=owner, note=HOSTILE)
     await refunds_service.start_writeback(paid.id)
     await refunds_service.finish_writeback(
@@ -76,6 +77,10 @@ async def hostile_desk(settings: Settings) -> dict[str, object]:
         RefundWriteResult(status=AfterSaleStatus.REFUNDED, platform_status="SUCCESS"),
     )
     await refunds_service.reject(refused.id, actor=owner, reason=HOSTILE)
+    await refunds_service.approve(failed.id, actor=owner)
+    await refunds_service.start_writeback(failed.id)
+    # The platform's own error text is data too.
+    await refunds_service.fail_writeback(failed.id, RefundDecision.APPROVE, HOSTILE)
     note = await evidence.add_evidence(
         paid.id, actor=owner, kind=EvidenceKind.NOTE, data_dir=settings.data_dir, text=HOSTILE
     )
@@ -84,13 +89,15 @@ async def hostile_desk(settings: Settings) -> dict[str, object]:
     await orders_service.update_customer(
         customer, tags=["vip", "<img src=x>%"], notes=HOSTILE, actor=owner
     )
-    case = await ReturnCase.filter(store_id=store.id).order_by("id").first()
+    case = await ReturnCase.filter(store_id=store.id, status=ReturnStatus.REQUESTED).first()
     assert case is not None, "the hostile shop's return requests became cases"
+    await returns_service.approve(case.id, actor=owner, return_address=HOSTILE, note=HOSTILE)
     return {
         "order_id": order.id,
         "store_id": store.id,
         "customer_id": customer.id,
         "refund_id": paid.id,
+        "failed_id": failed.id,  # not a route parameter: the page checked for the error text
         "evidence_id": note.id,
         "case_id": case.id,
         "photo_id": 1,
@@ -119,6 +126,7 @@ async def test_every_page_shows_markup_and_percent_from_data_as_text(
         urls += [url, f"{url}?{hostile_query}"]
     assert len(urls) > 30
     urls += [
+        f"/refunds/{ids['failed_id']}",
         f"/refunds/report/{MARKUP}.csv",
         "/refunds/report/100%25.csv",
         f"/{MARKUP}",
@@ -140,6 +148,7 @@ async def test_every_page_shows_markup_and_percent_from_data_as_text(
         f"/orders/{ids['order_id']}",
         f"/orders/customers/{ids['customer_id']}",
         f"/refunds/{ids['refund_id']}",
+        f"/refunds/{ids['failed_id']}",
         f"/returns/{ids['case_id']}",
         "/orders/stores/",
     ):
