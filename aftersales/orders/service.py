@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -185,6 +187,11 @@ async def search_orders(filters: OrderFilters, *, per_page: int = PAGE_SIZE) -> 
         )
         if text.isdigit() and len(text) == 4:
             condition |= Q(customer__phone__endswith=text)
+        number = phone_number(text)
+        if number is not None:
+            buyers = await customers_with_phone(number)
+            if buyers:
+                condition |= Q(customer_id__in=buyers)
         query = query.filter(condition).distinct()
     total = await query.count()
     pages = max((total + per_page - 1) // per_page, 1)
@@ -196,6 +203,54 @@ async def search_orders(filters: OrderFilters, *, per_page: int = PAGE_SIZE) -> 
         .prefetch_related("customer", "items")
     )
     return OrderPage(orders=orders, total=total, page=page, pages=pages)
+
+
+_PHONE_PUNCTUATION = str.maketrans("", "", " -().\t")
+
+
+def phone_number(text: str) -> str | None:
+    """The digits of a phone number as typed (spaces, dashes, +86 or 0086 dropped), else None.
+
+    Full-width digits from a Chinese input method count as digits. Fewer
+    than 7 digits is no phone number: a tail of 4 has its own search, and a
+    prefix must not narrow a masked number down digit by digit.
+    """
+    cleaned = unicodedata.normalize("NFKC", text).translate(_PHONE_PUNCTUATION)
+    cleaned = cleaned.removeprefix("+")
+    if not (cleaned.isascii() and cleaned.isdigit()):
+        return None
+    if cleaned.startswith("0086"):
+        cleaned = cleaned[4:]
+    elif cleaned.startswith("86") and len(cleaned) == 13:
+        cleaned = cleaned[2:]
+    return cleaned if 7 <= len(cleaned) <= 15 else None
+
+
+# The stored phone as a LIKE pattern: separators dropped, a platform's mask (138****5678)
+# turned into one-character wildcards, and any wildcard the data itself carried removed.
+_STORED_PATTERN = "COALESCE(phone, '')"
+for _old, _new in (
+    (" ", ""), ("-", ""), ("(", ""), (")", ""), ("+", ""), (".", ""), ("%", ""), ("_", ""),
+    ("*", "_"),
+):  # fmt: skip
+    _STORED_PATTERN = f"REPLACE({_STORED_PATTERN}, '{_old}', '{_new}')"
+
+
+async def customers_with_phone(number: str) -> list[int]:
+    """Buyers whose stored phone is ``number``, however the platform wrote or masked it.
+
+    The typed number is matched whole against the stored one (with or without
+    the country code), so nothing about a masked number is revealed beyond
+    "this is the buyer you already have on the phone".
+    """
+    conn = connections.get("default")
+    marks = ("$1", "$2", "$3") if conn.capabilities.dialect == "postgres" else ("?", "?", "?")
+    where = " OR ".join(f"CAST({m} AS TEXT) LIKE {_STORED_PATTERN}" for m in marks)
+    rows = await conn.execute_query_dict(
+        f"SELECT id FROM customers WHERE phone IS NOT NULL AND ({where})",
+        [number, "86" + number, "0086" + number],
+    )
+    return [int(row["id"]) for row in rows]
 
 
 async def get_order(order_id: int) -> Order:
