@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
@@ -141,6 +142,15 @@ ORDER_FIELDS = [
 ]
 
 
+# The morning checks (DOMAIN.md, the team's day): a home tile counts one, and its link
+# opens the order list with the same check, so the number and the list always agree.
+CHECKS = {
+    "unpaid_over_a_day": N_("Unpaid for more than a day"),
+    "late_shipment": N_("Paid but not shipped within 48 hours"),
+    "last_24_hours": N_("Orders in the last 24 hours"),
+}
+
+
 @dataclass(frozen=True)
 class OrderFilters:
     store_id: int | None = None
@@ -148,6 +158,7 @@ class OrderFilters:
     text: str = ""
     placed_from: datetime | None = None
     placed_to: datetime | None = None
+    check: str = ""  # a key of CHECKS
     sort: str = "newest"
     page: int = 1
 
@@ -168,8 +179,19 @@ class OrderPage:
     pages: int
 
 
-async def search_orders(filters: OrderFilters, *, per_page: int = PAGE_SIZE) -> OrderPage:
-    query = Order.all()
+def _checked(query: QuerySet[Order], check: str, now: datetime) -> QuerySet[Order]:
+    if check == "unpaid_over_a_day":
+        return query.filter(status=OrderStatus.AWAITING_PAYMENT, placed_at__lt=now - UNPAID_AFTER)
+    if check == "late_shipment":
+        return query.filter(status=OrderStatus.AWAITING_SHIPMENT, paid_at__lt=now - SHIP_PROMISE)
+    if check == "last_24_hours":
+        return query.filter(placed_at__gte=now - timedelta(days=1))
+    return query
+
+
+async def order_query(filters: OrderFilters) -> QuerySet[Order]:
+    """The orders the filters select: the list pages through it, the home tiles count it."""
+    query = _checked(Order.all(), filters.check, clock.now())
     if filters.store_id:
         query = query.filter(store_id=filters.store_id)
     if filters.status:
@@ -193,6 +215,11 @@ async def search_orders(filters: OrderFilters, *, per_page: int = PAGE_SIZE) -> 
             if buyers:
                 condition |= Q(customer_id__in=buyers)
         query = query.filter(condition).distinct()
+    return query
+
+
+async def search_orders(filters: OrderFilters, *, per_page: int = PAGE_SIZE) -> OrderPage:
+    query = await order_query(filters)
     total = await query.count()
     pages = max((total + per_page - 1) // per_page, 1)
     page = min(max(filters.page, 1), pages)
@@ -302,21 +329,24 @@ class MorningCounts:
     unpaid_over_a_day: int
     late_shipments: int
     placed_today: int
-    failing_streams: int
+    failing_stores: int
 
 
 async def morning_counts() -> MorningCounts:
-    now = clock.now()
+    """Each count is the total of the order (or store) list its home tile links to."""
     return MorningCounts(
-        unpaid_over_a_day=await Order.filter(
-            status=OrderStatus.AWAITING_PAYMENT, placed_at__lt=now - UNPAID_AFTER
+        unpaid_over_a_day=await (
+            await order_query(OrderFilters(check="unpaid_over_a_day"))
         ).count(),
-        late_shipments=await Order.filter(
-            status=OrderStatus.AWAITING_SHIPMENT, paid_at__lt=now - SHIP_PROMISE
-        ).count(),
-        placed_today=await Order.filter(placed_at__gte=now - timedelta(days=1)).count(),
-        failing_streams=await SyncState.filter(last_error__isnull=False).count(),
+        late_shipments=await (await order_query(OrderFilters(check="late_shipment"))).count(),
+        placed_today=await (await order_query(OrderFilters(check="last_24_hours"))).count(),
+        failing_stores=len(await failing_store_ids()),
     )
+
+
+async def failing_store_ids() -> set[int]:
+    """Stores with a stream whose last sync failed: the store list's ``failing=1``."""
+    return set(await SyncState.filter(last_error__isnull=False).values_list("store_id", flat=True))
 
 
 PLATFORM_CREDENTIALS = {

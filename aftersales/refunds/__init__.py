@@ -44,7 +44,7 @@ async def dashboard_tiles(user: User) -> list[Tile]:
             Tile(
                 N_("Refund write-backs failing"),
                 counts.writeback_failed,
-                "/refunds/?status=writeback_failed",
+                "/refunds/?writeback=failed&status=any",
                 "alert",
             )
         )
