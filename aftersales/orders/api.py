@@ -14,6 +14,7 @@ from aftersales.core.api import json_time as _time
 from aftersales.core.api import time_param as _when
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
+from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Role, Store
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.orders import jobs, service
@@ -122,7 +123,11 @@ async def list_orders(request: Request) -> Response:
         raise InvalidInput(f"Unknown status {status!r}.", code="invalid_parameter")
     check = q.get("check") or ""
     if check and check not in service.CHECKS:
-        raise InvalidInput(f"Unknown check {check!r}.", code="invalid_parameter")
+        raise InvalidInput(
+            _("Unknown check %(check)s: use one of %(known)s.")
+            % {"check": check, "known": ", ".join(service.CHECKS)},
+            code="invalid_parameter",
+        )
     filters = service.OrderFilters(
         store_id=_int(q.get("store_id"), 0, name="store_id") or None,
         status=OrderStatus(status) if status else None,

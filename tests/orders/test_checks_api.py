@@ -30,3 +30,7 @@ async def test_each_morning_check_lists_as_many_orders_as_its_tile_counts(
     wrong = await client.get("/api/v1/orders?check=everything", headers=headers)
     assert wrong.status_code == 400
     assert wrong.json()["error"]["code"] == "invalid_parameter"
+    chinese = await client.get(
+        "/api/v1/orders?check=everything", headers={**headers, "Accept-Language": "zh-CN"}
+    )
+    assert "未知的检查项" in chinese.json()["error"]["message"]
