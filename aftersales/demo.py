@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aftersales.core import service
+from aftersales.core import clock, service
 from aftersales.core.config import Settings
 from aftersales.core.models import Role, Store, User
 from aftersales.core.modules import enabled_modules
@@ -27,7 +27,7 @@ async def load(username: str, password: str, settings: Settings) -> str:
     store = await Store.get_or_none(name=DEMO_STORE, platform="demo")
     if store is None:
         store = await Store.create(name=DEMO_STORE, platform="demo")
-    connector = DemoConnector()
+    connector = DemoConnector(now=clock.now())  # the desk's clock, so tests can move it
     landed = await sync_orders(store, connector)
     modules = enabled_modules(settings)
     requests = await sync_stream(

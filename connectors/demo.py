@@ -154,7 +154,8 @@ class DemoConnector:
         elif roll < 0.05:
             status, platform_status = OrderStatus.CLOSED, "TRADE_CLOSED_BY_TAOBAO"
         else:
-            paid_at = created + timedelta(minutes=rng.randint(1, 90))
+            # An order placed minutes ago is paid by now, not later: nothing lies ahead.
+            paid_at = min(created + timedelta(minutes=rng.randint(1, 90)), self.now)
             if age < timedelta(days=4) and rng.random() < 0.35:
                 status, platform_status = OrderStatus.AWAITING_SHIPMENT, "WAIT_SELLER_SEND_GOODS"
             else:

@@ -14,6 +14,7 @@ from aftersales.core.api import json_time as _time
 from aftersales.core.api import time_param as _when
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
+from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Role, Store
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.orders import jobs, service
@@ -120,12 +121,20 @@ async def list_orders(request: Request) -> Response:
     status = q.get("status") or None
     if status is not None and status not in OrderStatus._value2member_map_:
         raise InvalidInput(f"Unknown status {status!r}.", code="invalid_parameter")
+    check = q.get("check") or ""
+    if check and check not in service.CHECKS:
+        raise InvalidInput(
+            _("Unknown check %(check)s: use one of %(known)s.")
+            % {"check": check, "known": ", ".join(service.CHECKS)},
+            code="invalid_parameter",
+        )
     filters = service.OrderFilters(
         store_id=_int(q.get("store_id"), 0, name="store_id") or None,
         status=OrderStatus(status) if status else None,
         text=q.get("q", ""),
         placed_from=_when(q.get("placed_from"), name="placed_from"),
         placed_to=_when(q.get("placed_to"), name="placed_to"),
+        check=check,  # the home tiles' morning checks
         page=_int(q.get("page"), 1, name="page"),
     )
     result = await service.search_orders(filters, per_page=per_page)
@@ -170,7 +179,11 @@ api_routes = [
         summary="Sync a store's streams now",
         roles=MANAGERS,
     ),
-    api_route("/orders", list_orders, summary="Orders, filtered and paged"),
+    api_route(
+        "/orders",
+        list_orders,
+        summary="Orders, filtered and paged; check= a home tile's morning check",
+    ),
     api_route("/orders/{order_id:int}", get_order, summary="One order with items"),
     api_route("/customers/{customer_id:int}", get_customer, summary="A buyer and their orders"),
 ]

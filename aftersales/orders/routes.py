@@ -37,11 +37,13 @@ async def order_list(request: Request) -> Response:
         text=params.get("q", ""),
         placed_from=_day(params.get("from"), zone),
         placed_to=_day(params.get("to"), zone, next_day=True),
+        check=params.get("check", "") if params.get("check") in service.CHECKS else "",
         sort=params.get("sort") if params.get("sort") in service.SORTS else "newest",
         page=_int(params.get("page"), 1) or 1,
     )
     result = await service.search_orders(filters)
-    args = urlencode({k: params.get(k, "") for k in ("q", "status", "store", "from", "to", "sort")})
+    keys = ("q", "status", "store", "from", "to", "check", "sort")
+    args = urlencode({k: params.get(k, "") for k in keys})
     return render(
         request,
         "orders/list.html",
@@ -53,6 +55,7 @@ async def order_list(request: Request) -> Response:
             "statuses": list(OrderStatus),
             "stores": await Store.all().order_by("id"),
             "sorts": list(service.SORTS),
+            "checks": service.CHECKS,
         },
     )
 
@@ -93,6 +96,9 @@ async def order_detail(request: Request) -> Response:
 @requires(*MANAGERS)
 async def store_list(request: Request) -> Response:
     stores = await Store.all().order_by("id")
+    if request.query_params.get("failing") == "1":  # the home tile's list
+        failing = await service.failing_store_ids()
+        stores = [store for store in stores if store.id in failing]
     statuses = {store.id: await service.store_status(store) for store in stores}
     return render(
         request,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
@@ -139,6 +142,15 @@ ORDER_FIELDS = [
 ]
 
 
+# The morning checks (DOMAIN.md, the team's day): a home tile counts one, and its link
+# opens the order list with the same check, so the number and the list always agree.
+CHECKS = {
+    "unpaid_over_a_day": N_("Unpaid for more than a day"),
+    "late_shipment": N_("Paid but not shipped within 48 hours"),
+    "last_24_hours": N_("Orders in the last 24 hours"),
+}
+
+
 @dataclass(frozen=True)
 class OrderFilters:
     store_id: int | None = None
@@ -146,6 +158,7 @@ class OrderFilters:
     text: str = ""
     placed_from: datetime | None = None
     placed_to: datetime | None = None
+    check: str = ""  # a key of CHECKS
     sort: str = "newest"
     page: int = 1
 
@@ -166,8 +179,19 @@ class OrderPage:
     pages: int
 
 
-async def search_orders(filters: OrderFilters, *, per_page: int = PAGE_SIZE) -> OrderPage:
-    query = Order.all()
+def _checked(query: QuerySet[Order], check: str, now: datetime) -> QuerySet[Order]:
+    if check == "unpaid_over_a_day":
+        return query.filter(status=OrderStatus.AWAITING_PAYMENT, placed_at__lt=now - UNPAID_AFTER)
+    if check == "late_shipment":
+        return query.filter(status=OrderStatus.AWAITING_SHIPMENT, paid_at__lt=now - SHIP_PROMISE)
+    if check == "last_24_hours":
+        return query.filter(placed_at__gte=now - timedelta(days=1))
+    return query
+
+
+async def order_query(filters: OrderFilters) -> QuerySet[Order]:
+    """The orders the filters select: the list pages through it, the home tiles count it."""
+    query = _checked(Order.all(), filters.check, clock.now())
     if filters.store_id:
         query = query.filter(store_id=filters.store_id)
     if filters.status:
@@ -185,7 +209,17 @@ async def search_orders(filters: OrderFilters, *, per_page: int = PAGE_SIZE) -> 
         )
         if text.isdigit() and len(text) == 4:
             condition |= Q(customer__phone__endswith=text)
+        number = phone_number(text)
+        if number is not None:
+            buyers = await customers_with_phone(number)
+            if buyers:
+                condition |= Q(customer_id__in=buyers)
         query = query.filter(condition).distinct()
+    return query
+
+
+async def search_orders(filters: OrderFilters, *, per_page: int = PAGE_SIZE) -> OrderPage:
+    query = await order_query(filters)
     total = await query.count()
     pages = max((total + per_page - 1) // per_page, 1)
     page = min(max(filters.page, 1), pages)
@@ -196,6 +230,54 @@ async def search_orders(filters: OrderFilters, *, per_page: int = PAGE_SIZE) -> 
         .prefetch_related("customer", "items")
     )
     return OrderPage(orders=orders, total=total, page=page, pages=pages)
+
+
+_PHONE_PUNCTUATION = str.maketrans("", "", " -().\t")
+
+
+def phone_number(text: str) -> str | None:
+    """The digits of a phone number as typed (spaces, dashes, +86 or 0086 dropped), else None.
+
+    Full-width digits from a Chinese input method count as digits. Fewer
+    than 7 digits is no phone number: a tail of 4 has its own search, and a
+    prefix must not narrow a masked number down digit by digit.
+    """
+    cleaned = unicodedata.normalize("NFKC", text).translate(_PHONE_PUNCTUATION)
+    cleaned = cleaned.removeprefix("+")
+    if not (cleaned.isascii() and cleaned.isdigit()):
+        return None
+    if cleaned.startswith("0086"):
+        cleaned = cleaned[4:]
+    elif cleaned.startswith("86") and len(cleaned) == 13:
+        cleaned = cleaned[2:]
+    return cleaned if 7 <= len(cleaned) <= 15 else None
+
+
+# The stored phone as a LIKE pattern: separators dropped, a platform's mask (138****5678)
+# turned into one-character wildcards, and any wildcard the data itself carried removed.
+_STORED_PATTERN = "COALESCE(phone, '')"
+for _old, _new in (
+    (" ", ""), ("-", ""), ("(", ""), (")", ""), ("+", ""), (".", ""), ("%", ""), ("_", ""),
+    ("*", "_"),
+):  # fmt: skip
+    _STORED_PATTERN = f"REPLACE({_STORED_PATTERN}, '{_old}', '{_new}')"
+
+
+async def customers_with_phone(number: str) -> list[int]:
+    """Buyers whose stored phone is ``number``, however the platform wrote or masked it.
+
+    The typed number is matched whole against the stored one (with or without
+    the country code), so nothing about a masked number is revealed beyond
+    "this is the buyer you already have on the phone".
+    """
+    conn = connections.get("default")
+    marks = ("$1", "$2", "$3") if conn.capabilities.dialect == "postgres" else ("?", "?", "?")
+    where = " OR ".join(f"CAST({m} AS TEXT) LIKE {_STORED_PATTERN}" for m in marks)
+    rows = await conn.execute_query_dict(
+        f"SELECT id FROM customers WHERE phone IS NOT NULL AND ({where})",
+        [number, "86" + number, "0086" + number],
+    )
+    return [int(row["id"]) for row in rows]
 
 
 async def get_order(order_id: int) -> Order:
@@ -247,21 +329,24 @@ class MorningCounts:
     unpaid_over_a_day: int
     late_shipments: int
     placed_today: int
-    failing_streams: int
+    failing_stores: int
 
 
 async def morning_counts() -> MorningCounts:
-    now = clock.now()
+    """Each count is the total of the order (or store) list its home tile links to."""
     return MorningCounts(
-        unpaid_over_a_day=await Order.filter(
-            status=OrderStatus.AWAITING_PAYMENT, placed_at__lt=now - UNPAID_AFTER
+        unpaid_over_a_day=await (
+            await order_query(OrderFilters(check="unpaid_over_a_day"))
         ).count(),
-        late_shipments=await Order.filter(
-            status=OrderStatus.AWAITING_SHIPMENT, paid_at__lt=now - SHIP_PROMISE
-        ).count(),
-        placed_today=await Order.filter(placed_at__gte=now - timedelta(days=1)).count(),
-        failing_streams=await SyncState.filter(last_error__isnull=False).count(),
+        late_shipments=await (await order_query(OrderFilters(check="late_shipment"))).count(),
+        placed_today=await (await order_query(OrderFilters(check="last_24_hours"))).count(),
+        failing_stores=len(await failing_store_ids()),
     )
+
+
+async def failing_store_ids() -> set[int]:
+    """Stores with a stream whose last sync failed: the store list's ``failing=1``."""
+    return set(await SyncState.filter(last_error__isnull=False).values_list("store_id", flat=True))
 
 
 PLATFORM_CREDENTIALS = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.i18n import N_
-from aftersales.core.models import User
+from aftersales.core.models import AuditEvent, User
 from aftersales.core.modules import (
     HandoverItem,
     HandoverWindow,
@@ -16,7 +16,7 @@ from aftersales.core.modules import (
     TimelineEvent,
 )
 from aftersales.refunds import api, intake, jobs, service, writeback
-from aftersales.refunds.models import OPEN_STATUSES, Refund, RefundStatus
+from aftersales.refunds.models import OPEN_STATUSES, Refund, RefundKind, RefundStatus
 from aftersales.refunds.routes import routes
 
 REPORT_READERS = MANAGERS  # supervisors produce reports, owners read them
@@ -44,7 +44,7 @@ async def dashboard_tiles(user: User) -> list[Tile]:
             Tile(
                 N_("Refund write-backs failing"),
                 counts.writeback_failed,
-                "/refunds/?status=writeback_failed",
+                "/refunds/?writeback=failed&status=any",
                 "alert",
             )
         )
@@ -55,16 +55,45 @@ async def dashboard_tiles(user: User) -> list[Tile]:
     return tiles
 
 
+# What the order timeline calls a refund the shop started itself (no buyer request).
+SHOP_STARTED_LABELS = {
+    RefundKind.COMPENSATION: N_("Compensation started by the shop"),
+    RefundKind.SHIPPING: N_("Shipping refund started by the shop"),
+    RefundKind.PRICE_DIFFERENCE: N_("Price difference refund started by the shop"),
+    RefundKind.RETURN_AND_REFUND: N_("Refund for returned goods started by the shop"),
+}
+
+
 async def order_events(order_id: int) -> list[TimelineEvent]:
-    """Each refund of the order on the order's timeline: asked, decided, paid."""
+    """Each refund of the order on the order's timeline: asked (or started), decided, paid.
+
+    A refund the shop started (compensation, shipping, a price difference, the
+    money for an inspected return) is the shop's own act: shown as a buyer's
+    request it would tell the next agent the buyer complained when they did not.
+    The desk writes ``refund.started`` only for those, so that event decides.
+    """
+    refunds = await Refund.filter(order_id=order_id)
+    started = set(
+        await AuditEvent.filter(
+            action="refund.started",
+            subject_type="refund",
+            subject_id__in=[str(r.id) for r in refunds],
+        ).values_list("subject_id", flat=True)
+    )
     events = []
-    for refund in await Refund.filter(order_id=order_id):
+    for refund in refunds:
         href = f"/refunds/{refund.id}"
         amount = f"{refund.requested_amount:.2f} {refund.currency}"
-        events.append(TimelineEvent(refund.requested_at, N_("Refund requested"), amount, href))
+        by_shop = str(refund.id) in started
+        if by_shop:
+            label = SHOP_STARTED_LABELS.get(refund.kind, N_("Refund started by the shop"))
+            detail = f"{amount} · {refund.platform_reason}" if refund.platform_reason else amount
+            events.append(TimelineEvent(refund.requested_at, label, detail, href))
+        else:
+            events.append(TimelineEvent(refund.requested_at, N_("Refund requested"), amount, href))
         if refund.decided_at and refund.status is RefundStatus.REJECTED:
             events.append(TimelineEvent(refund.decided_at, N_("Refund refused"), "", href))
-        elif refund.decided_at:
+        elif refund.decided_at and not by_shop:  # the shop's own start is its approval
             events.append(TimelineEvent(refund.decided_at, N_("Refund approved"), "", href))
         if refund.refunded_at:
             paid = f"{(refund.approved_amount or refund.requested_amount):.2f} {refund.currency}"

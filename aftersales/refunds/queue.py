@@ -14,7 +14,7 @@ from decimal import Decimal
 from tortoise.expressions import Q
 
 from aftersales.core import clock
-from aftersales.core.models import AuditEvent, OutboxMessage, Store, User
+from aftersales.core.models import AuditEvent, OutboxMessage, OutboxStatus, Store, User
 from aftersales.core.paging import QueueFilters, due_first, narrow
 from aftersales.orders.models import Customer, Order
 from aftersales.refunds import ledger, service
@@ -35,6 +35,7 @@ class RefundFilters(QueueFilters):
     min_amount: Decimal | None = None
     max_amount: Decimal | None = None
     intercept: bool = False
+    writeback_failed: bool = False  # the platform refused our write-back for good
 
 
 @dataclass
@@ -67,6 +68,8 @@ async def search(filters: RefundFilters, *, per_page: int = PAGE_SIZE) -> Refund
         query = query.filter(requested_amount__lte=filters.max_amount)
     if filters.intercept:
         query = query.filter(intercept_parcel=True)
+    if filters.writeback_failed:
+        query = query.filter(writeback__status=OutboxStatus.FAILED)
     found = await due_first(query, page=filters.page, per_page=per_page)
     return RefundPage(
         rows=await _rows(found.rows), total=found.total, page=found.page, pages=found.pages

@@ -61,6 +61,7 @@ def _filters(request: Request) -> queue.RefundFilters:
         assignee_id=user.id if q.get("assignee") == "me" else None,
         unassigned=q.get("assignee") == "none",
         intercept=q.get("intercept") == "1",
+        writeback_failed=q.get("writeback") == "failed",
         open_only=q.get("status") in (None, "", "open"),
         page=int(q["page"]) if q.get("page", "").isdecimal() else 1,
     )

@@ -793,19 +793,19 @@ class Counts:
 
 
 async def counts() -> Counts:
+    """The home tiles' numbers, each selected as the queue selects the tile's link.
+
+    ``?due=soon`` and ``?due=overdue`` list open refunds, ``?writeback=failed&status=any``
+    every refund whose write-back failed (a refusal the platform never heard too).
+    """
     now = clock.now()
-    waiting = [RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN]
-    failed_rows = await OutboxMessage.filter(
-        kind=WRITEBACK_KIND, status=outbox.OutboxStatus.FAILED
-    ).values_list("id", flat=True)
+    open_ = list(OPEN_STATUSES)
     return Counts(
         due_soon=await Refund.filter(
-            status__in=waiting, due_at__gte=now, due_at__lt=now + DUE_SOON
+            status__in=open_, due_at__gte=now, due_at__lt=now + DUE_SOON
         ).count(),
-        overdue=await Refund.filter(status__in=waiting, due_at__lt=now).count(),
-        writeback_failed=await Refund.filter(writeback_id__in=list(failed_rows)).count()
-        if failed_rows
-        else 0,
+        overdue=await Refund.filter(status__in=open_, due_at__lt=now).count(),
+        writeback_failed=await Refund.filter(writeback__status=outbox.OutboxStatus.FAILED).count(),
         intercepts=await Refund.filter(
             intercept_parcel=True, status__in=list(OPEN_STATUSES)
         ).count(),

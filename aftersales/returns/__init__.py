@@ -21,11 +21,18 @@ from aftersales.returns.routes import routes
 
 
 async def dashboard_tiles(user: User) -> list[Tile]:
-    """Parcels on their way, parcels waiting for inspection, and the timers."""
+    """Parcels on their way, parcels waiting for inspection, and the timers.
+
+    Each link opens the queue with the filter its number counted: awaiting
+    receipt is in transit or delivered (the carrier says so, the warehouse has
+    not scanned it yet), the timers count open cases like the queue does.
+    """
     counts = await deadlines.counts()
     return [
         Tile(
-            N_("Returns awaiting receipt"), counts.awaiting_receipt, "/returns/?status=in_transit"
+            N_("Returns awaiting receipt"),
+            counts.awaiting_receipt,
+            "/returns/?status=awaiting_receipt",
         ),
         Tile(
             N_("Returns to inspect"),

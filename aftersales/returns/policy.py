@@ -205,10 +205,17 @@ def check(
         )
         return Verdict(False, tuple(rules), None)
     if delivered_at is None:
+        # Nothing reached the buyer, so nothing can come back: the money goes back by a
+        # refund-only (or the order is cancelled), not by a return the policy "allows".
         rules.append(
-            RuleResult("not_delivered", True, "not delivered yet: the window has not started")
+            RuleResult(
+                "not_delivered",
+                False,
+                "not delivered yet: the goods have not reached the buyer; "
+                "cancel the order or start a refund-only instead",
+            )
         )
-        return Verdict(True, tuple(rules), None)
+        return Verdict(False, tuple(rules), None)
     if quality:
         days = (
             applied.quality_exchange_days

@@ -18,6 +18,7 @@ from aftersales.orders.models import Customer, Order, Shipment
 from aftersales.refunds.models import Refund
 from aftersales.returns import service
 from aftersales.returns.models import (
+    INBOUND_STATUSES,
     OPEN_STATUSES,
     ReturnAttachment,
     ReturnCase,
@@ -30,7 +31,7 @@ PAGE_SIZE = 50
 
 @dataclass(frozen=True)
 class ReturnFilters(QueueFilters):
-    pass
+    awaiting_receipt: bool = False  # ``?status=awaiting_receipt``: in transit or delivered
 
 
 @dataclass
@@ -56,6 +57,8 @@ async def search(filters: ReturnFilters, *, per_page: int = PAGE_SIZE) -> Return
         now=clock.now(),
         due_soon=service.DUE_SOON,
     )
+    if filters.awaiting_receipt:
+        query = query.filter(status__in=[s.value for s in INBOUND_STATUSES])
     found = await due_first(query, page=filters.page, per_page=per_page)
     return ReturnPage(
         rows=await _rows(found.rows), total=found.total, page=found.page, pages=found.pages

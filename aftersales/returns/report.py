@@ -39,6 +39,9 @@ class ProductRow:
 
 @dataclass
 class ReturnReport:
+    """``cases`` is ``returns + exchanges + refused``; ``by_reason`` sums to the first two,
+    so the page lists refused cases as their own row and its rows add up to ``cases``."""
+
     cases: int = 0
     returns: int = 0
     exchanges: int = 0

@@ -58,6 +58,7 @@ def _filters(request: Request) -> queue.ReturnFilters:
         assignee_id=user.id if q.get("assignee") == "me" else None,
         unassigned=q.get("assignee") == "none",
         open_only=q.get("status") in (None, "", "open"),
+        awaiting_receipt=q.get("status") == "awaiting_receipt",
         page=int(q["page"]) if q.get("page", "").isdecimal() else 1,
     )
 

@@ -27,6 +27,7 @@ from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
+from aftersales.core.i18n import gettext
 from aftersales.core.models import OutboxMessage, Store, User
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem, Shipment, ShipmentDirection
@@ -75,6 +76,13 @@ FINISHED_REFUND = frozenset(
 class AlreadyDone(AfterSalesError):
     status = 409
     code = "return_already_done"
+
+
+class NotDelivered(AfterSalesError):
+    """A desk return on an order that never shipped: the buyer has nothing to send back."""
+
+    status = 400
+    code = "return_not_delivered"
 
 
 def timer(store: Store, name: str) -> int:
@@ -217,6 +225,15 @@ async def open_case(
         raise NotFound(f"No order with id {order_id}.")
     if not lines:
         raise InvalidInput("Say which items come back, and how many.")
+    if actor is not None and order.shipped_at is None:
+        # A platform request on such an order is still kept (held, outside the policy);
+        # an agent is sent to the refund-only or the cancel that fits instead.
+        raise NotDelivered(
+            gettext(
+                "This order has not shipped, so the buyer has nothing to send back. "
+                "Cancel the order or start a refund-only instead."
+            )
+        )
     store = await Store.get(id=order.store_id).using_db(conn)  # type: ignore[attr-defined]
     items = {
         i.platform_item_id: i for i in await OrderItem.filter(order_id=order.id).using_db(conn)

@@ -91,11 +91,11 @@ async def test_home_tiles_count_the_morning_checks(client: httpx.AsyncClient, de
     await sign_in(client, "a3")
     home = await client.get("/")
     assert (
-        f'href="/orders/?status=awaiting_payment">\n  <span class="value">{len(unpaid)}</span>'
+        f'href="/orders/?check=unpaid_over_a_day">\n  <span class="value">{len(unpaid)}</span>'
         in home.text
     )
     assert (
-        f'href="/orders/?status=awaiting_shipment">\n  <span class="value">{len(late)}</span>'
+        f'href="/orders/?check=late_shipment">\n  <span class="value">{len(late)}</span>'
         in home.text
     )
 

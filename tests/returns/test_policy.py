@@ -70,9 +70,9 @@ CASES = [
     (DEFAULT, EXC, R.SIZE_FIT, "2026-11-01 10:00", "2026-11-02 10:00", "定制刻字钢笔", False, "excluded_category"),
     (DEFAULT, RET, R.CHANGED_MIND, "2026-11-01 10:00", "2026-11-02 10:00", "游戏兑换码", False, "excluded_category"),
     (DEFAULT, RET, R.CHANGED_MIND, None, "2026-11-02 10:00", "定制刻字钢笔", False, "excluded_category"),
-    # Not delivered yet: the window has not started.
-    (DEFAULT, RET, R.CHANGED_MIND, None, "2026-11-02 10:00", "保温杯", True, "not_delivered"),
-    (DEFAULT, EXC, R.QUALITY, None, "2026-12-30 10:00", "保温杯", True, "not_delivered"),
+    # Not delivered yet: nothing can come back; a refund-only or a cancel is the way.
+    (DEFAULT, RET, R.CHANGED_MIND, None, "2026-11-02 10:00", "保温杯", False, "not_delivered"),
+    (DEFAULT, EXC, R.QUALITY, None, "2026-12-30 10:00", "保温杯", False, "not_delivered"),
     # A generous store: 15 days no-reason, 30 for apparel, custom goods taken back.
     (GENEROUS, RET, R.CHANGED_MIND, "2026-11-01 10:00", "2026-11-16 23:59", "保温杯", True, "no_reason"),
     (GENEROUS, RET, R.CHANGED_MIND, "2026-11-01 10:00", "2026-11-17 00:00", "保温杯", False, "no_reason"),
