@@ -265,8 +265,12 @@ async def _approve_checked(
     idempotency_key: str | None,
     rule: str,
     conn: BaseDBAsyncClient,
+    cap_message: str = REFUND_OVER_CAP,
 ) -> Decision:
-    """The approval's checks (amount, role cap, remainder) and the decision, in ``conn``."""
+    """The approval's checks (amount, role cap, remainder) and the decision, in ``conn``.
+
+    ``cap_message`` is the msgid a caller's own refusal reads (an inspection's).
+    """
     value = _amount(amount, refund.requested_amount)
     if value > refund.requested_amount:
         raise InvalidInput(
@@ -275,7 +279,12 @@ async def _approve_checked(
         )
     if actor is not None:
         limit = await check_cap(
-            actor, refund.store_id, value, ad_hoc=refund.kind in AD_HOC_KINDS, conn=conn
+            actor,
+            refund.store_id,
+            value,
+            ad_hoc=refund.kind in AD_HOC_KINDS,
+            message=cap_message,
+            conn=conn,
         )
         rule = rule or (
             f"{actor.role.value} may approve up to {limit:.2f}"
@@ -364,6 +373,7 @@ async def refund_returned_goods(
     note: str,
     rule: str,
     actor: User | None = None,
+    cap_message: str = REFUND_OVER_CAP,
 ) -> Decision:
     """Pay for goods a return case received and accepted, on a platform where the shop
     starts refunds itself (no buyer request to agree to).
@@ -390,6 +400,7 @@ async def refund_returned_goods(
         note=note,
         actor=actor,
         rule=rule,
+        cap_message=cap_message,
     )
 
 
@@ -405,6 +416,7 @@ async def _open_desk_refund(
     rule: str,
     review_case_id: int | None = None,
     platform_item_id: str | None = None,
+    cap_message: str = REFUND_OVER_CAP,
 ) -> Decision:
     """Create a refund the shop starts and approve it, in one transaction."""
     value = sum((amount for _, amount in lines), Decimal("0.00"))
@@ -452,17 +464,25 @@ async def _open_desk_refund(
             idempotency_key=None,
             rule=rule,
             conn=conn,
+            cap_message=cap_message,
         )
 
 
 async def pay_for_return(
-    refund_id: int, *, amount: Decimal, note: str, rule: str, actor: User | None = None
+    refund_id: int,
+    *,
+    amount: Decimal,
+    note: str,
+    rule: str,
+    actor: User | None = None,
+    cap_message: str = REFUND_OVER_CAP,
 ) -> Decision:
     """Approve the buyer's return-and-refund request once the goods passed inspection.
 
     The request may still be open (the platform never heard our return
     approval) or waiting for the goods; either way the money is what the
-    warehouse accepted, at most what the buyer asked.
+    warehouse accepted, at most what the buyer asked. ``actor`` is the
+    inspector: their cap applies and they are the refund's decider.
     """
     async with in_transaction() as conn:
         refund, _ = await _load_for_decision(refund_id, conn, None)
@@ -475,6 +495,7 @@ async def pay_for_return(
             idempotency_key=None,
             rule=rule,
             conn=conn,
+            cap_message=cap_message,
         )
 
 

@@ -752,15 +752,9 @@ async def inspect(
             amount = accepted_value if override is None else override
             if amount > 0:
                 # The inspection commits the money, so the inspector decides the refund:
-                # their cap applies, and they are its decider (never the system, never
-                # whoever approved or opened the case). Over it, nothing is saved.
-                await refunds.check_cap(
-                    actor,
-                    case.store_id,  # type: ignore[attr-defined]
-                    amount,
-                    message=INSPECTION_OVER_CAP,
-                    conn=conn,
-                )
+                # their cap applies (once, in the refunds service), and they are its
+                # decider, never the system nor whoever approved or opened the case.
+                # Over the cap the whole inspection rolls back: nothing is saved.
                 case = await _trigger_refund(case, amount, refund_lines, actor, conn)
     return case
 
@@ -788,8 +782,8 @@ async def _trigger_refund(
 ) -> ReturnCase:
     """The one place a case asks for money: the buyer's own request, or a new refund.
 
-    The inspector decides it: the refunds service checks their cap again and
-    records them as the refund's decider.
+    The inspector decides it: the refunds service checks their cap (refusing
+    with ``INSPECTION_OVER_CAP``) and records them as the refund's decider.
     """
     rule = f"return case {case.id} inspected by {inspector.username}"
     if case.refund_id is not None:
@@ -807,7 +801,7 @@ async def _trigger_refund(
             )
         decision = await refunds.pay_for_return(
             case.refund_id, amount=amount, note=f"Return case {case.id}", rule=rule,
-            actor=inspector,
+            actor=inspector, cap_message=INSPECTION_OVER_CAP,
         )  # fmt: skip
     else:
         if case.order_id is None:
@@ -821,6 +815,7 @@ async def _trigger_refund(
             note=f"Return case {case.id}",
             rule=rule,
             actor=inspector,
+            cap_message=INSPECTION_OVER_CAP,
         )
     return await move(
         case,
