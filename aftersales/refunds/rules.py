@@ -22,13 +22,33 @@ SUPERVISING = frozenset({Role.SUPERVISOR, Role.OWNER, Role.ADMIN})
 
 @dataclass(frozen=True)
 class Rules:
-    """Empty limits mean "no such rule"."""
+    """Empty limits mean "no such rule".
+
+    ``default`` is true for ``DEFAULT_RULES``: the store has saved none of its
+    own, so the rules page labels every figure "default".
+    """
 
     auto_approve_unshipped_up_to: Decimal | None = None
     supervisor_above: Decimal | None = None
     night_agent_up_to: Decimal | None = None
     human_reasons: frozenset[ReasonCode] = frozenset()
     ad_hoc_agent_up_to: Decimal | None = None
+    default: bool = False
+
+
+# What holds before a supervisor saves a store's own rules: a fresh store must never
+# let anyone pay without a cap. Agents approve up to 300.00 (above it a supervisor
+# decides), night agents up to 100.00 (alone on shift, nobody to ask), and a refund the
+# shop starts itself (shipping, price difference, compensation) up to 200.00: nobody
+# asked for that money, so it is capped below a buyer's own request. Nothing is
+# auto-approved until a supervisor sets a limit.
+DEFAULT_RULES = Rules(
+    auto_approve_unshipped_up_to=None,
+    supervisor_above=Decimal("300.00"),
+    night_agent_up_to=Decimal("100.00"),
+    ad_hoc_agent_up_to=Decimal("200.00"),
+    default=True,
+)
 
 
 class Verdict(StrEnum):

@@ -25,6 +25,7 @@ from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock, outbox
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound, PermissionDenied
+from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import OutboxMessage, Store, User
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem
@@ -40,7 +41,7 @@ from aftersales.refunds.models import (
     RefundRules,
     RefundStatus,
 )
-from aftersales.refunds.rules import Rules, Verdict, approval_limit, assess
+from aftersales.refunds.rules import DEFAULT_RULES, Rules, Verdict, approval_limit, assess
 from connectors.base import RefundDecision, RefundWriteResult
 
 log = logging.getLogger("aftersales.refunds")
@@ -67,6 +68,36 @@ class NeedsSupervisor(PermissionDenied):
     code = "refund_needs_supervisor"
 
 
+REFUND_OVER_CAP = N_("Refunds above %(limit)s need a supervisor; this one is %(amount)s.")
+
+
+async def check_cap(
+    actor: User,
+    store_id: int,
+    amount: Decimal,
+    *,
+    ad_hoc: bool = False,
+    message: str = REFUND_OVER_CAP,
+    conn: BaseDBAsyncClient | None = None,
+) -> Decimal | None:
+    """Refuse (403 ``refund_needs_supervisor``) an amount above ``actor``'s cap.
+
+    The one cap check of the desk: approving a request, starting a refund,
+    approving a return and the inspection that pays it all call it with the
+    store's rules in force (``rules_for``, defaults included), at the decision
+    that commits the money. ``message`` is a msgid with ``%(limit)s`` and
+    ``%(amount)s``, shown in the reader's language. Returns the limit (None:
+    no cap) so the decision can name the rule it passed.
+    """
+    rules = await rules_for(store_id, conn=conn)
+    limit = approval_limit(rules, actor.role, ad_hoc=ad_hoc)
+    if limit is not None and amount > limit:
+        raise NeedsSupervisor(
+            gettext(message) % {"limit": f"{limit:.2f}", "amount": f"{amount:.2f}"}
+        )
+    return limit
+
+
 # -- reading ----------------------------------------------------------------------------------
 
 
@@ -78,9 +109,15 @@ async def get_refund(refund_id: int) -> Refund:
 
 
 async def rules_for(store_id: int, *, conn: BaseDBAsyncClient | None = None) -> Rules:
+    """The rules in force for a store: its saved rules, else ``DEFAULT_RULES``.
+
+    The one place every money path (approve, bulk approve, auto-approve,
+    refunds the shop starts, returns through ``check_cap``) reads its limits,
+    so a store nobody configured is capped exactly like the rules page says.
+    """
     row = await RefundRules.get_or_none(store_id=store_id).using_db(conn)
     if row is None:
-        return Rules()
+        return DEFAULT_RULES
     return Rules(
         auto_approve_unshipped_up_to=row.auto_approve_unshipped_up_to,
         supervisor_above=row.supervisor_above,
@@ -92,7 +129,12 @@ async def rules_for(store_id: int, *, conn: BaseDBAsyncClient | None = None) -> 
 
 async def save_rules(store: Store, rules: Rules, *, actor: User) -> None:
     """Owners and supervisors edit a store's rules; the old and new values are audited."""
-    for name in ("auto_approve_unshipped_up_to", "supervisor_above", "night_agent_up_to"):
+    for name in (
+        "auto_approve_unshipped_up_to",
+        "supervisor_above",
+        "night_agent_up_to",
+        "ad_hoc_agent_up_to",
+    ):
         value = getattr(rules, name)
         if value is not None and value < 0:
             raise InvalidInput("Rule amounts cannot be negative.")
@@ -223,21 +265,27 @@ async def _approve_checked(
     idempotency_key: str | None,
     rule: str,
     conn: BaseDBAsyncClient,
+    cap_message: str = REFUND_OVER_CAP,
 ) -> Decision:
-    """The approval's checks (amount, role cap, remainder) and the decision, in ``conn``."""
+    """The approval's checks (amount, role cap, remainder) and the decision, in ``conn``.
+
+    ``cap_message`` is the msgid a caller's own refusal reads (an inspection's).
+    """
     value = _amount(amount, refund.requested_amount)
     if value > refund.requested_amount:
         raise InvalidInput(
             f"The buyer asked for {refund.requested_amount:.2f}; "
             "approve at most that (start a separate refund for more)."
         )
-    rules = await rules_for(refund.store_id, conn=conn)
     if actor is not None:
-        limit = approval_limit(rules, actor.role, ad_hoc=refund.kind in AD_HOC_KINDS)
-        if limit is not None and value > limit:
-            raise NeedsSupervisor(
-                f"Refunds above {limit:.2f} need a supervisor; this one is {value:.2f}."
-            )
+        limit = await check_cap(
+            actor,
+            refund.store_id,
+            value,
+            ad_hoc=refund.kind in AD_HOC_KINDS,
+            message=cap_message,
+            conn=conn,
+        )
         rule = rule or (
             f"{actor.role.value} may approve up to {limit:.2f}"
             if limit is not None
@@ -325,14 +373,14 @@ async def refund_returned_goods(
     note: str,
     rule: str,
     actor: User | None = None,
+    cap_message: str = REFUND_OVER_CAP,
 ) -> Decision:
     """Pay for goods a return case received and accepted, on a platform where the shop
     starts refunds itself (no buyer request to agree to).
 
-    ``lines`` are ``(order item id, amount)``. The return case decided it (its
-    approval was checked against the approver's cap), so the rule is named and
-    no second cap applies unless ``actor`` is given (an amount beyond what was
-    accepted). Called inside the case's transaction: one case, one refund.
+    ``lines`` are ``(order item id, amount)``. ``actor`` is the inspector, who
+    decides the payment: their cap applies and they are the refund's decider.
+    Called inside the case's transaction: one case, one refund.
     """
     order = await Order.get_or_none(id=order_id)
     if order is None:
@@ -352,6 +400,7 @@ async def refund_returned_goods(
         note=note,
         actor=actor,
         rule=rule,
+        cap_message=cap_message,
     )
 
 
@@ -367,6 +416,7 @@ async def _open_desk_refund(
     rule: str,
     review_case_id: int | None = None,
     platform_item_id: str | None = None,
+    cap_message: str = REFUND_OVER_CAP,
 ) -> Decision:
     """Create a refund the shop starts and approve it, in one transaction."""
     value = sum((amount for _, amount in lines), Decimal("0.00"))
@@ -414,17 +464,25 @@ async def _open_desk_refund(
             idempotency_key=None,
             rule=rule,
             conn=conn,
+            cap_message=cap_message,
         )
 
 
 async def pay_for_return(
-    refund_id: int, *, amount: Decimal, note: str, rule: str, actor: User | None = None
+    refund_id: int,
+    *,
+    amount: Decimal,
+    note: str,
+    rule: str,
+    actor: User | None = None,
+    cap_message: str = REFUND_OVER_CAP,
 ) -> Decision:
     """Approve the buyer's return-and-refund request once the goods passed inspection.
 
     The request may still be open (the platform never heard our return
     approval) or waiting for the goods; either way the money is what the
-    warehouse accepted, at most what the buyer asked.
+    warehouse accepted, at most what the buyer asked. ``actor`` is the
+    inspector: their cap applies and they are the refund's decider.
     """
     async with in_transaction() as conn:
         refund, _ = await _load_for_decision(refund_id, conn, None)
@@ -437,6 +495,7 @@ async def pay_for_return(
             idempotency_key=None,
             rule=rule,
             conn=conn,
+            cap_message=cap_message,
         )
 
 

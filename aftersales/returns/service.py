@@ -27,14 +27,13 @@ from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
-from aftersales.core.i18n import gettext
+from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import OutboxMessage, Store, User
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem, Shipment, ShipmentDirection
 from aftersales.orders.sync import capabilities_of
 from aftersales.refunds import service as refunds
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
-from aftersales.refunds.rules import approval_limit
 from aftersales.returns import policy as policies
 from aftersales.returns import states
 from aftersales.returns.models import (
@@ -452,6 +451,9 @@ async def approve(
             if refund.status is RefundStatus.REQUESTED:
                 await refunds.approve(refund.id, actor=actor, note=note or f"Return to: {address}")
                 status = ReturnStatus.APPROVED
+            elif case.kind is ReturnKind.RETURN:
+                # Agreed on the platform already: approving here is still agreeing to pay it.
+                await _check_cap(case, actor, conn, refund.requested_amount)
         else:
             await _check_cap(case, actor, conn)
         case = await move(
@@ -475,20 +477,40 @@ async def approve(
     return case
 
 
-async def _check_cap(case: ReturnCase, actor: User, conn: BaseDBAsyncClient) -> None:
-    """A desk case's approval is a refund decision to come: the approver's cap applies."""
-    value = sum(
-        (line.unit_price * line.quantity for line in await ReturnLine.filter(case_id=case.id)
-         .using_db(conn)),
-        Decimal(0),
-    )  # fmt: skip
+RETURN_OVER_CAP = N_(
+    "Returns worth more than %(limit)s need a supervisor; this one is %(amount)s. "
+    "Nothing was changed."
+)
+INSPECTION_OVER_CAP = N_(
+    "This inspection would refund %(amount)s, above your cap of %(limit)s. Nothing was "
+    "saved: a supervisor records this inspection, and the refund is theirs."
+)
+
+
+async def _check_cap(
+    case: ReturnCase, actor: User, conn: BaseDBAsyncClient, value: Decimal | None = None
+) -> None:
+    """Approving a return is agreeing to pay for it: the approver's cap applies.
+
+    ``value`` is the refund the approval leads to: the platform request's
+    amount, else what the case's goods are worth. The cap is the refunds
+    service's own (``check_cap``), store rules or defaults.
+    """
     if case.kind is ReturnKind.EXCHANGE:
         return  # goods for goods: no money unless a price difference, capped on its own
-    limit = approval_limit(await refunds.rules_for(case.store_id, conn=conn), actor.role)  # type: ignore[attr-defined]
-    if limit is not None and value > limit:
-        raise refunds.NeedsSupervisor(
-            f"Returns worth more than {limit:.2f} need a supervisor; this one is {value:.2f}."
-        )
+    if value is None:
+        value = sum(
+            (line.unit_price * line.quantity for line in await ReturnLine.filter(case_id=case.id)
+             .using_db(conn)),
+            Decimal(0),
+        )  # fmt: skip
+    await refunds.check_cap(
+        actor,
+        case.store_id,  # type: ignore[attr-defined]
+        value,
+        message=RETURN_OVER_CAP,
+        conn=conn,
+    )
 
 
 async def reject(
@@ -744,10 +766,12 @@ async def inspect(
         )
         if case.kind is ReturnKind.RETURN:
             amount = accepted_value if override is None else override
-            # More than what came back good is the inspector's own decision: their cap applies.
-            approver = actor if amount > accepted_value else None
             if amount > 0:
-                case = await _trigger_refund(case, amount, refund_lines, actor, approver, conn)
+                # The inspection commits the money, so the inspector decides the refund:
+                # their cap applies (once, in the refunds service), and they are its
+                # decider, never the system nor whoever approved or opened the case.
+                # Over the cap the whole inspection rolls back: nothing is saved.
+                case = await _trigger_refund(case, amount, refund_lines, actor, conn)
     return case
 
 
@@ -770,13 +794,12 @@ async def _trigger_refund(
     amount: Decimal,
     lines: list[tuple[int, Decimal]],
     inspector: User,
-    approver: User | None,
     conn: BaseDBAsyncClient,
 ) -> ReturnCase:
     """The one place a case asks for money: the buyer's own request, or a new refund.
 
-    ``approver`` is None when the amount is what inspection accepted (the case's
-    approval already passed the caps); otherwise the inspector's cap applies.
+    The inspector decides it: the refunds service checks their cap (refusing
+    with ``INSPECTION_OVER_CAP``) and records them as the refund's decider.
     """
     rule = f"return case {case.id} inspected by {inspector.username}"
     if case.refund_id is not None:
@@ -794,7 +817,7 @@ async def _trigger_refund(
             )
         decision = await refunds.pay_for_return(
             case.refund_id, amount=amount, note=f"Return case {case.id}", rule=rule,
-            actor=approver,
+            actor=inspector, cap_message=INSPECTION_OVER_CAP,
         )  # fmt: skip
     else:
         if case.order_id is None:
@@ -807,7 +830,8 @@ async def _trigger_refund(
             reason=case.reason,
             note=f"Return case {case.id}",
             rule=rule,
-            actor=approver,
+            actor=inspector,
+            cap_message=INSPECTION_OVER_CAP,
         )
     return await move(
         case,

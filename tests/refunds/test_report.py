@@ -41,7 +41,7 @@ def nearest_rank(values: list[float], share: float) -> float | None:
 
 async def shop_with_desk_refunds() -> None:
     """The demo shop, plus refunds decided and paid through the desk by two agents."""
-    await demo_shop()
+    await demo_shop(rules={"supervisor_above": None})  # saved without caps: both agents decide
     agents = [await create_user(username="王", role=Role.SUPERVISOR), await create_user()]
     for n, refund in enumerate(await Refund.filter(status=RefundStatus.REQUESTED)):
         clock.travel(timedelta(hours=3))
