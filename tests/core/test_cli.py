@@ -69,7 +69,7 @@ def test_failures_exit_1_with_one_line(settings: Settings) -> None:
     assert missing.returncode == 1
     assert "nobody" in missing.stderr
     short = run(settings, "user", "add", "weak", "--role", "agent", "--password", "short")
-    assert short.returncode == 1 and "8 characters" in short.stderr
+    assert short.returncode == 1 and "10 characters" in short.stderr
 
 
 def test_worker_without_redis_url_says_how_to_run(settings: Settings) -> None:
