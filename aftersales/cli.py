@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,6 +20,7 @@ from aftersales.core.config import Settings
 from aftersales.core.errors import AfterSalesError, ConfigError
 from aftersales.core.models import Role
 
+PRIVATE_UMASK = 0o077
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-desk-2026"
 
@@ -128,8 +130,14 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 async def cmd_init(settings: Settings, args: argparse.Namespace) -> None:
     from aftersales.core import service
+    from aftersales.core.config import DATA_DIR_MODE
     from aftersales.core.models import User
 
+    mode = settings.data_dir.stat().st_mode & 0o777
+    if mode & 0o077:
+        # A folder made before the desk (by hand, or an older desk) holds the secret key too.
+        os.chmod(settings.data_dir, DATA_DIR_MODE)
+        print(f"Made {settings.data_dir} readable by this user only (was {mode:o})")
     await cmd_migrate(settings, args)
 
     async def create_admin() -> None:
@@ -503,6 +511,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("tortoise").setLevel(logging.WARNING)
     handler = COMMANDS[(args.command, getattr(args, "verb", None))]
+    if args.command in {"init", "serve", "worker", "demo", "migrate"}:
+        # What these make besides our explicitly private files (the embedded
+        # Redis dump, logs, lock files) is readable by us alone too.
+        os.umask(PRIVATE_UMASK)
     try:
         settings = Settings.from_env()
         asyncio.run(handler(settings, args))
