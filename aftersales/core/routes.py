@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable
 from urllib.parse import urlsplit
 
@@ -199,7 +200,8 @@ async def user_add(request: Request) -> Response:
 
 @requires(Role.ADMIN)
 async def user_page(request: Request) -> Response:
-    return await _user_page(request, request.path_params["user_id"])
+    user_id: int = request.path_params["user_id"]
+    return await _user_page(request, user_id, new_token=await _take_new_token(request, user_id))
 
 
 async def _user_action(request: Request, action: Awaitable[object], done: str) -> Response:
@@ -254,7 +256,12 @@ async def token_revoke(request: Request) -> Response:
 
 @requires(Role.ADMIN)
 async def token_create(request: Request) -> Response:
-    """The token is in this response only (never in a flash, which lives in the cookie)."""
+    """Issue a token, then redirect to the user's page, which shows it once.
+
+    The token waits in Redis under a one-time ticket for a minute, never in
+    the flash (that lives in the cookie), and reloading the page afterwards
+    neither shows it again nor issues a second one.
+    """
     form = await request.form()
     user_id: int = request.path_params["user_id"]
     person = await accounts.get_user(user_id)
@@ -264,7 +271,28 @@ async def token_create(request: Request) -> Response:
         )
     except AfterSalesError as exc:
         return await _user_page(request, user_id, error=exc.message, status=exc.status)
-    return await _user_page(request, user_id, new_token=token)
+    ticket = secrets.token_urlsafe(24)
+    await request.app.state.redis.set(_ticket_key(user_id, ticket), token, ex=TOKEN_TICKET_SECONDS)
+    return RedirectResponse(f"/users/{user_id}?shown={ticket}#tokens", status_code=303)
+
+
+TOKEN_TICKET_SECONDS = 60
+
+
+def _ticket_key(user_id: int, ticket: str) -> str:
+    return f"aftersales:new-token:{user_id}:{ticket}"
+
+
+async def _take_new_token(request: Request, user_id: int) -> str | None:
+    """The token behind ``?shown=``, once: the first look deletes it."""
+    ticket = request.query_params.get("shown")
+    if not ticket:
+        return None
+    async with request.app.state.redis.pipeline(transaction=True) as pipe:
+        pipe.get(_ticket_key(user_id, ticket))
+        pipe.delete(_ticket_key(user_id, ticket))
+        value, _ = await pipe.execute()
+    return value.decode() if isinstance(value, bytes) else value
 
 
 async def healthz(request: Request) -> Response:

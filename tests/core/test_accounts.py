@@ -300,11 +300,15 @@ async def test_a_token_is_shown_once_works_and_is_revoked_from_the_users_page(
     admin = await signed_in_admin(client)
     agent = await create_user(username="xiaowang")
     created = await post(client, f"/users/{agent.id}/tokens", {"name": "ERP 导出"})
-    assert created.status_code == 200
-    assert created.headers["cache-control"] == "no-store"
-    found = TOKEN_RE.search(created.text)
+    assert created.status_code == 303
+    assert not TOKEN_RE.search(created.headers["location"] + created.headers.get("set-cookie", ""))
+    shown = await client.get(created.headers["location"])
+    assert shown.headers["cache-control"] == "no-store"
+    found = TOKEN_RE.search(shown.text)
     assert found
     token = found.group(0)
+    again = await client.get(created.headers["location"])  # a reload, or the back button
+    assert token not in again.text
     bearer = {"Authorization": f"Bearer {token}"}
     me = await client.get("/api/v1/me", headers=bearer)
     assert me.json()["username"] == "xiaowang"
