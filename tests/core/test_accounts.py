@@ -358,3 +358,21 @@ async def test_unknown_users_and_tokens_are_404(client: httpx.AsyncClient) -> No
     assert (await client.get("/users/9999")).status_code == 404
     assert (await post(client, "/users/9999/deactivate")).status_code == 404
     assert (await post(client, "/users/9999/tokens/1/revoke")).status_code == 404
+
+
+async def test_admins_deactivating_each_other_at_once_leave_one_active(
+    client: httpx.AsyncClient,
+) -> None:
+    """Three admins each lock out the next in the same instant: the desk keeps one."""
+    import asyncio
+
+    from aftersales.core import accounts
+
+    admins = [await create_user(username=f"admin{n}", role=Role.ADMIN) for n in range(3)]
+    outcomes = await asyncio.gather(
+        *(accounts.deactivate_user(admins[(n + 1) % 3].id, actor=admins[n]) for n in range(3)),
+        return_exceptions=True,
+    )
+    assert await User.filter(role=Role.ADMIN, is_active=True).count() >= 1
+    refused = [o for o in outcomes if isinstance(o, Exception)]
+    assert all(isinstance(o, accounts.LastActiveAdmin) for o in refused), outcomes
