@@ -291,7 +291,7 @@ async def _take_new_token(request: Request, user_id: int) -> str | None:
     async with request.app.state.redis.pipeline(transaction=True) as pipe:
         pipe.get(_ticket_key(user_id, ticket))
         pipe.delete(_ticket_key(user_id, ticket))
-        value, _ = await pipe.execute()
+        value, _deleted = await pipe.execute()
     return value.decode() if isinstance(value, bytes) else value
 
 
