@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,6 +20,7 @@ from aftersales.core.config import Settings
 from aftersales.core.errors import AfterSalesError, ConfigError
 from aftersales.core.models import Role
 
+PRIVATE_UMASK = 0o077
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-desk-2026"
 
@@ -47,6 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--password", help="prompted for when absent")
     add.add_argument("--display-name", default="")
+    user.add_parser("list", help="users with their role and whether they may sign in")
+    for verb, help_text in (
+        ("deactivate", "lock a user out: no sign-in, sessions and tokens stop"),
+        ("activate", "let a deactivated user sign in again"),
+    ):
+        user.add_parser(verb, help=help_text).add_argument("name")
+    password = user.add_parser("password", help="set a new password for a user")
+    password.add_argument("name")
+    password.add_argument("--password", help="prompted for (or read from stdin) when absent")
 
     store = sub.add_parser("store", help="connect and list stores").add_subparsers(
         dest="verb", required=True
@@ -80,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     create = token.add_parser("create", help="issue a bearer token for a user")
     create.add_argument("name", help="the user the token acts as")
     create.add_argument("--label", default="cli", help="what the token is for")
+    token.add_parser("list", help="a user's tokens, revoked ones too").add_argument("name")
+    token.add_parser("revoke", help="stop a token now").add_argument("id", type=int)
     return parser
 
 
@@ -117,8 +130,14 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 async def cmd_init(settings: Settings, args: argparse.Namespace) -> None:
     from aftersales.core import service
+    from aftersales.core.config import DATA_DIR_MODE
     from aftersales.core.models import User
 
+    mode = settings.data_dir.stat().st_mode & 0o777
+    if mode & 0o077:
+        # A folder made before the desk (by hand, or an older desk) holds the secret key too.
+        os.chmod(settings.data_dir, DATA_DIR_MODE)
+        print(f"Made {settings.data_dir} readable by this user only (was {mode:o})")
     await cmd_migrate(settings, args)
 
     async def create_admin() -> None:
@@ -156,6 +175,79 @@ async def cmd_token_create(settings: Settings, args: argparse.Namespace) -> None
         print(f"Token for {user.username} (shown once): {token}")
 
     await _with_db(settings, create)
+
+
+def _when(value: Any) -> str:
+    return value.isoformat(timespec="seconds") if value else "never"
+
+
+async def cmd_user_list(settings: Settings, args: argparse.Namespace) -> None:
+    from aftersales.core import accounts
+
+    async def show() -> None:
+        for user in await accounts.list_users():
+            state = "active" if user.is_active else "deactivated"
+            print(f"{user.id}\t{user.username}\t{user.role.value}\t{state}\t{user.display_name}")
+
+    await _with_db(settings, show)
+
+
+async def cmd_user_deactivate(settings: Settings, args: argparse.Namespace) -> None:
+    from aftersales.core import accounts, service
+
+    async def run() -> None:
+        user = await accounts.deactivate_user((await service.get_user(args.name)).id, actor=None)
+        print(f"Deactivated {user.username}: sessions and tokens stopped; id {user.id}")
+
+    await _with_db(settings, run)
+
+
+async def cmd_user_activate(settings: Settings, args: argparse.Namespace) -> None:
+    from aftersales.core import accounts, service
+
+    async def run() -> None:
+        user = await accounts.activate_user((await service.get_user(args.name)).id, actor=None)
+        print(f"Activated {user.username} with id {user.id}")
+
+    await _with_db(settings, run)
+
+
+async def cmd_user_password(settings: Settings, args: argparse.Namespace) -> None:
+    from aftersales.core import accounts, service
+
+    async def run() -> None:
+        # Look the user up before asking, so a typo fails before anyone types a password.
+        user = await service.get_user(args.name)
+        password = _password(args.password, f"New password for {user.username}: ")
+        user = await accounts.reset_password(user.id, password, actor=None)
+        print(f"New password set for {user.username}; their sessions ended; id {user.id}")
+
+    await _with_db(settings, run)
+
+
+async def cmd_token_list(settings: Settings, args: argparse.Namespace) -> None:
+    from aftersales.core import accounts, service
+
+    async def show() -> None:
+        user = await service.get_user(args.name)
+        for row in await accounts.list_tokens(user.id):
+            state = f"revoked {_when(row.revoked_at)}" if row.revoked_at else "active"
+            print(
+                f"{row.id}\t{row.prefix}…\t{row.name}\tcreated {_when(row.created_at)}"
+                f"\tlast used {_when(row.last_used_at)}\t{state}"
+            )
+
+    await _with_db(settings, show)
+
+
+async def cmd_token_revoke(settings: Settings, args: argparse.Namespace) -> None:
+    from aftersales.core import accounts
+
+    async def run() -> None:
+        row = await accounts.revoke_token(args.id, actor=None)
+        print(f"Revoked token {row.name!r} ({row.prefix}…) with id {row.id}")
+
+    await _with_db(settings, run)
 
 
 async def _serve(
@@ -395,7 +487,13 @@ COMMANDS: dict[
     ("demo", None): cmd_demo,
     ("worker", None): cmd_worker,
     ("user", "add"): cmd_user_add,
+    ("user", "list"): cmd_user_list,
+    ("user", "deactivate"): cmd_user_deactivate,
+    ("user", "activate"): cmd_user_activate,
+    ("user", "password"): cmd_user_password,
     ("token", "create"): cmd_token_create,
+    ("token", "list"): cmd_token_list,
+    ("token", "revoke"): cmd_token_revoke,
     ("store", "add"): cmd_store_add,
     ("store", "list"): cmd_store_list,
     ("sync", None): cmd_sync,
@@ -413,6 +511,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("tortoise").setLevel(logging.WARNING)
     handler = COMMANDS[(args.command, getattr(args, "verb", None))]
+    if args.command in {"init", "serve", "worker", "demo", "migrate"}:
+        # What these make besides our explicitly private files (the embedded
+        # Redis dump, logs, lock files) is readable by us alone too.
+        os.umask(PRIVATE_UMASK)
     try:
         settings = Settings.from_env()
         asyncio.run(handler(settings, args))

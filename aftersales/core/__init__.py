@@ -5,7 +5,8 @@ Everything here is shared by the domain modules and imports none of them.
 
 from aftersales.core.api import api_routes as _api_routes
 from aftersales.core.i18n import N_
-from aftersales.core.modules import Module
+from aftersales.core.models import Role
+from aftersales.core.modules import Module, NavEntry
 from aftersales.core.routes import routes as _routes
 
 module = Module(
@@ -15,5 +16,6 @@ module = Module(
     migrations="aftersales.core.migrations",
     routes=_routes,
     api_routes=_api_routes,
+    nav=[NavEntry(N_("Users"), "/users/", frozenset({Role.ADMIN}))],
     can_disable=False,
 )

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aftersales.core.errors import ConfigError
 
 SECRET_FILE = "secret_key"
+DATA_DIR_MODE = 0o700
 MIN_SECRET_LENGTH = 32
 
 
@@ -48,7 +49,10 @@ class Settings:
         env = dict(os.environ if env is None else env)
         data_dir = Path(env.get("AFTERSALES_DATA_DIR") or "./var").expanduser().resolve()
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            if not data_dir.exists():
+                # Database, secret key, photos and Redis dump live here: ours alone.
+                data_dir.mkdir(parents=True, mode=DATA_DIR_MODE)
+                os.chmod(data_dir, DATA_DIR_MODE)
         except OSError as exc:
             raise ConfigError(f"AFTERSALES_DATA_DIR={data_dir} cannot be created: {exc}") from None
 

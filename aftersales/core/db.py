@@ -7,12 +7,16 @@ schema without touching ours.
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -50,6 +54,46 @@ def tortoise_config(settings: Settings, modules: list[Module] | None = None) -> 
 
 
 SQLITE_NEEDED = (3, 35)  # INSERT ... RETURNING, which bulk_upsert relies on
+SQLITE_FILE_MODE = 0o600
+
+log = logging.getLogger("aftersales.db")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite://`` URL (as Tortoise reads it); None for memory or a server."""
+    if not url.startswith("sqlite://"):
+        return None
+    parts = urlsplit(url)
+    path = parts.netloc + parts.path
+    return None if not path or path == ":memory:" else Path(path)
+
+
+def private_sqlite_file(url: str) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use 0644 and the umask).
+
+    SQLite gives its ``-wal`` and ``-shm`` files the database file's mode, so
+    they follow. A file an older desk made readable to others is tightened.
+    """
+    path = sqlite_path(url)
+    if path is None:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE)
+    except FileExistsError:
+        for existing in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                mode = existing.stat().st_mode & 0o777
+                if mode & 0o077:
+                    os.chmod(existing, SQLITE_FILE_MODE)
+                    log.info("db.file_made_private path=%s was=%o", existing, mode)
+            except FileNotFoundError:
+                continue
+            except PermissionError:  # not ours to change: leave it to the operator
+                continue
+        return
+    except OSError:  # no such folder, say: SQLite itself reports it in its own words
+        return
+    os.close(fd)
 
 
 async def init_db(settings: Settings, *, create_db: bool = False) -> None:
@@ -61,6 +105,7 @@ async def init_db(settings: Settings, *, create_db: bool = False) -> None:
             f"SQLite {sqlite3.sqlite_version} is too old: the desk needs 3.35 or newer "
             "(or set DATABASE_URL to PostgreSQL)."
         )
+    private_sqlite_file(settings.database_url)
     await Tortoise.init(
         config=tortoise_config(settings), _create_db=create_db, _enable_global_fallback=True
     )
@@ -68,6 +113,7 @@ async def init_db(settings: Settings, *, create_db: bool = False) -> None:
 
 async def migrate(settings: Settings, *, target: str | None = None) -> None:
     """Bring the schema to the newest migration of every enabled module."""
+    private_sqlite_file(settings.database_url)
     await run_migrations(config=tortoise_config(settings), target=target)
 
 

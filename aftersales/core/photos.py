@@ -7,6 +7,7 @@ the browser's word, so a renamed script is refused.
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,9 @@ from pathlib import Path
 from aftersales.core.errors import InvalidInput
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
+# Buyers' photos are personal data: only the desk's own user may read them.
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
 IMAGE_SIGNATURES = {
     b"\xff\xd8\xff": ("image/jpeg", ".jpg"),
     b"\x89PNG\r\n\x1a\n": ("image/png", ".png"),
@@ -45,6 +49,12 @@ def image_type(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+def extension_for(content_type: str) -> str:
+    """Our extension for a type ``image_type`` detected, ``.bin`` for anything else."""
+    known = {kind: ext for kind, ext in IMAGE_SIGNATURES.values()} | {"image/webp": ".webp"}
+    return known.get(content_type, ".bin")
+
+
 def check_photo(upload: Upload | None) -> tuple[str, str]:
     """``(content type, extension)`` of an acceptable photo; anything else raises."""
     if upload is None or not upload.data:
@@ -57,12 +67,29 @@ def check_photo(upload: Upload | None) -> tuple[str, str]:
     return found
 
 
+def make_private_dirs(folder: Path) -> None:
+    """``mkdir -p`` where every folder we create is 0700, whatever the umask."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=FOLDER_MODE)
+        except FileExistsError:  # another request made it first
+            continue
+        os.chmod(path, FOLDER_MODE)  # mkdir's mode is cut by the umask, never widened
+
+
 def save_photo(folder: Path, upload: Upload) -> StoredPhoto:
     """Check and write one photo under ``folder`` with a name nobody can guess."""
     content_type, extension = check_photo(upload)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_private_dirs(folder)
     stored = f"{uuid.uuid4().hex}{extension}"
-    (folder / stored).write_bytes(upload.data)
+    # The mode is given at creation, so the file is never readable by others, not even briefly.
+    fd = os.open(folder / stored, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(upload.data)
     return StoredPhoto(
         stored_as=stored,
         content_type=content_type,

@@ -1,20 +1,26 @@
-"""Core pages: sign in and out, the home checklist, the user's own settings, health."""
+"""Core pages: sign in and out, the home checklist, the user's own settings, the admin's
+Users pages, health."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+from collections.abc import Awaitable
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from aftersales.core import db, i18n, service, throttle
-from aftersales.core.auth import current_user, remember_login
+from aftersales.core import accounts, db, i18n, service, throttle
+from aftersales.core.auth import current_user, remember_login, requires
+from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.i18n import gettext as _
 from aftersales.core.jobs import worker_heartbeat
+from aftersales.core.models import Role
 from aftersales.core.modules import Tile
+from aftersales.core.security import MIN_PASSWORD_LENGTH
 from aftersales.core.templating import flash, render
 
 log = logging.getLogger("aftersales.web")
@@ -84,8 +90,12 @@ async def home(request: Request) -> Response:
     return render(request, "core/home.html", {"sections": sections})
 
 
+# Forms that take a new password say how long it must be.
+PASSWORD_RULE = {"min_password": MIN_PASSWORD_LENGTH}
+
+
 async def account(request: Request) -> Response:
-    return render(request, "core/account.html")
+    return render(request, "core/account.html", PASSWORD_RULE)
 
 
 async def account_language(request: Request) -> Response:
@@ -96,6 +106,193 @@ async def account_language(request: Request) -> Response:
     i18n.set_locale(choice)
     flash(request, _("Language saved."))
     return RedirectResponse("/account", status_code=303)
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def account_password(request: Request) -> Response:
+    """Change one's own password; the current one is asked, and wrong guesses count
+    towards the same lock-out as failed sign-ins (a borrowed session is no oracle)."""
+    form = await request.form()
+    user = current_user(request)
+    redis = request.app.state.redis
+    ip = _client_ip(request)
+    new = str(form.get("new_password", ""))
+    if await throttle.locked_for(redis, user.username, ip):
+        error, status = _("Too many wrong passwords. Try again later."), 429
+    elif new != str(form.get("new_password_again", "")):
+        error, status = _("The two new passwords differ."), 400
+    else:
+        try:
+            changed = await accounts.change_own_password(
+                user, current=str(form.get("current_password", "")), new=new
+            )
+        except accounts.WrongPassword as exc:
+            await throttle.record_failure(redis, user.username, ip)
+            error, status = exc.message, exc.status
+        except AfterSalesError as exc:
+            error, status = exc.message, exc.status
+        else:
+            # Every other session ended with the old password; this one goes on.
+            remember_login(request.session, changed)
+            flash(request, _("Password changed. You were signed out everywhere else."))
+            return RedirectResponse("/account", status_code=303)
+    return render(
+        request, "core/account.html", {"password_error": error, **PASSWORD_RULE}, status=status
+    )
+
+
+# -- the admin's Users pages ------------------------------------------------------------------
+
+
+async def _user_page(
+    request: Request, user_id: int, *, error: str | None = None, status: int = 200, **extra: object
+) -> Response:
+    person, tokens = await accounts.user_with_tokens(user_id)
+    response = render(
+        request,
+        "core/user.html",
+        {"person": person, "tokens": tokens, "error": error, **PASSWORD_RULE, **extra},
+        status=status,
+    )
+    # The page may carry a token shown once: never keep it in a cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@requires(Role.ADMIN)
+async def users_page(request: Request) -> Response:
+    users = await accounts.list_users()
+    return render(request, "core/users.html", {"users": users, **PASSWORD_RULE})
+
+
+@requires(Role.ADMIN)
+async def user_add(request: Request) -> Response:
+    form = await request.form()
+    fields = {k: str(form.get(k, "")) for k in ("username", "display_name", "role")}
+    try:
+        if fields["role"] not in {r.value for r in Role}:
+            raise InvalidInput(_("Choose a role."), code="invalid_role")
+        person = await service.create_user(
+            fields["username"],
+            str(form.get("password", "")),
+            role=Role(fields["role"]),
+            display_name=fields["display_name"].strip()[:128],
+            actor=current_user(request),
+        )
+    except AfterSalesError as exc:
+        return render(
+            request,
+            "core/users.html",
+            {
+                "users": await accounts.list_users(),
+                "error": exc.message,
+                "form": fields,
+                **PASSWORD_RULE,
+            },
+            status=exc.status,
+        )
+    flash(request, _("User %(name)s added.") % {"name": person.username})
+    return RedirectResponse(f"/users/{person.id}", status_code=303)
+
+
+@requires(Role.ADMIN)
+async def user_page(request: Request) -> Response:
+    user_id: int = request.path_params["user_id"]
+    return await _user_page(request, user_id, new_token=await _take_new_token(request, user_id))
+
+
+async def _user_action(request: Request, action: Awaitable[object], done: str) -> Response:
+    """Run one account service for the user in the path; a refusal re-renders the page."""
+    user_id: int = request.path_params["user_id"]
+    try:
+        await action
+    except AfterSalesError as exc:
+        if exc.status == 404:
+            raise
+        return await _user_page(request, user_id, error=exc.message, status=exc.status)
+    flash(request, done)
+    return RedirectResponse(f"/users/{user_id}", status_code=303)
+
+
+@requires(Role.ADMIN)
+async def user_deactivate(request: Request) -> Response:
+    action = accounts.deactivate_user(request.path_params["user_id"], actor=current_user(request))
+    return await _user_action(
+        request, action, _("Deactivated: their sessions and tokens no longer work.")
+    )
+
+
+@requires(Role.ADMIN)
+async def user_activate(request: Request) -> Response:
+    action = accounts.activate_user(request.path_params["user_id"], actor=current_user(request))
+    return await _user_action(request, action, _("Activated: they can sign in again."))
+
+
+@requires(Role.ADMIN)
+async def user_password(request: Request) -> Response:
+    form = await request.form()
+    action = accounts.reset_password(
+        request.path_params["user_id"],
+        str(form.get("new_password", "")),
+        actor=current_user(request),
+    )
+    return await _user_action(
+        request, action, _("New password set. Their open sessions have ended.")
+    )
+
+
+@requires(Role.ADMIN)
+async def token_revoke(request: Request) -> Response:
+    action = accounts.revoke_token(
+        request.path_params["token_id"],
+        actor=current_user(request),
+        user_id=request.path_params["user_id"],
+    )
+    return await _user_action(request, action, _("Token revoked: it no longer works."))
+
+
+@requires(Role.ADMIN)
+async def token_create(request: Request) -> Response:
+    """Issue a token, then redirect to the user's page, which shows it once.
+
+    The token waits in Redis under a one-time ticket for a minute, never in
+    the flash (that lives in the cookie), and reloading the page afterwards
+    neither shows it again nor issues a second one.
+    """
+    form = await request.form()
+    user_id: int = request.path_params["user_id"]
+    person = await accounts.get_user(user_id)
+    try:
+        token = await service.create_token(
+            person, str(form.get("name", "")), actor=current_user(request)
+        )
+    except AfterSalesError as exc:
+        return await _user_page(request, user_id, error=exc.message, status=exc.status)
+    ticket = secrets.token_urlsafe(24)
+    await request.app.state.redis.set(_ticket_key(user_id, ticket), token, ex=TOKEN_TICKET_SECONDS)
+    return RedirectResponse(f"/users/{user_id}?shown={ticket}#tokens", status_code=303)
+
+
+TOKEN_TICKET_SECONDS = 60
+
+
+def _ticket_key(user_id: int, ticket: str) -> str:
+    return f"aftersales:new-token:{user_id}:{ticket}"
+
+
+async def _take_new_token(request: Request, user_id: int) -> str | None:
+    """The token behind ``?shown=``, once: the first look deletes it."""
+    ticket = request.query_params.get("shown")
+    if not ticket:
+        return None
+    async with request.app.state.redis.pipeline(transaction=True) as pipe:
+        pipe.get(_ticket_key(user_id, ticket))
+        pipe.delete(_ticket_key(user_id, ticket))
+        value, _deleted = await pipe.execute()
+    return value.decode() if isinstance(value, bytes) else value
 
 
 async def healthz(request: Request) -> Response:
@@ -130,5 +327,14 @@ routes = [
     Route("/logout", logout, methods=["POST"], name="logout"),
     Route("/account", account, name="account"),
     Route("/account/language", account_language, methods=["POST"]),
+    Route("/account/password", account_password, methods=["POST"]),
+    Route("/users/", users_page, name="users"),
+    Route("/users/", user_add, methods=["POST"]),
+    Route("/users/{user_id:int}", user_page, name="user"),
+    Route("/users/{user_id:int}/deactivate", user_deactivate, methods=["POST"]),
+    Route("/users/{user_id:int}/activate", user_activate, methods=["POST"]),
+    Route("/users/{user_id:int}/password", user_password, methods=["POST"]),
+    Route("/users/{user_id:int}/tokens", token_create, methods=["POST"]),
+    Route("/users/{user_id:int}/tokens/{token_id:int}/revoke", token_revoke, methods=["POST"]),
     Route("/healthz", healthz, name="healthz"),
 ]

@@ -14,13 +14,36 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from aftersales.core.errors import ConfigError
+from aftersales.core.errors import ConfigError, InvalidInput
+from aftersales.core.i18n import N_, gettext
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "as_"
 # Verifying against a real hash when the user does not exist keeps the
 # response time the same, so timing does not reveal which usernames exist.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; a cap keeps a huge form from costing us
+
+
+def check_new_password(password: str) -> None:
+    """Refuse a password too short to resist guessing, in the reader's language.
+
+    Length is the rule that helps most and annoys least (NIST SP 800-63B);
+    no composition rules.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        message = gettext(N_("A password needs at least %(count)s characters.")) % {
+            "count": MIN_PASSWORD_LENGTH
+        }
+        raise InvalidInput(message, code="password_too_short")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        message = gettext(N_("A password may be at most %(count)s characters.")) % {
+            "count": MAX_PASSWORD_LENGTH
+        }
+        raise InvalidInput(message, code="password_too_long")
 
 
 def hash_password(password: str) -> str:

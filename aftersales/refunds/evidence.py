@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 from aftersales.core import audit, clock
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.models import AuditEvent, User
-from aftersales.core.photos import Upload, save_photo
+from aftersales.core.photos import Upload, extension_for, save_photo
 from aftersales.orders.models import Order, Shipment
 from aftersales.refunds.models import EvidenceKind, Refund, RefundEvidence
 
@@ -128,7 +128,13 @@ async def evidence_pack(refund_id: int, data_dir: Path, zone: ZoneInfo) -> bytes
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("summary.txt", "\n".join(lines) + "\n")
         folder = evidence_dir(data_dir, refund.id)
-        for n, item in enumerate(items, start=1):
-            if item.kind is EvidenceKind.PHOTO and (folder / item.stored_as).exists():
-                archive.write(folder / item.stored_as, f"photos/{n:02d}-{item.file_name}")
+        photos = [i for i in items if i.kind is EvidenceKind.PHOTO and i.stored_as]
+        for n, item in enumerate(photos, start=1):
+            if (folder / item.stored_as).exists():
+                # Our name, with the extension of the type read from the bytes: the
+                # uploader's file name could climb out of the folder when unzipped
+                # (``../../x``) or carry markup into the arbitrator's file list.
+                archive.write(
+                    folder / item.stored_as, f"photos/photo-{n}{extension_for(item.content_type)}"
+                )
     return buffer.getvalue()

@@ -58,7 +58,7 @@ async def test_an_agent_builds_an_evidence_pack(client: httpx.AsyncClient, app) 
     assert served.content == PNG and served.headers["content-type"] == "image/png"
     pack = await client.get(f"{url}/evidence.zip")
     with zipfile.ZipFile(io.BytesIO(pack.content)) as archive:
-        assert archive.read("photos/01-包装完好.png") == PNG
+        assert archive.read("photos/photo-1.png") == PNG
         summary = archive.read("summary.txt").decode()
     parcel = await Shipment.filter(order_id=refund.order_id).first()
     assert parcel.tracking_no in summary and "就是不想要了" in summary
@@ -66,3 +66,42 @@ async def test_an_agent_builds_an_evidence_pack(client: httpx.AsyncClient, app) 
 
     client.cookies.clear()
     assert (await client.get(f"{url}/evidence/{stored.id}")).status_code in (302, 303, 401)
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+
+
+async def test_photos_are_kept_private_and_the_pack_names_them_itself(
+    client: httpx.AsyncClient, app, settings
+) -> None:
+    from tests.core.test_files import loose_umask, mode
+
+    await demo_shop()
+    await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "agent")
+    refund = await Refund.filter(status=RefundStatus.REQUESTED).first()
+    url = f"/refunds/{refund.id}"
+    token = await csrf_from(client, url)
+    with loose_umask():
+        for name, data, kind in (
+            ("../../etc/passwd.jpg", JPEG, "image/jpeg"),
+            ("<script>alert(1)</script>.png", PNG, "image/png"),
+        ):
+            kept = await client.post(
+                f"{url}/evidence",
+                data={"csrf_token": token, "kind": "photo"},
+                files={"photo": (name, data, kind)},
+                follow_redirects=True,
+            )
+            assert "Evidence kept with the refund." in kept.text
+    folder = settings.data_dir / "evidence" / str(refund.id)
+    assert mode(settings.data_dir / "evidence") == 0o700 and mode(folder) == 0o700
+    stored = sorted(folder.iterdir())
+    assert len(stored) == 2 and all(mode(p) == 0o600 for p in stored)
+    assert not (settings.data_dir / "etc").exists()
+
+    pack = await client.get(f"{url}/evidence.zip")
+    with zipfile.ZipFile(io.BytesIO(pack.content)) as archive:
+        assert archive.namelist() == ["summary.txt", "photos/photo-1.jpg", "photos/photo-2.png"]
+        assert archive.read("photos/photo-1.jpg") == JPEG
+        assert archive.read("photos/photo-2.png") == PNG

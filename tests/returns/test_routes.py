@@ -189,7 +189,7 @@ async def test_the_returns_report_counts_rates_reasons_and_shipping(
 
 
 async def test_inspection_photos_are_kept_and_a_fake_one_refuses_the_form(
-    client: httpx.AsyncClient, app
+    client: httpx.AsyncClient, app, settings
 ) -> None:
     from aftersales.returns.models import ReturnAttachment
     from tests.refunds.test_evidence import PNG
@@ -223,6 +223,11 @@ async def test_inspection_photos_are_kept_and_a_fake_one_refuses_the_form(
     assert inspected.status is ReturnStatus.INSPECTED and inspected.refund_id is None
     photo = await ReturnAttachment.get(case_id=case.id)
     assert photo.line_id == line.id and photo.file_name == "碎裂.png"
+    # Kept for the desk's user alone (0600 in a 0700 folder), whatever the umask.
+    from tests.core.test_files import mode
+
+    folder = settings.data_dir / "returns" / str(case.id)
+    assert mode(folder) == 0o700 and mode(folder / photo.stored_as) == 0o600
     served = await client.get(f"/returns/{case.id}/photos/{photo.id}")
     assert served.content == PNG and served.headers["content-type"] == "image/png"
     assert f"/returns/{case.id}/photos/{photo.id}" in done.text

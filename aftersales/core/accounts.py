@@ -1,0 +1,236 @@
+"""Accounts: who may sign in, with which password, through which tokens.
+
+The admin's Users page, the account page and ``aftersales user|token ...``
+all come here, so every rule holds the same way in the browser and in a
+shell: a deactivated user can neither sign in nor use a token, the desk
+always keeps one active admin, and every change leaves an audit event.
+
+Errors (all ``AfterSalesError``)::
+
+    CannotDeactivateYourself   409  an admin locking themself out
+    LastActiveAdmin            409  nobody left who could undo it
+    WrongPassword              400  the current password, when changing one's own
+    TokenAlreadyRevoked        409
+    NotFound                   404  no such user or token
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from tortoise.transactions import in_transaction
+
+from aftersales.core import audit, clock
+from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
+from aftersales.core.i18n import N_, gettext
+from aftersales.core.models import ApiToken, Role, User
+from aftersales.core.security import check_new_password, hash_password, verify_password
+
+log = logging.getLogger("aftersales.accounts")
+
+
+class CannotDeactivateYourself(AfterSalesError):
+    status = 409
+    code = "cannot_deactivate_self"
+
+
+class LastActiveAdmin(AfterSalesError):
+    status = 409
+    code = "last_active_admin"
+
+
+class WrongPassword(InvalidInput):
+    code = "wrong_password"
+
+
+class TokenAlreadyRevoked(AfterSalesError):
+    status = 409
+    code = "token_already_revoked"
+
+
+async def end_user_sessions(user: User) -> None:
+    """End every open browser session of ``user``, wherever it was signed in.
+
+    Sessions are signed cookies today, and ``AuthMiddleware._session_user``
+    re-reads the user on every request: it refuses an inactive user and a
+    session whose password fingerprint no longer matches. So by the time a
+    deactivation or a new password is committed, those sessions are already
+    dead. This is the one place that says so, to be pointed at a server-side
+    session store when the desk keeps one.
+    """
+    log.info("auth.sessions_ended user_id=%s", user.id)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+async def list_users() -> list[User]:
+    return await User.all().order_by("username")
+
+
+async def get_user(user_id: int) -> User:
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        raise NotFound(gettext(N_("No user with id %(id)s.")) % {"id": user_id})
+    return user
+
+
+async def user_with_tokens(user_id: int) -> tuple[User, list[ApiToken]]:
+    """What the admin's page about one user shows."""
+    return await get_user(user_id), await list_tokens(user_id)
+
+
+async def list_tokens(user_id: int) -> list[ApiToken]:
+    """Every token the user was given, newest first, revoked ones too (they explain the audit)."""
+    return await ApiToken.filter(user_id=user_id).order_by("-created_at", "-id")
+
+
+# -- tokens -----------------------------------------------------------------------------------
+
+
+async def revoke_token(
+    token_id: int, *, actor: User | None, user_id: int | None = None
+) -> ApiToken:
+    """Stop a token now; its next request gets a 401.
+
+    ``user_id`` (from a page about one user) makes a token of someone else a 404.
+    """
+    query = ApiToken.filter(id=token_id)
+    if user_id is not None:
+        query = query.filter(user_id=user_id)
+    row = await query.first()
+    if row is None:
+        raise NotFound(gettext(N_("No token with id %(id)s.")) % {"id": token_id})
+    async with in_transaction() as conn:
+        # Conditional, so two admins revoking at once record one revocation.
+        changed = (
+            await ApiToken.filter(id=row.id, revoked_at=None)
+            .using_db(conn)
+            .update(revoked_at=clock.now())
+        )
+        if not changed:
+            raise TokenAlreadyRevoked(
+                gettext(N_("Token %(id)s was already revoked.")) % {"id": row.id}
+            )
+        await audit.record(
+            "token.revoked",
+            subject_type="api_token",
+            subject_id=row.id,
+            actor=actor,
+            data={"name": row.name, "user_id": row.user_id},  # type: ignore[attr-defined]
+            using_db=conn,
+        )
+    await row.refresh_from_db()
+    return row
+
+
+# -- active or not ----------------------------------------------------------------------------
+
+
+async def deactivate_user(user_id: int, *, actor: User | None) -> User:
+    """Lock a user out: no sign-in, no session, no token, until activated again.
+
+    The rows stay (audit events and cases point at them). An admin cannot lock
+    themself out, and the last active admin stays, or nobody could undo it.
+    """
+    user = await get_user(user_id)
+    if actor is not None and actor.id == user.id:
+        raise CannotDeactivateYourself(
+            gettext(N_("You cannot deactivate yourself; ask another admin."))
+        )
+    if not user.is_active:
+        return user
+    async with in_transaction() as conn:
+        if user.role is Role.ADMIN:
+            # Locking the admins' rows makes two admins deactivating each other
+            # wait for one another on PostgreSQL, so one of them stays.
+            admins = (
+                await User.filter(role=Role.ADMIN, is_active=True)
+                .select_for_update()
+                .using_db(conn)
+                .values_list("id", flat=True)
+            )
+            if not set(admins) - {user.id}:
+                raise LastActiveAdmin(
+                    gettext(N_("%(name)s is the last active admin: make another admin first."))
+                    % {"name": user.username}
+                )
+        await User.filter(id=user.id).using_db(conn).update(is_active=False)
+        await audit.record(
+            "user.deactivated",
+            subject_type="user",
+            subject_id=user.id,
+            actor=actor,
+            data={"username": user.username},
+            using_db=conn,
+        )
+    await end_user_sessions(user)
+    await user.refresh_from_db()
+    return user
+
+
+async def activate_user(user_id: int, *, actor: User | None) -> User:
+    """Let a deactivated user sign in again with their old password; their tokens work again."""
+    user = await get_user(user_id)
+    if user.is_active:
+        return user
+    async with in_transaction() as conn:
+        await User.filter(id=user.id).using_db(conn).update(is_active=True)
+        await audit.record(
+            "user.activated",
+            subject_type="user",
+            subject_id=user.id,
+            actor=actor,
+            data={"username": user.username},
+            using_db=conn,
+        )
+    await user.refresh_from_db()
+    return user
+
+
+# -- passwords --------------------------------------------------------------------------------
+
+
+async def _set_password(user: User, password: str, action: str, actor: User | None) -> User:
+    check_new_password(password)
+    # argon2 costs tens of milliseconds of CPU: off the event loop.
+    password_hash = await asyncio.to_thread(hash_password, password)
+    async with in_transaction() as conn:
+        await User.filter(id=user.id).using_db(conn).update(password_hash=password_hash)
+        await audit.record(
+            action,
+            subject_type="user",
+            subject_id=user.id,
+            actor=actor,
+            data={"username": user.username},
+            using_db=conn,
+        )
+    await end_user_sessions(user)
+    await user.refresh_from_db()
+    return user
+
+
+async def change_own_password(user: User, *, current: str, new: str) -> User:
+    """A signed-in user picks a new password; the current one proves it is them.
+
+    Every other session of theirs ends (a stolen cookie dies with the old password).
+    """
+    fresh = await get_user(user.id)
+    if not await asyncio.to_thread(verify_password, fresh.password_hash, current):
+        raise WrongPassword(gettext(N_("Your current password is not right.")))
+    return await _set_password(fresh, new, "user.password_changed", fresh)
+
+
+async def reset_password(user_id: int, new: str, *, actor: User | None) -> User:
+    """An admin (or the shell) gives a user a new password; their sessions end.
+
+    An admin changes their own password on the account page, with the current one.
+    """
+    user = await get_user(user_id)
+    if actor is not None and actor.id == user.id:
+        raise InvalidInput(
+            gettext(N_("Change your own password on your account page.")),
+            code="reset_own_password",
+        )
+    return await _set_password(user, new, "user.password_reset", actor)
