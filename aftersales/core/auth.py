@@ -20,6 +20,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from tortoise.expressions import F
 
 from aftersales.core import clock
 from aftersales.core.errors import PermissionDenied
@@ -140,6 +141,8 @@ class AuthMiddleware:
         # A password change rotates the hash, which ends every other session.
         if user is None or session.get("pw") != user.password_hash[-16:]:
             return None
+        if session.get("gen", 0) != user.session_generation:
+            return None
         return user
 
 
@@ -217,4 +220,17 @@ def remember_login(session: dict[str, Any], user: User) -> None:
     session.clear()
     session["uid"] = user.id
     session["pw"] = user.password_hash[-16:]
+    session["gen"] = user.session_generation
     csrf_token(session)
+
+
+async def end_sessions(user_id: int) -> None:
+    """End every session of this user, on every browser, at once.
+
+    Call it after a password change, a reset or a deactivation. It bumps the
+    user's session generation in the database, so it works from the CLI and
+    any web node alike; a session made before the bump is refused on its next
+    request. A route that wants to keep the caller signed in (a password change
+    on one's own account) calls ``remember_login`` again with the fresh user.
+    """
+    await User.filter(id=user_id).update(session_generation=F("session_generation") + 1)
