@@ -10,6 +10,7 @@ session cookie.
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
@@ -139,7 +140,7 @@ class AuthMiddleware:
             return None
         user = await User.get_or_none(id=user_id, is_active=True)
         # A password change rotates the hash, which ends every other session.
-        if user is None or session.get("pw") != user.password_hash[-16:]:
+        if user is None or session.get("pw") != password_fingerprint(user):
             return None
         if session.get("gen", 0) != user.session_generation:
             return None
@@ -216,10 +217,18 @@ async def _sent_token(scope: Scope, messages: list[Message]) -> str | None:
     return None
 
 
+def password_fingerprint(user: User) -> str:
+    """Changes whenever the password hash does, and reveals nothing of it.
+
+    Kept in the server-side session record only, never in the cookie.
+    """
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
 def remember_login(session: dict[str, Any], user: User) -> None:
     session.clear()
     session["uid"] = user.id
-    session["pw"] = user.password_hash[-16:]
+    session["pw"] = password_fingerprint(user)
     session["gen"] = user.session_generation
     csrf_token(session)
 

@@ -1,7 +1,7 @@
 """The Starlette app factory.
 
-Middleware, outermost first: sessions (cookie Secure when the request came
-over HTTPS), language, authentication, CSRF. The lifespan opens the
+Middleware, outermost first: sessions (server-side in Redis, cookie Secure
+when the request came over HTTPS), authentication, language, CSRF. The lifespan opens the
 database and Redis and, on one machine, runs the arq worker in-process.
 """
 
@@ -17,7 +17,6 @@ from arq import create_pool
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
@@ -32,26 +31,10 @@ from aftersales.core.i18n import N_
 from aftersales.core.jobs import make_worker, stop_worker
 from aftersales.core.modules import Module, enabled_modules
 from aftersales.core.redis import RedisHandle, open_redis
+from aftersales.core.sessions import RedisSessions
 from aftersales.core.templating import build_environment, render_error, templates_dir
 
 log = logging.getLogger("aftersales.web")
-
-
-class SecureAwareSessions:
-    """Starlette sessions with the Secure flag set exactly when the request was HTTPS.
-
-    Behind a TLS-terminating proxy uvicorn's proxy headers turn the scheme
-    into ``https``; plain-HTTP development still gets a working cookie.
-    """
-
-    def __init__(self, app: ASGIApp, secret_key: str) -> None:
-        common = {"secret_key": secret_key, "session_cookie": "aftersales", "same_site": "lax"}
-        self.plain = SessionMiddleware(app, https_only=False, **common)  # type: ignore[arg-type]
-        self.secure = SessionMiddleware(app, https_only=True, **common)  # type: ignore[arg-type]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        chosen = self.secure if scope.get("scheme") in {"https", "wss"} else self.plain
-        await chosen(scope, receive, send)
 
 
 class LocaleMiddleware:
@@ -158,7 +141,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(SecureAwareSessions, secret_key=settings.secret_key),
+            Middleware(RedisSessions),
             Middleware(AuthMiddleware),
             Middleware(LocaleMiddleware),
             Middleware(CSRFMiddleware),
