@@ -41,21 +41,25 @@ async def login_submit(request: Request) -> Response:
     next_path = _safe_next(str(form.get("next", "/")))
     redis = request.app.state.redis
     ip = request.client.host if request.client else "unknown"
-    wait = await throttle.locked_for(redis, username, ip)
-    if wait:
-        minutes = max(wait // 60, 1)
+    counted = await throttle.attempt(
+        redis, username, ip, window=request.app.state.settings.login_window_seconds
+    )
+    if counted.wait:
+        log.info("auth.login_throttled username=%s ip=%s", username, ip)
+        minutes = -(-counted.wait // 60)
         message = _("Too many failed sign-ins. Try again in %(minutes)s minutes.") % {
             "minutes": minutes
         }
-        return render(
+        response = render(
             request,
             "core/login.html",
             {"next": next_path, "error": message, "username": username},
             status=429,
         )
+        response.headers["Retry-After"] = str(counted.wait)
+        return response
     user = await service.authenticate(username, password)
     if user is None:
-        await throttle.record_failure(redis, username, ip)
         log.info("auth.login_failed username=%s ip=%s", username, ip)
         return render(
             request,
@@ -63,7 +67,7 @@ async def login_submit(request: Request) -> Response:
             {"next": next_path, "error": _("Wrong username or password."), "username": username},
             status=401,
         )
-    await throttle.clear(redis, username, ip)
+    await throttle.succeeded(redis, counted)
     remember_login(request.session, user)
     return RedirectResponse(next_path, status_code=303)
 

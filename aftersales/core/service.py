@@ -7,7 +7,12 @@ from tortoise.transactions import in_transaction
 from aftersales.core import audit, clock
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.models import ApiToken, Role, User
-from aftersales.core.security import hash_password, hash_token, new_api_token, verify_password
+from aftersales.core.security import (
+    hash_password_off_loop,
+    hash_token,
+    new_api_token,
+    verify_password_off_loop,
+)
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -27,11 +32,12 @@ async def create_user(
         raise InvalidInput(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
     if await User.exists(username=username):
         raise InvalidInput(f"The username {username!r} is taken.", code="username_taken")
+    password_hash = await hash_password_off_loop(password)
     async with in_transaction() as conn:
         user = await User.create(
             username=username,
             display_name=display_name,
-            password_hash=hash_password(password),
+            password_hash=password_hash,
             role=role,
             using_db=conn,
         )
@@ -49,7 +55,7 @@ async def create_user(
 async def authenticate(username: str, password: str) -> User | None:
     """The user when the password is right; None otherwise, in the same time."""
     user = await User.get_or_none(username=username.strip(), is_active=True)
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = await verify_password_off_loop(user.password_hash if user else None, password)
     if user is None or not ok:
         return None
     await User.filter(id=user.id).update(last_login_at=clock.now())
