@@ -28,6 +28,9 @@ IDLE_SECONDS = 12 * 3600
 ABSOLUTE_SECONDS = 7 * 24 * 3600
 ANONYMOUS_SECONDS = 3600
 _CREATED = "_created"
+# Static files and the health check need no session: no Redis round trip for
+# them, and /healthz can still report a Redis outage instead of failing on it.
+SESSIONLESS_PREFIXES = ("/static/", "/healthz")
 
 
 def _key(session_id: str) -> str:
@@ -42,6 +45,10 @@ class RedisSessions:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(SESSIONLESS_PREFIXES):
+            scope["session"] = {}
             await self.app(scope, receive, send)
             return
         redis = scope["app"].state.redis

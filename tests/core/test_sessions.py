@@ -81,3 +81,23 @@ async def test_a_forged_cookie_gets_the_login_page(client: httpx.AsyncClient) ->
     response = await client.get("/")
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
+
+
+async def test_deactivating_a_user_ends_their_sessions(client: httpx.AsyncClient) -> None:
+    user = await create_user()
+    await sign_in(client, user.username)
+    assert (await client.get("/")).status_code == 200
+    await User.filter(id=user.id).update(is_active=False)
+    assert (await client.get("/")).status_code == 303
+
+
+async def test_sign_out_over_https_clears_a_secure_cookie(app) -> None:
+    user = await create_user()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://desk.test") as client:
+        await sign_in(client, user.username)
+        token = await csrf_from(client, "/account")
+        response = await client.post("/logout", data={"csrf_token": token})
+        cookie = response.headers["set-cookie"].lower()
+        assert cookie.startswith("aftersales=;")
+        assert "max-age=0" in cookie and "secure" in cookie and "httponly" in cookie
