@@ -16,16 +16,20 @@ Errors (all ``AfterSalesError``)::
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
+from aftersales.core.auth import end_sessions
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
 from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import ApiToken, Role, User
-from aftersales.core.security import check_new_password, hash_password, verify_password
+from aftersales.core.security import (
+    check_new_password,
+    hash_password_off_loop,
+    verify_password_off_loop,
+)
 
 log = logging.getLogger("aftersales.accounts")
 
@@ -52,13 +56,11 @@ class TokenAlreadyRevoked(AfterSalesError):
 async def end_user_sessions(user: User) -> None:
     """End every open browser session of ``user``, wherever it was signed in.
 
-    Sessions are signed cookies today, and ``AuthMiddleware._session_user``
-    re-reads the user on every request: it refuses an inactive user and a
-    session whose password fingerprint no longer matches. So by the time a
-    deactivation or a new password is committed, those sessions are already
-    dead. This is the one place that says so, to be pointed at a server-side
-    session store when the desk keeps one.
+    The one place account changes end sessions, so the browser and the CLI
+    cannot differ: the session generation moves on and every session made
+    before it is refused on its next request (``auth.end_sessions``).
     """
+    await end_sessions(user.id)
     log.info("auth.sessions_ended user_id=%s", user.id)
 
 
@@ -195,7 +197,7 @@ async def activate_user(user_id: int, *, actor: User | None) -> User:
 async def _set_password(user: User, password: str, action: str, actor: User | None) -> User:
     check_new_password(password)
     # argon2 costs tens of milliseconds of CPU: off the event loop.
-    password_hash = await asyncio.to_thread(hash_password, password)
+    password_hash = await hash_password_off_loop(password)
     async with in_transaction() as conn:
         await User.filter(id=user.id).using_db(conn).update(password_hash=password_hash)
         await audit.record(
@@ -217,7 +219,7 @@ async def change_own_password(user: User, *, current: str, new: str) -> User:
     Every other session of theirs ends (a stolen cookie dies with the old password).
     """
     fresh = await get_user(user.id)
-    if not await asyncio.to_thread(verify_password, fresh.password_hash, current):
+    if not await verify_password_off_loop(fresh.password_hash, current):
         raise WrongPassword(gettext(N_("Your current password is not right.")))
     return await _set_password(fresh, new, "user.password_changed", fresh)
 

@@ -10,6 +10,7 @@ session cookie.
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from tortoise.expressions import F
 
 from aftersales.core import clock
 from aftersales.core.errors import PermissionDenied
@@ -138,7 +140,9 @@ class AuthMiddleware:
             return None
         user = await User.get_or_none(id=user_id, is_active=True)
         # A password change rotates the hash, which ends every other session.
-        if user is None or session.get("pw") != user.password_hash[-16:]:
+        if user is None or session.get("pw") != password_fingerprint(user):
+            return None
+        if session.get("gen", 0) != user.session_generation:
             return None
         return user
 
@@ -213,8 +217,29 @@ async def _sent_token(scope: Scope, messages: list[Message]) -> str | None:
     return None
 
 
+def password_fingerprint(user: User) -> str:
+    """Changes whenever the password hash does, and reveals nothing of it.
+
+    Kept in the server-side session record only, never in the cookie.
+    """
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
 def remember_login(session: dict[str, Any], user: User) -> None:
     session.clear()
     session["uid"] = user.id
-    session["pw"] = user.password_hash[-16:]
+    session["pw"] = password_fingerprint(user)
+    session["gen"] = user.session_generation
     csrf_token(session)
+
+
+async def end_sessions(user_id: int) -> None:
+    """End every session of this user, on every browser, at once.
+
+    Call it after a password change, a reset or a deactivation. It bumps the
+    user's session generation in the database, so it works from the CLI and
+    any web node alike; a session made before the bump is refused on its next
+    request. A route that wants to keep the caller signed in (a password change
+    on one's own account) calls ``remember_login`` again with the fresh user.
+    """
+    await User.filter(id=user_id).update(session_generation=F("session_generation") + 1)

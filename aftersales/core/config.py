@@ -34,6 +34,8 @@ class Settings:
     tracking_url: str | None = None
     tracking_customer: str = ""
     tracking_key: str = ""
+    # How long the sign-in throttle remembers attempts (core/throttle.py).
+    login_window_seconds: int = 15 * 60
 
     @property
     def embedded_redis(self) -> bool:
@@ -86,6 +88,11 @@ class Settings:
             for name in (env.get("AFTERSALES_DISABLED_MODULES") or "").split(",")
             if name.strip()
         )
+        window = env.get("AFTERSALES_LOGIN_WINDOW_SECONDS") or "900"
+        if not window.isdigit() or int(window) < 1:
+            raise ConfigError(
+                f"AFTERSALES_LOGIN_WINDOW_SECONDS must be a whole number of seconds, got {window!r}"
+            )
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -96,6 +103,7 @@ class Settings:
             tracking_url=env.get("AFTERSALES_TRACKING_URL") or None,
             tracking_customer=env.get("AFTERSALES_TRACKING_CUSTOMER") or "",
             tracking_key=env.get("AFTERSALES_TRACKING_KEY") or "",
+            login_window_seconds=int(window),
         )
 
 

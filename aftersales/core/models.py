@@ -26,6 +26,8 @@ class User(Model):
     is_active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_login_at = fields.DatetimeField(null=True)
+    # Bumped to end every session of this user at once (auth.end_sessions).
+    session_generation = fields.IntField(default=0, db_default=0)
 
     tokens: fields.ReverseRelation[ApiToken]
 

@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from starlette.responses import FileResponse
+
 from aftersales.core.errors import InvalidInput
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -38,6 +40,26 @@ class StoredPhoto:
     content_type: str
     file_name: str
     size: int
+
+
+INLINE_TYPES = frozenset({*(kind for kind, _ in IMAGE_SIGNATURES.values()), "image/webp"})
+
+
+def photo_response(path: Path, content_type: str) -> FileResponse:
+    """Serve a kept upload: shown inline when it is a known image, else downloaded.
+
+    The file name sent is the stored one (a random hex name), never the
+    uploader's, so no header injection or odd name reaches the browser; the
+    desk-wide ``nosniff`` keeps the browser from guessing another type.
+    """
+    inline = content_type in INLINE_TYPES
+    return FileResponse(
+        path,
+        media_type=content_type if inline else "application/octet-stream",
+        filename=path.name,
+        content_disposition_type="inline" if inline else "attachment",
+        headers={"Cache-Control": "private"},
+    )
 
 
 def image_type(data: bytes) -> tuple[str, str] | None:

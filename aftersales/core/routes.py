@@ -47,21 +47,25 @@ async def login_submit(request: Request) -> Response:
     next_path = _safe_next(str(form.get("next", "/")))
     redis = request.app.state.redis
     ip = request.client.host if request.client else "unknown"
-    wait = await throttle.locked_for(redis, username, ip)
-    if wait:
-        minutes = max(wait // 60, 1)
+    counted = await throttle.attempt(
+        redis, username, ip, window=request.app.state.settings.login_window_seconds
+    )
+    if counted.wait:
+        log.info("auth.login_throttled username=%s ip=%s", username, ip)
+        minutes = -(-counted.wait // 60)
         message = _("Too many failed sign-ins. Try again in %(minutes)s minutes.") % {
             "minutes": minutes
         }
-        return render(
+        response = render(
             request,
             "core/login.html",
             {"next": next_path, "error": message, "username": username},
             status=429,
         )
+        response.headers["Retry-After"] = str(counted.wait)
+        return response
     user = await service.authenticate(username, password)
     if user is None:
-        await throttle.record_failure(redis, username, ip)
         log.info("auth.login_failed username=%s ip=%s", username, ip)
         return render(
             request,
@@ -69,7 +73,7 @@ async def login_submit(request: Request) -> Response:
             {"next": next_path, "error": _("Wrong username or password."), "username": username},
             status=401,
         )
-    await throttle.clear(redis, username, ip)
+    await throttle.succeeded(redis, counted)
     remember_login(request.session, user)
     return RedirectResponse(next_path, status_code=303)
 
@@ -120,21 +124,25 @@ async def account_password(request: Request) -> Response:
     redis = request.app.state.redis
     ip = _client_ip(request)
     new = str(form.get("new_password", ""))
-    if await throttle.locked_for(redis, user.username, ip):
-        error, status = _("Too many wrong passwords. Try again later."), 429
-    elif new != str(form.get("new_password_again", "")):
+    if new != str(form.get("new_password_again", "")):
         error, status = _("The two new passwords differ."), 400
+    elif (
+        counted := await throttle.attempt(
+            redis, user.username, ip, window=request.app.state.settings.login_window_seconds
+        )
+    ).wait:
+        error, status = _("Too many wrong passwords. Try again later."), 429
     else:
         try:
             changed = await accounts.change_own_password(
                 user, current=str(form.get("current_password", "")), new=new
             )
         except accounts.WrongPassword as exc:
-            await throttle.record_failure(redis, user.username, ip)
             error, status = exc.message, exc.status
         except AfterSalesError as exc:
             error, status = exc.message, exc.status
         else:
+            await throttle.succeeded(redis, counted)
             # Every other session ended with the old password; this one goes on.
             remember_login(request.session, changed)
             flash(request, _("Password changed. You were signed out everywhere else."))

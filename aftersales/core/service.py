@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
@@ -12,10 +10,10 @@ from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import ApiToken, Role, User
 from aftersales.core.security import (
     check_new_password,
-    hash_password,
+    hash_password_off_loop,
     hash_token,
     new_api_token,
-    verify_password,
+    verify_password_off_loop,
 )
 
 
@@ -34,8 +32,7 @@ async def create_user(
     if await User.exists(username=username):
         message = gettext(N_("The username %(name)s is taken.")) % {"name": username}
         raise InvalidInput(message, code="username_taken")
-    # argon2 takes tens of milliseconds of CPU: off the event loop, so other requests go on.
-    password_hash = await asyncio.to_thread(hash_password, password)
+    password_hash = await hash_password_off_loop(password)
     async with in_transaction() as conn:
         user = await User.create(
             username=username,
@@ -58,7 +55,7 @@ async def create_user(
 async def authenticate(username: str, password: str) -> User | None:
     """The user when the password is right; None otherwise, in the same time."""
     user = await User.get_or_none(username=username.strip(), is_active=True)
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = await verify_password_off_loop(user.password_hash if user else None, password)
     if user is None or not ok:
         return None
     await User.filter(id=user.id).update(last_login_at=clock.now())

@@ -1,7 +1,7 @@
 """The Starlette app factory.
 
-Middleware, outermost first: sessions (cookie Secure when the request came
-over HTTPS), language, authentication, CSRF. The lifespan opens the
+Middleware, outermost first: sessions (server-side in Redis, cookie Secure
+when the request came over HTTPS), authentication, language, CSRF. The lifespan opens the
 database and Redis and, on one machine, runs the arq worker in-process.
 """
 
@@ -15,14 +15,14 @@ from pathlib import Path
 
 from arq import create_pool
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aftersales.core import db, i18n
 from aftersales.core.auth import API_PREFIX, AuthMiddleware, CSRFMiddleware
@@ -32,26 +32,70 @@ from aftersales.core.i18n import N_
 from aftersales.core.jobs import make_worker, stop_worker
 from aftersales.core.modules import Module, enabled_modules
 from aftersales.core.redis import RedisHandle, open_redis
+from aftersales.core.sessions import RedisSessions
 from aftersales.core.templating import build_environment, render_error, templates_dir
 
 log = logging.getLogger("aftersales.web")
 
 
-class SecureAwareSessions:
-    """Starlette sessions with the Secure flag set exactly when the request was HTTPS.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    )
+)
+SECURITY_HEADERS = (
+    ("content-security-policy", CONTENT_SECURITY_POLICY),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("x-frame-options", "DENY"),
+)
+HSTS = "max-age=31536000"
 
-    Behind a TLS-terminating proxy uvicorn's proxy headers turn the scheme
-    into ``https``; plain-HTTP development still gets a working cookie.
+
+class SecurityHeaders:
+    """The browser-side safety headers on every response the desk sends.
+
+    Wraps the whole app (see ``Desk``), so static files, photos, error pages
+    and even a crash's 500 page carry them. No inline script or style is
+    allowed: pages load ``/static/desk.js`` and the CSS files, and report
+    charts have their pygal styles moved to ``/static/charts.css``. HSTS goes
+    out only on HTTPS requests (uvicorn's proxy headers set the scheme behind
+    a TLS-terminating proxy), so plain-HTTP development is not pinned.
     """
 
-    def __init__(self, app: ASGIApp, secret_key: str) -> None:
-        common = {"secret_key": secret_key, "session_cookie": "aftersales", "same_site": "lax"}
-        self.plain = SessionMiddleware(app, https_only=False, **common)  # type: ignore[arg-type]
-        self.secure = SessionMiddleware(app, https_only=True, **common)  # type: ignore[arg-type]
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        chosen = self.secure if scope.get("scheme") in {"https", "wss"} else self.plain
-        await chosen(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS:
+                    headers.setdefault(name, value)
+                if https:
+                    headers.setdefault("strict-transport-security", HSTS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class Desk(Starlette):
+    """Starlette with ``SecurityHeaders`` outside even its error middleware."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 class LocaleMiddleware:
@@ -155,10 +199,10 @@ def create_app(
             if redis is None:
                 handle.close()
 
-    app = Starlette(
+    app = Desk(
         routes=routes,
         middleware=[
-            Middleware(SecureAwareSessions, secret_key=settings.secret_key),
+            Middleware(RedisSessions),
             Middleware(AuthMiddleware),
             Middleware(LocaleMiddleware),
             Middleware(CSRFMiddleware),

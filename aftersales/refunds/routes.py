@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from aftersales.core import clock
@@ -18,6 +18,7 @@ from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.i18n import gettext as _
 from aftersales.core.jobs import kick_outbox
 from aftersales.core.models import Role, Store
+from aftersales.core.photos import photo_response
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
@@ -197,7 +198,7 @@ async def evidence_photo(request: Request) -> Response:
         request.path_params["evidence_id"],
         request.app.state.settings.data_dir,
     )
-    return FileResponse(path, media_type=content_type, headers={"Cache-Control": "private"})
+    return photo_response(path, content_type)
 
 
 async def evidence_zip(request: Request) -> Response:

@@ -65,7 +65,8 @@ async def hostile_desk(settings: Settings) -> dict[str, object]:
     a display name and a username with markup. Returns the ids pages are opened with."""
     clock.travel(NOW - clock.now())
     store = await create_hostile_shop(now=NOW)
-    owner = await create_user(username=HOSTILE_USERNAME, role=Role.OWNER, display_name=HOSTILE)
+    # An admin sees every page an owner does, and the Users pages besides.
+    owner = await create_user(username=HOSTILE_USERNAME, role=Role.ADMIN, display_name=HOSTILE)
     paid, refused, failed = await Refund.filter(
         status=RefundStatus.REQUESTED, kind=RefundKind.REFUND_ONLY
     ).order_by("id").limit(3)  # fmt: skip
@@ -100,6 +101,7 @@ async def hostile_desk(settings: Settings) -> dict[str, object]:
         "failed_id": failed.id,  # not a route parameter: the page checked for the error text
         "evidence_id": note.id,
         "case_id": case.id,
+        "user_id": owner.id,
         "photo_id": 1,
         "table": "sku",  # /refunds/report/{table}.csv: the product table
     }

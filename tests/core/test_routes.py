@@ -146,3 +146,23 @@ async def test_inactive_user_cannot_sign_in(client: httpx.AsyncClient) -> None:
     user = await create_user(role=Role.SUPERVISOR)
     await User.filter(id=user.id).update(is_active=False)
     assert (await sign_in(client, user.username)).status_code == 401
+
+
+async def test_end_sessions_signs_the_user_out_everywhere(app) -> None:
+    from aftersales.core.auth import end_sessions
+
+    user = await create_user()
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://desk.test") as one,
+        httpx.AsyncClient(transport=transport, base_url="http://desk.test") as two,
+    ):
+        await sign_in(one, user.username)
+        await sign_in(two, user.username)
+        assert (await one.get("/")).status_code == 200
+        await end_sessions(user.id)
+        assert (await one.get("/")).status_code == 303
+        assert (await two.get("/")).status_code == 303
+        # Signing in again works and is not ended by the earlier call.
+        await sign_in(one, user.username)
+        assert (await one.get("/")).status_code == 200
