@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
@@ -19,7 +21,14 @@ from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import Store, User
 from aftersales.core.modules import Module, TimelineEvent
 from aftersales.core.security import decrypt_credentials, encrypt_credentials
-from aftersales.orders.models import Customer, Order, ShipmentDirection, SyncState
+from aftersales.orders.models import (
+    Customer,
+    Order,
+    OrderItem,
+    Shipment,
+    ShipmentDirection,
+    SyncState,
+)
 from connectors.base import BuyerRecord, OrderRecord, OrderStatus, Stream
 
 if TYPE_CHECKING:
@@ -151,6 +160,55 @@ async def upsert_orders(
         update=["carrier", "shipped_at"],
     )
     return {r.platform_order_id for r in written}
+
+
+INT32 = 2**31 - 1
+
+
+def _fits(model: type[Model], name: str, value: object) -> bool:
+    """Whether a value fits its column on every database, not just on lenient SQLite."""
+    column = model._meta.fields_map[name]
+    if value is None:
+        return True
+    if isinstance(value, str):
+        limit = getattr(column, "max_length", None)
+        return limit is None or len(value) <= limit
+    if isinstance(value, Decimal):
+        digits = getattr(column, "max_digits", 0) - getattr(column, "decimal_places", 0)
+        return abs(value) < Decimal(10) ** digits
+    if isinstance(value, int):
+        return -INT32 - 1 <= value <= INT32
+    return True
+
+
+def record_problem(record: OrderRecord) -> str | None:
+    """Why an order record cannot be stored as sent (an id too long, an amount too big).
+
+    PostgreSQL refuses such a value (or silently cuts a string cast to its
+    column's length) where SQLite would take it, so a record whose ids,
+    status or money do not fit is reported like any other record the
+    platform sent badly. Display text (titles, nicks) is not checked here.
+    """
+    checks: list[tuple[type[Model], str, object]] = [
+        (Order, "platform_order_id", record.platform_order_id),
+        (Order, "platform_status", record.platform_status),
+        (Order, "currency", record.currency),
+        (Order, "total_amount", record.total_amount),
+        (Order, "paid_amount", record.paid_amount),
+        (Customer, "platform_buyer_id", record.buyer.platform_buyer_id),
+        *(
+            (OrderItem, k, getattr(i, k))
+            for i in record.items
+            for k in ("platform_item_id", "quantity", "unit_price", "amount")
+        ),
+        *((Shipment, "tracking_no", s.tracking_no) for s in record.shipments),
+    ]
+    for model, name, value in checks:
+        if not _fits(model, name, value):
+            return (
+                f"order {record.platform_order_id[:64]}: {name} does not fit: {str(value)[:80]!r}"
+            )
+    return None
 
 
 ITEM_FIELDS = ["title", "sku", "quantity", "unit_price", "amount"]

@@ -155,6 +155,9 @@ async def receive(request: Request) -> Response:
     topic = headers.get("x-wc-webhook-topic") or headers.get("x-shopify-topic") or "?"
     try:
         record = verifier.order(headers, body)
+        problem = service.record_problem(record) if record is not None else None
+        if record is not None and problem is not None:
+            raise BadPayload(problem, record_id=record.platform_order_id)
     except BadPayload as exc:
         log.warning("webhooks.bad_payload store=%s error=%s", store.id, exc)
         await _keep_bad_payload(store, exc, topic)
@@ -165,9 +168,13 @@ async def receive(request: Request) -> Response:
         async with in_transaction() as conn:
             written = await service.upsert_orders(store, [record], conn=conn)
             if written:
-                order = await Order.get(
-                    store_id=store.id, platform_order_id=record.platform_order_id
-                ).using_db(conn)
+                order = (
+                    await Order.filter(
+                        store_id=store.id, platform_order_id=record.platform_order_id
+                    )
+                    .using_db(conn)
+                    .get()
+                )
                 await audit.record(
                     "order.webhook_applied",
                     subject_type="order",

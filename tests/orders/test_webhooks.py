@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -252,6 +253,13 @@ async def test_a_sync_page_with_an_older_version_does_not_roll_the_order_back(
         order = await Order.get(store_id=store.id)
         assert (order.status, order.platform_status) == (OrderStatus.COMPLETED, "completed")
         assert order.platform_updated_at == now - timedelta(minutes=5)
+        # A webhook and a sync racing: whichever commits first, the newer version stays.
+        newest = webhook | {"status": "on-hold", "date_modified_gmt": modified[:-2] + "59"}
+        body = json.dumps(newest).encode()
+        await SyncState.filter(store_id=store.id).update(cursor=None)
+        await asyncio.gather(post_woo(client, store.id, body, "d-2"), sync(), sync())
+        order = await Order.get(store_id=store.id)
+        assert order.platform_status == "on-hold"
         # A newer version from the platform still lands through the sync.
         shop.touch(1000, now - timedelta(minutes=1), status="refunded")
         await SyncState.filter(store_id=store.id).update(cursor=None)
@@ -327,6 +335,15 @@ MALFORMED = {
         b'"status": "S"', b'"status": "\xff\xfe"'
     ),
     "not JSON": b"{not json",
+    # Readable, but not storable on PostgreSQL: refused the same way on both databases.
+    "an id of 100 characters": woo_version("processing", "2017-03-22T19:28:08", id="9" * 100),
+    "a quantity of 10**20": woo_version(
+        "processing",
+        "2017-03-22T19:28:08",
+        line_items=[{"id": 1, "name": "a", "total": "1", "quantity": 10**20}],
+    ),
+    "a total of 1e20": woo_version("processing", "2017-03-22T19:28:08", total="1e20"),
+    "a currency of four letters": woo_version("processing", "2017-03-22T19:28:08", currency="EURO"),
 }
 
 
@@ -372,3 +389,30 @@ async def test_good_deliveries_beside_bad_ones_still_land(
         response = await client.post(f"/hooks/shopify/{shop.id}", content=body, headers=headers)
         assert response.status_code == 400
     assert await SyncError.filter(store_id=shop.id).count() == 2
+
+
+async def test_a_synced_order_that_does_not_fit_is_a_sync_error_beside_the_good_ones(
+    app, settings: Settings
+) -> None:
+    shop = FakeWooShop()
+    shop.seed(3, start=datetime.now(UTC) - timedelta(days=3), refund_every=0)
+    shop.orders[1001]["line_items"][0]["quantity"] = 10**20
+    shop._json.clear()
+    with serve(make_app(shop)) as url:
+        store = await create_store(
+            name="Woo",
+            platform="woocommerce",
+            base_url=url,
+            credentials={"key": shop.key, "secret": shop.secret},
+            secret_key=settings.secret_key,
+        )
+        connector = connector_for(store, settings.secret_key)
+        try:
+            result = await sync_stream(store, Stream.ORDERS, connector)
+        finally:
+            await connector.aclose()
+    assert result.bad_records == 1
+    landed = await Order.filter(store_id=store.id).values_list("platform_order_id", flat=True)
+    assert sorted(landed) == ["1000", "1002"]
+    error = await SyncError.get(store_id=store.id)
+    assert error.record_id == "1001" and "quantity does not fit" in error.message
