@@ -245,6 +245,7 @@ async def test_moving_a_store_to_another_host_needs_its_credentials_again(
         token = await csrf_from(client, url)
         form = {"csrf_token": token, "name": "Woo", "sync_interval_minutes": "15",
                 "enabled": "on", "base_url": other_url + "/", "key": "", "secret": ""}  # fmt: skip
+        assert "needs its credentials typed again" in (await client.get(url)).text
         refused = await client.post(url, data=form, follow_redirects=True)
         assert "enter the credentials again (key, secret)" in refused.text
         assert shop_url.removeprefix("http://") in refused.text
