@@ -125,8 +125,11 @@ async def _keep_bad_payload(store: Store, exc: BadPayload, topic: str) -> None:
 
 async def receive(request: Request) -> Response:
     verifier = VERIFIERS[request.path_params["platform"]]
-    store = await Store.get_or_none(
-        id=request.path_params["store_id"], platform=verifier.platform, enabled=True
+    store_id = request.path_params["store_id"]
+    store = (
+        await Store.get_or_none(id=store_id, platform=verifier.platform, enabled=True)
+        if store_id <= service.INT32  # a bigger id is no store, not a database error
+        else None
     )
     if store is None:
         return _refuse(404, "not_found", "No such store.")

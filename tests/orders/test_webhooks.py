@@ -309,9 +309,12 @@ async def test_an_oversize_body_is_413_without_being_read(
     assert consumed[0] <= MAX_BODY_BYTES + 64 * 1024
     # An unknown store is refused before its body is read at all.
     consumed = [0]
-    response = await client.post("/hooks/woocommerce/99999", content=streamed(big, consumed))
-    assert response.status_code == 404
-    assert consumed[0] == 0
+    for store_id in ("99999", "9" * 30):
+        response = await client.post(
+            f"/hooks/woocommerce/{store_id}", content=streamed(big, consumed)
+        )
+        assert response.status_code == 404
+        assert consumed[0] == 0
     assert not await Order.exists()
 
 
