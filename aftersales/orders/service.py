@@ -469,7 +469,9 @@ async def update_store(
     new_host = platform_host(store.platform, changes.base_url, credentials)
     if new_host != old_host:
         missing = [
-            k for k in PLATFORM_CREDENTIALS[store.platform] if not changes.credentials.get(k)
+            k
+            for k in PLATFORM_CREDENTIALS.get(store.platform, ())
+            if not changes.credentials.get(k)
         ]
         if missing:
             default = gettext("the platform's own address")
