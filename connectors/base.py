@@ -22,6 +22,8 @@ cursor to save once they are committed. A bad record is reported in
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -94,6 +96,40 @@ def parse_money(value: Any, record_id: str) -> Decimal:
     if not amount.is_finite():
         raise BadPayload(f"not an amount: {value!r}", record_id=record_id)
     return amount.quantize(Decimal("0.01"))
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadPayload(f"number out of range: {text[:40]}")
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise BadPayload(f"not a JSON number: {text}")
+
+
+def read_json_object(body: bytes) -> dict[str, Any]:
+    """A signed webhook body as a JSON object; anything else is a ``BadPayload``.
+
+    A signature proves who sent a body, not that it is sane: invalid UTF-8,
+    a list, ``1e400`` (which Python reads as infinity), ``NaN`` or nesting
+    deep enough to exhaust the parser's stack must end as a refusal the
+    caller can record, never as an exception it does not expect.
+    """
+    try:
+        payload = json.loads(
+            body.decode("utf-8"), parse_float=_finite_float, parse_constant=_no_constant
+        )
+    except UnicodeDecodeError:
+        raise BadPayload("webhook body is not UTF-8") from None
+    except RecursionError:
+        raise BadPayload("webhook body is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and int() of a number over 4300 digits
+        raise BadPayload(f"webhook body is not JSON: {str(exc)[:120]}") from None
+    if not isinstance(payload, dict):
+        raise BadPayload(f"webhook body is a JSON {type(payload).__name__}, not an object")
+    return payload
 
 
 class BuyerRecord(Record):

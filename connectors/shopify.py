@@ -78,6 +78,7 @@ from connectors.base import (
     ShipmentRecord,
     WriteRefused,
     parse_money,
+    read_json_object,
 )
 from connectors.http import Pacer, PlatformClient, Sleep
 from connectors.timeutil import iso_z, parse_utc
@@ -256,8 +257,8 @@ def parse_order(payload: dict[str, Any]) -> OrderRecord:
         )
     except BadPayload:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, ValidationError) as exc:
-        raise BadPayload(f"order {record_id}: {exc!r}", record_id=record_id) from None
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, ValidationError) as exc:
+        raise BadPayload(f"order {record_id}: {exc!r}"[:500], record_id=record_id) from None
 
 
 def parse_refund(payload: dict[str, Any], *, order_id: str, currency: str) -> AfterSaleRecord:
@@ -318,13 +319,7 @@ def webhook_order(headers: dict[str, str], body: bytes) -> OrderRecord | None:
     """The order an ``orders/*`` webhook carries (the body is the bare order); None otherwise."""
     if headers.get("x-shopify-topic", "") not in ORDER_TOPICS:
         return None
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise BadPayload("webhook body is not JSON") from None
-    if not isinstance(payload, dict):
-        raise BadPayload("webhook body is not an order")
-    return parse_order(payload)
+    return parse_order(read_json_object(body))
 
 
 class ShopifyPacer(Pacer):

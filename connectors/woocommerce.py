@@ -66,6 +66,7 @@ from connectors.base import (
     ShipmentRecord,
     WriteRefused,
     parse_money,
+    read_json_object,
 )
 from connectors.http import PlatformClient
 from connectors.timeutil import iso_utc, parse_utc
@@ -223,8 +224,9 @@ def parse_order(payload: dict[str, Any]) -> OrderRecord:
         )
     except BadPayload:
         raise
-    except (KeyError, TypeError, ValueError, ValidationError) as exc:
-        raise BadPayload(f"order {record_id}: {exc}", record_id=record_id) from None
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, ValidationError) as exc:
+        # AttributeError: ``billing`` or a line that is not an object; OverflowError: int(1e400).
+        raise BadPayload(f"order {record_id}: {exc!r}"[:500], record_id=record_id) from None
 
 
 def parse_refund(order_id: str, currency: str, payload: dict[str, Any]) -> AfterSaleRecord:
@@ -577,8 +579,4 @@ def webhook_order(headers: dict[str, str], body: bytes) -> OrderRecord | None:
     topic = headers.get("x-wc-webhook-topic", "")
     if topic not in ("order.created", "order.updated", "order.restored"):
         return None
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise BadPayload("webhook body is not JSON") from None
-    return parse_order(payload)
+    return parse_order(read_json_object(body))

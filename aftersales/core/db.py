@@ -162,6 +162,7 @@ async def bulk_upsert(
     conflict: Sequence[str],
     update: Sequence[str],
     returning: str | None = None,
+    where: str | None = None,
 ) -> dict[Any, Any]:
     """INSERT ... ON CONFLICT DO UPDATE for many rows in one round trip.
 
@@ -170,6 +171,10 @@ async def bulk_upsert(
     Both SQLite (3.24+) and PostgreSQL speak this statement. With
     ``returning="id"`` it returns {last conflict column's value: id}, which
     callers need to link child rows.
+
+    ``where`` guards the update inside the statement (``excluded."x" >=
+    "table"."x"``), so two writers racing cannot undo each other: a row the
+    guard refuses is left as it is and is not among the returned ids.
     """
     if not rows:
         return {}
@@ -178,6 +183,8 @@ async def bulk_upsert(
     keys = ", ".join(f'"{c}"' for c in conflict)
     updates = ", ".join(f'"{c}" = excluded."{c}"' for c in update)
     tail = f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+    if where:
+        tail += f" WHERE {where}"
     # The same key twice in one statement is an error on PostgreSQL: last one wins.
     width = len(conflict)
     assert list(columns[:width]) == list(conflict), "conflict columns must come first"

@@ -6,23 +6,33 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
 from aftersales.core.db import bulk_upsert
 from aftersales.core.errors import InvalidInput, NotFound
-from aftersales.core.i18n import N_
+from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import Store, User
 from aftersales.core.modules import Module, TimelineEvent
 from aftersales.core.security import decrypt_credentials, encrypt_credentials
-from aftersales.orders.models import Customer, Order, ShipmentDirection, SyncState
-from connectors.base import OrderRecord, OrderStatus, Stream
+from aftersales.orders.models import (
+    Customer,
+    Order,
+    OrderItem,
+    Shipment,
+    ShipmentDirection,
+    SyncState,
+)
+from connectors.base import BuyerRecord, OrderRecord, OrderStatus, Stream
 
 if TYPE_CHECKING:
     from connectors.csvfile import CsvImport
@@ -34,27 +44,45 @@ PAGE_SIZE = 50
 
 async def upsert_orders(
     store: Store, records: list[OrderRecord], *, conn: BaseDBAsyncClient
-) -> None:
+) -> set[str]:
     """Insert or update a page of orders by (store, platform id) in a few statements.
 
     One page is a handful of bulk upserts instead of queries per order: the
-    sync benchmark depends on it. Later records for the same order win.
+    sync benchmark depends on it. The platform's modification time decides:
+    an order whose stored ``platform_updated_at`` is newer than the record's
+    is left alone, and so are its buyer, items and parcels. The guard is in
+    the upsert statement itself, so a webhook and a sync page racing on one
+    order cannot roll it back whichever commits first. Returns the platform
+    ids of the orders that were written.
     """
     if not records:
-        return
-    latest = {r.platform_order_id: r for r in records}
+        return set()
+    latest: dict[str, OrderRecord] = {}
+    for r in records:  # the newest version of an order in the page; later wins a tie
+        seen = latest.get(r.platform_order_id)
+        if seen is None or r.updated_at >= seen.updated_at:
+            latest[r.platform_order_id] = r
     now = clock.now()
     buyers = {r.buyer.platform_buyer_id: r.buyer for r in latest.values()}
+    customer_columns = [
+        "store_id", "platform_buyer_id", "nick", "name", "phone", "address", "tags", "notes"
+    ]  # fmt: skip
+
+    def customer_rows(chosen: dict[str, BuyerRecord]) -> list[Sequence[object]]:
+        return [
+            [store.id, b.platform_buyer_id, b.nick, b.name, b.phone, b.address, "[]", ""]
+            for b in chosen.values()
+        ]
+
+    # New buyers are inserted; known ones keep their details until an order of
+    # theirs is actually written below (a stale record must not roll them back).
     customer_ids = await bulk_upsert(
         conn,
         "customers",
-        ["store_id", "platform_buyer_id", "nick", "name", "phone", "address", "tags", "notes"],
-        [
-            [store.id, b.platform_buyer_id, b.nick, b.name, b.phone, b.address, "[]", ""]
-            for b in buyers.values()
-        ],
+        customer_columns,
+        customer_rows(buyers),
         conflict=["store_id", "platform_buyer_id"],
-        update=["nick", "name", "phone", "address"],
+        update=["platform_buyer_id"],
         returning="id",
     )
     order_ids = await bulk_upsert(
@@ -82,6 +110,16 @@ async def upsert_orders(
         conflict=["store_id", "platform_order_id"],
         update=ORDER_FIELDS,
         returning="id",
+        where='excluded."platform_updated_at" >= "orders"."platform_updated_at"',
+    )
+    written = [r for r in latest.values() if r.platform_order_id in order_ids]
+    await bulk_upsert(
+        conn,
+        "customers",
+        customer_columns,
+        customer_rows({r.buyer.platform_buyer_id: r.buyer for r in written}),
+        conflict=["store_id", "platform_buyer_id"],
+        update=["nick", "name", "phone", "address"],
     )
     await bulk_upsert(
         conn,
@@ -97,7 +135,7 @@ async def upsert_orders(
                 i.unit_price,
                 i.amount,
             ]
-            for r in latest.values()
+            for r in written
             for i in r.items
         ],
         conflict=["order_id", "platform_item_id"],
@@ -118,12 +156,62 @@ async def upsert_orders(
                 s.shipped_at,
                 now,
             ]
-            for r in latest.values()
+            for r in written
             for s in r.shipments
         ],
         conflict=["order_id", "direction", "tracking_no"],
         update=["carrier", "shipped_at"],
     )
+    return {r.platform_order_id for r in written}
+
+
+INT32 = 2**31 - 1
+
+
+def _fits(model: type[Model], name: str, value: object) -> bool:
+    """Whether a value fits its column on every database, not just on lenient SQLite."""
+    column = model._meta.fields_map[name]
+    if value is None:
+        return True
+    if isinstance(value, str):
+        limit = getattr(column, "max_length", None)
+        return limit is None or len(value) <= limit
+    if isinstance(value, Decimal):
+        digits = getattr(column, "max_digits", 0) - getattr(column, "decimal_places", 0)
+        return abs(value) < Decimal(10) ** digits
+    if isinstance(value, int):
+        return -INT32 - 1 <= value <= INT32
+    return True
+
+
+def record_problem(record: OrderRecord) -> str | None:
+    """Why an order record cannot be stored as sent (an id too long, an amount too big).
+
+    PostgreSQL refuses such a value (or silently cuts a string cast to its
+    column's length) where SQLite would take it, so a record whose ids,
+    status or money do not fit is reported like any other record the
+    platform sent badly. Display text (titles, nicks) is not checked here.
+    """
+    checks: list[tuple[type[Model], str, object]] = [
+        (Order, "platform_order_id", record.platform_order_id),
+        (Order, "platform_status", record.platform_status),
+        (Order, "currency", record.currency),
+        (Order, "total_amount", record.total_amount),
+        (Order, "paid_amount", record.paid_amount),
+        (Customer, "platform_buyer_id", record.buyer.platform_buyer_id),
+        *(
+            (OrderItem, k, getattr(i, k))
+            for i in record.items
+            for k in ("platform_item_id", "quantity", "unit_price", "amount")
+        ),
+        *((Shipment, "tracking_no", s.tracking_no) for s in record.shipments),
+    ]
+    for model, name, value in checks:
+        if not _fits(model, name, value):
+            return (
+                f"order {record.platform_order_id[:64]}: {name} does not fit: {str(value)[:80]!r}"
+            )
+    return None
 
 
 ITEM_FIELDS = ["title", "sku", "quantity", "unit_price", "amount"]
@@ -417,10 +505,40 @@ class StoreChanges:
     credentials: dict[str, str]
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def platform_host(platform: str, base_url: str | None, credentials: dict[str, str]) -> str:
+    """Where a store's credentials are sent, as ``scheme://host[:port]``; "" is the default.
+
+    A Shopify store without a URL talks to ``<shop>.myshopify.com``, so its
+    shop name is part of the address. Paths, user info and queries are not:
+    they never decide who receives the token, and may hold secrets.
+    """
+    if not base_url and platform == "shopify" and credentials.get("shop"):
+        shop = credentials["shop"].strip().lower()
+        base_url = "https://" + (shop if "." in shop else f"{shop}.myshopify.com")
+    if not base_url:
+        return ""
+    parts = urlsplit(base_url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        host, port = (parts.hostname or "").lower(), parts.port
+    except ValueError:  # a port that is not a number: compare what was typed
+        host, port = parts.netloc.rpartition("@")[2].lower(), None
+    shown = f"{scheme}://{host}"
+    return shown if port in (None, DEFAULT_PORTS.get(scheme)) else f"{shown}:{port}"
+
+
 async def update_store(
     store: Store, changes: StoreChanges, *, secret_key: str, actor: User | None = None
 ) -> Store:
-    """Edit a connected store; the audit row names what changed, never a secret."""
+    """Edit a connected store; the audit row names what changed, never a secret.
+
+    Moving a store to another host needs its credentials typed again: kept
+    secrets would otherwise follow the store to whoever got a manager to
+    submit the form, and "Test connection" would hand them the token.
+    """
     if not changes.name.strip():
         raise InvalidInput("A store needs a name.")
     if not 1 <= changes.sync_interval_minutes <= MAX_INTERVAL_MINUTES:
@@ -430,11 +548,32 @@ async def update_store(
     if store.platform == "woocommerce" and not changes.base_url:
         raise InvalidInput("A WooCommerce store needs its site URL.")
     credentials = decrypt_credentials(secret_key, store.credentials_encrypted)
+    old_host = platform_host(store.platform, store.base_url, credentials)
     replaced = sorted(k for k, v in changes.credentials.items() if v and credentials.get(k) != v)
     credentials.update({k: v for k, v in changes.credentials.items() if v})
+    new_host = platform_host(store.platform, changes.base_url, credentials)
+    if new_host != old_host:
+        missing = [
+            k
+            for k in PLATFORM_CREDENTIALS.get(store.platform, ())
+            if not changes.credentials.get(k)
+        ]
+        if missing:
+            default = gettext("the platform's own address")
+            raise InvalidInput(
+                gettext(
+                    "The platform address changes from %(old)s to %(new)s: enter the "
+                    "credentials again (%(fields)s), or they would be sent to the new address."
+                )
+                % {
+                    "old": old_host or default,
+                    "new": new_host or default,
+                    "fields": ", ".join(missing),
+                }
+            )
     before = {
         "name": store.name,
-        "base_url": store.base_url,
+        "base_url": _without_secrets(store.base_url),
         "enabled": store.enabled,
         "sync_interval_minutes": store.settings.get("sync_interval_minutes"),
     }
@@ -445,7 +584,7 @@ async def update_store(
     store.credentials_encrypted = encrypt_credentials(secret_key, credentials)
     after = {
         "name": store.name,
-        "base_url": store.base_url,
+        "base_url": _without_secrets(store.base_url),
         "enabled": store.enabled,
         "sync_interval_minutes": changes.sync_interval_minutes,
     }
@@ -457,10 +596,23 @@ async def update_store(
             subject_type="store",
             subject_id=store.id,
             actor=actor,
-            data={"changed": changed, "credentials_replaced": replaced},
+            data={
+                "changed": changed,
+                "credentials_replaced": replaced,
+                **({"host": [old_host, new_host]} if new_host != old_host else {}),
+            },
             using_db=conn,
         )
     return store
+
+
+def _without_secrets(url: str | None) -> str | None:
+    """A URL for the audit trail: no user info, query or fragment, where keys can hide."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}" if parts.scheme else host + parts.path
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, cast
 
 from tortoise.transactions import in_transaction
 
@@ -29,7 +29,7 @@ from aftersales.core.modules import Module, RecordHandler
 from aftersales.core.security import decrypt_credentials
 from aftersales.orders import service
 from aftersales.orders.models import PlatformRecord, SyncError, SyncState
-from connectors.base import Capabilities, Page, Record, Stream
+from connectors.base import BadPayload, Capabilities, OrderRecord, Page, Record, Stream
 from connectors.pump import GROUP, ConnectorSpec, child_pages
 
 log = logging.getLogger("aftersales.sync")
@@ -115,7 +115,14 @@ async def commit_page(
             # together, never one without the other.
             await conn.execute_query("SET LOCAL synchronous_commit TO OFF")
         if stream is Stream.ORDERS:
-            await service.upsert_orders(store, page.records, conn=conn)  # type: ignore[arg-type]
+            fitting: list[OrderRecord] = []
+            for record in cast(list[OrderRecord], page.records):
+                problem = service.record_problem(record)
+                if problem is None:
+                    fitting.append(record)
+                else:  # kept beside the good ones like a record the connector could not read
+                    page.errors.append(BadPayload(problem, record_id=record.platform_order_id))
+            await service.upsert_orders(store, fitting, conn=conn)
         elif page.records:
             now = clock.now()
             await PlatformRecord.bulk_create(
@@ -151,7 +158,7 @@ async def commit_page(
                     SyncError(
                         store_id=store.id,
                         stream=stream.value,
-                        record_id=e.record_id,
+                        record_id=e.record_id[:64] if e.record_id else None,
                         message=str(e),
                         created_at=now,
                     )

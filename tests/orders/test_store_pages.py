@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import httpx
 from arq.connections import ArqRedis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from aftersales.core.models import AuditEvent, Role, Store
 from aftersales.core.security import decrypt_credentials
@@ -13,6 +17,8 @@ from aftersales.orders.sync import sync_orders
 from connectors.demo import DemoConnector
 from tests.conftest import csrf_from, sign_in
 from tests.factories import create_store, create_user
+from tests.fakes.serve import serve
+from tests.fakes.woocommerce import FakeWooShop, make_app
 
 
 async def test_agents_do_not_manage_stores(client: httpx.AsyncClient) -> None:
@@ -207,3 +213,100 @@ async def test_agents_tag_a_buyer_and_a_sync_keeps_the_tags(client: httpx.AsyncC
     await SyncState.filter(store=store).update(cursor=None)
     await sync_orders(store, DemoConnector())  # the platform knows nothing of our tags
     assert (await Customer.get(id=customer.id)).notes == "21:00 后再打电话"
+
+
+def _recording_host(seen: list[str]) -> Starlette:
+    """Someone else's server: it answers anything and remembers what it was sent."""
+
+    async def anything(request: Request) -> Response:
+        seen.append(f"{request.method} {request.url} {dict(request.headers)}")
+        return JSONResponse([])
+
+    return Starlette(routes=[Route("/{path:path}", anything, methods=["GET", "POST"])])
+
+
+async def test_moving_a_store_to_another_host_needs_its_credentials_again(
+    client: httpx.AsyncClient, app
+) -> None:
+    shop = FakeWooShop()
+    seen: list[str] = []
+    secret_key = app.state.settings.secret_key
+    with serve(make_app(shop)) as shop_url, serve(_recording_host(seen)) as other_url:
+        await create_user(username="owner", role=Role.OWNER)
+        await sign_in(client, "owner")
+        token = await csrf_from(client, "/orders/stores/")
+        await client.post(
+            "/orders/stores/",
+            data={"csrf_token": token, "name": "Woo", "platform": "woocommerce",
+                  "base_url": shop_url, "key": shop.key, "secret": shop.secret},
+        )  # fmt: skip
+        store = await Store.get(name="Woo")
+        url = f"/orders/stores/{store.id}"
+        token = await csrf_from(client, url)
+        form = {"csrf_token": token, "name": "Woo", "sync_interval_minutes": "15",
+                "enabled": "on", "base_url": other_url + "/", "key": "", "secret": ""}  # fmt: skip
+        assert "needs its credentials typed again" in (await client.get(url)).text
+        refused = await client.post(url, data=form, follow_redirects=True)
+        assert "enter the credentials again (key, secret)" in refused.text
+        assert shop_url.removeprefix("http://") in refused.text
+        in_chinese = await client.post(
+            url, data=form, headers={"Accept-Language": "zh-CN"}, follow_redirects=True
+        )
+        assert "请重新输入凭据（key, secret）" in in_chinese.text
+        # Re-entering only the key, or moving to another port of the same host, is no better.
+        port_only = shop_url.rsplit(":", 1)[0] + ":1"
+        for base_url, key in ((other_url, shop.key), (port_only, "")):
+            again = await client.post(
+                url, data=form | {"base_url": base_url, "key": key}, follow_redirects=True
+            )
+            assert "enter the credentials again" in again.text
+        assert (await Store.get(id=store.id)).base_url == shop_url
+        assert not await AuditEvent.filter(action="store.updated").exists()
+
+        # "Test connection" still talks to the shop (whatever it answers), never to the other host.
+        before = shop.requests
+        await client.post(f"{url}/check", data={"csrf_token": token})
+        assert shop.requests > before
+        assert seen == []
+
+        # A path change on the same host keeps the secrets; it is not a move.
+        same_host = await client.post(
+            url, data=form | {"base_url": shop_url + "/"}, follow_redirects=True
+        )
+        assert "Store saved." in same_host.text
+
+        # With the credentials typed again, the move is made and audited by host.
+        moved = await client.post(
+            url,
+            data=form | {"base_url": other_url + "/?consumer_secret=leak", "key": "ck_new",
+                         "secret": "cs_new"},
+            follow_redirects=True,
+        )  # fmt: skip
+        assert "Store saved." in moved.text
+        stored = await Store.get(id=store.id)
+        assert decrypt_credentials(secret_key, stored.credentials_encrypted) == {
+            "key": "ck_new",
+            "secret": "cs_new",
+        }
+        event = await AuditEvent.filter(action="store.updated").order_by("-id").first()
+        assert event.data["host"] == [shop_url, other_url]
+        assert event.data["credentials_replaced"] == ["key", "secret"]
+        for secret in ("cs_new", "ck_new", shop.secret, shop.key, "leak"):
+            assert secret not in str(event.data)
+
+
+async def test_a_shopify_store_renamed_to_another_shop_needs_its_token_again(
+    client: httpx.AsyncClient, app
+) -> None:
+    store = await _shopify_store(client, app)
+    url = f"/orders/stores/{store.id}"
+    token = await csrf_from(client, url)
+    form = {"csrf_token": token, "name": "Maple", "sync_interval_minutes": "15",
+            "shop": "attacker", "token": ""}  # fmt: skip
+    refused = await client.post(url, data=form, follow_redirects=True)
+    assert "https://maple.myshopify.com to https://attacker.myshopify.com" in refused.text
+    stored = await Store.get(id=store.id)
+    assert decrypt_credentials(app.state.settings.secret_key, stored.credentials_encrypted) == {
+        "shop": "maple",
+        "token": "shpat_old",
+    }

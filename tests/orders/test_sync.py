@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from aftersales.orders.models import Customer, Order, OrderItem, Shipment, SyncState
+from aftersales.orders.service import upsert_orders
 from aftersales.orders.sync import sync_orders
 from connectors.base import OrderRecord, Page
 from connectors.demo import DemoConnector
@@ -96,3 +99,44 @@ class _OneShot:
         self, cursor: str | None, *, since: datetime | None = None
     ) -> AsyncIterator[Page[OrderRecord]]:
         yield Page(records=self.records, cursor=str(self.cursor_base + len(self.records)))
+
+
+@pytest.mark.parametrize("first", ["newer", "older"])
+async def test_racing_writers_never_roll_an_order_back(first: str) -> None:
+    """Two transactions on one order: whichever takes the row first, the newer version stays.
+
+    The first holds its transaction open while the second starts; a guard read
+    before writing would let the second undo the first once it commits.
+    """
+    store = await create_store()
+    base = DemoConnector(now=NOW).all_orders()[0]
+    await sync_orders(store, _OneShot([base]))
+    versions = {
+        "older": base.model_copy(update={"platform_status": "OLDER", "updated_at": NOW}),
+        "newer": base.model_copy(
+            update={"platform_status": "NEWER", "updated_at": NOW + timedelta(minutes=1)}
+        ),
+    }
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def write(version: str, *, hold: bool) -> None:
+        if not hold:
+            await holding.wait()
+        async with in_transaction() as conn:
+            await upsert_orders(store, [versions[version]], conn=conn)
+            if hold:
+                holding.set()
+                await release.wait()
+
+    second = "older" if first == "newer" else "newer"
+    tasks = [
+        asyncio.create_task(write(first, hold=True)),
+        asyncio.create_task(write(second, hold=False)),
+    ]
+    await holding.wait()
+    await asyncio.sleep(0.3)  # the second writer is now waiting on the row (or the database)
+    release.set()
+    await asyncio.gather(*tasks)
+    order = await Order.get(store=store)
+    assert order.platform_status == "NEWER"
+    assert order.platform_updated_at == NOW + timedelta(minutes=1)
