@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -176,11 +178,22 @@ class CSRFMiddleware:
         async def replay() -> Message:
             return messages.pop(0) if messages else {"type": "http.disconnect"}
 
-        expected = scope.get("session", {}).get("csrf")
-        sent = await _sent_token(scope, list(messages))
-        if not expected or not sent or not hmac.compare_digest(expected, sent):
-            from aftersales.core.templating import render_error
+        from aftersales.core.templating import render_error
 
+        expected = scope.get("session", {}).get("csrf")
+        try:
+            sent = await _sent_token(scope, list(messages))
+        except (HTTPException, MultiPartException):
+            # A broken multipart body (no boundary, cut short) is the sender's fault:
+            # a 400 page here, where no exception handler would catch it (a 500).
+            response = await render_error(
+                Request(scope, replay),
+                400,
+                N_("The form could not be read. Reload the page and send it again."),
+            )
+            await response(scope, replay, send)
+            return
+        if not expected or not sent or not hmac.compare_digest(expected, sent):
             request = Request(scope, replay)
             response = await render_error(
                 request,

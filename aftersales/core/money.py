@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from aftersales.core.errors import InvalidInput
+from aftersales.core.i18n import gettext as _
 
 CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("9999999999.99")
+"""The largest amount an amount column holds (``DECIMAL(12, 2)``)."""
 
 
 def to_decimal(value: str | int | Decimal) -> Decimal:
@@ -13,6 +18,29 @@ def to_decimal(value: str | int | Decimal) -> Decimal:
     if isinstance(value, float):
         raise TypeError("money must not be a float")
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def parse_amount(
+    value: str | int | Decimal, *, name: str, minimum: Decimal = CENT, maximum: Decimal = MAX_AMOUNT
+) -> Decimal:
+    """An amount typed by a person or a client: finite, two decimals at most, in bounds.
+
+    ``Decimal`` accepts ``NaN``, ``Infinity`` and ``1e999999``; the first two
+    break every comparison after them and the last overflows the column, so
+    they are refused here, with the field's name, before any rule sees them.
+    """
+    try:
+        amount = Decimal(str(value).strip())
+        exact = amount.is_finite() and amount == amount.quantize(CENT)
+    except (InvalidOperation, ValueError):
+        exact = False
+    if not exact or not minimum <= amount <= maximum:
+        message = _("%(name)s is not an amount from %(min)s to %(max)s, such as 12.50.")
+        raise InvalidInput(
+            message % {"name": name, "min": f"{minimum:.2f}", "max": f"{maximum:.2f}"},
+            code="invalid_amount",
+        )
+    return amount
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -83,15 +83,41 @@ async def _error_response(request: Request, status: int, code: str, message: str
 
 async def on_business_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AfterSalesError)
-    return await _error_response(request, exc.status, exc.code, exc.message)
+    # Messages are msgids or already translated; gettext leaves the latter alone.
+    return await _error_response(request, exc.status, exc.code, i18n.gettext(exc.message))
+
+
+HTTP_ERRORS = {
+    400: ("bad_request", N_("The request could not be read (a broken form or body).")),
+    403: ("forbidden", N_("You may not do this.")),
+    404: ("not_found", N_("There is nothing at this address.")),
+    405: ("method_not_allowed", N_("This address does not accept that method.")),
+    413: ("too_large", N_("The request is too large.")),
+}
+
+
+def allowed_methods(app: Starlette, path: str) -> list[str]:
+    """Every method some route accepts on this API path.
+
+    Starlette's own ``Allow`` names only the first route that matched the
+    path, but ``GET`` and ``POST /refunds`` are two routes.
+    """
+    sub = path.removeprefix(API_PREFIX.rstrip("/"))
+    methods: set[str] = set()
+    for route in app.state.api_routes:
+        if isinstance(route, Route) and route.path_regex.match(sub):
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed", 403: "forbidden"}
-    return await _error_response(
-        request, exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)
-    )
+    code, message = HTTP_ERRORS.get(exc.status_code, ("http_error", N_("Error")))
+    response = await _error_response(request, exc.status_code, code, i18n.gettext(message))
+    if exc.status_code == 405:
+        allow = allowed_methods(request.app, request.url.path) if _is_api(request) else []
+        response.headers["Allow"] = ", ".join(allow) or (exc.headers or {}).get("Allow", "")
+    return response
 
 
 async def on_crash(request: Request, exc: Exception) -> Response:
