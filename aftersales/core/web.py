@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
+from tortoise.exceptions import ValidationError
 
 from aftersales.core import db, i18n
 from aftersales.core.auth import API_PREFIX, AuthMiddleware, CSRFMiddleware
@@ -120,6 +121,17 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def on_invalid_value(request: Request, exc: Exception) -> Response:
+    """A value Tortoise refuses before writing (longer than ``max_length``): a 400.
+
+    Services check what people type with ``db.check_lengths``; this is the net
+    under any form that does not, so SQLite refuses what PostgreSQL would.
+    """
+    log.info("web.invalid_value path=%s error=%s", request.url.path, exc)
+    message = N_("A value is longer than this field allows. Shorten it and try again.")
+    return await _error_response(request, 400, "too_long", i18n.gettext(message))
+
+
 async def on_crash(request: Request, exc: Exception) -> Response:
     log.exception("web.unhandled_error path=%s", request.url.path, exc_info=exc)
     return await _error_response(
@@ -192,6 +204,7 @@ def create_app(
         exception_handlers={
             AfterSalesError: on_business_error,
             HTTPException: on_http_error,
+            ValidationError: on_invalid_value,
             Exception: on_crash,
         },
         lifespan=lifespan,

@@ -12,7 +12,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
-from aftersales.core.db import bulk_upsert
+from aftersales.core.db import bulk_upsert, check_lengths
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.models import Store, User
@@ -294,6 +294,7 @@ async def create_store(
         raise InvalidInput("A WooCommerce store needs its site URL.")
     if not name.strip():
         raise InvalidInput("A store needs a name.")
+    check_lengths(Store, {"name": name.strip(), "base_url": base_url}, STORE_LABELS)
     async with in_transaction() as conn:
         store = await Store.create(
             name=name.strip(),
@@ -315,6 +316,7 @@ async def create_store(
 
 
 MAX_INTERVAL_MINUTES = 24 * 60
+STORE_LABELS = {"name": N_("Store name"), "base_url": N_("Site URL")}
 
 
 @dataclass(frozen=True)
@@ -338,6 +340,7 @@ async def update_store(
     """Edit a connected store; the audit row names what changed, never a secret."""
     if not changes.name.strip():
         raise InvalidInput("A store needs a name.")
+    check_lengths(Store, {"name": changes.name.strip(), "base_url": changes.base_url}, STORE_LABELS)
     if not 1 <= changes.sync_interval_minutes <= MAX_INTERVAL_MINUTES:
         raise InvalidInput(
             f"The sync interval must be between 1 and {MAX_INTERVAL_MINUTES} minutes."

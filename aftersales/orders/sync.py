@@ -20,16 +20,26 @@ from datetime import datetime, timedelta
 from importlib.metadata import entry_points
 from typing import Any
 
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from aftersales.core import clock
+from aftersales.core.db import too_long
 from aftersales.core.errors import InvalidInput
 from aftersales.core.models import Store
 from aftersales.core.modules import Module, RecordHandler
 from aftersales.core.security import decrypt_credentials
 from aftersales.orders import service
-from aftersales.orders.models import PlatformRecord, SyncError, SyncState
-from connectors.base import Capabilities, Page, Record, Stream
+from aftersales.orders.models import (
+    Customer,
+    Order,
+    OrderItem,
+    PlatformRecord,
+    Shipment,
+    SyncError,
+    SyncState,
+)
+from connectors.base import BadPayload, Capabilities, Page, Record, Stream
 from connectors.pump import GROUP, ConnectorSpec, child_pages
 
 log = logging.getLogger("aftersales.sync")
@@ -101,19 +111,88 @@ class SyncResult:
 Progress = Callable[[SyncResult], Awaitable[None] | None]
 
 
+def _record_columns(stream: Stream, record: Record) -> list[tuple[type[Model], dict[str, Any]]]:
+    """The column values one record writes, per model, as the upsert will write them."""
+    if stream is not Stream.ORDERS:
+        return [(PlatformRecord, {"platform_id": getattr(record, ID_FIELD[stream])})]
+    order: Any = record
+    buyer = order.buyer
+    rows: list[tuple[type[Model], dict[str, Any]]] = [
+        (
+            Order,
+            {
+                "platform_order_id": order.platform_order_id,
+                "platform_status": order.platform_status,
+                "currency": order.currency,
+            },
+        ),
+        (
+            Customer,
+            {
+                "platform_buyer_id": buyer.platform_buyer_id,
+                "nick": buyer.nick,
+                "name": buyer.name,
+                "phone": buyer.phone,
+            },
+        ),
+    ]
+    rows += [
+        (OrderItem, {"platform_item_id": i.platform_item_id, "title": i.title, "sku": i.sku})
+        for i in order.items
+    ]
+    rows += [
+        (Shipment, {"tracking_no": s.tracking_no, "carrier": s.carrier}) for s in order.shipments
+    ]
+    return rows
+
+
+def fit_columns(stream: Stream, page: Page[Record]) -> Page[Record]:
+    """Records with a value longer than its column become sync errors; the rest land.
+
+    PostgreSQL refuses such a value and would fail the whole page; SQLite
+    stores it whole. Both now keep the page's good records and name the bad
+    one, checked against the models' ``max_length``.
+    """
+    good: list[Record] = []
+    errors = list(page.errors)
+    for record in page.records:
+        problem = next(
+            (p for m, values in _record_columns(stream, record) if (p := too_long(m, values))),
+            None,
+        )
+        if problem is None:
+            good.append(record)
+            continue
+        name, limit, length = problem
+        record_id = str(getattr(record, ID_FIELD.get(stream, "platform_order_id"), ""))
+        errors.append(
+            BadPayload(
+                f"{name} is {length} characters, more than the {limit} this desk keeps",
+                record_id=record_id[:64],
+            )
+        )
+    if len(good) == len(page.records):
+        return page
+    return Page(records=good, cursor=page.cursor, errors=errors)
+
+
 async def commit_page(
     store: Store,
     stream: Stream,
     page: Page[Record],
     handlers: dict[str, list[RecordHandler]],
-) -> None:
-    """One transaction: the records, their bad neighbours' errors, the cursor."""
+) -> Page[Record]:
+    """One transaction: the records, their bad neighbours' errors, the cursor.
+
+    Returns the page as committed: records too long for a column moved to its errors.
+    """
     async with in_transaction() as conn:
         if conn.capabilities.dialect == "postgres":
             # A synced page can always be fetched again, so it need not wait for
             # the WAL flush: a database crash loses the page and its cursor
             # together, never one without the other.
             await conn.execute_query("SET LOCAL synchronous_commit TO OFF")
+        page = fit_columns(stream, page)
         if stream is Stream.ORDERS:
             await service.upsert_orders(store, page.records, conn=conn)  # type: ignore[arg-type]
         elif page.records:
@@ -166,6 +245,7 @@ async def commit_page(
         state.last_synced_at = clock.now()
         state.records_seen += len(page.records)
         await state.save(using_db=conn)
+    return page
 
 
 PREFETCH_PAGES = 2
@@ -253,10 +333,10 @@ async def sync_stream(
     )
     try:
         async for page in pages:
-            await commit_page(store, stream, page, handlers or {})
+            committed = await commit_page(store, stream, page, handlers or {})
             result.pages += 1
-            result.records += len(page.records)
-            result.bad_records += len(page.errors)
+            result.records += len(committed.records)
+            result.bad_records += len(committed.errors)
             if progress is not None:
                 outcome = progress(result)
                 if outcome is not None:

@@ -21,6 +21,7 @@ from aftersales.core.api import (
     PAGING,
     amount_param,
     api_route,
+    body_int,
     choice_param,
     expected_version,
     id_param,
@@ -251,16 +252,14 @@ async def start_refund(request: Request) -> Response:
     """``{"order_id", "kind", "amount", "reason", "note", "platform_item_id"?,
     "review_case_id"?}``: a refund the shop starts, approved within the caller's cap."""
     body = await json_body(request)
-    order_id = body.get("order_id")
-    if not isinstance(order_id, int):
-        raise InvalidInput("order_id must be an integer.", code="invalid_parameter")
+    order_id = body_int(body.get("order_id"), name="order_id")
     kind = choice_param(RefundKind, str(body.get("kind") or ""), "kind")
     if kind is None:
         raise InvalidInput("kind is required.", code="invalid_parameter")
     reason = choice_param(ReasonCode, str(body.get("reason") or "other"), "reason")
     review = body.get("review_case_id")
-    if review is not None and not isinstance(review, int):
-        raise InvalidInput("review_case_id must be an integer.", code="invalid_parameter")
+    if review is not None:
+        review = body_int(review, name="review_case_id")
     decision = await service.start_refund(
         order_id,
         kind=kind,

@@ -57,12 +57,10 @@ def series_chart(rows: Sequence[Row], *, title: str, amount_label: str, rate_lab
     chart.x_labels = [r.label for r in rows]
     chart.x_labels_major = [r.label for r in rows][:: max(len(rows) // 12, 1)]
     chart.add(amount_label, [float(r.amount) for r in rows])
-    chart.add(
-        rate_label,
-        [round(r.rate * 100, 2) if r.rate is not None else None for r in rows],
-        secondary=True,
-        stroke=True,
-    )
+    rates = [round(r.rate * 100, 2) if r.rate is not None else None for r in rows]
+    # A secondary axis with no value at all crashed pygal (an empty shop's report was a 500).
+    if any(rate is not None for rate in rates):
+        chart.add(rate_label, rates, secondary=True, stroke=True)
     return _svg(chart)
 
 

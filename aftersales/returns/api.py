@@ -20,6 +20,7 @@ from aftersales.core.api import (
     ID_QUERY,
     PAGING,
     api_route,
+    body_int,
     choice_param,
     expected_version,
     id_param,
@@ -202,9 +203,7 @@ def _text(body: dict[str, Any], name: str) -> str:
 
 
 def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{name} must be a whole number.", code="invalid_parameter")
-    return value
+    return body_int(value, name=name, minimum=0)
 
 
 async def open_return(request: Request) -> Response:
