@@ -19,8 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 import aftersales
-from aftersales.core.auth import EVERYONE, current_user
-from aftersales.core.db import MAX_TEXT
+from aftersales.core.auth import EVERYONE, MAX_TEXT, current_user
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Role, User

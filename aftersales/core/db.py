@@ -20,6 +20,7 @@ from tortoise.fields import TextField
 from tortoise.migrations.api import migrate as run_migrations
 from tortoise.models import Model
 
+from aftersales.core.auth import MAX_TEXT
 from aftersales.core.config import Settings
 from aftersales.core.errors import ConfigError, InvalidInput
 from aftersales.core.i18n import gettext as _
@@ -81,11 +82,6 @@ async def close_db() -> None:
 
 async def ping() -> None:
     await connections.get("default").execute_query("SELECT 1")
-
-
-MAX_TEXT = 5000
-"""What a person may type into a free-text field (notes, replies): TEXT columns
-have no limit of their own, and a 20,000-character note is a paste gone wrong."""
 
 
 def too_long(

@@ -229,8 +229,13 @@ async def test_a_20000_character_store_name_is_refused_and_nothing_is_created(
     await sign_in(client, owner.username)
     csrf = await csrf_from(client, "/orders/stores/")
     page = await client.post(
+        "/orders/stores/", data={"csrf_token": csrf, "name": name, "platform": "demo"}
+    )
+    assert page.status_code == 400
+    # Shorter than any form field may be, still longer than the column: the form says so.
+    page = await client.post(
         "/orders/stores/",
-        data={"csrf_token": csrf, "name": name, "platform": "demo"},
+        data={"csrf_token": csrf, "name": "店" * 200, "platform": "demo"},
         follow_redirects=True,
     )
     assert page.status_code == 200 and "at most 128 characters" in page.text
@@ -303,3 +308,21 @@ async def test_openapi_describes_ids_parameters_bodies_and_every_status(
     assert "201" in document["paths"]["/api/v1/refunds"]["post"]["responses"]
     error = document["components"]["schemas"]["Error"]
     assert error["properties"]["error"]["required"] == ["code", "message"]
+
+
+async def test_an_over_long_note_in_a_page_form_is_a_400_and_changes_nothing(
+    client: httpx.AsyncClient, clean_db: Settings
+) -> None:
+    await create_demo_desk(clean_db)
+    refund = await Refund.filter(status=RefundStatus.REQUESTED).first()
+    assert refund is not None
+    await sign_in(client, "owner")
+    csrf = await csrf_from(client, f"/refunds/{refund.id}")
+    response = await client.post(
+        f"/refunds/{refund.id}/reject",
+        data={"csrf_token": csrf, "reason": "太长" * 10_000},
+        headers={"Accept-Language": "zh-CN"},
+    )
+    assert response.status_code == 400
+    assert "20000" in response.text and "10000" in response.text
+    assert (await Refund.get(id=refund.id)).status == RefundStatus.REQUESTED
