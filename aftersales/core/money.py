@@ -31,15 +31,20 @@ def parse_amount(
     """
     try:
         amount = Decimal(str(value).strip())
-        exact = amount.is_finite() and amount == amount.quantize(CENT)
     except (InvalidOperation, ValueError):
-        exact = False
-    if not exact or not minimum <= amount <= maximum:
-        message = _("%(name)s is not an amount from %(min)s to %(max)s, such as 12.50.")
-        raise InvalidInput(
-            message % {"name": name, "min": f"{minimum:.2f}", "max": f"{maximum:.2f}"},
-            code="invalid_amount",
-        )
+        amount = Decimal("NaN")
+    if not amount.is_finite():
+        message = _("%(name)s is not an amount: write a number such as 12.50.")
+        raise InvalidInput(message % {"name": name}, code="invalid_amount")
+    if not minimum <= amount <= maximum:
+        if minimum > 0:
+            message = _("%(name)s must be positive and at most %(max)s.")
+        else:
+            message = _("%(name)s must be zero or more and at most %(max)s.")
+        raise InvalidInput(message % {"name": name, "max": f"{maximum:.2f}"}, code="invalid_amount")
+    if amount != amount.quantize(CENT):
+        message = _("%(name)s has more than two decimals.")
+        raise InvalidInput(message % {"name": name}, code="invalid_amount")
     return amount
 
 

@@ -207,7 +207,8 @@ async def test_nan_infinity_and_negative_amounts_are_refused(
             data={"csrf_token": csrf, "auto_approve": value},
             follow_redirects=True,
         )
-        assert saved.status_code == 200 and "is not an amount" in saved.text, value
+        assert saved.status_code == 200, value
+        assert "is not an amount" in saved.text or "zero or more" in saved.text, value
     rules = await client.get(f"/refunds/rules/{store.id}")
     assert "NaN" not in rules.text and "Infinity" not in rules.text
 
