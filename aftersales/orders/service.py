@@ -5,20 +5,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
-from aftersales.core.db import bulk_upsert, check_lengths
+from aftersales.core.db import bulk_upsert, check_lengths, too_long
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.models import Store, User
 from aftersales.core.modules import Module, TimelineEvent
 from aftersales.core.security import decrypt_credentials, encrypt_credentials
-from aftersales.orders.models import Customer, Order, ShipmentDirection, SyncState
+from aftersales.orders.models import (
+    Customer,
+    Order,
+    OrderItem,
+    Shipment,
+    ShipmentDirection,
+    SyncState,
+)
 from connectors.base import OrderRecord, OrderStatus, Stream
 
 if TYPE_CHECKING:
@@ -121,6 +129,43 @@ async def upsert_orders(
         conflict=["order_id", "direction", "tracking_no"],
         update=["carrier", "shipped_at"],
     )
+
+
+def order_too_long(record: OrderRecord) -> tuple[str, int, int] | None:
+    """The first value of an order record longer than its column, as the upsert writes it.
+
+    ``bulk_upsert`` is raw SQL: PostgreSQL would refuse such a value (and the
+    whole page with it) while SQLite stores it whole, so both refuse it here.
+    """
+    buyer = record.buyer
+    rows: list[tuple[type[Model], dict[str, Any]]] = [
+        (
+            Order,
+            {
+                "platform_order_id": record.platform_order_id,
+                "platform_status": record.platform_status,
+                "currency": record.currency,
+            },
+        ),
+        (
+            Customer,
+            {
+                "platform_buyer_id": buyer.platform_buyer_id,
+                "nick": buyer.nick,
+                "name": buyer.name,
+                "phone": buyer.phone,
+            },
+        ),
+        *(
+            (OrderItem, {"platform_item_id": i.platform_item_id, "title": i.title, "sku": i.sku})
+            for i in record.items
+        ),
+        *(
+            (Shipment, {"tracking_no": s.tracking_no, "carrier": s.carrier})
+            for s in record.shipments
+        ),
+    ]
+    return next((p for model, values in rows if (p := too_long(model, values))), None)
 
 
 ITEM_FIELDS = ["title", "sku", "quantity", "unit_price", "amount"]
@@ -413,9 +458,25 @@ async def get_store(store_id: int) -> Store:
 
 async def import_orders(store: Store, data: bytes, *, format: str | None = None) -> CsvImport:
     """Import an order export; good rows land, each bad line is reported, not guessed at."""
-    from connectors.csvfile import read_orders
+    from connectors.csvfile import BadRow, read_orders
 
     result = read_orders(data, format=format, updated_at=clock.now())
+    fitting = []
+    for record in result.records:
+        problem = order_too_long(record)
+        if problem is None:
+            fitting.append(record)
+            continue
+        name, limit, length = problem
+        result.errors.append(
+            BadRow(
+                0,
+                f"order {record.platform_order_id[:64]}: {name} is {length} characters, "
+                f"more than the {limit} this desk keeps",
+                order_id=record.platform_order_id[:64],
+            )
+        )
+    result.records = fitting
     async with in_transaction() as conn:
         for start in range(0, len(result.records), 500):
             await upsert_orders(store, result.records[start : start + 500], conn=conn)

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from importlib.metadata import entry_points
 from typing import Any
 
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from aftersales.core import clock
@@ -30,15 +29,7 @@ from aftersales.core.models import Store
 from aftersales.core.modules import Module, RecordHandler
 from aftersales.core.security import decrypt_credentials
 from aftersales.orders import service
-from aftersales.orders.models import (
-    Customer,
-    Order,
-    OrderItem,
-    PlatformRecord,
-    Shipment,
-    SyncError,
-    SyncState,
-)
+from aftersales.orders.models import PlatformRecord, SyncError, SyncState
 from connectors.base import BadPayload, Capabilities, Page, Record, Stream
 from connectors.pump import GROUP, ConnectorSpec, child_pages
 
@@ -111,41 +102,6 @@ class SyncResult:
 Progress = Callable[[SyncResult], Awaitable[None] | None]
 
 
-def _record_columns(stream: Stream, record: Record) -> list[tuple[type[Model], dict[str, Any]]]:
-    """The column values one record writes, per model, as the upsert will write them."""
-    if stream is not Stream.ORDERS:
-        return [(PlatformRecord, {"platform_id": getattr(record, ID_FIELD[stream])})]
-    order: Any = record
-    buyer = order.buyer
-    rows: list[tuple[type[Model], dict[str, Any]]] = [
-        (
-            Order,
-            {
-                "platform_order_id": order.platform_order_id,
-                "platform_status": order.platform_status,
-                "currency": order.currency,
-            },
-        ),
-        (
-            Customer,
-            {
-                "platform_buyer_id": buyer.platform_buyer_id,
-                "nick": buyer.nick,
-                "name": buyer.name,
-                "phone": buyer.phone,
-            },
-        ),
-    ]
-    rows += [
-        (OrderItem, {"platform_item_id": i.platform_item_id, "title": i.title, "sku": i.sku})
-        for i in order.items
-    ]
-    rows += [
-        (Shipment, {"tracking_no": s.tracking_no, "carrier": s.carrier}) for s in order.shipments
-    ]
-    return rows
-
-
 def fit_columns(stream: Stream, page: Page[Record]) -> Page[Record]:
     """Records with a value longer than its column become sync errors; the rest land.
 
@@ -156,10 +112,10 @@ def fit_columns(stream: Stream, page: Page[Record]) -> Page[Record]:
     good: list[Record] = []
     errors = list(page.errors)
     for record in page.records:
-        problem = next(
-            (p for m, values in _record_columns(stream, record) if (p := too_long(m, values))),
-            None,
-        )
+        if stream is Stream.ORDERS:
+            problem = service.order_too_long(record)  # type: ignore[arg-type]
+        else:
+            problem = too_long(PlatformRecord, {"platform_id": getattr(record, ID_FIELD[stream])})
         if problem is None:
             good.append(record)
             continue

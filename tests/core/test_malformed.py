@@ -327,3 +327,20 @@ async def test_an_over_long_note_in_a_page_form_is_a_400_and_changes_nothing(
     assert response.status_code == 400
     assert "20000" in response.text and "10000" in response.text
     assert (await Refund.get(id=refund.id)).status == RefundStatus.REQUESTED
+
+
+async def test_a_505_character_order_id_in_a_csv_import_is_a_bad_row_and_the_rest_lands(
+    clean_db: Settings,
+) -> None:
+    from aftersales.orders.service import create_store, import_orders
+    from tests.orders.test_import_and_stores import HEADER, ROWS
+
+    store = await create_store(name="导入店", platform="csv", secret_key=clean_db.secret_key)
+    long_id = "9" * 505
+    rows = [ROWS[0], ROWS[2].replace('="3003"', f'="{long_id}"')]
+    result = await import_orders(store, (HEADER + "".join(rows)).encode("gbk"))
+    assert set(await Order.filter(store=store).values_list("platform_order_id", flat=True)) == {
+        "3001"
+    }
+    (bad,) = result.errors
+    assert "platform_order_id is 505 characters" in bad.message
