@@ -127,7 +127,7 @@ async def on_invalid_value(request: Request, exc: Exception) -> Response:
     Services check what people type with ``db.check_lengths``; this is the net
     under any form that does not, so SQLite refuses what PostgreSQL would.
     """
-    log.info("web.invalid_value path=%s error=%s", request.url.path, exc)
+    log.info("web.invalid_value path=%s error=%.120s", request.url.path, exc)
     message = N_("A value is longer than this field allows. Shorten it and try again.")
     return await _error_response(request, 400, "too_long", i18n.gettext(message))
 
