@@ -344,3 +344,20 @@ async def test_a_505_character_order_id_in_a_csv_import_is_a_bad_row_and_the_res
     }
     (bad,) = result.errors
     assert "platform_order_id is 505 characters" in bad.message
+
+
+async def test_a_value_longer_than_its_column_in_a_lookup_is_a_400(
+    client: httpx.AsyncClient, clean_db: Settings
+) -> None:
+    """The net under every check: Tortoise refuses the value, the desk answers 400, not 500."""
+    _owner, token = await create_demo_desk(clean_db)
+    order = await Order.first()
+    assert order is not None
+    response = await client.get(
+        "/api/v1/returns/policy-check",
+        params={"order_id": order.id, "item_id": "x" * 300},
+        headers={"Authorization": f"Bearer {token}", "Accept-Language": "zh-CN"},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "too_long"
+    assert "超出" in response.json()["error"]["message"]
