@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from aftersales.core import service
+from aftersales.core.config import Settings
 from aftersales.core.models import Role, Store, User
 from connectors.base import AfterSaleRecord, OrderRecord, Stream
 from connectors.demo import DemoConnector
@@ -90,3 +91,16 @@ async def create_hostile_shop(*, now: datetime, text: str = HOSTILE) -> Store:
     await sync_stream(store, Stream.ORDERS, connector)
     await sync_stream(store, Stream.AFTER_SALES, connector, handlers=record_handlers(all_modules()))
     return store
+
+
+async def create_demo_desk(settings: Settings) -> tuple[User, str]:
+    """The demo shop's orders, refunds and return cases, and an owner's bearer token.
+
+    For tests that roam the whole API (schemathesis, the malformed-request walk)
+    and need real rows behind the ids they try.
+    """
+    from aftersales import demo
+
+    await demo.load("owner", PASSWORD, settings)
+    owner = await User.get(username="owner")
+    return owner, await service.create_token(owner, "tests")

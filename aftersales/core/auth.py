@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,7 +27,7 @@ from tortoise.expressions import F
 
 from aftersales.core import clock
 from aftersales.core.errors import PermissionDenied
-from aftersales.core.i18n import N_
+from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import ApiToken, Role, User
 from aftersales.core.security import hash_token
 
@@ -36,6 +38,12 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 MAX_FORM_BYTES = 10 * 1024 * 1024
+MAX_TEXT = 10_000
+"""The most characters a person may type into one field (a note, a reply, a name).
+
+TEXT columns have no limit of their own; a 20,000-character note is a paste
+gone wrong. Page forms (here) and JSON bodies (``api.json_body``) both hold to it.
+"""
 
 MANAGERS = frozenset({Role.SUPERVISOR, Role.OWNER, Role.ADMIN})
 EVERYONE = frozenset(Role)
@@ -180,11 +188,29 @@ class CSRFMiddleware:
         async def replay() -> Message:
             return messages.pop(0) if messages else {"type": "http.disconnect"}
 
-        expected = scope.get("session", {}).get("csrf")
-        sent = await _sent_token(scope, list(messages))
-        if not expected or not sent or not hmac.compare_digest(expected, sent):
-            from aftersales.core.templating import render_error
+        from aftersales.core.templating import render_error
 
+        expected = scope.get("session", {}).get("csrf")
+        try:
+            sent = await _sent_token(scope, list(messages))
+        except (HTTPException, MultiPartException):
+            # A broken multipart body (no boundary, cut short) is the sender's fault:
+            # a 400 page here, where no exception handler would catch it (a 500).
+            response = await render_error(
+                Request(scope, replay),
+                400,
+                N_("The form could not be read. Reload the page and send it again."),
+            )
+            await response(scope, replay, send)
+            return
+        longest = _longest_field(scope, messages)
+        if longest > MAX_TEXT:
+            message = gettext("A field has %(length)s characters; at most %(max)s are kept.")
+            message %= {"length": longest, "max": MAX_TEXT}
+            response = await render_error(Request(scope, replay), 400, message)
+            await response(scope, replay, send)
+            return
+        if not expected or not sent or not hmac.compare_digest(expected, sent):
             request = Request(scope, replay)
             response = await render_error(
                 request,
@@ -194,6 +220,23 @@ class CSRFMiddleware:
             await response(scope, replay, send)
             return
         await self.app(scope, replay, send)
+
+
+def _longest_field(scope: Scope, messages: list[Message]) -> int:
+    """The longest value of a urlencoded page form, in characters.
+
+    Every page form passes here, so one check bounds notes and replies (TEXT
+    columns, no limit of their own) on SQLite and PostgreSQL alike.
+    """
+    if (
+        not Headers(scope=scope)
+        .get("content-type", "")
+        .startswith("application/x-www-form-urlencoded")
+    ):
+        return 0
+    body = b"".join(m.get("body", b"") for m in messages).decode("latin-1")
+    values = parse_qs(body, keep_blank_values=True, encoding="utf-8", errors="replace")
+    return max((len(v) for vs in values.values() for v in vs), default=0)
 
 
 async def _sent_token(scope: Scope, messages: list[Message]) -> str | None:

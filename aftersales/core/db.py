@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
@@ -20,10 +20,14 @@ from urllib.parse import urlsplit
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.fields import TextField
 from tortoise.migrations.api import migrate as run_migrations
+from tortoise.models import Model
 
+from aftersales.core.auth import MAX_TEXT
 from aftersales.core.config import Settings
-from aftersales.core.errors import ConfigError
+from aftersales.core.errors import ConfigError, InvalidInput
+from aftersales.core.i18n import gettext as _
 from aftersales.core.modules import Module, enabled_modules
 
 
@@ -124,6 +128,41 @@ async def close_db() -> None:
 
 async def ping() -> None:
     await connections.get("default").execute_query("SELECT 1")
+
+
+def too_long(
+    model: type[Model], values: Mapping[str, Any], *, text_limit: int | None = None
+) -> tuple[str, int, int] | None:
+    """The first value longer than its column allows, as ``(field, limit, length)``.
+
+    Limits come from the model's ``max_length``, so SQLite (which stores any
+    length) refuses what PostgreSQL would. ``text_limit`` also bounds TEXT
+    columns, for values people type.
+    """
+    fields_map = model._meta.fields_map
+    for name, value in values.items():
+        field = fields_map.get(name)
+        if field is None or not isinstance(value, str):
+            continue
+        limit = getattr(field, "max_length", None)
+        if limit is None and isinstance(field, TextField):
+            limit = text_limit
+        if limit is not None and len(value) > limit:
+            return name, limit, len(value)
+    return None
+
+
+def check_lengths(
+    model: type[Model], values: Mapping[str, Any], labels: Mapping[str, str] | None = None
+) -> None:
+    """Refuse a form or API value longer than its column (TEXT: ``MAX_TEXT``), with a 400."""
+    problem = too_long(model, values, text_limit=MAX_TEXT)
+    if problem is None:
+        return
+    name, limit, length = problem
+    label = _((labels or {}).get(name, name))
+    message = _("%(field)s is at most %(max)s characters; this one has %(length)s.")
+    raise InvalidInput(message % {"field": label, "max": limit, "length": length}, code="too_long")
 
 
 def sqlite_value(value: Any) -> Any:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from aftersales.core.errors import InvalidInput
+from aftersales.core.i18n import gettext as _
 
 CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("9999999999.99")
+"""The largest amount an amount column holds (``DECIMAL(12, 2)``)."""
 
 
 def to_decimal(value: str | int | Decimal) -> Decimal:
@@ -13,6 +18,34 @@ def to_decimal(value: str | int | Decimal) -> Decimal:
     if isinstance(value, float):
         raise TypeError("money must not be a float")
     return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def parse_amount(
+    value: str | int | Decimal, *, name: str, minimum: Decimal = CENT, maximum: Decimal = MAX_AMOUNT
+) -> Decimal:
+    """An amount typed by a person or a client: finite, two decimals at most, in bounds.
+
+    ``Decimal`` accepts ``NaN``, ``Infinity`` and ``1e999999``; the first two
+    break every comparison after them and the last overflows the column, so
+    they are refused here, with the field's name, before any rule sees them.
+    """
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        amount = Decimal("NaN")
+    if not amount.is_finite():
+        message = _("%(name)s is not an amount: write a number such as 12.50.")
+        raise InvalidInput(message % {"name": name}, code="invalid_amount")
+    if not minimum <= amount <= maximum:
+        if minimum > 0:
+            message = _("%(name)s must be positive and at most %(max)s.")
+        else:
+            message = _("%(name)s must be zero or more and at most %(max)s.")
+        raise InvalidInput(message % {"name": name, "max": f"{maximum:.2f}"}, code="invalid_amount")
+    if amount != amount.quantize(CENT):
+        message = _("%(name)s has more than two decimals.")
+        raise InvalidInput(message % {"name": name}, code="invalid_amount")
+    return amount
 
 
 @dataclass(frozen=True)

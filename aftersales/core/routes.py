@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+import aftersales.core.api  # noqa: F401  (registers the {name:id} path convertor used below)
 from aftersales.core import accounts, db, i18n, service, throttle
 from aftersales.core.auth import current_user, remember_login, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput
@@ -338,11 +339,11 @@ routes = [
     Route("/account/password", account_password, methods=["POST"]),
     Route("/users/", users_page, name="users"),
     Route("/users/", user_add, methods=["POST"]),
-    Route("/users/{user_id:int}", user_page, name="user"),
-    Route("/users/{user_id:int}/deactivate", user_deactivate, methods=["POST"]),
-    Route("/users/{user_id:int}/activate", user_activate, methods=["POST"]),
-    Route("/users/{user_id:int}/password", user_password, methods=["POST"]),
-    Route("/users/{user_id:int}/tokens", token_create, methods=["POST"]),
-    Route("/users/{user_id:int}/tokens/{token_id:int}/revoke", token_revoke, methods=["POST"]),
+    Route("/users/{user_id:id}", user_page, name="user"),
+    Route("/users/{user_id:id}/deactivate", user_deactivate, methods=["POST"]),
+    Route("/users/{user_id:id}/activate", user_activate, methods=["POST"]),
+    Route("/users/{user_id:id}/password", user_password, methods=["POST"]),
+    Route("/users/{user_id:id}/tokens", token_create, methods=["POST"]),
+    Route("/users/{user_id:id}/tokens/{token_id:id}/revoke", token_revoke, methods=["POST"]),
     Route("/healthz", healthz, name="healthz"),
 ]

@@ -20,9 +20,10 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from tortoise.exceptions import ValidationError
 
 from aftersales.core import db, i18n
 from aftersales.core.auth import API_PREFIX, AuthMiddleware, CSRFMiddleware
@@ -127,15 +128,52 @@ async def _error_response(request: Request, status: int, code: str, message: str
 
 async def on_business_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AfterSalesError)
-    return await _error_response(request, exc.status, exc.code, exc.message)
+    # Messages are msgids or already translated; gettext leaves the latter alone.
+    return await _error_response(request, exc.status, exc.code, i18n.gettext(exc.message))
+
+
+HTTP_ERRORS = {
+    400: ("bad_request", N_("The request could not be read (a broken form or body).")),
+    403: ("forbidden", N_("You may not do this.")),
+    404: ("not_found", N_("There is nothing at this address.")),
+    405: ("method_not_allowed", N_("This address does not accept that method.")),
+    413: ("too_large", N_("The request is too large.")),
+}
+
+
+def allowed_methods(app: Starlette, path: str) -> list[str]:
+    """Every method some route accepts on this API path.
+
+    Starlette's own ``Allow`` names only the first route that matched the
+    path, but ``GET`` and ``POST /refunds`` are two routes.
+    """
+    sub = path.removeprefix(API_PREFIX.rstrip("/"))
+    methods: set[str] = set()
+    for route in app.state.api_routes:
+        if isinstance(route, Route) and route.path_regex.match(sub):
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed", 403: "forbidden"}
-    return await _error_response(
-        request, exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)
-    )
+    code, message = HTTP_ERRORS.get(exc.status_code, ("http_error", N_("Error")))
+    response = await _error_response(request, exc.status_code, code, i18n.gettext(message))
+    if exc.status_code == 405:
+        allow = allowed_methods(request.app, request.url.path) if _is_api(request) else []
+        response.headers["Allow"] = ", ".join(allow) or (exc.headers or {}).get("Allow", "")
+    return response
+
+
+async def on_invalid_value(request: Request, exc: Exception) -> Response:
+    """A value Tortoise refuses before writing (longer than ``max_length``): a 400.
+
+    Services check what people type with ``db.check_lengths``; this is the net
+    under any form that does not, so SQLite refuses what PostgreSQL would.
+    """
+    log.info("web.invalid_value path=%s error=%.120s", request.url.path, exc)
+    message = N_("A value is longer than this field allows. Shorten it and try again.")
+    return await _error_response(request, 400, "too_long", i18n.gettext(message))
 
 
 async def on_crash(request: Request, exc: Exception) -> Response:
@@ -210,6 +248,7 @@ def create_app(
         exception_handlers={
             AfterSalesError: on_business_error,
             HTTPException: on_http_error,
+            ValidationError: on_invalid_value,
             Exception: on_crash,
         },
         lifespan=lifespan,

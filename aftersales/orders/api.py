@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from aftersales.core.api import api_route
+from aftersales.core.api import ID_QUERY, PAGING, api_route, id_param, json_body, page_param, query
 from aftersales.core.api import int_param as _int
 from aftersales.core.api import json_money as _money
 from aftersales.core.api import json_time as _time
@@ -86,16 +86,19 @@ async def list_stores(request: Request) -> Response:
 @requires(*STORE_ADMINS)
 async def add_store(request: Request) -> Response:
     user = current_user(request)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise InvalidInput("The body must be JSON.", code="invalid_json") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("The body must be a JSON object.", code="invalid_json")
+    body = await json_body(request)
+    for name in ("credentials", "settings"):
+        if not isinstance(body.get(name) or {}, dict):
+            message = _("%(name)s must be a JSON object.") % {"name": name}
+            raise InvalidInput(message, code="invalid_parameter")
+    base_url = body.get("base_url")
+    if base_url is not None and not isinstance(base_url, str):
+        message = _("%(name)s must be a string.") % {"name": "base_url"}
+        raise InvalidInput(message, code="invalid_parameter")
     store = await service.create_store(
         name=str(body.get("name", "")),
         platform=str(body.get("platform", "")),
-        base_url=body.get("base_url"),
+        base_url=base_url,
         credentials={k: str(v) for k, v in (body.get("credentials") or {}).items()},
         settings=body.get("settings") or {},
         secret_key=request.app.state.settings.secret_key,
@@ -117,7 +120,7 @@ async def sync_store(request: Request) -> Response:
 
 async def list_orders(request: Request) -> Response:
     q = request.query_params
-    per_page = min(max(_int(q.get("per_page"), 50, name="per_page"), 1), MAX_PER_PAGE)
+    per_page = _int(q.get("per_page"), 50, name="per_page", minimum=1, maximum=MAX_PER_PAGE)
     status = q.get("status") or None
     if status is not None and status not in OrderStatus._value2member_map_:
         raise InvalidInput(f"Unknown status {status!r}.", code="invalid_parameter")
@@ -129,13 +132,13 @@ async def list_orders(request: Request) -> Response:
             code="invalid_parameter",
         )
     filters = service.OrderFilters(
-        store_id=_int(q.get("store_id"), 0, name="store_id") or None,
+        store_id=id_param(q.get("store_id"), name="store_id"),
         status=OrderStatus(status) if status else None,
         text=q.get("q", ""),
         placed_from=_when(q.get("placed_from"), name="placed_from"),
         placed_to=_when(q.get("placed_to"), name="placed_to"),
         check=check,  # the home tiles' morning checks
-        page=_int(q.get("page"), 1, name="page"),
+        page=page_param(q.get("page")),
     )
     result = await service.search_orders(filters, per_page=per_page)
     role = current_user(request).role
@@ -170,20 +173,46 @@ async def get_customer(request: Request) -> Response:
 api_routes = [
     api_route("/stores", list_stores, summary="Connected stores"),
     api_route(
-        "/stores", add_store, methods=["POST"], summary="Connect a store", roles=STORE_ADMINS
+        "/stores",
+        add_store,
+        methods=["POST"],
+        summary="Connect a store",
+        roles=STORE_ADMINS,
+        status=201,
+        body={
+            "type": "object",
+            "required": ["name", "platform"],
+            "properties": {
+                "name": {"type": "string"},
+                "platform": {"type": "string"},
+                "base_url": {"type": ["string", "null"]},
+                "credentials": {"type": "object", "additionalProperties": {"type": "string"}},
+                "settings": {"type": "object"},
+            },
+        },
     ),
     api_route(
-        "/stores/{store_id:int}/sync",
+        "/stores/{store_id:id}/sync",
         sync_store,
         methods=["POST"],
         summary="Sync a store's streams now",
         roles=MANAGERS,
+        status=202,
     ),
     api_route(
         "/orders",
         list_orders,
         summary="Orders, filtered and paged; check= a home tile's morning check",
+        params=(
+            query("check", {"type": "string", "enum": sorted(service.CHECKS)}),
+            *PAGING,
+            query("store_id", ID_QUERY),
+            query("status", {"type": "string", "enum": [s.value for s in OrderStatus]}),
+            query("q", {"type": "string"}, "Text in the order id, buyer or items"),
+            query("placed_from", {"type": "string", "format": "date-time"}),
+            query("placed_to", {"type": "string", "format": "date-time"}),
+        ),
     ),
-    api_route("/orders/{order_id:int}", get_order, summary="One order with items"),
-    api_route("/customers/{customer_id:int}", get_customer, summary="A buyer and their orders"),
+    api_route("/orders/{order_id:id}", get_order, summary="One order with items"),
+    api_route("/customers/{customer_id:id}", get_customer, summary="A buyer and their orders"),
 ]

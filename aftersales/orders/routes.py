@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from aftersales.core.api import date_param, id_param, page_param
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import gettext as _
@@ -32,14 +33,14 @@ async def order_list(request: Request) -> Response:
     status = params.get("status") or None
     zone = request.app.state.settings.zone
     filters = service.OrderFilters(
-        store_id=_int(params.get("store")),
+        store_id=id_param(params.get("store"), name="store"),
         status=OrderStatus(status) if status in OrderStatus._value2member_map_ else None,
         text=params.get("q", ""),
-        placed_from=_day(params.get("from"), zone),
-        placed_to=_day(params.get("to"), zone, next_day=True),
+        placed_from=_day(params.get("from"), zone, name="from"),
+        placed_to=_day(params.get("to"), zone, name="to", next_day=True),
         check=params.get("check", "") if params.get("check") in service.CHECKS else "",
         sort=params.get("sort") if params.get("sort") in service.SORTS else "newest",
-        page=_int(params.get("page"), 1) or 1,
+        page=page_param(params.get("page")),
     )
     result = await service.search_orders(filters)
     keys = ("q", "status", "store", "from", "to", "check", "sort")
@@ -60,12 +61,11 @@ async def order_list(request: Request) -> Response:
     )
 
 
-def _day(value: str | None, zone: ZoneInfo, *, next_day: bool = False) -> datetime | None:
+def _day(
+    value: str | None, zone: ZoneInfo, *, name: str, next_day: bool = False
+) -> datetime | None:
     """A date typed in the shop's time zone, as the UTC start of that day (or the next)."""
-    try:
-        day = date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    day = date_param(value, name=name)
     if day is None:
         return None
     start = datetime.combine(day + timedelta(days=1 if next_day else 0), time(), tzinfo=zone)
@@ -238,13 +238,13 @@ async def customer_edit(request: Request) -> Response:
 
 routes = [
     Route("/", order_list, name="orders"),
-    Route("/{order_id:int}", order_detail, name="order"),
+    Route("/{order_id:id}", order_detail, name="order"),
     Route("/stores/", store_list, name="stores"),
     Route("/stores/", store_add, methods=["POST"]),
-    Route("/stores/{store_id:int}", store_detail),
-    Route("/stores/{store_id:int}", store_edit, methods=["POST"]),
-    Route("/stores/{store_id:int}/sync", store_sync, methods=["POST"]),
-    Route("/stores/{store_id:int}/check", store_check, methods=["POST"]),
-    Route("/customers/{customer_id:int}", customer_detail, name="customer"),
-    Route("/customers/{customer_id:int}", customer_edit, methods=["POST"]),
+    Route("/stores/{store_id:id}", store_detail),
+    Route("/stores/{store_id:id}", store_edit, methods=["POST"]),
+    Route("/stores/{store_id:id}/sync", store_sync, methods=["POST"]),
+    Route("/stores/{store_id:id}/check", store_check, methods=["POST"]),
+    Route("/customers/{customer_id:id}", customer_detail, name="customer"),
+    Route("/customers/{customer_id:id}", customer_edit, methods=["POST"]),
 ]

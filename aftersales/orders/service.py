@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tortoise import connections
@@ -18,7 +18,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
-from aftersales.core.db import bulk_upsert
+from aftersales.core.db import bulk_upsert, check_lengths, too_long
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import Store, User
@@ -188,23 +188,25 @@ def record_problem(record: OrderRecord) -> str | None:
     """Why an order record cannot be stored as sent (an id too long, an amount too big).
 
     PostgreSQL refuses such a value (or silently cuts a string cast to its
-    column's length) where SQLite would take it, so a record whose ids,
-    status or money do not fit is reported like any other record the
-    platform sent badly. Display text (titles, nicks) is not checked here.
+    column's length) where SQLite would take it, so a record whose text,
+    ids, status or money do not fit is reported like any other record the
+    platform sent badly, on both databases alike.
     """
+    long = order_too_long(record)
+    if long is not None:
+        name, limit, length = long
+        return (
+            f"order {record.platform_order_id[:64]}: {name} is {length} characters, "
+            f"more than the {limit} this desk keeps"
+        )
     checks: list[tuple[type[Model], str, object]] = [
-        (Order, "platform_order_id", record.platform_order_id),
-        (Order, "platform_status", record.platform_status),
-        (Order, "currency", record.currency),
         (Order, "total_amount", record.total_amount),
         (Order, "paid_amount", record.paid_amount),
-        (Customer, "platform_buyer_id", record.buyer.platform_buyer_id),
         *(
             (OrderItem, k, getattr(i, k))
             for i in record.items
-            for k in ("platform_item_id", "quantity", "unit_price", "amount")
+            for k in ("quantity", "unit_price", "amount")
         ),
-        *((Shipment, "tracking_no", s.tracking_no) for s in record.shipments),
     ]
     for model, name, value in checks:
         if not _fits(model, name, value):
@@ -212,6 +214,43 @@ def record_problem(record: OrderRecord) -> str | None:
                 f"order {record.platform_order_id[:64]}: {name} does not fit: {str(value)[:80]!r}"
             )
     return None
+
+
+def order_too_long(record: OrderRecord) -> tuple[str, int, int] | None:
+    """The first value of an order record longer than its column, as the upsert writes it.
+
+    ``bulk_upsert`` is raw SQL: PostgreSQL would refuse such a value (and the
+    whole page with it) while SQLite stores it whole, so both refuse it here.
+    """
+    buyer = record.buyer
+    rows: list[tuple[type[Model], dict[str, Any]]] = [
+        (
+            Order,
+            {
+                "platform_order_id": record.platform_order_id,
+                "platform_status": record.platform_status,
+                "currency": record.currency,
+            },
+        ),
+        (
+            Customer,
+            {
+                "platform_buyer_id": buyer.platform_buyer_id,
+                "nick": buyer.nick,
+                "name": buyer.name,
+                "phone": buyer.phone,
+            },
+        ),
+        *(
+            (OrderItem, {"platform_item_id": i.platform_item_id, "title": i.title, "sku": i.sku})
+            for i in record.items
+        ),
+        *(
+            (Shipment, {"tracking_no": s.tracking_no, "carrier": s.carrier})
+            for s in record.shipments
+        ),
+    ]
+    return next((p for model, values in rows if (p := too_long(model, values))), None)
 
 
 ITEM_FIELDS = ["title", "sku", "quantity", "unit_price", "amount"]
@@ -467,6 +506,7 @@ async def create_store(
         raise InvalidInput("A WooCommerce store needs its site URL.")
     if not name.strip():
         raise InvalidInput("A store needs a name.")
+    check_lengths(Store, {"name": name.strip(), "base_url": base_url}, STORE_LABELS)
     async with in_transaction() as conn:
         store = await Store.create(
             name=name.strip(),
@@ -488,6 +528,7 @@ async def create_store(
 
 
 MAX_INTERVAL_MINUTES = 24 * 60
+STORE_LABELS = {"name": N_("Store name"), "base_url": N_("Site URL")}
 
 
 @dataclass(frozen=True)
@@ -541,6 +582,7 @@ async def update_store(
     """
     if not changes.name.strip():
         raise InvalidInput("A store needs a name.")
+    check_lengths(Store, {"name": changes.name.strip(), "base_url": changes.base_url}, STORE_LABELS)
     if not 1 <= changes.sync_interval_minutes <= MAX_INTERVAL_MINUTES:
         raise InvalidInput(
             f"The sync interval must be between 1 and {MAX_INTERVAL_MINUTES} minutes."
@@ -647,9 +689,17 @@ async def get_store(store_id: int) -> Store:
 
 async def import_orders(store: Store, data: bytes, *, format: str | None = None) -> CsvImport:
     """Import an order export; good rows land, each bad line is reported, not guessed at."""
-    from connectors.csvfile import read_orders
+    from connectors.csvfile import BadRow, read_orders
 
     result = read_orders(data, format=format, updated_at=clock.now())
+    fitting = []
+    for record in result.records:
+        problem = record_problem(record)
+        if problem is None:
+            fitting.append(record)
+            continue
+        result.errors.append(BadRow(0, problem, order_id=record.platform_order_id[:64]))
+    result.records = fitting
     async with in_transaction() as conn:
         for start in range(0, len(result.records), 500):
             await upsert_orders(store, result.records[start : start + 500], conn=conn)

@@ -18,18 +18,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib.metadata import entry_points
-from typing import Any, cast
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from aftersales.core import clock
+from aftersales.core.db import too_long
 from aftersales.core.errors import InvalidInput
 from aftersales.core.models import Store
 from aftersales.core.modules import Module, RecordHandler
 from aftersales.core.security import decrypt_credentials
 from aftersales.orders import service
 from aftersales.orders.models import PlatformRecord, SyncError, SyncState
-from connectors.base import BadPayload, Capabilities, OrderRecord, Page, Record, Stream
+from connectors.base import BadPayload, Capabilities, Page, Record, Stream
 from connectors.pump import GROUP, ConnectorSpec, child_pages
 
 log = logging.getLogger("aftersales.sync")
@@ -101,28 +102,54 @@ class SyncResult:
 Progress = Callable[[SyncResult], Awaitable[None] | None]
 
 
+def fit_columns(stream: Stream, page: Page[Record]) -> Page[Record]:
+    """Records with a value longer than its column become sync errors; the rest land.
+
+    PostgreSQL refuses such a value and would fail the whole page; SQLite
+    stores it whole. Both now keep the page's good records and name the bad
+    one, checked against the models' ``max_length``.
+    """
+    good: list[Record] = []
+    errors = list(page.errors)
+    for record in page.records:
+        if stream is Stream.ORDERS:
+            problem = service.record_problem(record)  # type: ignore[arg-type]
+        else:
+            long = too_long(PlatformRecord, {"platform_id": getattr(record, ID_FIELD[stream])})
+            problem = (
+                None
+                if long is None
+                else (f"{long[0]} is {long[2]} characters, more than the {long[1]} this desk keeps")
+            )
+        if problem is None:
+            good.append(record)
+            continue
+        record_id = str(getattr(record, ID_FIELD.get(stream, "platform_order_id"), ""))
+        errors.append(BadPayload(problem, record_id=record_id[:64]))
+    if len(good) == len(page.records):
+        return page
+    return Page(records=good, cursor=page.cursor, errors=errors)
+
+
 async def commit_page(
     store: Store,
     stream: Stream,
     page: Page[Record],
     handlers: dict[str, list[RecordHandler]],
-) -> None:
-    """One transaction: the records, their bad neighbours' errors, the cursor."""
+) -> Page[Record]:
+    """One transaction: the records, their bad neighbours' errors, the cursor.
+
+    Returns the page as committed: records too long for a column moved to its errors.
+    """
     async with in_transaction() as conn:
         if conn.capabilities.dialect == "postgres":
             # A synced page can always be fetched again, so it need not wait for
             # the WAL flush: a database crash loses the page and its cursor
             # together, never one without the other.
             await conn.execute_query("SET LOCAL synchronous_commit TO OFF")
+        page = fit_columns(stream, page)
         if stream is Stream.ORDERS:
-            fitting: list[OrderRecord] = []
-            for record in cast(list[OrderRecord], page.records):
-                problem = service.record_problem(record)
-                if problem is None:
-                    fitting.append(record)
-                else:  # kept beside the good ones like a record the connector could not read
-                    page.errors.append(BadPayload(problem, record_id=record.platform_order_id))
-            await service.upsert_orders(store, fitting, conn=conn)
+            await service.upsert_orders(store, page.records, conn=conn)  # type: ignore[arg-type]
         elif page.records:
             now = clock.now()
             await PlatformRecord.bulk_create(
@@ -173,6 +200,7 @@ async def commit_page(
         state.last_synced_at = clock.now()
         state.records_seen += len(page.records)
         await state.save(using_db=conn)
+    return page
 
 
 PREFETCH_PAGES = 2
@@ -260,10 +288,10 @@ async def sync_stream(
     )
     try:
         async for page in pages:
-            await commit_page(store, stream, page, handlers or {})
+            committed = await commit_page(store, stream, page, handlers or {})
             result.pages += 1
-            result.records += len(page.records)
-            result.bad_records += len(page.errors)
+            result.records += len(committed.records)
+            result.bad_records += len(committed.errors)
             if progress is not None:
                 outcome = progress(result)
                 if outcome is not None:

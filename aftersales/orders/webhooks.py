@@ -213,6 +213,6 @@ def _route(platform: str) -> Any:
 
 
 hooks = [
-    Route("/woocommerce/{store_id:int}", _route("woocommerce"), methods=["POST"]),
-    Route("/shopify/{store_id:int}", _route("shopify"), methods=["POST"]),
+    Route("/woocommerce/{store_id:id}", _route("woocommerce"), methods=["POST"]),
+    Route("/shopify/{store_id:id}", _route("shopify"), methods=["POST"]),
 ]

@@ -8,7 +8,6 @@ decides twice and never mistakes someone else's decision for its own.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from starlette.requests import Request
@@ -16,14 +15,23 @@ from starlette.responses import JSONResponse, Response
 
 from aftersales.core import clock
 from aftersales.core.api import (
+    AMOUNT,
+    DAY,
+    ID_QUERY,
+    PAGING,
+    amount_param,
     api_route,
+    body_int,
     choice_param,
     expected_version,
+    id_param,
     idempotency_key,
     int_param,
     json_body,
     json_money,
     json_time,
+    page_param,
+    query,
 )
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
@@ -81,37 +89,28 @@ def refund_json(refund: Refund) -> dict[str, Any]:
     }
 
 
-def _amount_param(value: str | None, name: str) -> Decimal | None:
-    if not value:
-        return None
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise InvalidInput(f"{name} must be an amount.", code="invalid_parameter") from None
-
-
 async def list_refunds(request: Request) -> Response:
     q = request.query_params
-    per_page = min(max(int_param(q.get("per_page"), 50, name="per_page"), 1), MAX_PER_PAGE)
+    per_page = int_param(q.get("per_page"), 50, name="per_page", minimum=1, maximum=MAX_PER_PAGE)
     due = q.get("due", "")
     if due not in ("", "soon", "overdue"):
         raise InvalidInput("due must be soon or overdue.", code="invalid_parameter")
     assignee = q.get("assignee", "")
     status = q.get("status") or None
     filters = queue.RefundFilters(
-        store_id=int_param(q.get("store_id"), 0, name="store_id") or None,
+        store_id=id_param(q.get("store_id"), name="store_id"),
         status=choice_param(RefundStatus, status if status != "open" else None, "status"),
         kind=choice_param(RefundKind, q.get("kind"), "kind"),
         reason=choice_param(ReasonCode, q.get("reason"), "reason"),
         due=due,
-        min_amount=_amount_param(q.get("min_amount"), "min_amount"),
-        max_amount=_amount_param(q.get("max_amount"), "max_amount"),
+        min_amount=amount_param(q.get("min_amount"), name="min_amount"),
+        max_amount=amount_param(q.get("max_amount"), name="max_amount"),
         assignee_id=current_user(request).id
         if assignee == "me"
-        else (int_param(assignee, 0, name="assignee") if assignee not in ("", "none") else None),
+        else (id_param(assignee, name="assignee") if assignee not in ("", "none") else None),
         unassigned=assignee == "none",
         open_only=status == "open",
-        page=int_param(q.get("page"), 1, name="page"),
+        page=page_param(q.get("page")),
     )
     result = await queue.search(filters, per_page=per_page)
     return JSONResponse(
@@ -205,7 +204,7 @@ async def refund_report(request: Request) -> Response:
         period,
         zone=settings.zone,
         currency=q.get("currency") or None,
-        store_id=int_param(q.get("store_id"), 0, name="store_id") or None,
+        store_id=id_param(q.get("store_id"), name="store_id"),
         grain=group_by if group_by in report.GRAINS else "day",
     )
     rows = result.series if group_by in report.GRAINS else result.groups[group_by]
@@ -253,16 +252,14 @@ async def start_refund(request: Request) -> Response:
     """``{"order_id", "kind", "amount", "reason", "note", "platform_item_id"?,
     "review_case_id"?}``: a refund the shop starts, approved within the caller's cap."""
     body = await json_body(request)
-    order_id = body.get("order_id")
-    if not isinstance(order_id, int):
-        raise InvalidInput("order_id must be an integer.", code="invalid_parameter")
+    order_id = body_int(body.get("order_id"), name="order_id")
     kind = choice_param(RefundKind, str(body.get("kind") or ""), "kind")
     if kind is None:
         raise InvalidInput("kind is required.", code="invalid_parameter")
     reason = choice_param(ReasonCode, str(body.get("reason") or "other"), "reason")
     review = body.get("review_case_id")
-    if review is not None and not isinstance(review, int):
-        raise InvalidInput("review_case_id must be an integer.", code="invalid_parameter")
+    if review is not None:
+        review = body_int(review, name="review_case_id")
     decision = await service.start_refund(
         order_id,
         kind=kind,
@@ -285,6 +282,16 @@ LIST_SCHEMA = {
     },
 }
 
+DECISION_BODY = {
+    "type": "object",
+    "properties": {
+        "amount": AMOUNT,
+        "note": {"type": "string"},
+        "reason": {"type": "string"},
+        "version": {"type": "integer", "minimum": 1},
+    },
+}
+
 api_routes = [
     api_route(
         "/reports/refunds",
@@ -292,9 +299,30 @@ api_routes = [
         summary="Refund report: from, to (shop days), group_by day|week|month|reason|sku|"
         "store|agent",
         roles=REPORT_READERS,
+        params=(
+            query("from", DAY),
+            query("to", DAY),
+            query("group_by", {"type": "string", "enum": list(GROUP_BY)}),
+            query("currency", {"type": "string", "maxLength": 3}),
+            query("store_id", ID_QUERY),
+        ),
     ),
     api_route(
-        "/refunds", list_refunds, summary="Refunds, filtered and paged", response=LIST_SCHEMA
+        "/refunds",
+        list_refunds,
+        summary="Refunds, filtered and paged",
+        response=LIST_SCHEMA,
+        params=(
+            *PAGING,
+            query("store_id", ID_QUERY),
+            query("status", {"type": "string", "enum": ["open", *(s.value for s in RefundStatus)]}),
+            query("kind", {"type": "string", "enum": [k.value for k in RefundKind]}),
+            query("reason", {"type": "string", "enum": [r.value for r in ReasonCode]}),
+            query("due", {"type": "string", "enum": ["soon", "overdue"]}),
+            query("min_amount", AMOUNT),
+            query("max_amount", AMOUNT),
+            query("assignee", {"type": "string"}, "me, none or a user id"),
+        ),
     ),
     api_route(
         "/refunds",
@@ -302,20 +330,36 @@ api_routes = [
         methods=["POST"],
         summary="Start a shipping, price-difference or compensation refund on an order",
         response=REFUND_SCHEMA,
+        status=201,
+        body={
+            "type": "object",
+            "required": ["order_id", "kind", "amount", "note"],
+            "properties": {
+                "order_id": ID_QUERY,
+                "kind": {"type": "string", "enum": [k.value for k in RefundKind]},
+                "amount": AMOUNT,
+                "reason": {"type": "string", "enum": [r.value for r in ReasonCode]},
+                "note": {"type": "string"},
+                "platform_item_id": {"type": "string"},
+                "review_case_id": ID_QUERY,
+            },
+        },
     ),
-    api_route("/refunds/{refund_id:int}", get_refund, summary="One refund", response=REFUND_SCHEMA),
+    api_route("/refunds/{refund_id:id}", get_refund, summary="One refund", response=REFUND_SCHEMA),
     api_route(
-        "/refunds/{refund_id:int}/approve",
+        "/refunds/{refund_id:id}/approve",
         approve,
         methods=["POST"],
         summary="Approve a refund (amount, note); Idempotency-Key repeats the first answer",
         response=REFUND_SCHEMA,
+        body=DECISION_BODY,
     ),
     api_route(
-        "/refunds/{refund_id:int}/reject",
+        "/refunds/{refund_id:id}/reject",
         reject,
         methods=["POST"],
         summary="Refuse a refund (reason); Idempotency-Key repeats the first answer",
         response=REFUND_SCHEMA,
+        body=DECISION_BODY,
     ),
 ]

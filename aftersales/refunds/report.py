@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from aftersales.core.api import date_param
 from aftersales.core.db import sqlite_value
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
@@ -71,13 +72,9 @@ def period_from_days(
     Missing days mean the last 30 days up to today, which is what an owner
     opening the report on a Monday morning expects.
     """
-    try:
-        last_day = date.fromisoformat(last) if last else now.astimezone(zone).date()
-        first_day = (
-            date.fromisoformat(first) if first else last_day - timedelta(days=DEFAULT_DAYS - 1)
-        )
-    except ValueError:
-        raise InvalidInput("Dates are written YYYY-MM-DD.", code="invalid_parameter") from None
+    # 0001-01-01 or 9999-12-31 would overflow once moved into UTC: bounded days only.
+    last_day = date_param(last, name="to") or now.astimezone(zone).date()
+    first_day = date_param(first, name="from") or last_day - timedelta(days=DEFAULT_DAYS - 1)
     start = datetime.combine(first_day, time(), tzinfo=zone).astimezone(UTC)
     end = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
     return Period(start, end)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from starlette.datastructures import UploadFile
@@ -13,11 +13,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from aftersales.core import clock
+from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.i18n import gettext as _
 from aftersales.core.jobs import kick_outbox
 from aftersales.core.models import Role, Store
+from aftersales.core.money import parse_amount
 from aftersales.core.photos import photo_response
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
@@ -34,10 +36,8 @@ RULE_EDITORS = (Role.SUPERVISOR, Role.OWNER, Role.ADMIN)
 def _decimal(value: str | None) -> Decimal | None:
     if not value or not value.strip():
         return None
-    try:
-        return Decimal(value.strip())
-    except InvalidOperation:
-        raise InvalidInput(f"{value!r} is not an amount.") from None
+    # NaN, Infinity, negatives and 1e999999 are refused here, not inside a rule.
+    return parse_amount(value, name=_("Amount"), minimum=Decimal(0))
 
 
 def _filters(request: Request) -> queue.RefundFilters:
@@ -52,7 +52,7 @@ def _filters(request: Request) -> queue.RefundFilters:
     except InvalidInput:
         minimum = maximum = None
     return queue.RefundFilters(
-        store_id=int(q["store"]) if q.get("store", "").isdecimal() else None,
+        store_id=number_or_none(q.get("store")),
         status=enum(RefundStatus, q.get("status")),
         kind=enum(RefundKind, q.get("kind")),
         reason=enum(ReasonCode, q.get("reason")),
@@ -64,7 +64,7 @@ def _filters(request: Request) -> queue.RefundFilters:
         intercept=q.get("intercept") == "1",
         writeback_failed=q.get("writeback") == "failed",
         open_only=q.get("status") in (None, "", "open"),
-        page=int(q["page"]) if q.get("page", "").isdecimal() else 1,
+        page=number_or_none(q.get("page"), maximum=MAX_PAGE) or 1,
     )
 
 
@@ -126,7 +126,7 @@ async def _decide(
 
 def _version(fields: dict[str, str]) -> int | None:
     value = fields.get("version", "")
-    return int(value) if value.isdecimal() else None
+    return number_or_none(value)
 
 
 async def refund_approve(request: Request) -> Response:
@@ -221,7 +221,7 @@ async def refund_assign(request: Request) -> Response:
 async def bulk_approve(request: Request) -> Response:
     """Approve the ticked rows the rules call eligible; each is decided on its own."""
     form = await request.form()
-    ids = [int(v) for v in form.getlist("refund") if isinstance(v, str) and v.isdecimal()]
+    ids = [int(v) for v in form.getlist("refund") if isinstance(v, str) and number_or_none(v)]
     outcome = await service.bulk_approve(ids, actor=current_user(request))
     await kick_outbox(request.app.state.redis, outcome.due)
     message = _("%(approved)s approved, %(skipped)s left for a person.") % {
@@ -283,7 +283,7 @@ async def _report(request: Request) -> report.RefundReport:
     return await report.refund_report(
         period,
         zone=settings.zone,
-        store_id=int(store) if store.isdecimal() else None,
+        store_id=number_or_none(store),
         grain=grain if grain in report.GRAINS else "day",
     )
 
@@ -300,7 +300,7 @@ async def start_form(request: Request) -> Response:
     order_id = request.query_params.get("order", "")
     order = (
         await Order.get_or_none(id=int(order_id)).prefetch_related("items")
-        if (order_id.isdecimal())
+        if number_or_none(order_id)
         else None
     )
     if order is None:
@@ -315,7 +315,7 @@ async def start_form(request: Request) -> Response:
 async def start_submit(request: Request) -> Response:
     form = await request.form()
     fields = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
-    order_id = int(fields["order"]) if fields.get("order", "").isdecimal() else 0
+    order_id = number_or_none(fields.get("order")) or 0
     try:
         kind = RefundKind(fields.get("kind", ""))
         reason = ReasonCode(fields.get("reason", "other"))
@@ -419,14 +419,14 @@ routes = [
     Route("/report/{table}.csv", report_csv),
     Route("/", refund_queue, name="refunds"),
     Route("/bulk-approve", bulk_approve, methods=["POST"]),
-    Route("/{refund_id:int}", refund_detail),
-    Route("/{refund_id:int}/approve", refund_approve, methods=["POST"]),
-    Route("/{refund_id:int}/reject", refund_reject, methods=["POST"]),
-    Route("/{refund_id:int}/retry", refund_retry, methods=["POST"]),
-    Route("/{refund_id:int}/assign", refund_assign, methods=["POST"]),
-    Route("/{refund_id:int}/evidence", evidence_add, methods=["POST"]),
-    Route("/{refund_id:int}/evidence.zip", evidence_zip),
-    Route("/{refund_id:int}/evidence/{evidence_id:int}", evidence_photo),
-    Route("/rules/{store_id:int}", rules_page),
-    Route("/rules/{store_id:int}", rules_save, methods=["POST"]),
+    Route("/{refund_id:id}", refund_detail),
+    Route("/{refund_id:id}/approve", refund_approve, methods=["POST"]),
+    Route("/{refund_id:id}/reject", refund_reject, methods=["POST"]),
+    Route("/{refund_id:id}/retry", refund_retry, methods=["POST"]),
+    Route("/{refund_id:id}/assign", refund_assign, methods=["POST"]),
+    Route("/{refund_id:id}/evidence", evidence_add, methods=["POST"]),
+    Route("/{refund_id:id}/evidence.zip", evidence_zip),
+    Route("/{refund_id:id}/evidence/{evidence_id:id}", evidence_photo),
+    Route("/rules/{store_id:id}", rules_page),
+    Route("/rules/{store_id:id}", rules_save, methods=["POST"]),
 ]

@@ -27,6 +27,7 @@ from aftersales.core import audit, clock, outbox
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound, PermissionDenied
 from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import OutboxMessage, Store, User
+from aftersales.core.money import parse_amount
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem
 from aftersales.orders.sync import capabilities_of
@@ -192,13 +193,8 @@ class Decision:
 def _amount(value: Decimal | str | None, default: Decimal) -> Decimal:
     if value is None or value == "":
         return default
-    try:
-        amount = Decimal(str(value))
-    except ArithmeticError:
-        raise InvalidInput("The amount must be a number such as 12.50.") from None
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(CENT):
-        raise InvalidInput("The amount must be positive, with at most two decimals.")
-    return amount
+    # One parser for every amount: 1e999999 used to overflow quantize (a 500).
+    return parse_amount(value, name=gettext("The amount"))
 
 
 async def _load_for_decision(

@@ -15,14 +15,22 @@ from starlette.responses import JSONResponse, Response
 
 from aftersales.core import clock
 from aftersales.core.api import (
+    AMOUNT,
+    DAY,
+    ID_QUERY,
+    PAGING,
     api_route,
+    body_int,
     choice_param,
     expected_version,
+    id_param,
     idempotency_key,
     int_param,
     json_body,
     json_money,
     json_time,
+    page_param,
+    query,
 )
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput, NotFound
@@ -155,24 +163,24 @@ async def _answer(request: Request, case: ReturnCase, status_code: int = 200) ->
 
 async def list_returns(request: Request) -> Response:
     q = request.query_params
-    per_page = min(max(int_param(q.get("per_page"), 50, name="per_page"), 1), MAX_PER_PAGE)
+    per_page = int_param(q.get("per_page"), 50, name="per_page", minimum=1, maximum=MAX_PER_PAGE)
     due = q.get("due", "")
     if due not in ("", "soon", "overdue"):
         raise InvalidInput("due must be soon or overdue.", code="invalid_parameter")
     status = q.get("status") or None
     assignee = q.get("assignee", "")
     filters = queue.ReturnFilters(
-        store_id=int_param(q.get("store_id"), 0, name="store_id") or None,
+        store_id=id_param(q.get("store_id"), name="store_id"),
         status=choice_param(ReturnStatus, status if status != "open" else None, "status"),
         kind=choice_param(ReturnKind, q.get("kind"), "kind"),
         reason=choice_param(ReasonCode, q.get("reason"), "reason"),
         due=due,
         assignee_id=current_user(request).id
         if assignee == "me"
-        else (int_param(assignee, 0, name="assignee") if assignee not in ("", "none") else None),
+        else (id_param(assignee, name="assignee") if assignee not in ("", "none") else None),
         unassigned=assignee == "none",
         open_only=status == "open",
-        page=int_param(q.get("page"), 1, name="page"),
+        page=page_param(q.get("page")),
     )
     result = await queue.search(filters, per_page=per_page)
     return JSONResponse(
@@ -195,9 +203,7 @@ def _text(body: dict[str, Any], name: str) -> str:
 
 
 def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{name} must be a whole number.", code="invalid_parameter")
-    return value
+    return body_int(value, name=name, minimum=0)
 
 
 async def open_return(request: Request) -> Response:
@@ -368,7 +374,7 @@ async def cancel(request: Request) -> Response:
 async def policy_check(request: Request) -> Response:
     """Would this item of this order come back, for this reason, today? And why."""
     q = request.query_params
-    order = await Order.get_or_none(id=int_param(q.get("order_id"), 0, name="order_id"))
+    order = await Order.get_or_none(id=int_param(q.get("order_id"), 0, name="order_id", minimum=1))
     if order is None:
         raise NotFound("No such order.")
     item_id = q.get("item_id", "")
@@ -402,7 +408,7 @@ async def returns_report(request: Request) -> Response:
         q.get("from"), q.get("to"), zone=settings.zone, now=clock.now()
     )
     result = await report.return_report(
-        period, store_id=int_param(q.get("store_id"), 0, name="store_id") or None
+        period, store_id=id_param(q.get("store_id"), name="store_id")
     )
     return JSONResponse(
         {
@@ -433,13 +439,50 @@ async def returns_report(request: Request) -> Response:
     )
 
 
+TEXT = {"type": "string"}
+STEP_BODIES: dict[str, dict[str, Any]] = {
+    "approve": {
+        "return_address": TEXT,
+        "shipping_payer": {"type": "string", "enum": [p.value for p in ShippingPayer]},
+        "shipping_cost": AMOUNT,
+        "note": TEXT,
+    },
+    "reject": {"reason": TEXT},
+    "tracking": {"carrier": TEXT, "tracking_no": TEXT},
+    "inspect": {
+        "lines": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["line_id"],
+                "properties": {
+                    "line_id": ID_QUERY,
+                    "received_good": {"type": "integer", "minimum": 0},
+                    "received_damaged": {"type": "integer", "minimum": 0},
+                    "result": {"type": "string", "enum": [r.value for r in InspectionResult]},
+                    "note": TEXT,
+                    "restock": {"type": "boolean"},
+                },
+            },
+        },
+        "refund_amount": AMOUNT,
+        "note": TEXT,
+    },
+    "ship-replacement": {"carrier": TEXT, "tracking_no": TEXT, "note": TEXT},
+    "close": {"note": TEXT},
+    "cancel": {"note": TEXT},
+}
+
+
 def _step(name: str, endpoint: Any, summary: str) -> Any:
+    fields = {**STEP_BODIES.get(name, {}), "version": {"type": "integer", "minimum": 1}}
     return api_route(
-        f"/returns/{{case_id:int}}/{name}",
+        f"/returns/{{case_id:id}}/{name}",
         endpoint,
         methods=["POST"],
         summary=summary + "; Idempotency-Key repeats the first answer",
         response=CASE_SCHEMA,
+        body={"type": "object", "properties": fields},
     )
 
 
@@ -449,21 +492,67 @@ api_routes = [
         returns_report,
         summary="Returns report: from, to (shop days), store_id",
         roles=MANAGERS,
+        params=(query("from", DAY), query("to", DAY), query("store_id", ID_QUERY)),
     ),
     api_route(
         "/returns/policy-check",
         policy_check,
         summary="Policy verdict for order_id, item_id, reason, kind, with the rules applied",
+        params=(
+            query("order_id", ID_QUERY),
+            query("item_id", TEXT),
+            query("kind", {"type": "string", "enum": [k.value for k in ReturnKind]}),
+            query("reason", {"type": "string", "enum": [r.value for r in ReasonCode]}),
+        ),
     ),
-    api_route("/returns", list_returns, summary="Return cases, filtered and paged"),
+    api_route(
+        "/returns",
+        list_returns,
+        summary="Return cases, filtered and paged",
+        params=(
+            *PAGING,
+            query("store_id", ID_QUERY),
+            query("status", {"type": "string", "enum": ["open", *(s.value for s in ReturnStatus)]}),
+            query("kind", {"type": "string", "enum": [k.value for k in ReturnKind]}),
+            query("reason", {"type": "string", "enum": [r.value for r in ReasonCode]}),
+            query("due", {"type": "string", "enum": ["soon", "overdue"]}),
+            query("assignee", TEXT, "me, none or a user id"),
+        ),
+    ),
     api_route(
         "/returns",
         open_return,
         methods=["POST"],
         summary="Open a return or exchange case on an order",
         response=CASE_SCHEMA,
+        status=201,
+        body={
+            "type": "object",
+            "required": ["order_id", "lines"],
+            "properties": {
+                "order_id": ID_QUERY,
+                "kind": {"type": "string", "enum": [k.value for k in ReturnKind]},
+                "reason": {"type": "string", "enum": [r.value for r in ReasonCode]},
+                "buyer_text": TEXT,
+                "lines": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "type": "object",
+                        "required": ["platform_item_id"],
+                        "properties": {
+                            "platform_item_id": TEXT,
+                            "quantity": {"type": "integer", "minimum": 1},
+                            "replacement_sku": TEXT,
+                            "replacement_title": TEXT,
+                            "replacement_price": AMOUNT,
+                        },
+                    },
+                },
+            },
+        },
     ),
-    api_route("/returns/{case_id:int}", get_return, summary="One case", response=CASE_SCHEMA),
+    api_route("/returns/{case_id:id}", get_return, summary="One case", response=CASE_SCHEMA),
     _step("approve", approve, "Approve (return_address, shipping_payer, shipping_cost, note)"),
     _step("reject", reject, "Refuse (reason)"),
     _step("tracking", tracking, "The buyer's return carrier and tracking_no"),

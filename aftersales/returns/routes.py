@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from aftersales.core import clock
+from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.i18n import gettext as _
@@ -35,6 +36,9 @@ from aftersales.returns.models import (
 from aftersales.returns.policy import LAW_EXCLUDED, Policy, ReturnKind
 
 POLICY_EDITORS = (Role.SUPERVISOR, Role.OWNER, Role.ADMIN)
+MAX_QUANTITY = 100_000
+MAX_WINDOW_DAYS = 3650
+"""A return window longer than ten years is a typo, and a huge one overflowed timedelta."""
 REFUSAL_TEMPLATES = (
     "商品已使用/吊牌已剪，影响二次销售，无法退货。",
     "已超过七天无理由退货期限。",
@@ -50,7 +54,7 @@ def _filters(request: Request) -> queue.ReturnFilters:
     q = request.query_params
     user = current_user(request)
     return queue.ReturnFilters(
-        store_id=int(q["store"]) if q.get("store", "").isdecimal() else None,
+        store_id=number_or_none(q.get("store")),
         status=_enum(ReturnStatus, q.get("status")),
         kind=_enum(ReturnKind, q.get("kind")),
         reason=_enum(ReasonCode, q.get("reason")),
@@ -59,7 +63,7 @@ def _filters(request: Request) -> queue.ReturnFilters:
         unassigned=q.get("assignee") == "none",
         open_only=q.get("status") in (None, "", "open"),
         awaiting_receipt=q.get("status") == "awaiting_receipt",
-        page=int(q["page"]) if q.get("page", "").isdecimal() else 1,
+        page=number_or_none(q.get("page"), maximum=MAX_PAGE) or 1,
     )
 
 
@@ -114,7 +118,7 @@ async def return_detail(request: Request) -> Response:
 
 def _version(fields: dict[str, str]) -> int | None:
     value = fields.get("version", "")
-    return int(value) if value.isdecimal() else None
+    return number_or_none(value)
 
 
 async def _step(
@@ -190,7 +194,7 @@ async def receive_and_inspect(request: Request) -> Response:
     for name, value in form.multi_items():
         if isinstance(value, UploadFile) and value.filename and name.startswith("photo_"):
             key = name.removeprefix("photo_")
-            line_id = int(key) if key.isdecimal() else None
+            line_id = number_or_none(key)
             uploads.append((line_id, Upload(value.filename, await value.read())))
     try:
         for _line, upload in uploads:
@@ -241,9 +245,10 @@ async def photo(request: Request) -> Response:
 
 
 def _count(value: str, title: str) -> int:
-    if not value.strip().isdecimal():
+    count = number_or_none(value, maximum=MAX_QUANTITY)
+    if count is None:
         raise InvalidInput(f"{title}: type how many came back in good condition.")
-    return int(value.strip())
+    return count
 
 
 async def receive(request: Request) -> Response:
@@ -325,7 +330,7 @@ async def receiving(request: Request) -> Response:
 
 async def new_form(request: Request) -> Response:
     order_id = request.query_params.get("order", "")
-    order = await Order.get_or_none(id=int(order_id)) if order_id.isdecimal() else None
+    order = await Order.get_or_none(id=int(order_id)) if number_or_none(order_id) else None
     if order is None:
         raise InvalidInput(_("Open a return from an order's page."), status=404)
     items = await OrderItem.filter(order_id=order.id).order_by("id")
@@ -339,12 +344,12 @@ async def new_form(request: Request) -> Response:
 async def new_submit(request: Request) -> Response:
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-    order_id = int(fields["order"]) if fields.get("order", "").isdecimal() else 0
+    order_id = number_or_none(fields.get("order")) or 0
     try:
         lines = []
         for item in await OrderItem.filter(order_id=order_id).order_by("id"):
             quantity = fields.get(f"qty_{item.platform_item_id}", "0").strip() or "0"
-            if not quantity.isdecimal():
+            if number_or_none(quantity, maximum=MAX_QUANTITY) is None:
                 raise InvalidInput(f"{item.title}: the quantity is a whole number.")
             if int(quantity):
                 lines.append(
@@ -408,6 +413,10 @@ async def policy_page(request: Request) -> Response:
     )  # fmt: skip
 
 
+def _days_ok(value: str) -> bool:
+    return number_or_none(value, maximum=MAX_WINDOW_DAYS) is not None
+
+
 def _policy_from_form(fields: dict[str, str], count: int) -> dict[str, Any]:
     raw: dict[str, Any] = {
         key: fields.get(key, "").strip()
@@ -426,15 +435,15 @@ def _policy_from_form(fields: dict[str, str], count: int) -> dict[str, Any]:
             for key in ("no_reason_days", "quality_return_days", "quality_exchange_days")
         }
         excluded = fields.get(f"cat_{i}_excluded", "law")
-        entry: dict[str, Any] = {k: int(v) for k, v in rules.items() if v.isdecimal()}
+        entry: dict[str, Any] = {k: int(v) for k, v in rules.items() if _days_ok(v)}
         if excluded in ("yes", "no"):
             entry["excluded"] = excluded == "yes"
-        if any(v and not v.isdecimal() for v in rules.values()):
+        if any(v and not _days_ok(v) for v in rules.values()):
             raise InvalidInput(f"{name}: windows are whole numbers of days.")
         if entry:
             categories[name] = entry
     for key in ("no_reason_days", "quality_return_days", "quality_exchange_days"):
-        if raw[key] and not raw[key].isdecimal():
+        if raw[key] and not _days_ok(raw[key]):
             raise InvalidInput("Windows are whole numbers of days.")
         raw[key] = int(raw[key]) if raw[key] else None
     return {**{k: v for k, v in raw.items() if v}, "categories": categories, "keywords": keywords}
@@ -447,7 +456,7 @@ async def policy_save(request: Request) -> Response:
         raise InvalidInput(_("No such store."), status=404)
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-    count = int(fields["rows"]) if fields.get("rows", "").isdecimal() else 0
+    count = number_or_none(fields.get("rows"), maximum=100) or 0
     try:
         raw = _policy_from_form(fields, min(count, 100))
         await service.save_policy(
@@ -471,7 +480,7 @@ async def report_page(request: Request) -> Response:
     period = report.period_from_days(
         q.get("from") or None, q.get("to") or None, zone=settings.zone, now=clock.now()
     )
-    store_id = int(q["store"]) if q.get("store", "").isdecimal() else None
+    store_id = number_or_none(q.get("store"))
     result = await returns_report.return_report(period, store_id=store_id)
     return render(
         request,
@@ -493,17 +502,17 @@ routes = [
     Route("/receiving", receiving),
     Route("/new", new_form),
     Route("/new", new_submit, methods=["POST"]),
-    Route("/policy/{store_id:int}", policy_page),
-    Route("/policy/{store_id:int}", policy_save, methods=["POST"]),
-    Route("/{case_id:int}", return_detail),
-    Route("/{case_id:int}/approve", approve, methods=["POST"]),
-    Route("/{case_id:int}/reject", reject, methods=["POST"]),
-    Route("/{case_id:int}/tracking", tracking, methods=["POST"]),
-    Route("/{case_id:int}/receive", receive, methods=["POST"]),
-    Route("/{case_id:int}/inspect", receive_and_inspect, methods=["POST"]),
-    Route("/{case_id:int}/ship-replacement", ship_replacement, methods=["POST"]),
-    Route("/{case_id:int}/close", close, methods=["POST"]),
-    Route("/{case_id:int}/cancel", cancel, methods=["POST"]),
-    Route("/{case_id:int}/assign", assign, methods=["POST"]),
-    Route("/{case_id:int}/photos/{photo_id:int}", photo),
+    Route("/policy/{store_id:id}", policy_page),
+    Route("/policy/{store_id:id}", policy_save, methods=["POST"]),
+    Route("/{case_id:id}", return_detail),
+    Route("/{case_id:id}/approve", approve, methods=["POST"]),
+    Route("/{case_id:id}/reject", reject, methods=["POST"]),
+    Route("/{case_id:id}/tracking", tracking, methods=["POST"]),
+    Route("/{case_id:id}/receive", receive, methods=["POST"]),
+    Route("/{case_id:id}/inspect", receive_and_inspect, methods=["POST"]),
+    Route("/{case_id:id}/ship-replacement", ship_replacement, methods=["POST"]),
+    Route("/{case_id:id}/close", close, methods=["POST"]),
+    Route("/{case_id:id}/cancel", cancel, methods=["POST"]),
+    Route("/{case_id:id}/assign", assign, methods=["POST"]),
+    Route("/{case_id:id}/photos/{photo_id:id}", photo),
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from aftersales.core import audit, clock
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
 from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import OutboxMessage, Store, User
+from aftersales.core.money import parse_amount
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem, Shipment, ShipmentDirection
 from aftersales.orders.sync import capabilities_of
@@ -195,13 +196,8 @@ class LineRequest:
 def parse_money(value: Any, what: str) -> Decimal | None:
     if value is None or value == "":
         return None
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise InvalidInput(f"{what} must be a number such as 12.50.") from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(CENT):
-        raise InvalidInput(f"{what} must be zero or more, with at most two decimals.")
-    return amount
+    # One parser for every amount: 1e999999 used to overflow quantize (a 500).
+    return parse_amount(value, name=gettext(what), minimum=Decimal(0))
 
 
 async def open_case(
