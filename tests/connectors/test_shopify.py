@@ -57,7 +57,7 @@ from tests.fakes.faults import FaultInjector
 from tests.fakes.serve import serve
 from tests.fakes.shopify import LOST_502, LOST_TIMEOUT, FakeShopifyShop, make_app
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "shopify"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "shopify"
 START = datetime(2026, 9, 1, tzinfo=UTC)
 SINCE = START - timedelta(days=1)
 # Three days on, every seeded order (one a minute) has been created and updated.

@@ -72,7 +72,7 @@ STATUS_WORDS = {
     "TRADE_CLOSED_BY_TAOBAO": OrderStatus.CLOSED,
 }
 
-# The md5 vector of /work/shared/fixtures/README.md; the hmac ones were computed apart
+# The md5 vector of tests/fixtures/README.md; the hmac ones were computed apart
 # from any code of ours, with `printf '%s' "$TEXT" | openssl dgst -md5 -hmac test` (and
 # -sha256), over the text TOP signs for the same parameters.
 VECTOR = {

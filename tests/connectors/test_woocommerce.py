@@ -34,7 +34,7 @@ from tests.fakes.faults import FaultInjector
 from tests.fakes.serve import serve
 from tests.fakes.woocommerce import LOST_502, LOST_TIMEOUT, FakeWooShop, make_app
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "woocommerce"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "woocommerce"
 START = datetime(2026, 9, 1, tzinfo=UTC)
 # When refunds are written: well after every seeded order was last modified.
 REFUND_AT = START + timedelta(days=40)

@@ -48,7 +48,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "woocommerce"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "woocommerce"
 API = "/wp-json/wc/v3"
 CENT = Decimal("0.01")
 LOST_502 = "502"  # executed, then a proxy answers 502 Bad Gateway

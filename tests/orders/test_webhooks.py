@@ -23,7 +23,7 @@ from connectors.base import OrderStatus, Stream
 from tests.fakes.serve import serve
 from tests.fakes.woocommerce import FakeWooShop, make_app
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SECRET = "whsec-test-123"
 
 
