@@ -87,14 +87,18 @@ class Record(BaseModel):
         return value
 
 
+MAX_AMOUNT = Decimal(10) ** 12
+
+
 def parse_money(value: Any, record_id: str) -> Decimal:
     """A platform amount (string or number) to cents; anything else is a ``BadPayload``."""
     try:
         amount = Decimal(str(value if value not in (None, "") else "0"))
     except InvalidOperation:
         raise BadPayload(f"not an amount: {value!r}", record_id=record_id) from None
-    if not amount.is_finite():
-        raise BadPayload(f"not an amount: {value!r}", record_id=record_id)
+    # Finite but beyond any order (1e300) cannot be held to the cent: a bad record too.
+    if not amount.is_finite() or abs(amount) >= MAX_AMOUNT:
+        raise BadPayload(f"not an amount: {str(value)[:40]!r}", record_id=record_id)
     return amount.quantize(Decimal("0.01"))
 
 

@@ -400,7 +400,7 @@ def _money(raw: str) -> Decimal | None:
         if not _GROUPED_AMOUNT.fullmatch(value):
             return None
         value = value.replace(",", "")
-    if not _AMOUNT.fullmatch(value):
+    if not _AMOUNT.fullmatch(value) or len(value) > 16:
         return None
     return Decimal(value).quantize(CENT)
 

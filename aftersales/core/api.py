@@ -7,6 +7,7 @@ every module without a second list to keep in sync.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
@@ -127,6 +128,10 @@ def json_money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+_WHOLE = re.compile(r"-?[0-9]{1,19}")
+MAX_JSON_BYTES = 1024 * 1024
+
+
 def int_param(
     value: str | None, default: int, *, name: str, minimum: int = 0, maximum: int = MAX_ID
 ) -> int:
@@ -134,10 +139,7 @@ def int_param(
     if value is None or not value.strip():
         return default
     text = value.strip()
-    if not text.lstrip("-").isascii() or not text.lstrip("-").isdigit() or len(text) > 20:
-        number = None
-    else:
-        number = int(text)
+    number = int(text) if _WHOLE.fullmatch(text) else None
     if number is None or not minimum <= number <= maximum:
         message = _("%(name)s must be a whole number from %(min)s to %(max)s.")
         raise InvalidInput(
@@ -224,16 +226,21 @@ def choice_param(kind: Any, value: str | None, name: str) -> Any:
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_JSON_BYTES:
+            message = _("The body is over %(max)s bytes.") % {"max": MAX_JSON_BYTES}
+            raise InvalidInput(message, code="body_too_large")
     if not raw:
         return {}
     try:
-        body = await request.json()
-    except ValueError:
-        raise InvalidInput("The body must be JSON.", code="invalid_json") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("The body must be a JSON object.", code="invalid_json")
-    _check_strings(body)
+        body = json.loads(raw)
+        if not isinstance(body, dict):
+            raise InvalidInput(_("The body must be a JSON object."), code="invalid_json")
+        _check_strings(body)
+    except (ValueError, RecursionError):  # RecursionError: [[[[... nested past any meaning
+        raise InvalidInput(_("The body must be JSON."), code="invalid_json") from None
     return body
 
 

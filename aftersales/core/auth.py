@@ -210,7 +210,11 @@ class CSRFMiddleware:
             response = await render_error(Request(scope, replay), 400, message)
             await response(scope, replay, send)
             return
-        if not expected or not sent or not hmac.compare_digest(expected, sent):
+        if (
+            not expected
+            or not sent
+            or not hmac.compare_digest(expected.encode(), sent.encode("utf-8", "replace"))
+        ):
             request = Request(scope, replay)
             response = await render_error(
                 request,
@@ -231,6 +235,7 @@ def _longest_field(scope: Scope, messages: list[Message]) -> int:
     if (
         not Headers(scope=scope)
         .get("content-type", "")
+        .lower()
         .startswith("application/x-www-form-urlencoded")
     ):
         return 0

@@ -102,7 +102,12 @@ class RedisSessions:
             await redis.expire(_key(session_id), ttl)
             return None
         record = {**data, _CREATED: created or time.time()}
-        await redis.set(_key(session_id), json.dumps(record), ex=ttl)
+        # An existing id is only rewritten while it still exists (xx): a request
+        # that loaded the session before a sign-out must not bring it back.
+        fresh = created is None
+        written = await redis.set(_key(session_id), json.dumps(record), ex=ttl, xx=not fresh)
+        if not written:
+            return ""
         return session_id
 
 

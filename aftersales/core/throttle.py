@@ -15,6 +15,7 @@ A successful sign-in takes its own attempt back off the counters.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from arq.connections import ArqRedis
@@ -68,8 +69,22 @@ class Attempt:
     known_good: bool
 
 
+def _address(ip: str) -> str:
+    """An IPv6 client counts by its /64: one host is given a whole /64 to pick from."""
+    try:
+        parsed = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip[:64]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
 def _keys(username: str, ip: str) -> list[str]:
     name = username.strip().lower()[:64]
+    ip = _address(ip)
     return [
         f"{_PREFIX}pair:{ip}:{name}",
         f"{_PREFIX}ip:{ip}",

@@ -762,6 +762,17 @@ async def inspect(
         )
         if case.kind is ReturnKind.RETURN:
             amount = accepted_value if override is None else override
+            if override is not None and override > accepted_value:
+                # More than came back good is money the shop chooses to give, like a
+                # refund it starts: the inspector's cap for those (ad hoc) applies.
+                await refunds.check_cap(
+                    actor,
+                    case.store_id,
+                    override,
+                    ad_hoc=True,
+                    message=INSPECTION_OVER_CAP,
+                    conn=conn,
+                )
             if amount > 0:
                 # The inspection commits the money, so the inspector decides the refund:
                 # their cap applies (once, in the refunds service), and they are its

@@ -141,3 +141,17 @@ async def test_the_lock_ends_after_the_window(short_window_app) -> None:
         assert "Try again in 1 minutes." in refused.text
         await asyncio.sleep(int(refused.headers["retry-after"]) + 1.2)
         assert (await post_login(client, token, "night", PASSWORD)).status_code == 303
+
+
+async def test_an_ipv6_host_cannot_dodge_the_limit_by_hopping_inside_its_64(app) -> None:
+    """One IPv6 host is handed a whole /64: its addresses count as one (found in review)."""
+    await create_user(username="kefu")
+    answers = []
+    for n in range(PAIR_LIMIT + 1):
+        async with client_from(app, f"2001:db8:1:2::{n + 1:x}") as hopper:
+            token = await csrf_from(hopper, "/login")
+            answers.append((await post_login(hopper, token, "kefu", "wrong")).status_code)
+    assert answers == [401] * PAIR_LIMIT + [429]
+    async with client_from(app, "2001:db8:1:3::1") as neighbour:  # another /64: its own count
+        token = await csrf_from(neighbour, "/login")
+        assert (await post_login(neighbour, token, "kefu", PASSWORD)).status_code == 303

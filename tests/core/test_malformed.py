@@ -361,3 +361,52 @@ async def test_a_value_longer_than_its_column_in_a_lookup_is_a_400(
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "too_long"
     assert "超出" in response.json()["error"]["message"]
+
+
+# -- found in the review after the merge ------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["--5", "+-1", "5-", "٣"])
+async def test_a_number_with_odd_signs_or_digits_is_a_400_not_a_crash(
+    client: httpx.AsyncClient, value: str
+) -> None:
+    owner = await create_user(role=Role.OWNER)
+    token = await service.create_token(owner, "script")
+    headers = {"Authorization": f"Bearer {token}"}
+    for path in ("/api/v1/orders", "/api/v1/refunds", "/api/v1/returns"):
+        answer = await client.get(path, params={"page": value}, headers=headers)
+        assert answer.status_code == 400, (path, answer.text)
+        assert answer.json()["error"]["code"] == "invalid_parameter"
+    await sign_in(client, owner.username)
+    page = await client.get("/orders/", params={"page": value})
+    assert page.status_code < 500
+
+
+async def test_a_json_body_nested_past_reason_or_over_a_mebibyte_is_a_400(
+    client: httpx.AsyncClient, clean_db: Settings
+) -> None:
+    _owner, token = await create_demo_desk(clean_db)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    refund = await Refund.filter(status=RefundStatus.REQUESTED).first()
+    assert refund is not None
+    deep = b'{"note": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    answer = await client.post(f"/api/v1/refunds/{refund.id}/reject", content=deep, headers=headers)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "invalid_json"
+    huge = b'{"note": "' + b"x" * (1024 * 1024 + 1) + b'"}'
+    answer = await client.post(f"/api/v1/refunds/{refund.id}/reject", content=huge, headers=headers)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "body_too_large"
+    assert (await Refund.get(id=refund.id)).status is RefundStatus.REQUESTED
+
+
+async def test_a_csrf_token_outside_ascii_is_refused_not_a_crash(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.get("/login")
+    form = await client.post("/login", data={"username": "x", "password": "y", "csrf_token": "é"})
+    assert form.status_code == 403
+    header = await client.post(
+        "/login", data={"username": "x", "password": "y"}, headers={"X-CSRF-Token": "令牌".encode()}
+    )
+    assert header.status_code == 403

@@ -327,6 +327,13 @@ MALFORMED = {
     "1e400": woo_version("processing", "2017-03-22T19:28:08", total="TOTAL").replace(
         b'"TOTAL"', b"1e400"
     ),
+    # Finite, but more digits than an amount to the cent can hold (found in review).
+    "1e300": woo_version("processing", "2017-03-22T19:28:08", total="TOTAL").replace(
+        b'"TOTAL"', b"1e300"
+    ),
+    "a line price of 1e300": woo_version(
+        "processing", "2017-03-22T19:28:08", line_items=[{"id": 1, "name": "a", "total": "1e300"}]
+    ),
     "NaN": woo_version("processing", "2017-03-22T19:28:08", total="TOTAL").replace(
         b'"TOTAL"', b"NaN"
     ),

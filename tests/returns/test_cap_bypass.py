@@ -13,11 +13,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import httpx
+import pytest
 
 from aftersales.core.config import Settings
 from aftersales.core.models import AuditEvent, OutboxMessage, Role
 from aftersales.core.reasons import ReasonCode
 from aftersales.refunds.models import LedgerEntry, Refund, RefundKind, RefundStatus
+from aftersales.refunds.service import NeedsSupervisor
 from aftersales.returns import service
 from aftersales.returns.models import ReturnCase, ReturnLine, ReturnStatus
 from aftersales.returns.policy import ReturnKind
@@ -174,3 +176,29 @@ async def test_the_refund_an_inspection_triggers_is_credited_to_the_inspector(
         event = await AuditEvent.get(action=action, subject_id=str(refund.id))
         assert event.actor_id == inspector.id
     assert "inspected by" in refund.rule and inspector.username in refund.rule
+
+
+async def test_an_inspector_typing_more_than_came_back_is_held_to_the_cap_for_shop_refunds(
+    client: httpx.AsyncClient, app
+) -> None:
+    """More than the goods' value is money the shop chooses to give (found in review):
+    an agent typing it is held to the 200.00 cap on refunds the shop starts, not 300.00."""
+    store = await create_store()
+    order, item = await an_order(store, unit_price="100.00", quantity=3)
+    boss = await create_user(role=Role.SUPERVISOR)
+    agent = await create_user(role=Role.AGENT)
+    case = await service.open_case(
+        order.id, kind=ReturnKind.RETURN, lines=[service.LineRequest(item.platform_item_id, 1)],
+        reason=ReasonCode.QUALITY, actor=agent,
+    )  # fmt: skip
+    await service.approve(case.id, actor=agent, return_address=ADDRESS)
+    await service.receive(case.id, actor=agent)
+    line = await ReturnLine.get(case_id=case.id)
+    good = [service.LineInspection(line.id, received_good=1)]
+    with pytest.raises(NeedsSupervisor, match=r"200\.00"):
+        await service.inspect(case.id, actor=agent, lines=good, refund_amount="250.00")
+    assert (await ReturnCase.get(id=case.id)).status is ReturnStatus.RECEIVED
+    assert not await Refund.filter(order_id=order.id).exists()
+    done = await service.inspect(case.id, actor=boss, lines=good, refund_amount="250.00")
+    refund = await Refund.get(id=done.refund_id)
+    assert (refund.approved_amount, refund.decided_by_id) == (Decimal("250.00"), boss.id)
