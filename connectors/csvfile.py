@@ -207,6 +207,8 @@ def read_orders(
         return result
     result.format = detected
 
+    required: tuple[str, ...]
+    wanted: tuple[str, ...]
     if detected == TAOBAO:
         required, wanted = TAOBAO_REQUIRED, TAOBAO_REQUIRED + TAOBAO_OPTIONAL
     else:
@@ -426,9 +428,8 @@ def _as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _latest(*times: datetime | None) -> datetime | None:
-    known = [time for time in times if time is not None]
-    return max(known) if known else None
+def _latest(first: datetime, *times: datetime | None) -> datetime:
+    return max([first, *(time for time in times if time is not None)])
 
 
 def _taobao_status(raw: str) -> OrderStatus | None:

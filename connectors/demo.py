@@ -213,7 +213,7 @@ class DemoConnector:
         demo platform remembers write-backs (``DECISIONS``) like a real one.
         """
         rng = random.Random(self.seed + 1)
-        refunds = []
+        refunds: list[AfterSaleRecord] = []
         for order in self.all_orders():
             recent = self.now - order.created_at < timedelta(days=6)
             if order.paid_at is None or rng.random() > (0.3 if recent else 0.1):

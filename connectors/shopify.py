@@ -54,7 +54,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from pydantic import ValidationError
@@ -81,7 +81,7 @@ from connectors.base import (
     read_json_object,
 )
 from connectors.http import Pacer, PlatformClient, Sleep
-from connectors.timeutil import iso_z, parse_utc
+from connectors.timeutil import iso_z, parse_utc, required_utc
 
 # Shared with WooCommerce so there is one copy of the parts that keep refunds single:
 # the create sent once, the split checked before any call.
@@ -529,7 +529,7 @@ class ShopifyConnector:
                 raise PlatformError("Shopify orders.json did not return a list of orders")
             next_url = parse_link(response.headers.get("link")).get("next")
             if next_url is None:
-                end = parse_utc(until) - self.overlap  # type: ignore[operator]
+                end = required_utc(until) - self.overlap
                 yield rows, json.dumps({"since": iso_z(end)})
                 return
             yield rows, json.dumps({"since": state["since"], "until": until, "next": next_url})
@@ -674,9 +674,9 @@ class ShopifyConnector:
             body, response = await self._get(url, params)
             for refund in body.get("refunds") or []:
                 if refund_id and str(refund.get("id")) == refund_id:
-                    return refund
+                    return cast(dict[str, Any], refund)
                 if mark in str(refund.get("note") or ""):
-                    return refund
+                    return cast(dict[str, Any], refund)
             url, params = parse_link(response.headers.get("link")).get("next"), None
         return None
 

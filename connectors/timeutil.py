@@ -7,6 +7,15 @@ from datetime import UTC, datetime, timedelta, timezone
 CHINA = timezone(timedelta(hours=8))
 
 
+def required_utc(value: str | None, *, naive_zone: timezone = UTC) -> datetime:
+    """``parse_utc`` for a time the record cannot be without: missing is a ``ValueError``,
+    which the parsers report as a bad record like any other unreadable field."""
+    parsed = parse_utc(value, naive_zone=naive_zone)
+    if parsed is None:
+        raise ValueError("a required time is missing")
+    return parsed
+
+
 def parse_utc(value: str | None, *, naive_zone: timezone = UTC) -> datetime | None:
     """ISO 8601 to aware UTC; a time without offset is read in ``naive_zone``."""
     if not value:

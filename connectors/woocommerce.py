@@ -38,10 +38,10 @@ import html
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Generator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -69,7 +69,7 @@ from connectors.base import (
     read_json_object,
 )
 from connectors.http import PlatformClient
-from connectors.timeutil import iso_utc, parse_utc
+from connectors.timeutil import iso_utc, parse_utc, required_utc
 
 API = "/wp-json/wc/v3"
 STATUS = {
@@ -116,7 +116,7 @@ class OAuth1QueryAuth(httpx.Auth):
         self.secret = secret
         self.clock = clock
 
-    def auth_flow(self, request: httpx.Request):  # type: ignore[override]
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         params = dict(request.url.params)
         params.update(
             {
@@ -215,10 +215,10 @@ def parse_order(payload: dict[str, Any]) -> OrderRecord:
             currency=payload.get("currency") or "USD",
             total_amount=total,
             paid_amount=total if paid_at else Decimal("0.00"),
-            created_at=parse_utc(payload["date_created_gmt"]),
+            created_at=required_utc(payload["date_created_gmt"]),
             paid_at=paid_at,
             shipped_at=parse_utc(payload.get("date_completed_gmt")),
-            updated_at=parse_utc(payload["date_modified_gmt"]),
+            updated_at=required_utc(payload["date_modified_gmt"]),
             items=items,
             shipments=_shipments(payload),
         )
@@ -232,7 +232,7 @@ def parse_order(payload: dict[str, Any]) -> OrderRecord:
 def parse_refund(order_id: str, currency: str, payload: dict[str, Any]) -> AfterSaleRecord:
     record_id = str(payload.get("id", "?"))
     try:
-        created = parse_utc(payload["date_created_gmt"])
+        created = required_utc(payload["date_created_gmt"])
         amount = parse_money(payload["amount"], record_id)
         lines = payload.get("line_items") or []
         return AfterSaleRecord(
@@ -274,7 +274,7 @@ def parse_review(payload: dict[str, Any]) -> ReviewRecord:
             reviewer_nick=payload.get("reviewer") or "",
             rating=int(payload["rating"]) or None,
             text=text.strip(),
-            created_at=parse_utc(payload["date_created_gmt"]),
+            created_at=required_utc(payload["date_created_gmt"]),
         )
     except (KeyError, TypeError, ValueError, ValidationError) as exc:
         raise BadPayload(f"review {record_id}: {exc}", record_id=record_id) from None
@@ -493,10 +493,10 @@ class WooCommerceConnector:
                 raise PlatformError(f"WooCommerce refunds of order {order_id} are not a list")
             for refund in body:
                 if refund_id and str(refund.get("id")) == refund_id:
-                    return refund
+                    return cast(dict[str, Any], refund)
                 for meta in refund.get("meta_data") or []:
                     if meta.get("key") == IDEMPOTENCY_META and meta.get("value") == key:
-                        return refund
+                        return cast(dict[str, Any], refund)
             if page >= int(response.headers.get("X-WP-TotalPages", "1") or 1):
                 return None
             page += 1

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, quote
 
 from starlette.datastructures import Headers
@@ -56,7 +56,7 @@ def is_public(path: str) -> bool:
 def current_user(request: Request) -> User:
     user = request.scope.get("state", {}).get("user")
     assert user is not None, "current_user() on a route that AuthMiddleware let through anonymously"
-    return user
+    return cast(User, user)
 
 
 def requires(*roles: Role) -> Callable[[Callable[..., Awaitable[Response]]], Any]:
@@ -205,9 +205,11 @@ class CSRFMiddleware:
             return
         longest = _longest_field(scope, messages)
         if longest > MAX_TEXT:
-            message = gettext("A field has %(length)s characters; at most %(max)s are kept.")
-            message %= {"length": longest, "max": MAX_TEXT}
-            response = await render_error(Request(scope, replay), 400, message)
+            refusal = gettext("A field has %(length)s characters; at most %(max)s are kept.") % {
+                "length": longest,
+                "max": MAX_TEXT,
+            }
+            response = await render_error(Request(scope, replay), 400, refusal)
             await response(scope, replay, send)
             return
         if (

@@ -42,9 +42,7 @@ async def outbox_deliver(ctx: dict[str, Any], message_id: int) -> str | None:
         lease=outbox_lease(),
         context=OutboxContext(settings=ctx["settings"]),
     )
-    if status == outbox.OutboxStatus.PENDING:
-        # Retry scheduled: the sweep picks it up when next_attempt_at comes.
-        return status.value
+    # PENDING: a retry is scheduled; the sweep picks it up when next_attempt_at comes.
     return status.value if status else None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -68,7 +69,7 @@ class AuditEvent(Model):
     action = fields.CharField(max_length=64, db_index=True)
     subject_type = fields.CharField(max_length=32)
     subject_id = fields.CharField(max_length=64)
-    data = fields.JSONField(default=dict)
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         table = "audit_events"
@@ -91,14 +92,14 @@ class OutboxMessage(Model):
 
     id = fields.BigIntField(primary_key=True)
     kind = fields.CharField(max_length=64)
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     idempotency_key = fields.CharField(max_length=128, unique=True)
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)
     locked_until = fields.DatetimeField(null=True)
     last_error = fields.TextField(null=True)
-    result = fields.JSONField(null=True)
+    result: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     created_at = fields.DatetimeField()
     delivered_at = fields.DatetimeField(null=True)
 
@@ -116,7 +117,7 @@ class Store(Model):
     base_url = fields.CharField(max_length=255, null=True)
     credentials_encrypted = fields.TextField(default="")
     timezone = fields.CharField(max_length=64, default="Asia/Shanghai")
-    settings = fields.JSONField(default=dict)
+    settings: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     enabled = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -49,7 +49,8 @@ async def enqueue(
     using_db: BaseDBAsyncClient | None = None,
 ) -> OutboxMessage:
     """Record a write to be made; the same key twice returns the first row."""
-    existing = await OutboxMessage.get_or_none(idempotency_key=idempotency_key).using_db(using_db)
+    same_key = OutboxMessage.filter(idempotency_key=idempotency_key)
+    existing = await same_key.using_db(using_db).first()
     if existing is not None:
         return existing
     now = clock.now()
@@ -67,7 +68,8 @@ def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
     """Exponential backoff with jitter, so many failed rows do not retry in step."""
     rng = rng or random.Random()
     ceiling = min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
-    return ceiling * rng.uniform(0.5, 1.0)
+    jittered: timedelta = ceiling * rng.uniform(0.5, 1.0)
+    return jittered
 
 
 async def due_ids(limit: int = 500) -> list[tuple[int, int]]:

@@ -104,7 +104,8 @@ def decrypt_credentials(secret_key: str, blob: str) -> dict[str, Any]:
     if not blob:
         return {}
     try:
-        return json.loads(_fernet(secret_key).decrypt(blob.encode()))
+        credentials: dict[str, Any] = json.loads(_fernet(secret_key).decrypt(blob.encode()))
+        return credentials
     except InvalidToken:
         raise ConfigError(
             "store credentials cannot be decrypted: AFTERSALES_SECRET_KEY changed"
