@@ -147,13 +147,13 @@ async def deactivate_user(user_id: int, *, actor: User | None) -> User:
         if user.role is Role.ADMIN:
             # Locking the admins' rows makes two admins deactivating each other
             # wait for one another on PostgreSQL, so one of them stays.
+            # Whole rows: Tortoise leaves FOR UPDATE out of a values_list() query.
             admins = (
                 await User.filter(role=Role.ADMIN, is_active=True)
                 .select_for_update()
                 .using_db(conn)
-                .values_list("id", flat=True)
             )
-            if not set(admins) - {user.id}:
+            if not {admin.id for admin in admins} - {user.id}:
                 raise LastActiveAdmin(
                     gettext(N_("%(name)s is the last active admin: make another admin first."))
                     % {"name": user.username}
