@@ -17,7 +17,9 @@ Errors (all ``AfterSalesError``)::
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
@@ -158,18 +160,28 @@ async def deactivate_user(user_id: int, *, actor: User | None) -> User:
                     gettext(N_("%(name)s is the last active admin: make another admin first."))
                     % {"name": user.username}
                 )
-        await User.filter(id=user.id).using_db(conn).update(is_active=False)
-        await audit.record(
-            "user.deactivated",
-            subject_type="user",
-            subject_id=user.id,
-            actor=actor,
-            data={"username": user.username},
-            using_db=conn,
-        )
+        await _change_user(user, "user.deactivated", actor, conn, is_active=False)
     await end_user_sessions(user)
     await user.refresh_from_db()
     return user
+
+
+async def _change_user(
+    user: User, action: str, actor: User | None, conn: BaseDBAsyncClient, **changes: Any
+) -> None:
+    """One account change and its audit event, in the caller's transaction.
+
+    The event names the user but never the values (a password hash stays out).
+    """
+    await User.filter(id=user.id).using_db(conn).update(**changes)
+    await audit.record(
+        action,
+        subject_type="user",
+        subject_id=user.id,
+        actor=actor,
+        data={"username": user.username},
+        using_db=conn,
+    )
 
 
 async def activate_user(user_id: int, *, actor: User | None) -> User:
@@ -178,15 +190,7 @@ async def activate_user(user_id: int, *, actor: User | None) -> User:
     if user.is_active:
         return user
     async with in_transaction() as conn:
-        await User.filter(id=user.id).using_db(conn).update(is_active=True)
-        await audit.record(
-            "user.activated",
-            subject_type="user",
-            subject_id=user.id,
-            actor=actor,
-            data={"username": user.username},
-            using_db=conn,
-        )
+        await _change_user(user, "user.activated", actor, conn, is_active=True)
     await user.refresh_from_db()
     return user
 
@@ -199,15 +203,7 @@ async def _set_password(user: User, password: str, action: str, actor: User | No
     # argon2 costs tens of milliseconds of CPU: off the event loop.
     password_hash = await hash_password_off_loop(password)
     async with in_transaction() as conn:
-        await User.filter(id=user.id).using_db(conn).update(password_hash=password_hash)
-        await audit.record(
-            action,
-            subject_type="user",
-            subject_id=user.id,
-            actor=actor,
-            data={"username": user.username},
-            using_db=conn,
-        )
+        await _change_user(user, action, actor, conn, password_hash=password_hash)
     await end_user_sessions(user)
     await user.refresh_from_db()
     return user
