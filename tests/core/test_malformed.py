@@ -26,6 +26,7 @@ from tests.conftest import csrf_from, sign_in
 from tests.factories import create_demo_desk, create_user
 from tests.fakes.serve import serve
 from tests.fakes.woocommerce import FakeWooShop, make_app
+from tests.orders.test_sync_handoff import woo_store
 
 HUGE = str(2**63)
 BAD_IDS = (HUGE, "99999999999999999999999999", str(2**31), "-1", "0")
@@ -267,7 +268,7 @@ async def test_a_platform_record_too_long_for_its_column_is_a_sync_error_and_the
     shop.orders[1002]["line_items"][0]["sku"] = "S" * 505
     shop.orders[1003]["billing"]["first_name"] = "名" * 300
     with serve(make_app(shop)) as url:
-        store = await service_store(shop, url, clean_db)
+        store = await woo_store(shop, url, clean_db)
         connector = sync.connector_for(store, clean_db.secret_key)
         result = await sync.sync_stream(store, Stream.ORDERS, connector)
         await connector.aclose()
@@ -278,19 +279,6 @@ async def test_a_platform_record_too_long_for_its_column_is_a_sync_error_and_the
     assert set(errors) == {"1002", "1003"}
     assert "505" in errors["1002"] and "sku" in errors["1002"]
     assert await OrderItem.filter(order__store_id=store.id).count() == 3
-
-
-async def service_store(shop: FakeWooShop, url: str, settings: Settings) -> Store:
-    from aftersales.orders.service import create_store
-
-    return await create_store(
-        name="Woo",
-        platform="woocommerce",
-        base_url=url,
-        credentials={"key": shop.key, "secret": shop.secret},
-        settings={"history_days": 3650},
-        secret_key=settings.secret_key,
-    )
 
 
 async def test_openapi_describes_ids_parameters_bodies_and_every_status(
