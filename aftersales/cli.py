@@ -417,7 +417,7 @@ class ProgressLine:
 
 async def cmd_sync(settings: Settings, args: argparse.Namespace) -> None:
     from aftersales.core.models import Store
-    from aftersales.core.modules import enabled_modules
+    from aftersales.core.modules import Registry, install
     from aftersales.orders.sync import connector_for, record_handlers, sync_stream
     from connectors.base import PlatformError, Stream
 
@@ -427,7 +427,7 @@ async def cmd_sync(settings: Settings, args: argparse.Namespace) -> None:
         stores = (
             [await Store.get(id=args.store)] if args.store else await Store.filter(enabled=True)
         )
-        handlers = record_handlers(enabled_modules(settings))
+        handlers = record_handlers(install(Registry.build(settings)))
         failed = 0
         for store in stores:
             if store.platform == "csv":

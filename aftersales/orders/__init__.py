@@ -48,7 +48,7 @@ module = Module(
         NavEntry(N_("Stores"), "/orders/stores/", MANAGERS),
     ],
     dashboard_tiles=dashboard_tiles,
-    hooks=webhooks.hooks,
+    webhooks=webhooks.hooks,
     functions=jobs.functions,
     cron_jobs=jobs.cron_jobs,
 )

@@ -20,7 +20,6 @@ from arq.connections import ArqRedis
 
 from aftersales.core import clock
 from aftersales.core.models import Store
-from aftersales.core.modules import enabled_modules
 from aftersales.orders.models import SyncState
 from aftersales.orders.sync import connector_for, record_handlers, sync_stream
 from connectors.base import Stream
@@ -78,7 +77,7 @@ async def sync_store_stream(ctx: dict[str, Any], store_id: int, stream: str) -> 
             store,
             Stream(stream),
             connector,
-            handlers=record_handlers(enabled_modules(settings)),
+            handlers=record_handlers(ctx["registry"]),
             progress=keep_lease,
         )
     finally:

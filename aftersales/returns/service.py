@@ -25,7 +25,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock
+from aftersales.core import audit, clock, modules
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
 from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import OutboxMessage, Store, User
@@ -52,6 +52,12 @@ from aftersales.returns.policy import ReturnKind
 from connectors.tracking import TrackingResult, carrier_code, check_tracking_no
 
 log = logging.getLogger("aftersales.returns")
+
+# The store settings this module owns (declared on its manifest), with their defaults.
+STORE_SETTINGS: dict[str, Any] = {
+    "returns_policy": {},  # as the policy form saved it; the law's windows fill the gaps
+    "return_address": "",  # filled in when approving a return
+}
 
 # DOMAIN.md platform timers (defaults; ``store.settings["timers"]`` may override them).
 TIMER_DEFAULTS = {
@@ -90,8 +96,13 @@ def timer(store: Store, name: str) -> int:
     return int(timers.get(name, TIMER_DEFAULTS[name]))
 
 
+def store_setting(store: Store, key: str) -> Any:
+    """One of this module's store settings (``STORE_SETTINGS``), through the registry."""
+    return modules.current().store_setting(store, "returns", key)
+
+
 def policy_of(store: Store) -> policies.Policy:
-    return policies.Policy.from_settings(store.settings.get("returns_policy"))
+    return policies.Policy.from_settings(store_setting(store, "returns_policy"))
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -812,10 +823,13 @@ async def _trigger_refund(
     if case.refund_id is not None:
         refund = await Refund.get(id=case.refund_id).using_db(conn)
         if refund.status is RefundStatus.REFUNDED:
-            return await move(
+            case = await move(
                 case, ReturnStatus.REFUND_TRIGGERED, conn, action="refund_triggered",
                 actor=inspector, data={"refund_id": refund.id, "already_paid": True},
             )  # fmt: skip
+            # Its ``refund_settled`` came before the case waited for it: close as
+            # settlement.py does when the money lands after the inspection.
+            return await _close(case, "refunded", None, conn)
         if refund.status in FINISHED_REFUND:
             raise InvalidInput(
                 f"The platform's request is {refund.status.value}, so it cannot pay this "
@@ -1060,21 +1074,17 @@ async def save_policy(
         "returns_policy": store.settings.get("returns_policy"),
         "return_address": store.settings.get("return_address"),
     }
-    settings = dict(store.settings)
-    settings["returns_policy"] = raw
-    settings["return_address"] = return_address.strip()
+    changes = {"returns_policy": raw, "return_address": return_address.strip()}
     async with in_transaction() as conn:
-        await Store.filter(id=store.id).using_db(conn).update(settings=settings)
+        # Only our own keys: the store's other settings (sync interval, timers)
+        # may have changed since this store row was read, and stay as they are.
+        await modules.current().update_store_settings(store, "returns", changes, conn)
         await audit.record(
             "return.policy_changed",
             subject_type="store",
             subject_id=store.id,
             actor=actor,
-            data={
-                "before": before,
-                "after": {"returns_policy": raw, "return_address": return_address.strip()},
-            },
+            data={"before": before, "after": changes},
             using_db=conn,
         )
-    store.settings = settings
     return parsed
