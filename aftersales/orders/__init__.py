@@ -4,7 +4,7 @@ from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import Module, NavEntry, Tile
-from aftersales.orders import api, jobs, service, webhooks
+from aftersales.orders import api, jobs, service, sync, webhooks
 from aftersales.orders.routes import routes
 
 
@@ -51,4 +51,9 @@ module = Module(
     webhooks=webhooks.hooks,
     functions=jobs.functions,
     cron_jobs=jobs.cron_jobs,
+    # Per-store settings the store page edits; how far back a new store's first sync reads.
+    store_settings={
+        "sync_interval_minutes": jobs.DEFAULT_INTERVAL_MINUTES,
+        "history_days": sync.DEFAULT_HISTORY_DAYS,
+    },
 )

@@ -18,7 +18,7 @@ from typing import Any
 from arq import cron
 from arq.connections import ArqRedis
 
-from aftersales.core import clock
+from aftersales.core import clock, modules
 from aftersales.core.models import Store
 from aftersales.orders.models import SyncState
 from aftersales.orders.sync import connector_for, record_handlers, sync_stream
@@ -37,7 +37,8 @@ def lock_key(store_id: int, stream: str) -> str:
 
 
 def interval_minutes(store: Store) -> int:
-    return max(int(store.settings.get("sync_interval_minutes", DEFAULT_INTERVAL_MINUTES)), 1)
+    minutes = modules.current().store_setting(store, "orders", "sync_interval_minutes")
+    return max(int(minutes), 1)
 
 
 async def enqueue_sync(redis: ArqRedis, store: Store, stream: Stream, *, progress: int = 0) -> bool:

@@ -318,6 +318,7 @@ async def test_store_setting_is_the_stored_value_else_the_declared_default(
     store.settings = {"hooked_level": 5}
     assert registry.store_setting(store, "hooked", "hooked_level") == 5
     assert registry.store_setting(store, "returns", "return_address") == ""
+    assert registry.store_setting(store, "orders", "sync_interval_minutes") == 5
     with pytest.raises(KeyError):
         registry.store_setting(store, "hooked", "not_declared")
 
