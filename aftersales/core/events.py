@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aftersales.core.i18n import N_
-from aftersales.core.models import Role
+from aftersales.core.models import OutboxStatus, Role
 from aftersales.core.reasons import LABELS as REASON_LABELS
 
 EVENTS: dict[str, str] = {
@@ -30,8 +30,17 @@ ROLES: dict[str, str] = {
     Role.ADMIN: N_("Administrator"),
 }
 
+# Where an outside write stands (a refund's write-back card shows it).
+OUTBOX_STATUSES: dict[str, str] = {
+    OutboxStatus.PENDING: N_("Waiting to be sent"),
+    OutboxStatus.SENDING: N_("Being sent"),
+    OutboxStatus.DELIVERED: N_("Delivered to the platform"),
+    OutboxStatus.FAILED: N_("Sending failed"),
+}
+
 LABELS: Mapping[str, Mapping[str, str]] = {
     "event": EVENTS,
     "role": ROLES,
     "reason": {**REASON_LABELS},
+    "outbox_status": OUTBOX_STATUSES,
 }
