@@ -41,6 +41,6 @@ OUTBOX_STATUSES: dict[str, str] = {
 LABELS: Mapping[str, Mapping[str, str]] = {
     "event": EVENTS,
     "role": ROLES,
-    "reason": {**REASON_LABELS},
+    "reason": {code.value: msgid for code, msgid in REASON_LABELS.items()},
     "outbox_status": OUTBOX_STATUSES,
 }
