@@ -49,9 +49,12 @@ def page_paths() -> list[str]:
         for route in routes:
             if isinstance(route, Mount) and route.path not in NOT_PAGES:
                 walk(list(route.routes), prefix + route.path)
-            elif isinstance(route, Route) and "GET" in (route.methods or ()):
-                if prefix + route.path not in PROBES:
-                    found.append(prefix + route.path)
+            elif (
+                isinstance(route, Route)
+                and "GET" in (route.methods or ())
+                and prefix + route.path not in PROBES
+            ):
+                found.append(prefix + route.path)
 
     walk(list(app.routes), "")
     return found
@@ -85,9 +88,7 @@ async def demo_ids(page: Page, desk: RunningDesk) -> dict[str, str]:
 async def too_wide(page: Page) -> int:
     """How many px the page sticks out sideways (0 when it fits)."""
     return int(
-        await page.evaluate(
-            "Math.max(0, document.documentElement.scrollWidth - window.innerWidth)"
-        )
+        await page.evaluate("Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
     )
 
 
