@@ -318,8 +318,8 @@ class Stream(StrEnum):
 class Connector(Protocol):
     """A store platform. A ``None`` cursor means "start from ``since``".
 
-    Its module also declares ``CAPABILITIES``, so the desk can tell what a
-    platform supports (can it start a refund?) without connecting to it.
+    Its module's ``manifest`` declares the same ``capabilities``, so the desk can
+    tell what a platform supports (can it start a refund?) without connecting to it.
     """
 
     platform: str
