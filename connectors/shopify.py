@@ -755,7 +755,7 @@ manifest = ConnectorManifest(
     factory=connect,
     credentials=(
         CredentialField(
-            "shop", "Shop name", secret=False, help="The name in <shop>.myshopify.com."
+            "shop", "Shop name", secret=False, help="The shop's name in its Shopify admin address."
         ),
         CredentialField("token", "Admin API access token", help="Starts with shpat_."),
     ),
@@ -763,7 +763,7 @@ manifest = ConnectorManifest(
     # 60 days of orders without the read_all_orders scope (PLATFORMS.md).
     history_days=60,
     base_url_label="Shop URL (or a proxy)",
-    base_url_help="Leave empty to use <shop>.myshopify.com.",
+    base_url_help="Leave empty to use the shop's own Shopify address.",
     default_base_url=shop_url,
     webhook=_verify,
     webhook_events={topic: Stream.ORDERS for topic in sorted(ORDER_TOPICS)},
