@@ -179,6 +179,8 @@ class Module:
     - ``on_startup()``: awaited once when the desk or a worker starts (load a
       model, warm a cache).
     - ``subscribers``: domain event name -> ``Subscriber`` (see ``DOMAIN_EVENTS``).
+    - ``labels``: kind (``event``, ``refund_status``, ...) -> value -> English
+      msgid, the module's stored words as pages show them (see ``core/labels.py``).
 
     ``after`` names modules whose hooks must run before this one's (returns
     intake reads the refund that refunds intake just wrote). ``store_settings``
@@ -211,6 +213,7 @@ class Module:
     after: Sequence[str] = ()
     templates: Path | None = None
     can_disable: bool = True
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def _load(ref: str) -> Module:
@@ -250,6 +253,19 @@ def enabled_modules(settings: Settings, installed: Sequence[Module] | None = Non
             names=", ".join(sorted(unknown)),
         )
     return [m for m in installed if not (m.can_disable and m.name in settings.disabled_modules)]
+
+
+def module_labels(modules: Sequence[Module]) -> dict[str, dict[str, str]]:
+    """Every module's labels merged by kind; two modules naming one value differently fail."""
+    merged: dict[str, dict[str, str]] = {}
+    for module in modules:
+        for kind, labels in module.labels.items():
+            into = merged.setdefault(kind, {})
+            for value, msgid in labels.items():
+                if into.get(value, msgid) != msgid:
+                    raise ConfigError(f"{module.name} relabels {kind} {value!r}")
+                into[str(value)] = msgid
+    return merged
 
 
 def ordered(modules: Sequence[Module], installed: Sequence[Module] | None = None) -> list[Module]:
@@ -370,6 +386,10 @@ class Registry:
     def template_dirs(self) -> list[Path]:
         """Plugins' own ``templates/`` folders, searched after the desk's."""
         return [module.templates for module in self.modules if module.templates]
+
+    def labels(self) -> dict[str, dict[str, str]]:
+        """Every enabled module's stored words by kind, for ``core/labels.LabelBook``."""
+        return module_labels(self.modules)
 
     def tortoise_apps(self) -> dict[str, dict[str, Any]]:
         """One Tortoise app per module with models, named after the module."""

@@ -4,7 +4,7 @@ from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import Module, NavEntry, Tile
-from aftersales.orders import api, jobs, service, sync, webhooks
+from aftersales.orders import api, events, jobs, service, sync, webhooks
 from aftersales.orders.routes import routes
 
 
@@ -56,4 +56,5 @@ module = Module(
         "sync_interval_minutes": jobs.DEFAULT_INTERVAL_MINUTES,
         "history_days": sync.DEFAULT_HISTORY_DAYS,
     },
+    labels=events.LABELS,
 )

@@ -148,6 +148,7 @@ def test_template_dirs_and_tortoise_apps_come_from_the_manifests(registry: Regis
     assert {"core", "orders", "refunds", "returns"} <= set(apps)
     assert "hooked" not in apps  # no models
     assert apps["refunds"]["models"] == ["aftersales.refunds.models"]
+    assert registry.labels()["refund_status"]["refunded"]  # each module's words, by kind
 
 
 # -- what pages show --------------------------------------------------------------------------
