@@ -45,6 +45,11 @@ class Msgid(str):
     __slots__ = ()
 
 
+def money(value: Decimal) -> str:
+    """An amount as an error parameter: two decimals, no symbol (the message says whose)."""
+    return f"{value:.2f}"
+
+
 def render(msgid: str, params: Mapping[str, object], *, translate: bool = True) -> str:
     """``msgid`` in the current locale with ``params`` filled in.
 
