@@ -25,6 +25,7 @@ from tortoise.transactions import in_transaction
 from aftersales.core import clock
 from aftersales.core.db import too_long
 from aftersales.core.errors import InvalidInput
+from aftersales.core.i18n import N_
 from aftersales.core.models import Store
 from aftersales.core.modules import Module, RecordHandler
 from aftersales.core.security import decrypt_credentials
@@ -50,7 +51,11 @@ def connector_factory(platform: str) -> Callable[..., Any]:
     for ep in entry_points(group=CONNECTOR_GROUP):
         if ep.name == platform:
             return ep.load()
-    raise InvalidInput(f"No connector is installed for platform {platform!r}.")
+    raise InvalidInput(
+        N_("No connector is installed for platform %(platform)s."),
+        platform=platform,
+        code="connector_missing",
+    )
 
 
 def capabilities_of(platform: str) -> Capabilities:

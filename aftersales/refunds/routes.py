@@ -15,7 +15,7 @@ from starlette.routing import Route
 from aftersales.core import clock
 from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
-from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
+from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.jobs import kick_outbox
@@ -38,7 +38,7 @@ def _decimal(value: str | None) -> Decimal | None:
     if not value or not value.strip():
         return None
     # NaN, Infinity, negatives and 1e999999 are refused here, not inside a rule.
-    return parse_amount(value, name=_("Amount"), minimum=Decimal(0))
+    return parse_amount(value, name=Msgid(N_("Amount")), minimum=Decimal(0))
 
 
 def _filters(request: Request) -> queue.RefundFilters:

@@ -24,8 +24,8 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock, outbox
-from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
-from aftersales.core.i18n import N_, gettext
+from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound
+from aftersales.core.i18n import N_
 from aftersales.core.models import OutboxMessage, Store, User
 from aftersales.core.money import parse_amount
 from aftersales.core.reasons import ReasonCode
@@ -184,7 +184,7 @@ def _amount(value: Decimal | str | None, default: Decimal) -> Decimal:
     if value is None or value == "":
         return default
     # One parser for every amount: 1e999999 used to overflow quantize (a 500).
-    return parse_amount(value, name=gettext("The amount"))
+    return parse_amount(value, name=Msgid(N_("The amount")))
 
 
 async def _load_for_decision(

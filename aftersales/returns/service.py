@@ -26,8 +26,8 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
-from aftersales.core.errors import InvalidInput, NotFound
-from aftersales.core.i18n import N_, gettext
+from aftersales.core.errors import InvalidInput, Msgid, NotFound
+from aftersales.core.i18n import N_
 from aftersales.core.models import OutboxMessage, Store, User
 from aftersales.core.money import parse_amount
 from aftersales.core.reasons import ReasonCode
@@ -195,7 +195,7 @@ def parse_money(value: Any, what: str) -> Decimal | None:
     if value is None or value == "":
         return None
     # One parser for every amount: 1e999999 used to overflow quantize (a 500).
-    return parse_amount(value, name=gettext(what), minimum=Decimal(0))
+    return parse_amount(value, name=Msgid(what), minimum=Decimal(0))
 
 
 async def open_case(
@@ -424,7 +424,7 @@ async def approve(
     address = return_address.strip()
     if len(address) < 5:
         raise InvalidInput(N_("Give the return address the buyer ships to."))
-    cost = parse_money(shipping_cost, "The return shipping cost")
+    cost = parse_money(shipping_cost, N_("The return shipping cost"))
     async with in_transaction() as conn:
         case, repeated = await _load(case_id, conn, "approved", idempotency_key)
         if repeated:
@@ -708,7 +708,7 @@ async def inspect(
     the inspector sets an amount. Nothing accepted leaves the case inspected
     for a person to close or dispute. An exchange waits for its replacement.
     """
-    override = parse_money(refund_amount, "The refund amount")
+    override = parse_money(refund_amount, N_("The refund amount"))
     async with in_transaction() as conn:
         case, repeated = await _load(case_id, conn, "inspected", idempotency_key)
         if repeated:
