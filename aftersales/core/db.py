@@ -106,8 +106,9 @@ async def init_db(settings: Settings, *, create_db: bool = False) -> None:
         SQLITE_NEEDED
     ):
         raise ConfigError(
-            f"SQLite {sqlite3.sqlite_version} is too old: the desk needs 3.35 or newer "
-            "(or set DATABASE_URL to PostgreSQL)."
+            "SQLite %(version)s is too old: the desk needs 3.35 or newer "
+            "(or set DATABASE_URL to PostgreSQL).",
+            version=sqlite3.sqlite_version,
         )
     private_sqlite_file(settings.database_url)
     await Tortoise.init(

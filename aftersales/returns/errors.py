@@ -52,26 +52,26 @@ class AlreadyDone(Conflict):
 class WrongState(AlreadyDone):
     """A step the case's state does not allow; the message says what the step needs.
 
-    ``message`` is a msgid with ``%(status)s``; the code stays
+    ``message`` is a msgid with ``%(state)s``; the code stays
     ``return_already_done`` so scripts need only one.
     """
 
-    msgid = N_("This case is already “%(status)s”; nothing was changed.")
+    msgid = N_("This case is already “%(state)s”; nothing was changed.")
 
     def __init__(self, case: object, status: ReturnStatus, message: str | None = None) -> None:
-        super().__init__(message, obj=case, status=status_label(status))
+        super().__init__(message, obj=case, state=status_label(status))
 
 
 class RequestFinished(AlreadyDone):
     """The platform's own request behind the case is settled: nothing is left to decide."""
 
     msgid = N_(
-        "The platform's request is “%(status)s”: there is no return to approve. Close the "
+        "The platform's request is “%(state)s”: there is no return to approve. Close the "
         "case with a note."
     )
 
     def __init__(self, case: object, status: RefundStatus, message: str | None = None) -> None:
-        super().__init__(message, obj=case, status=refund_status_label(status))
+        super().__init__(message, obj=case, state=refund_status_label(status))
 
 
 class NotDelivered(AfterSalesError):
@@ -118,20 +118,22 @@ class TrackingRefused(InvalidInput):
 
     code = "invalid_tracking_number"
     msgid = N_("Tracking number not accepted: a tracking number is 8 to 32 letters and digits.")
-    unknown_carrier = N_("Tracking number not accepted: unknown carrier '%(carrier)s'.")
-    wrong_prefix = N_("Tracking number not accepted: %(carrier)s numbers start with %(prefixes)s.")
+    unknown_carrier_msgid = N_("Tracking number not accepted: unknown carrier '%(carrier)s'.")
+    wrong_prefix_msgid = N_(
+        "Tracking number not accepted: %(carrier)s numbers start with %(prefixes)s."
+    )
 
     def __init__(self, *, carrier: str, number: str) -> None:
         """Says which rule the number broke (``connectors.tracking`` holds the rules)."""
         try:
             code = tracking.carrier_code(carrier)
         except ValueError:
-            super().__init__(self.unknown_carrier, carrier=carrier, number=number)
+            super().__init__(self.unknown_carrier_msgid, carrier=carrier, number=number)
             return
         cleaned = re.sub(r"\s+", "", number).upper()
         prefixes = tracking.PREFIXES.get(code)
         if prefixes and re.fullmatch(r"[A-Z0-9]{8,32}", cleaned):
             joined = ", ".join(prefixes)
-            super().__init__(self.wrong_prefix, carrier=code, prefixes=joined, number=number)
+            super().__init__(self.wrong_prefix_msgid, carrier=code, prefixes=joined, number=number)
             return
         super().__init__(carrier=code, number=number)

@@ -584,7 +584,7 @@ async def add_tracking(
             raise WrongState(
                 case,
                 case.status,
-                N_("A case in “%(status)s” takes no return tracking number; nothing was changed."),
+                N_("A case in “%(state)s” takes no return tracking number; nothing was changed."),
             )
         store = await Store.get(id=case.store_id).using_db(tx)
         await ReturnTracking.filter(case_id=case.id, active=True).using_db(tx).update(active=False)
@@ -665,7 +665,7 @@ async def receive(
         _check_version(case, expected_version)
         if case.status not in (ReturnStatus.AWAITING_SHIPMENT, *INBOUND_STATUSES):
             raise WrongState(
-                case, case.status, N_("This case is “%(status)s”: there is no parcel to receive.")
+                case, case.status, N_("This case is “%(state)s”: there is no parcel to receive.")
             )
         now = clock.now()
         return await move(
@@ -719,7 +719,7 @@ async def inspect(
                 case,
                 case.status,
                 N_(
-                    "This case is “%(status)s”; only a received parcel is inspected. "
+                    "This case is “%(state)s”; only a received parcel is inspected. "
                     "Nothing was changed."
                 ),
             )
@@ -827,11 +827,11 @@ async def _trigger_refund(
         if refund.status in FINISHED_REFUND:
             raise InvalidInput(
                 N_(
-                    "The platform's request is “%(status)s”, so it cannot pay this return; "
+                    "The platform's request is “%(state)s”, so it cannot pay this return; "
                     "record the inspection with refund amount 0 and close the case with a note."
                 ),
                 obj=case,
-                status=refund_status_label(refund.status),
+                state=refund_status_label(refund.status),
                 code="return_request_finished",
             )
         decision = await refunds.pay_for_return(
@@ -895,7 +895,7 @@ async def ship_replacement(
             raise WrongState(
                 case,
                 case.status,
-                N_("This case is “%(status)s”; a replacement ships after inspection."),
+                N_("This case is “%(state)s”; a replacement ships after inspection."),
             )
         if case.order_id is None:
             raise InvalidInput(N_("This case has no synced order to ship against."), obj=case)
