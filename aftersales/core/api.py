@@ -348,7 +348,7 @@ ERROR_SCHEMA: dict[str, Any] = {
             "properties": {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
-                "details": {},
+                "details": {"type": "object"},
             },
         }
     },
