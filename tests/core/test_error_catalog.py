@@ -29,8 +29,10 @@ from babel.messages.pofile import read_po
 import aftersales
 from aftersales.core import i18n
 from aftersales.core.errors import AfterSalesError, ConfigError, Msgid, all_error_classes
-from aftersales.core.models import Role
+from aftersales.core.models import Role, User
 from aftersales.refunds.models import Refund, RefundStatus
+from tests.conftest import csrf_from, sign_in
+from tests.factories import create_user
 from tests.orders.test_api import bearer
 from tests.refunds.test_service import demo_shop
 
@@ -320,3 +322,27 @@ async def test_an_unknown_token_is_refused_in_the_requests_language(
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "unauthorized"
     assert "令牌" in refused.json()["error"]["message"]
+
+
+async def test_a_page_flashes_the_refusal_in_the_agents_language(
+    client: httpx.AsyncClient, app
+) -> None:
+    """The zh-CN night agent reads the cap in Chinese at the moment of decision."""
+    await demo_shop()
+    refund = (
+        await Refund.filter(status=RefundStatus.REQUESTED, requested_amount__gt=Decimal("100"))
+        .order_by("id")
+        .first()
+    )
+    assert refund is not None
+    agent = await create_user(username="yedian", role=Role.NIGHT_AGENT)
+    await User.filter(id=agent.id).update(locale="zh_CN")
+    await sign_in(client, "yedian")
+    token = await csrf_from(client, f"/refunds/{refund.id}")
+    page = await client.post(
+        f"/refunds/{refund.id}/approve",
+        data={"csrf_token": token, "version": str(refund.version)},
+        follow_redirects=True,
+    )
+    assert f"超过 100.00 的退款需主管审批；本笔为 {refund.requested_amount:.2f}。" in page.text
+    assert "need a supervisor" not in page.text
