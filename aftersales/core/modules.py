@@ -9,7 +9,7 @@ as much at home as ``refunds``.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -140,6 +140,8 @@ class Module:
     - ``order_events(order_id)``: awaitable list of ``TimelineEvent`` for the
       order detail page (a refund decided, a review received).
     - ``order_links``: actions offered on the order page (start a refund).
+    - ``labels``: kind (``event``, ``refund_status``, ...) -> value -> English
+      msgid, the module's stored words as pages show them (see ``core/labels.py``).
     """
 
     name: str
@@ -161,6 +163,7 @@ class Module:
     order_links: Sequence[OrderLink] = ()
     templates: Path | None = None
     can_disable: bool = True
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def _load(ref: str) -> Module:
@@ -190,6 +193,19 @@ def enabled_modules(settings: Settings) -> list[Module]:
     if unknown:
         raise ConfigError(f"AFTERSALES_DISABLED_MODULES names unknown modules: {sorted(unknown)}")
     return [m for m in all_modules() if not (m.can_disable and m.name in settings.disabled_modules)]
+
+
+def module_labels(modules: Sequence[Module]) -> dict[str, dict[str, str]]:
+    """Every module's labels merged by kind; two modules naming one value differently fail."""
+    merged: dict[str, dict[str, str]] = {}
+    for module in modules:
+        for kind, labels in module.labels.items():
+            into = merged.setdefault(kind, {})
+            for value, msgid in labels.items():
+                if into.get(value, msgid) != msgid:
+                    raise ConfigError(f"{module.name} relabels {kind} {value!r}")
+                into[str(value)] = msgid
+    return merged
 
 
 def outbox_handlers(modules: Sequence[Module]) -> dict[str, OutboxHandler]:

@@ -15,7 +15,7 @@ from aftersales.core.modules import (
     Tile,
     TimelineEvent,
 )
-from aftersales.refunds import api, intake, jobs, service, writeback
+from aftersales.refunds import api, events, intake, jobs, service, writeback
 from aftersales.refunds.models import OPEN_STATUSES, Refund, RefundKind, RefundStatus
 from aftersales.refunds.routes import routes
 
@@ -148,4 +148,5 @@ module = Module(
     order_events=order_events,
     order_links=[OrderLink(N_("Start a refund"), "/refunds/new?order={order_id}")],
     handover_items=handover_items,
+    labels=events.LABELS,
 )

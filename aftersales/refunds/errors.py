@@ -3,8 +3,8 @@
 An agent reads these at the moment of decision, so each says in the
 reader's language what was refused and what to do instead; scripts read
 ``code`` and ``details`` (the amounts, the refund's id). Amounts are passed
-formatted (``money``), statuses as their label (``status_label``), never as
-the stored value.
+formatted (``money``), statuses as their label (``status_label``, from
+``events.py``), never as the stored value.
 """
 
 from __future__ import annotations
@@ -20,25 +20,13 @@ from aftersales.core.errors import (
     money,
 )
 from aftersales.core.i18n import N_
+from aftersales.refunds.events import STATUSES
 from aftersales.refunds.models import RefundStatus
-
-# The words the refund pages show for each status (templates/_macros.html, refund_status).
-STATUS_LABELS: dict[RefundStatus, str] = {
-    RefundStatus.REQUESTED: N_("Requested"),
-    RefundStatus.APPROVED: N_("Approved"),
-    RefundStatus.WAITING_RETURN: N_("Waiting for the return"),
-    RefundStatus.REFUNDING: N_("Refunding"),
-    RefundStatus.REFUNDED: N_("Refunded"),
-    RefundStatus.WRITEBACK_FAILED: N_("Write-back failed"),
-    RefundStatus.REJECTED: N_("Refused"),
-    RefundStatus.CANCELLED: N_("Cancelled"),
-    RefundStatus.DISPUTED: N_("Platform stepped in"),
-}
 
 
 def status_label(status: RefundStatus) -> Msgid:
     """A refund status as an error parameter: its label, translated with the message."""
-    return Msgid(STATUS_LABELS.get(status, N_("Other")))
+    return Msgid(STATUSES.get(status, N_("Other")))
 
 
 REFUND_OVER_CAP = N_("Refunds above %(limit)s need a supervisor; this one is %(amount)s.")

@@ -15,7 +15,7 @@ from aftersales.core.modules import (
     Tile,
     TimelineEvent,
 )
-from aftersales.returns import api, deadlines, intake, jobs
+from aftersales.returns import api, deadlines, events, intake, jobs
 from aftersales.returns.models import OPEN_STATUSES, ReturnCase, ReturnStatus
 from aftersales.returns.routes import routes
 
@@ -119,4 +119,5 @@ module = Module(
     order_events=order_events,
     order_links=[OrderLink(N_("Open a return"), "/returns/new?order={order_id}")],
     handover_items=handover_items,
+    labels=events.LABELS,
 )

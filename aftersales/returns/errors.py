@@ -14,29 +14,14 @@ from aftersales.core.errors import AfterSalesError, Conflict, InvalidInput, Msgi
 from aftersales.core.i18n import N_
 from aftersales.refunds.errors import status_label as refund_status_label
 from aftersales.refunds.models import RefundStatus
+from aftersales.returns.events import STATUSES
 from aftersales.returns.models import InspectionResult, ReturnStatus
 from connectors import tracking
-
-# The words the return pages show for each status (templates/_macros.html, return_status).
-STATUS_LABELS: dict[ReturnStatus, str] = {
-    ReturnStatus.REQUESTED: N_("Requested"),
-    ReturnStatus.APPROVED: N_("Approved, telling the platform"),
-    ReturnStatus.REJECTED: N_("Refused"),
-    ReturnStatus.AWAITING_SHIPMENT: N_("Waiting for the buyer to ship"),
-    ReturnStatus.IN_TRANSIT: N_("Parcel on its way"),
-    ReturnStatus.DELIVERED: N_("Delivered to the warehouse"),
-    ReturnStatus.RECEIVED: N_("Received, to inspect"),
-    ReturnStatus.INSPECTED: N_("Inspected"),
-    ReturnStatus.REFUND_TRIGGERED: N_("Refund triggered"),
-    ReturnStatus.REPLACEMENT_SHIPPED: N_("Replacement shipped"),
-    ReturnStatus.CLOSED: N_("Closed"),
-    ReturnStatus.CANCELLED: N_("Cancelled"),
-}
 
 
 def status_label(status: ReturnStatus) -> Msgid:
     """A case status as an error parameter: its label, translated with the message."""
-    return Msgid(STATUS_LABELS.get(status, N_("Other")))
+    return Msgid(STATUSES.get(status, N_("Other")))
 
 
 class AlreadyDone(Conflict):
