@@ -102,9 +102,19 @@ def _class_msgids(cls: type[AfterSalesError]) -> list[str]:
 
 
 class Sample:
-    """The offending object: what the API's ``details`` shows is its kind and id."""
+    """The offending object, whatever an error reads from it (``case.case_type.noun``).
+
+    Any attribute is another sample and every sample reads "样例", so a message
+    built from the object's fields still has no English of its own.
+    """
 
     id = 7
+
+    def __getattr__(self, name: str) -> Sample:
+        return Sample()
+
+    def __str__(self) -> str:
+        return "样例"
 
 
 def _sample_value(hint: object) -> object:
