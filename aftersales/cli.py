@@ -456,7 +456,7 @@ async def cmd_sync(settings: Settings, args: argparse.Namespace) -> None:
             finally:
                 await connector.aclose()
         if failed:
-            raise AfterSalesError(f"{failed} stream(s) failed; see above")
+            raise AfterSalesError("%(failed)s stream(s) failed; see above", failed=failed)
 
     await _with_db(settings, run)
 

@@ -26,8 +26,8 @@ from tortoise.models import Model
 
 from aftersales.core.auth import MAX_TEXT
 from aftersales.core.config import Settings
-from aftersales.core.errors import ConfigError, InvalidInput
-from aftersales.core.i18n import gettext as _
+from aftersales.core.errors import ConfigError, InvalidInput, Msgid
+from aftersales.core.i18n import N_
 from aftersales.core.modules import Registry
 
 
@@ -97,8 +97,9 @@ async def init_db(settings: Settings, *, create_db: bool = False) -> None:
         SQLITE_NEEDED
     ):
         raise ConfigError(
-            f"SQLite {sqlite3.sqlite_version} is too old: the desk needs 3.35 or newer "
-            "(or set DATABASE_URL to PostgreSQL)."
+            "SQLite %(version)s is too old: the desk needs 3.35 or newer "
+            "(or set DATABASE_URL to PostgreSQL).",
+            version=sqlite3.sqlite_version,
         )
     private_sqlite_file(settings.database_url)
     await Tortoise.init(
@@ -151,9 +152,14 @@ def check_lengths(
     if problem is None:
         return
     name, limit, length = problem
-    label = _((labels or {}).get(name, name))
-    message = _("%(field)s is at most %(max)s characters; this one has %(length)s.")
-    raise InvalidInput(message % {"field": label, "max": limit, "length": length}, code="too_long")
+    label = (labels or {}).get(name)
+    raise InvalidInput(
+        N_("%(field)s is at most %(max)s characters; this one has %(length)s."),
+        field=Msgid(label) if label else name,
+        max=limit,
+        length=length,
+        code="too_long",
+    )
 
 
 def sqlite_value(value: Any) -> Any:

@@ -35,6 +35,7 @@ from aftersales.core.api import (
 )
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
+from aftersales.core.i18n import N_
 from aftersales.core.jobs import kick_outbox
 from aftersales.core.reasons import ReasonCode
 from aftersales.refunds import queue, report, service
@@ -94,7 +95,12 @@ async def list_refunds(request: Request) -> Response:
     per_page = int_param(q.get("per_page"), 50, name="per_page", minimum=1, maximum=MAX_PER_PAGE)
     due = q.get("due", "")
     if due not in ("", "soon", "overdue"):
-        raise InvalidInput("due must be soon or overdue.", code="invalid_parameter")
+        raise InvalidInput(
+            N_("%(name)s must be one of %(choices)s."),
+            name="due",
+            choices="soon, overdue",
+            code="invalid_parameter",
+        )
     assignee = q.get("assignee", "")
     status = q.get("status") or None
     filters = queue.RefundFilters(
@@ -131,7 +137,9 @@ async def approve(request: Request) -> Response:
     body = await json_body(request)
     amount = body.get("amount")
     if amount is not None and not isinstance(amount, str | int):
-        raise InvalidInput('amount must be a string such as "12.50".', code="invalid_parameter")
+        raise InvalidInput(
+            N_("%(name)s must be a string."), name="amount", code="invalid_parameter"
+        )
     decision = await service.approve(
         request.path_params["refund_id"],
         actor=current_user(request),
@@ -194,7 +202,10 @@ async def refund_report(request: Request) -> Response:
     group_by = q.get("group_by", "day")
     if group_by not in GROUP_BY:
         raise InvalidInput(
-            f"group_by must be one of {', '.join(GROUP_BY)}.", code="invalid_parameter"
+            N_("%(name)s must be one of %(choices)s."),
+            name="group_by",
+            choices=", ".join(GROUP_BY),
+            code="invalid_parameter",
         )
     settings = request.app.state.settings
     period = report.period_from_days(
@@ -255,7 +266,7 @@ async def start_refund(request: Request) -> Response:
     order_id = body_int(body.get("order_id"), name="order_id")
     kind = choice_param(RefundKind, str(body.get("kind") or ""), "kind")
     if kind is None:
-        raise InvalidInput("kind is required.", code="invalid_parameter")
+        raise InvalidInput(N_("%(name)s is required."), name="kind", code="invalid_parameter")
     reason = choice_param(ReasonCode, str(body.get("reason") or "other"), "reason")
     review = body.get("review_case_id")
     if review is not None:

@@ -15,7 +15,8 @@ from starlette.routing import Route
 from aftersales.core import clock
 from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
-from aftersales.core.errors import AfterSalesError, InvalidInput
+from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound
+from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.jobs import kick_outbox
 from aftersales.core.models import Role, Store
@@ -37,7 +38,7 @@ def _decimal(value: str | None) -> Decimal | None:
     if not value or not value.strip():
         return None
     # NaN, Infinity, negatives and 1e999999 are refused here, not inside a rule.
-    return parse_amount(value, name=_("Amount"), minimum=Decimal(0))
+    return parse_amount(value, name=Msgid(N_("Amount")), minimum=Decimal(0))
 
 
 def _filters(request: Request) -> queue.RefundFilters:
@@ -236,7 +237,7 @@ async def bulk_approve(request: Request) -> Response:
 async def rules_page(request: Request) -> Response:
     store = await Store.get_or_none(id=request.path_params["store_id"])
     if store is None:
-        raise InvalidInput("No such store.", status=404)
+        raise NotFound(N_("No such store."), id=request.path_params["store_id"])
     return render(
         request,
         "refunds/rules.html",
@@ -249,7 +250,7 @@ async def rules_save(request: Request) -> Response:
     store_id = request.path_params["store_id"]
     store = await Store.get_or_none(id=store_id)
     if store is None:
-        raise InvalidInput("No such store.", status=404)
+        raise NotFound(N_("No such store."), id=store_id)
     form = await request.form()
     try:
         rules = Rules(
@@ -304,7 +305,7 @@ async def start_form(request: Request) -> Response:
         else None
     )
     if order is None:
-        raise InvalidInput("Open this from an order: no order was given.", status=404)
+        raise NotFound(N_("Open this from an order: no order was given."))
     return render(
         request,
         "refunds/start.html",
@@ -386,7 +387,7 @@ async def report_page(request: Request) -> Response:
 async def report_csv(request: Request) -> Response:
     table = request.path_params["table"]
     if table not in export.TABLES:
-        raise InvalidInput(_("There is no report table %(table)s.") % {"table": table}, status=404)
+        raise NotFound(N_("There is no report table %(table)s."), table=table)
     result = await _report(request)
     first, last = _days(request, result)
     body = export.to_csv(export.tables(result, _)[table])
