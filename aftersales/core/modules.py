@@ -249,7 +249,8 @@ def enabled_modules(settings: Settings, installed: Sequence[Module] | None = Non
     unknown = settings.disabled_modules - {m.name for m in installed}
     if unknown:
         raise ConfigError(
-            N_("AFTERSALES_DISABLED_MODULES names unknown modules: %(names)s."),
+            N_("%(setting)s names unknown modules: %(names)s."),
+            setting="AFTERSALES_DISABLED_MODULES",
             names=", ".join(sorted(unknown)),
         )
     return [m for m in installed if not (m.can_disable and m.name in settings.disabled_modules)]
