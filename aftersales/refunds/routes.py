@@ -17,7 +17,6 @@ from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.i18n import gettext as _
-from aftersales.core.jobs import kick_outbox
 from aftersales.core.models import Role, Store
 from aftersales.core.money import parse_amount
 from aftersales.core.photos import photo_response
@@ -115,11 +114,10 @@ async def _decide(
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
-        decision = await action(fields)
+        await action(fields)
     except AfterSalesError as exc:
         flash(request, exc.message, "alert")
     else:
-        await kick_outbox(request.app.state.redis, decision.due)
         flash(request, done)
     return RedirectResponse(f"/refunds/{refund_id}", status_code=303)
 
@@ -223,7 +221,6 @@ async def bulk_approve(request: Request) -> Response:
     form = await request.form()
     ids = [int(v) for v in form.getlist("refund") if isinstance(v, str) and number_or_none(v)]
     outcome = await service.bulk_approve(ids, actor=current_user(request))
-    await kick_outbox(request.app.state.redis, outcome.due)
     message = _("%(approved)s approved, %(skipped)s left for a person.") % {
         "approved": outcome.approved,
         "skipped": len(outcome.skipped),
@@ -335,7 +332,6 @@ async def start_submit(request: Request) -> Response:
     except AfterSalesError as exc:
         flash(request, exc.message, "alert")
         return RedirectResponse(f"/refunds/new?order={order_id}", status_code=303)
-    await kick_outbox(request.app.state.redis, decision.due)
     flash(request, _("Refund started. The platform is being told."))
     return RedirectResponse(f"/refunds/{decision.refund.id}", status_code=303)
 

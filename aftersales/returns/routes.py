@@ -17,7 +17,6 @@ from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.i18n import gettext as _
-from aftersales.core.jobs import kick_outbox
 from aftersales.core.models import Role, Store
 from aftersales.core.photos import Upload, check_photo, photo_response
 from aftersales.core.privacy import address_for, phone_for
@@ -129,11 +128,10 @@ async def _step(
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
-        case = await action(fields)
+        await action(fields)
     except AfterSalesError as exc:
         flash(request, exc.message, "alert")
     else:
-        await kick_outbox(request.app.state.redis, await service.refund_due(case))
         flash(request, done)
     return RedirectResponse(f"/returns/{case_id}", status_code=303)
 
@@ -230,7 +228,6 @@ async def receive_and_inspect(request: Request) -> Response:
     except AfterSalesError as exc:
         flash(request, exc.message, "alert")
     else:
-        await kick_outbox(request.app.state.redis, await service.refund_due(case))
         flash(request, _("Inspection recorded."))
     return RedirectResponse(f"/returns/{case_id}", status_code=303)
 
