@@ -17,8 +17,8 @@ from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.i18n import gettext as _
-from aftersales.core.models import Role, Store
-from aftersales.core.money import parse_amount
+from aftersales.core.models import Store
+from aftersales.core.money import optional_amount
 from aftersales.core.photos import photo_response
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
@@ -29,14 +29,10 @@ from aftersales.refunds.models import AD_HOC_KINDS, EvidenceKind, RefundKind, Re
 from aftersales.refunds.replies import REFUSAL_TEMPLATES
 from aftersales.refunds.rules import Rules, Verdict
 
-RULE_EDITORS = (Role.SUPERVISOR, Role.OWNER, Role.ADMIN)
-
 
 def _decimal(value: str | None) -> Decimal | None:
-    if not value or not value.strip():
-        return None
     # NaN, Infinity, negatives and 1e999999 are refused here, not inside a rule.
-    return parse_amount(value, name=_("Amount"), minimum=Decimal(0))
+    return optional_amount(value, name=_("Amount"))
 
 
 def _filters(request: Request) -> queue.RefundFilters:
@@ -229,7 +225,7 @@ async def bulk_approve(request: Request) -> Response:
     return RedirectResponse(request.headers.get("referer") or "/refunds/", status_code=303)
 
 
-@requires(*RULE_EDITORS)
+@requires(*MANAGERS)
 async def rules_page(request: Request) -> Response:
     store = await Store.get_or_none(id=request.path_params["store_id"])
     if store is None:
@@ -241,7 +237,7 @@ async def rules_page(request: Request) -> Response:
     )
 
 
-@requires(*RULE_EDITORS)
+@requires(*MANAGERS)
 async def rules_save(request: Request) -> Response:
     store_id = request.path_params["store_id"]
     store = await Store.get_or_none(id=store_id)
@@ -264,9 +260,6 @@ async def rules_save(request: Request) -> Response:
     else:
         flash(request, _("Rules saved. They apply to requests from now on."))
     return RedirectResponse(f"/refunds/rules/{store_id}", status_code=303)
-
-
-REPORT_READERS = tuple(MANAGERS)
 
 
 async def _report(request: Request) -> report.RefundReport:
@@ -336,7 +329,7 @@ async def start_submit(request: Request) -> Response:
     return RedirectResponse(f"/refunds/{decision.refund.id}", status_code=303)
 
 
-@requires(*REPORT_READERS)
+@requires(*MANAGERS)
 async def report_page(request: Request) -> Response:
     try:
         result = await _report(request)
@@ -378,7 +371,7 @@ async def report_page(request: Request) -> Response:
     )
 
 
-@requires(*REPORT_READERS)
+@requires(*MANAGERS)
 async def report_csv(request: Request) -> Response:
     table = request.path_params["table"]
     if table not in export.TABLES:
@@ -394,7 +387,7 @@ async def report_csv(request: Request) -> Response:
     )
 
 
-@requires(*REPORT_READERS)
+@requires(*MANAGERS)
 async def report_xlsx(request: Request) -> Response:
     result = await _report(request)
     first, last = _days(request, result)

@@ -14,10 +14,10 @@ from starlette.routing import Route
 
 from aftersales.core import clock
 from aftersales.core.api import MAX_PAGE, number_or_none
-from aftersales.core.auth import current_user, requires
+from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.i18n import gettext as _
-from aftersales.core.models import Role, Store
+from aftersales.core.models import Store
 from aftersales.core.photos import Upload, check_photo, photo_response
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
@@ -34,7 +34,6 @@ from aftersales.returns.models import (
 )
 from aftersales.returns.policy import LAW_EXCLUDED, Policy, ReturnKind
 
-POLICY_EDITORS = (Role.SUPERVISOR, Role.OWNER, Role.ADMIN)
 MAX_QUANTITY = 100_000
 MAX_WINDOW_DAYS = 3650
 """A return window longer than ten years is a typo, and a huge one overflowed timedelta."""
@@ -397,7 +396,7 @@ def _category_rows(store: Store) -> list[dict[str, Any]]:
     return rows
 
 
-@requires(*POLICY_EDITORS)
+@requires(*MANAGERS)
 async def policy_page(request: Request) -> Response:
     store = await Store.get_or_none(id=request.path_params["store_id"])
     if store is None:
@@ -446,7 +445,7 @@ def _policy_from_form(fields: dict[str, str], count: int) -> dict[str, Any]:
     return {**{k: v for k, v in raw.items() if v}, "categories": categories, "keywords": keywords}
 
 
-@requires(*POLICY_EDITORS)
+@requires(*MANAGERS)
 async def policy_save(request: Request) -> Response:
     store = await Store.get_or_none(id=request.path_params["store_id"])
     if store is None:
@@ -467,10 +466,7 @@ async def policy_save(request: Request) -> Response:
     return RedirectResponse(f"/returns/policy/{store.id}", status_code=303)
 
 
-REPORT_READERS = (Role.SUPERVISOR, Role.OWNER, Role.ADMIN)
-
-
-@requires(*REPORT_READERS)
+@requires(*MANAGERS)
 async def report_page(request: Request) -> Response:
     settings = request.app.state.settings
     q = request.query_params
