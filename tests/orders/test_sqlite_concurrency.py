@@ -4,135 +4,53 @@ The desk process (web + in-process worker) and ``aftersales sync`` in a second
 process share one SQLite file. Write transactions begin immediately with a
 busy timeout, so each waits its turn instead of failing with ``database is
 locked``; the CLI takes the worker's per-stream lease, so it waits for the
-worker's orders sync instead of running beside it.
+worker's orders sync instead of running beside it, and syncs the other
+streams meanwhile.
 
-This test always runs on its own SQLite file, whatever ``DATABASE_URL`` the
-suite was given (in its own Tortoise context, so the suite's stays untouched).
+This test always runs on SQLite, whatever ``DATABASE_URL`` the suite was
+given: the desk side runs in a process of its own (``sqlite_load.py``) on its
+own file, so it is not skipped in the PostgreSQL pass.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
-from arq import create_pool
-from tortoise import Tortoise
-from tortoise.migrations.api import migrate as run_migrations
+import pytest
 
-from aftersales.core import db
-from aftersales.core.config import Settings
-from aftersales.core.models import ApiToken, AuditEvent, Role
-from aftersales.core.redis import RedisHandle
-from aftersales.core.web import create_app
-from aftersales.orders import jobs
-from aftersales.orders.lease import lock_key
-from aftersales.orders.models import Order
-from aftersales.orders.service import create_store
-from tests.conftest import SECRET, csrf_from, sign_in
-from tests.databases import in_own_tortoise_context
-from tests.factories import create_user
-from tests.fakes.serve import serve
-from tests.fakes.woocommerce import FakeWooShop, make_app
+from tests.orders.sqlite_load import ORDERS, WRITES
 
-ORDERS = 5000
-WRITES = 200
+REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.usefixtures("redis")  # the suite's Redis is up (and empty) for both processes
 async def test_worker_cli_and_web_share_sqlite_without_locking_or_losing_anything(
-    tmp_path: Path, data_dir: Path, redis_handle: RedisHandle
+    tmp_path: Path, data_dir: Path
 ) -> None:
-    env = {
-        "AFTERSALES_DATA_DIR": str(data_dir),  # the suite's embedded Redis, shared with the CLI
-        "AFTERSALES_SECRET_KEY": SECRET,
-        "DATABASE_URL": f"sqlite://{tmp_path / 'desk.sqlite3'}",
-    }
-    if os.environ.get("REDIS_URL"):
-        env["REDIS_URL"] = os.environ["REDIS_URL"]
-    settings = Settings.from_env(env)
-    await in_own_tortoise_context(lambda: _everything_at_once(settings, env, redis_handle))
+    desk = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "tests.orders.sqlite_load", str(data_dir), str(tmp_path / "desk.sqlite3")),
+        cwd=REPO,
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(desk.communicate(), timeout=180)
+    assert desk.returncode == 0, err.decode()[-4000:]
+    seen = json.loads(out.decode().splitlines()[-1])
 
-
-async def _everything_at_once(settings: Settings, env: dict[str, str], handle: RedisHandle) -> None:
-    config = db.tortoise_config(settings)
-    await run_migrations(config=config)
-    await Tortoise.close_connections()
-    await Tortoise.init(config=config)
-    shop = FakeWooShop()
-    shop.seed(ORDERS, start=datetime.now(UTC) - timedelta(days=30), refund_every=25)
-    redis = await create_pool(handle.settings)
-    app = create_app(settings, manage_db=False, redis=handle)
-    try:
-        with serve(make_app(shop)) as url:
-            store = await create_store(
-                name="Woo",
-                platform="woocommerce",
-                base_url=url,
-                credentials={"key": shop.key, "secret": shop.secret},
-                settings={"history_days": 3650},
-                secret_key=settings.secret_key,
-            )
-            admin = await create_user(username="boss", role=Role.ADMIN)
-            async with app.router.lifespan_context(app):
-                transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(
-                    transport=transport, base_url="http://desk.test"
-                ) as web:
-                    await sign_in(web, "boss")
-                    csrf = await csrf_from(web, f"/users/{admin.id}")
-                    worker = asyncio.create_task(
-                        jobs.sync_store_stream(
-                            {"redis": redis, "settings": settings}, store.id, "orders"
-                        )
-                    )
-                    while not await redis.exists(lock_key(store.id, "orders")):
-                        assert not worker.done(), worker.result()
-                        await asyncio.sleep(0.01)
-                    cli = await asyncio.create_subprocess_exec(
-                        sys.executable,
-                        *("-m", "aftersales", "sync", "--store", str(store.id)),
-                        env={**os.environ, **env},
-                        stdout=asyncio.subprocess.PIPE,
-                        stderr=asyncio.subprocess.PIPE,
-                    )
-                    answers = await _write_from_the_web(web, admin.id, csrf)
-                    out, err = await asyncio.wait_for(cli.communicate(), timeout=120)
-                    synced = await worker
-    finally:
-        await redis.aclose()
-        await Tortoise.close_connections()
-
-    output = out.decode() + err.decode()
-    assert "database is locked" not in output
-    assert cli.returncode == 0, output
+    output = seen["cli_output"]
+    assert "database is locked" not in output + err.decode()
+    assert seen["cli_returncode"] == 0, output
     assert "another sync is running; waiting for it" in output
-    assert re.search(rf"store {store.id} orders: \d+ records", output), output
-    assert synced.startswith(f"{ORDERS} records"), synced
-    assert all(answer.status_code == 303 for answer in answers)
-    await Tortoise.init(config=config)
-    try:
-        assert await Order.filter(store_id=store.id).count() == ORDERS
-        names = set(await ApiToken.filter(user_id=admin.id).values_list("name", flat=True))
-        assert names == {f"till {n}" for n in range(WRITES)}
-        assert await AuditEvent.filter(action="token.created").count() == WRITES
-    finally:
-        await Tortoise.close_connections()
-
-
-async def _write_from_the_web(
-    web: httpx.AsyncClient, user_id: int, csrf: str
-) -> list[httpx.Response]:
-    """``WRITES`` token issues through the desk's pages, a few at a time, while the syncs run."""
-    gate = asyncio.Semaphore(4)
-
-    async def issue(n: int) -> httpx.Response:
-        async with gate:
-            return await web.post(
-                f"/users/{user_id}/tokens", data={"csrf_token": csrf, "name": f"till {n}"}
-            )
-
-    return await asyncio.gather(*(issue(n) for n in range(WRITES)))
+    assert re.search(rf"store {seen['store']} orders: \d+ records", output), output
+    assert seen["worker"].startswith(f"{ORDERS} records"), seen["worker"]
+    assert seen["orders"] == ORDERS
+    assert seen["web_statuses"] == [303]
+    assert seen["tokens"] == sorted(f"till {n}" for n in range(WRITES))
+    assert seen["token_audits"] == WRITES
