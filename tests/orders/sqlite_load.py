@@ -25,7 +25,7 @@ from tortoise.migrations.api import migrate as run_migrations
 
 from aftersales.core import db
 from aftersales.core.config import Settings
-from aftersales.core.models import ApiToken, AuditEvent, Role
+from aftersales.core.models import ApiToken, AuditEvent, Role, User
 from aftersales.core.redis import open_redis
 from aftersales.core.web import create_app
 from aftersales.orders import jobs
@@ -41,18 +41,44 @@ ORDERS = 5000
 WRITES = 200
 
 
-async def write_from_the_web(web: httpx.AsyncClient, user_id: int, csrf: str) -> list[int]:
-    """``WRITES`` token issues through the desk's pages, a few at a time, while the syncs run."""
-    gate = asyncio.Semaphore(4)
+async def write_from_the_web(
+    web: httpx.AsyncClient, admin_id: int, deputy_id: int, csrf: str, cli: asyncio.Task[Any]
+) -> tuple[list[str], int, set[int]]:
+    """Web writes until the CLI sync is over and at least ``WRITES`` were made.
 
-    async def issue(n: int) -> int:
-        async with gate:
+    Tokens issued a few at a time (a write first), and a second admin
+    deactivated and activated again and again (a read of the admins, then a
+    write: what a deferred SQLite transaction cannot upgrade under another
+    process's lock). Returns the token names, the pairs of toggles, the statuses.
+    """
+    names: list[str] = []
+    statuses: set[int] = set()
+    pairs = 0
+
+    def more() -> bool:
+        return not cli.done() or len(names) + 2 * pairs < WRITES
+
+    async def issue_tokens(lane: int) -> None:
+        n = 0
+        while more():
+            name = f"till {lane}-{n}"
             answer = await web.post(
-                f"/users/{user_id}/tokens", data={"csrf_token": csrf, "name": f"till {n}"}
+                f"/users/{admin_id}/tokens", data={"csrf_token": csrf, "name": name}
             )
-            return answer.status_code
+            statuses.add(answer.status_code)
+            names.append(name)
+            n += 1
 
-    return await asyncio.gather(*(issue(n) for n in range(WRITES)))
+    async def toggle_deputy() -> None:
+        nonlocal pairs
+        while more():
+            for verb in ("deactivate", "activate"):
+                answer = await web.post(f"/users/{deputy_id}/{verb}", data={"csrf_token": csrf})
+                statuses.add(answer.status_code)
+            pairs += 1
+
+    await asyncio.gather(toggle_deputy(), *(issue_tokens(lane) for lane in range(3)))
+    return names, pairs, statuses
 
 
 async def main(data_dir: str, db_file: str) -> dict[str, Any]:
@@ -84,11 +110,11 @@ async def main(data_dir: str, db_file: str) -> dict[str, Any]:
                 secret_key=settings.secret_key,
             )
             admin = await create_user(username="boss", role=Role.ADMIN)
+            deputy = await create_user(username="deputy", role=Role.ADMIN)
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app)
-                async with httpx.AsyncClient(
-                    transport=transport, base_url="http://desk.test"
-                ) as web:
+                desk = "http://desk.test"
+                async with httpx.AsyncClient(transport=transport, base_url=desk) as web:
                     await sign_in(web, "boss")
                     csrf = await csrf_from(web, f"/users/{admin.id}")
                     ctx = {"redis": redis, "settings": settings}
@@ -104,20 +130,30 @@ async def main(data_dir: str, db_file: str) -> dict[str, Any]:
                         stdout=asyncio.subprocess.PIPE,
                         stderr=asyncio.subprocess.PIPE,
                     )
-                    statuses = await write_from_the_web(web, admin.id, csrf)
-                    out, err = await asyncio.wait_for(cli.communicate(), timeout=120)
+                    cli_done = asyncio.create_task(asyncio.wait_for(cli.communicate(), 120))
+                    names, pairs, statuses = await write_from_the_web(
+                        web, admin.id, deputy.id, csrf, cli_done
+                    )
+                    out, err = await cli_done
                     synced = await worker
+            toggles = AuditEvent.filter(subject_type="user", subject_id=str(deputy.id))
             return {
                 "store": store.id,
                 "worker": synced,
                 "cli_returncode": cli.returncode,
                 "cli_output": out.decode() + err.decode(),
-                "web_statuses": sorted(set(statuses)),
+                "web_statuses": sorted(statuses),
+                "web_writes": len(names) + 2 * pairs,
                 "orders": await Order.filter(store_id=store.id).count(),
+                "tokens_issued": sorted(names),
                 "tokens": sorted(
                     await ApiToken.filter(user_id=admin.id).values_list("name", flat=True)
                 ),
                 "token_audits": await AuditEvent.filter(action="token.created").count(),
+                "toggles": pairs,
+                "deactivations": await toggles.filter(action="user.deactivated").count(),
+                "activations": await toggles.filter(action="user.activated").count(),
+                "deputy_active": (await User.get(id=deputy.id)).is_active,
             }
     finally:
         await redis.aclose()
