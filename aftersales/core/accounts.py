@@ -123,7 +123,7 @@ async def revoke_token(
             subject_type="api_token",
             subject_id=row.id,
             actor=actor,
-            data={"name": row.name, "user_id": row.user_id},  # type: ignore[attr-defined]
+            data={"name": row.name, "user_id": row.user_id},
             using_db=conn,
         )
     await row.refresh_from_db()

@@ -24,7 +24,7 @@ from aftersales.core.auth import EVERYONE, MAX_TEXT, current_user
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
 from aftersales.core.models import Role, User
-from aftersales.core.money import parse_amount
+from aftersales.core.money import optional_amount
 
 MAX_ID = 2**31 - 1
 """The largest id any table hands out: ids are ``INTEGER`` (int4 on PostgreSQL).
@@ -218,9 +218,7 @@ def time_param(value: str | None, *, name: str) -> datetime | None:
 
 def amount_param(value: str | None, *, name: str) -> Decimal | None:
     """An amount filter: blank is none; NaN, Infinity and negatives are a 400."""
-    if value is None or not value.strip():
-        return None
-    return parse_amount(value, name=name, minimum=Decimal(0))
+    return optional_amount(value, name=name)
 
 
 def choice_param(kind: Any, value: str | None, name: str) -> Any:

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.fields import TextField
 from tortoise.migrations.api import migrate as run_migrations
 from tortoise.models import Model
@@ -38,10 +39,28 @@ def db_url(url: str) -> str:
     return url
 
 
+# Tortoise's own engines and the desk's clients that replace them.
+DESK_ENGINES = {
+    "tortoise.backends.sqlite": "aftersales.core.db_sqlite",
+    "tortoise.backends.asyncpg": "aftersales.core.db_asyncpg",
+}
+
+
+def connection_config(url: str) -> dict[str, Any]:
+    """Tortoise's reading of the URL, on the desk's clients.
+
+    They open an ``aftercommit`` frame around every transaction block, and on
+    SQLite begin write transactions immediately with a busy timeout.
+    """
+    config: dict[str, Any] = expand_db_url(db_url(url))
+    config["engine"] = DESK_ENGINES.get(config["engine"], config["engine"])
+    return config
+
+
 def tortoise_config(settings: Settings, registry: Registry | None = None) -> dict[str, Any]:
     apps = (registry or Registry.build(settings)).tortoise_apps()
     return {
-        "connections": {"default": db_url(settings.database_url)},
+        "connections": {"default": connection_config(settings.database_url)},
         "apps": apps,
         "use_tz": True,
         "timezone": "UTC",

@@ -52,6 +52,19 @@ def parse_amount(
     return amount
 
 
+def optional_amount(
+    value: str | int | Decimal | None, *, name: str, minimum: Decimal = Decimal(0)
+) -> Decimal | None:
+    """An amount a form or query may leave blank (a filter, a rule limit): blank is None.
+
+    Anything else goes through ``parse_amount``, so pages, the API and the
+    services refuse the same inputs with the same words.
+    """
+    if value is None or not str(value).strip():
+        return None
+    return parse_amount(value, name=name, minimum=minimum)
+
+
 @dataclass(frozen=True)
 class Money:
     amount: Decimal

@@ -1,7 +1,9 @@
 """The Starlette app factory.
 
-Middleware, outermost first: sessions (server-side in Redis, cookie Secure
-when the request came over HTTPS), authentication, language, CSRF. The lifespan opens the
+Middleware, outermost first: after-commit (jobs the request's committed
+transactions recorded are queued when it ends), sessions (server-side in
+Redis, cookie Secure when the request came over HTTPS), authentication,
+language, CSRF. The lifespan opens the
 database and Redis and, on one machine, runs the arq worker in-process.
 """
 
@@ -26,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.exceptions import ValidationError
 
-from aftersales.core import db, i18n
+from aftersales.core import aftercommit, db, i18n
 from aftersales.core.auth import API_PREFIX, AuthMiddleware, CSRFMiddleware
 from aftersales.core.config import Settings
 from aftersales.core.errors import AfterSalesError
@@ -98,6 +100,25 @@ class Desk(Starlette):
 
     def build_middleware_stack(self) -> ASGIApp:
         return SecurityHeaders(super().build_middleware_stack())
+
+
+class AfterCommitMiddleware:
+    """Each request is one unit of work: committed jobs are queued when it ends.
+
+    Routes never kick the outbox; ``outbox.enqueue`` recorded the delivery in
+    its transaction's frame, and a rolled-back transaction took it away again.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        queue = getattr(scope["app"].state, "redis", None) if "app" in scope else None
+        async with aftercommit.unit_of_work(queue):
+            await self.app(scope, receive, send)
 
 
 class LocaleMiddleware:
@@ -250,6 +271,7 @@ def create_app(
     app = Desk(
         routes=routes,
         middleware=[
+            Middleware(AfterCommitMiddleware),
             Middleware(RedisSessions),
             Middleware(AuthMiddleware),
             Middleware(LocaleMiddleware),

@@ -36,7 +36,6 @@ from aftersales.core.api import (
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
-from aftersales.core.jobs import kick_outbox
 from aftersales.core.reasons import ReasonCode
 from aftersales.refunds import queue, report, service
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
@@ -148,7 +147,6 @@ async def approve(request: Request) -> Response:
         expected_version=expected_version(body),
         idempotency_key=idempotency_key(request),
     )
-    await kick_outbox(request.app.state.redis, decision.due)
     return JSONResponse(refund_json(decision.refund))
 
 
@@ -161,7 +159,6 @@ async def reject(request: Request) -> Response:
         expected_version=expected_version(body),
         idempotency_key=idempotency_key(request),
     )
-    await kick_outbox(request.app.state.redis, decision.due)
     return JSONResponse(refund_json(decision.refund))
 
 
@@ -281,7 +278,6 @@ async def start_refund(request: Request) -> Response:
         platform_item_id=str(body["platform_item_id"]) if body.get("platform_item_id") else None,
         review_case_id=review,
     )
-    await kick_outbox(request.app.state.redis, decision.due)
     return JSONResponse(refund_json(decision.refund), status_code=201)
 
 

@@ -172,13 +172,6 @@ class Decision:
     writeback: OutboxMessage | None
     repeated: bool = False  # the same Idempotency-Key again: the first answer, unchanged
 
-    @property
-    def due(self) -> list[tuple[int, int]]:
-        """``(id, attempts)`` for ``kick_outbox`` once the transaction committed."""
-        if self.writeback is None or self.repeated:
-            return []
-        return [(self.writeback.id, self.writeback.attempts)]
-
 
 def _amount(value: Decimal | str | None, default: Decimal) -> Decimal:
     if value is None or value == "":
@@ -656,7 +649,6 @@ async def assign(refund_id: int, user: User) -> None:
 class BulkOutcome:
     approved: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)
-    due: list[tuple[int, int]] = field(default_factory=list)
 
 
 async def bulk_approve(refund_ids: list[int], *, actor: User) -> BulkOutcome:
@@ -683,14 +675,13 @@ async def bulk_approve(refund_ids: list[int], *, actor: User) -> BulkOutcome:
             outcome.skipped.append((refund_id, verdict.rule))
             continue
         try:
-            decision = await approve(
+            await approve(
                 refund_id, actor=actor, expected_version=refund.version, rule=verdict.rule
             )
         except AfterSalesError as exc:
             outcome.skipped.append((refund_id, exc.message))
             continue
         outcome.approved += 1
-        outcome.due.extend(decision.due)
     return outcome
 
 
@@ -811,6 +802,7 @@ async def retry_writeback(refund_id: int, *, actor: User) -> Decision:
             using_db=conn,
         )
         message = await OutboxMessage.get(id=message.id).using_db(conn)
+        outbox.deliver_after_commit(message.id, message.attempts)
     return Decision(refund, message)
 
 

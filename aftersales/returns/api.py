@@ -35,7 +35,6 @@ from aftersales.core.api import (
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.i18n import N_
-from aftersales.core.jobs import kick_outbox
 from aftersales.core.models import Store
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem
@@ -157,8 +156,7 @@ async def _full(case_id: int) -> dict[str, Any]:
 
 
 async def _answer(request: Request, case: ReturnCase, status_code: int = 200) -> Response:
-    """The case as it is now; a refund decision it made is sent on its way at once."""
-    await kick_outbox(request.app.state.redis, await service.refund_due(case))
+    """The case as it is now (a refund decision it made is queued when the request ends)."""
     return JSONResponse(await _full(case.id), status_code=status_code)
 
 

@@ -28,7 +28,7 @@ from tortoise.transactions import in_transaction
 from aftersales.core import audit, clock, modules
 from aftersales.core.errors import InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
-from aftersales.core.models import OutboxMessage, Store, User
+from aftersales.core.models import Store, User
 from aftersales.core.money import parse_amount
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem, Shipment, ShipmentDirection
@@ -1056,17 +1056,6 @@ async def assign(case_id: int, user: User) -> None:
             data={"assignee": user.username},
             using_db=conn,
         )
-
-
-async def refund_due(case: ReturnCase) -> list[tuple[int, int]]:
-    """The linked refund's write-back as ``(id, attempts)``, to kick after a step committed."""
-    if case.refund_id is None:  # type: ignore[attr-defined]
-        return []
-    refund = await Refund.get_or_none(id=case.refund_id)  # type: ignore[attr-defined]
-    if refund is None or refund.writeback_id is None:  # type: ignore[attr-defined]
-        return []
-    message = await OutboxMessage.get(id=refund.writeback_id)  # type: ignore[attr-defined]
-    return [(message.id, message.attempts)]
 
 
 def _iso(value: datetime | None) -> str | None:
