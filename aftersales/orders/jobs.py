@@ -64,7 +64,8 @@ async def sync_store_stream(ctx: dict[str, Any], store_id: int, stream: str) -> 
             store,
             Stream(stream),
             connector,
-            handlers=record_handlers(ctx["registry"]),
+            # The worker's registry; a hand-made ctx (a script, a test) uses the process's.
+            handlers=record_handlers(ctx.get("registry") or modules.current()),
             progress=lease.keep,
         )
     finally:
