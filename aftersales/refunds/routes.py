@@ -20,6 +20,7 @@ from aftersales.core.i18n import gettext as _
 from aftersales.core.jobs import kick_outbox
 from aftersales.core.models import Role, Store
 from aftersales.core.money import parse_amount
+from aftersales.core.periods import period_from_days
 from aftersales.core.photos import photo_response
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
@@ -275,9 +276,7 @@ REPORT_READERS = tuple(MANAGERS)
 async def _report(request: Request) -> report.RefundReport:
     q = request.query_params
     settings = request.app.state.settings
-    period = report.period_from_days(
-        q.get("from"), q.get("to"), zone=settings.zone, now=clock.now()
-    )
+    period = period_from_days(q.get("from"), q.get("to"), zone=settings.zone, now=clock.now())
     store = q.get("store", "")
     grain = q.get("grain", "day")
     return await report.refund_report(

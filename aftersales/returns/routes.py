@@ -19,12 +19,12 @@ from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.i18n import gettext as _
 from aftersales.core.jobs import kick_outbox
 from aftersales.core.models import Role, Store
+from aftersales.core.periods import period_from_days
 from aftersales.core.photos import Upload, check_photo, photo_response
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order, OrderItem
-from aftersales.refunds import report
 from aftersales.returns import photos, queue, service
 from aftersales.returns import report as returns_report
 from aftersales.returns.models import (
@@ -477,7 +477,7 @@ REPORT_READERS = (Role.SUPERVISOR, Role.OWNER, Role.ADMIN)
 async def report_page(request: Request) -> Response:
     settings = request.app.state.settings
     q = request.query_params
-    period = report.period_from_days(
+    period = period_from_days(
         q.get("from") or None, q.get("to") or None, zone=settings.zone, now=clock.now()
     )
     store_id = number_or_none(q.get("store"))
