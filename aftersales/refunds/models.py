@@ -7,7 +7,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-from aftersales.core.reasons import ReasonCode
+from aftersales.core.cases import Case
+from aftersales.core.i18n import N_
 
 
 class RefundKind(StrEnum):
@@ -48,44 +49,27 @@ OPEN_STATUSES = frozenset(
 )
 
 
-class Refund(Model):
+class Refund(Case):
     """One refund case. ``version`` moves on every change, so a decision made on a
     stale page (or by a second agent at the same moment) is refused, not applied twice.
     """
 
-    id = fields.IntField(primary_key=True)
-    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "core.Store", related_name=False, on_delete=fields.CASCADE
-    )
-    order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
-        "orders.Order", related_name=False, null=True, on_delete=fields.RESTRICT
-    )
-    platform_order_id = fields.CharField(max_length=64)
+    case_module = "refunds"
+    case_kind = "refund"
+    audit_prefix = "refund"
+    audit_subject = "refund"
+    noun = N_("refund")
+
     platform_refund_id = fields.CharField(max_length=64, null=True)
     platform_item_id = fields.CharField(max_length=64, null=True)
     kind = fields.CharEnumField(RefundKind, max_length=24)
     status = fields.CharEnumField(RefundStatus, max_length=24, db_index=True)
-    platform_status = fields.CharField(max_length=64, default="")
-    currency = fields.CharField(max_length=3, default="CNY")
     requested_amount = fields.DecimalField(max_digits=12, decimal_places=2)
     approved_amount = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
-    reason = fields.CharEnumField(ReasonCode, max_length=24, default=ReasonCode.OTHER)
     platform_reason = fields.TextField(default="")
-    buyer_text = fields.TextField(default="")
-    due_at = fields.DatetimeField(null=True, db_index=True)
-    platform_deadline = fields.DatetimeField(null=True)
     platform_updated_at = fields.DatetimeField(null=True)
-    escalated = fields.BooleanField(default=False)
     auto_agreed = fields.BooleanField(default=False)  # the platform's timer ran out on us
     disputed = fields.BooleanField(default=False)  # the platform stepped in at some point
-    assignee: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
-        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
-    )
-    decided_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
-        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
-    )
-    decided_at = fields.DatetimeField(null=True)
-    decision_note = fields.TextField(default="")
     decision_key = fields.CharField(max_length=128, null=True)
     rule = fields.CharField(max_length=255, default="")
     writeback: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
@@ -94,9 +78,6 @@ class Refund(Model):
     writeback_error = fields.TextField(default="")
     intercept_parcel = fields.BooleanField(default=False)
     review_case_id = fields.IntField(null=True)
-    version = fields.IntField(default=1)
-    requested_at = fields.DatetimeField(db_index=True)
-    updated_at = fields.DatetimeField()
     refunded_at = fields.DatetimeField(null=True)
 
     lines: fields.ReverseRelation[RefundLine]

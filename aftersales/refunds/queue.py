@@ -8,12 +8,11 @@ first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 from tortoise.expressions import Q
 
-from aftersales.core import clock
+from aftersales.core import cases, clock
 from aftersales.core.models import AuditEvent, OutboxMessage, OutboxStatus, Store, User
 from aftersales.core.paging import QueueFilters, due_first, narrow
 from aftersales.orders.models import Customer, Order
@@ -60,7 +59,7 @@ async def search(filters: RefundFilters, *, per_page: int = PAGE_SIZE) -> Refund
         filters,
         open_statuses=OPEN_STATUSES,
         now=clock.now(),
-        due_soon=service.DUE_SOON,
+        due_soon=cases.DUE_SOON,
     )
     if filters.min_amount is not None:
         query = query.filter(requested_amount__gte=filters.min_amount)
@@ -186,6 +185,4 @@ async def context(refund_id: int) -> RefundContext:
     )
 
 
-def is_due_soon(refund: Refund, now: datetime | None = None) -> bool:
-    now = now or clock.now()
-    return refund.due_at is not None and now <= refund.due_at < now + service.DUE_SOON
+is_due_soon = cases.is_due_soon

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +22,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock, outbox
+from aftersales.core import audit, cases, clock, outbox
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound, PermissionDenied
 from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import OutboxMessage, Store, User
@@ -48,7 +47,6 @@ from connectors.base import RefundDecision, RefundWriteResult
 log = logging.getLogger("aftersales.refunds")
 
 WRITEBACK_KIND = "refunds.writeback"
-DUE_SOON = timedelta(hours=2)
 CENT = Decimal("0.01")
 
 
@@ -209,15 +207,11 @@ async def _load_for_decision(
     return refund, repeated
 
 
-def _check_fresh(refund: Refund, expected_version: int | None, allowed: set[RefundStatus]) -> None:
+def _undecided(refund: Refund, allowed: set[RefundStatus]) -> None:
+    """A decision needs the refund still open for it; the version is the kernel's guard."""
     if refund.status not in allowed:
         raise AlreadyDecided(
             f"This refund is already {refund.status.value}; nothing was changed.",
-        )
-    if expected_version is not None and refund.version != expected_version:
-        raise AlreadyDecided(
-            "This refund changed since you opened it (another agent or a sync); "
-            "reload and decide again."
         )
 
 
@@ -240,7 +234,8 @@ async def approve(
         if repeated:
             writeback = await OutboxMessage.get_or_none(id=refund.writeback_id).using_db(conn)
             return Decision(refund, writeback, repeated=True)
-        _check_fresh(refund, expected_version, {RefundStatus.REQUESTED})
+        _undecided(refund, {RefundStatus.REQUESTED})
+        cases.check_version(refund, expected_version)
         return await _approve_checked(
             refund,
             actor=actor,
@@ -482,7 +477,7 @@ async def pay_for_return(
     """
     async with in_transaction() as conn:
         refund, _ = await _load_for_decision(refund_id, conn, None)
-        _check_fresh(refund, None, {RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN})
+        _undecided(refund, {RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN})
         return await _approve_checked(
             refund,
             actor=actor,
@@ -514,7 +509,8 @@ async def reject(
         if repeated:
             writeback = await OutboxMessage.get_or_none(id=refund.writeback_id).using_db(conn)
             return Decision(refund, writeback, repeated=True)
-        _check_fresh(refund, expected_version, {RefundStatus.REQUESTED})
+        _undecided(refund, {RefundStatus.REQUESTED})
+        cases.check_version(refund, expected_version)
         return await _decide(
             refund,
             RefundStatus.REJECTED,
@@ -540,49 +536,38 @@ async def _decide(
     rule: str,
     conn: BaseDBAsyncClient,
 ) -> Decision:
-    states.check(refund.status, status)
-    now = clock.now()
     version = refund.version
-    moved = (
-        await Refund.filter(id=refund.id, version=version)
-        .using_db(conn)
-        .update(
-            status=status,
-            approved_amount=amount,
-            decided_by_id=actor.id if actor else None,
-            decided_at=now,
-            decision_note=note,
-            decision_key=idempotency_key,
-            rule=rule,
-            escalated=False,
-            due_at=None,
-            version=F("version") + 1,
-            updated_at=now,
-        )
-    )
-    if not moved:
-        raise AlreadyDecided("Another decision on this refund came first; nothing was changed.")
-    writeback = await outbox.enqueue(
-        WRITEBACK_KIND,
-        {"refund_id": refund.id, "decision": decision.value},
-        f"refund:{refund.id}:{decision.value}:v{version}",
-        using_db=conn,
-    )
-    await Refund.filter(id=refund.id).using_db(conn).update(writeback_id=writeback.id)
-    await audit.record(
-        f"refund.{'approved' if decision is RefundDecision.APPROVE else 'rejected'}",
-        subject_type="refund",
-        subject_id=refund.id,
+    outbox_key = f"refund:{refund.id}:{decision.value}:v{version}"
+    approved = decision is RefundDecision.APPROVE
+    await cases.move(
+        refund,
+        status,
+        conn=conn,
         actor=actor,
+        action="approved" if approved else "rejected",
         data={
             "amount": _str(amount),
             "note": note,
             "rule": rule,
             "order_id": refund.order_id,
-            "outbox_key": writeback.idempotency_key,
+            "outbox_key": outbox_key,
         },
+        approved_amount=amount,
+        decided_by_id=actor.id if actor else None,
+        decided_at=clock.now(),
+        decision_note=note,
+        decision_key=idempotency_key,
+        rule=rule,
+        escalated=False,
+        due_at=None,
+    )
+    writeback = await outbox.enqueue(
+        WRITEBACK_KIND,
+        {"refund_id": refund.id, "decision": decision.value},
+        outbox_key,
         using_db=conn,
     )
+    await Refund.filter(id=refund.id).using_db(conn).update(writeback_id=writeback.id)
     fresh = await Refund.get(id=refund.id).using_db(conn)
     return Decision(fresh, writeback)
 
@@ -626,24 +611,9 @@ async def auto_approve(
     log.info("refunds.auto_approved refund=%s amount=%s", refund.id, refund.requested_amount)
 
 
-async def assign(refund_id: int, user: User) -> None:
+async def assign(refund_id: int, user: User, *, expected_version: int | None = None) -> None:
     """An agent takes a refund; the queue's "mine" filter and the handover read it."""
-    async with in_transaction() as conn:
-        moved = (
-            await Refund.filter(id=refund_id)
-            .using_db(conn)
-            .update(assignee_id=user.id, version=F("version") + 1, updated_at=clock.now())
-        )
-        if not moved:
-            raise NotFound(f"No refund with id {refund_id}.")
-        await audit.record(
-            "refund.assigned",
-            subject_type="refund",
-            subject_id=refund_id,
-            actor=user,
-            data={"assignee": user.username},
-            using_db=conn,
-        )
+    await cases.assign(Refund, refund_id, user, expected_version=expected_version)
 
 
 @dataclass
@@ -812,31 +782,11 @@ async def retry_writeback(refund_id: int, *, actor: User) -> Decision:
 
 
 async def sweep_deadlines() -> int:
-    """Escalate open requests past their due time; returns how many were escalated."""
-    now = clock.now()
-    overdue = await Refund.filter(
-        status__in=[RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN],
-        due_at__lt=now,
-        escalated=False,
+    """Escalate open requests past their due time; returns how many were overdue."""
+    found = await cases.escalate_overdue(
+        Refund, [RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN]
     )
-    for refund in overdue:
-        async with in_transaction() as conn:
-            moved = (
-                await Refund.filter(id=refund.id, version=refund.version)
-                .using_db(conn)
-                .update(escalated=True, version=F("version") + 1, updated_at=now)
-            )
-            if moved:
-                await audit.record(
-                    "refund.escalated",
-                    subject_type="refund",
-                    subject_id=refund.id,
-                    data={"due_at": refund.due_at.isoformat() if refund.due_at else None},
-                    using_db=conn,
-                )
-    if overdue:
-        log.info("refunds.escalated count=%s", len(overdue))
-    return len(overdue)
+    return found.found
 
 
 @dataclass(frozen=True)
@@ -853,13 +803,10 @@ async def counts() -> Counts:
     ``?due=soon`` and ``?due=overdue`` list open refunds, ``?writeback=failed&status=any``
     every refund whose write-back failed (a refusal the platform never heard too).
     """
-    now = clock.now()
-    open_ = list(OPEN_STATUSES)
+    due = await cases.due_counts(Refund, OPEN_STATUSES)
     return Counts(
-        due_soon=await Refund.filter(
-            status__in=open_, due_at__gte=now, due_at__lt=now + DUE_SOON
-        ).count(),
-        overdue=await Refund.filter(status__in=open_, due_at__lt=now).count(),
+        due_soon=due.due_soon,
+        overdue=due.overdue,
         writeback_failed=await Refund.filter(writeback__status=outbox.OutboxStatus.FAILED).count(),
         intercepts=await Refund.filter(
             intercept_parcel=True, status__in=list(OPEN_STATUSES)

@@ -10,7 +10,9 @@ platform heard of it.
 
 from __future__ import annotations
 
-from aftersales.core.errors import AfterSalesError
+from aftersales.core.cases import IllegalTransition, StateMachine
+from aftersales.core.i18n import N_
+from aftersales.refunds.models import Refund
 from aftersales.refunds.models import RefundStatus as S
 from connectors.base import AfterSaleStatus
 
@@ -31,15 +33,11 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 PENDING_WRITEBACK = frozenset({S.APPROVED, S.REFUNDING, S.WRITEBACK_FAILED})
 
 
-class IllegalTransition(AfterSalesError):
-    status = 409
-    code = "refund_illegal_transition"
-
-
-def check(current: S, new: S) -> None:
-    """Raise unless the desk may move a refund from ``current`` to ``new``."""
-    if new not in TRANSITIONS[current]:
-        raise IllegalTransition(f"A refund cannot go from {current.value} to {new.value}.")
+MACHINE = StateMachine(
+    TRANSITIONS, model=Refund, noun=N_("refund"), code="refund_illegal_transition"
+)
+check = MACHINE.check  # raises IllegalTransition (409) unless the desk may move current -> new
+__all__ = ["MACHINE", "PENDING_WRITEBACK", "TRANSITIONS", "IllegalTransition", "check"]
 
 
 # What the connectors report (each maps its platform's own words) in our terms.

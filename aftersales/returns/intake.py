@@ -18,7 +18,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock
+from aftersales.core import audit, cases, clock
 from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.models import Store
 from aftersales.core.reasons import classify
@@ -280,7 +280,7 @@ async def _follow_platform(
     if target is ReturnStatus.AWAITING_SHIPMENT and case.buyer_ship_by is None:
         store = await Store.get(id=case.store_id).using_db(conn)
         changes["buyer_ship_by"] = record.updated_at + timedelta(
-            days=service.timer(store, "return_ship_days")
+            days=cases.timer(store, "return_ship_days")
         )
         changes["due_at"] = None
     if target in (ReturnStatus.CLOSED, ReturnStatus.CANCELLED):

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from tortoise.expressions import Q
 
-from aftersales.core import clock
+from aftersales.core import cases, clock
 from aftersales.core.models import AuditEvent, Store, User
 from aftersales.core.paging import QueueFilters, due_first, narrow
 from aftersales.orders.models import Customer, Order, Shipment
@@ -55,7 +55,7 @@ async def search(filters: ReturnFilters, *, per_page: int = PAGE_SIZE) -> Return
         filters,
         open_statuses=OPEN_STATUSES,
         now=clock.now(),
-        due_soon=service.DUE_SOON,
+        due_soon=cases.DUE_SOON,
     )
     if filters.awaiting_receipt:
         query = query.filter(status__in=[s.value for s in INBOUND_STATUSES])

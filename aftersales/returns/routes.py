@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from aftersales.core import clock
+from aftersales.core import cases, clock
 from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput
@@ -67,11 +67,6 @@ def _filters(request: Request) -> queue.ReturnFilters:
     )
 
 
-def is_due_soon(case: ReturnCase) -> bool:
-    now = clock.now()
-    return case.due_at is not None and now <= case.due_at < now + service.DUE_SOON
-
-
 async def return_queue(request: Request) -> Response:
     filters = _filters(request)
     result = await queue.search(filters)
@@ -88,7 +83,7 @@ async def return_queue(request: Request) -> Response:
             "statuses": list(ReturnStatus),
             "kinds": list(ReturnKind),
             "reasons": LABELS,
-            "due_soon": is_due_soon,
+            "due_soon": cases.is_due_soon,
         },
     )
 
@@ -111,7 +106,7 @@ async def return_detail(request: Request) -> Response:
             "phone": phone_for(role, customer.phone) if customer else None,
             "address": address_for(role, customer.address) if customer else None,
             "scanned": request.query_params.get("scanned") == "1",
-            "due_soon": is_due_soon,
+            "due_soon": cases.is_due_soon,
         },
     )
 

@@ -8,7 +8,9 @@ closing note, never in nothing.
 
 from __future__ import annotations
 
-from aftersales.core.errors import AfterSalesError
+from aftersales.core.cases import IllegalTransition, StateMachine
+from aftersales.core.i18n import N_
+from aftersales.returns.models import ReturnCase
 from aftersales.returns.models import ReturnStatus as S
 
 TRANSITIONS: dict[S, frozenset[S]] = {
@@ -34,14 +36,8 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 }
 
 
-class IllegalTransition(AfterSalesError):
-    status = 409
-    code = "return_illegal_transition"
-
-
-def check(current: S, new: S) -> None:
-    """Raise unless a case may move from ``current`` to ``new``."""
-    if new not in TRANSITIONS[current]:
-        raise IllegalTransition(
-            f"A return case cannot go from {current.value} to {new.value}; nothing was changed."
-        )
+MACHINE = StateMachine(
+    TRANSITIONS, model=ReturnCase, noun=N_("return case"), code="return_illegal_transition"
+)
+check = MACHINE.check  # raises IllegalTransition (409) unless a case may move current -> new
+__all__ = ["MACHINE", "TRANSITIONS", "IllegalTransition", "check"]
