@@ -23,6 +23,7 @@ fields, its platform mapping, its decisions). This module owns the rest:
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
@@ -68,6 +69,9 @@ class Case(Model):
     audit_prefix: ClassVar[str] = ""  # audit actions are "<prefix>.<action>"
     audit_subject: ClassVar[str] = ""  # AuditEvent.subject_type
     noun: ClassVar[str] = N_("case")  # a msgid naming one case in a sentence
+    # The module declaring its StateMachine(model=...), imported when first needed:
+    # it imports the model, so the model cannot import it.
+    states_module: ClassVar[str] = ""
 
     status: Any  # each case type declares its own status enum field
 
@@ -112,6 +116,8 @@ class Case(Model):
     @classmethod
     def machine(cls) -> StateMachine[Any]:
         """The state machine its module declared (``StateMachine(model=...)``)."""
+        if cls not in _MACHINES and cls.states_module:
+            importlib.import_module(cls.states_module)
         try:
             return _MACHINES[cls]
         except KeyError:

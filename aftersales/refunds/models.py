@@ -58,6 +58,7 @@ class Refund(Case):
     case_kind = "refund"
     audit_prefix = "refund"
     audit_subject = "refund"
+    states_module = "aftersales.refunds.states"
     noun = N_("refund")
 
     platform_refund_id = fields.CharField(max_length=64, null=True)

@@ -64,6 +64,7 @@ class ReturnCase(Case):
     case_kind = "return"
     audit_prefix = "return"
     audit_subject = "return_case"
+    states_module = "aftersales.returns.states"
     noun = N_("return case")
 
     platform_return_id = fields.CharField(max_length=64, null=True)
