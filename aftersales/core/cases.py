@@ -69,6 +69,7 @@ class Case(Model):
     audit_prefix: ClassVar[str] = ""  # audit actions are "<prefix>.<action>"
     audit_subject: ClassVar[str] = ""  # AuditEvent.subject_type
     noun: ClassVar[str] = N_("case")  # a msgid naming one case in a sentence
+    path: ClassVar[str] = ""  # its page, "/refunds/{id}"
     # The module declaring its StateMachine(model=...), imported when first needed:
     # it imports the model, so the model cannot import it.
     states_module: ClassVar[str] = ""
@@ -112,6 +113,10 @@ class Case(Model):
     @property
     def ref(self) -> CaseRef:
         return CaseRef(self.case_module, self.case_kind, self.id)
+
+    @property
+    def href(self) -> str:
+        return self.path.format(id=self.id)
 
     @classmethod
     def machine(cls) -> StateMachine[Any]:
@@ -239,7 +244,7 @@ async def move(
         data={"from": case.status.value, "to": new_status.value, **(data or {})},
         using_db=conn,
     )
-    return await type(case).get(id=case.id).using_db(conn)
+    return await type(case).get(id=case.id, using_db=conn)
 
 
 async def assign(
@@ -251,7 +256,7 @@ async def assign(
     same case at once, leaves one assignee and refuses the other.
     """
     async with in_transaction() as conn:
-        case = await model.get_or_none(id=case_id).using_db(conn)
+        case = await model.get_or_none(id=case_id, using_db=conn)
         if case is None:
             raise NotFound(N_("No %(case)s with id %(id)s."), case=Msgid(model.noun), id=case_id)
         check_version(case, expected_version)
@@ -264,7 +269,7 @@ async def assign(
             data={"assignee": user.username},
             using_db=conn,
         )
-        return await model.get(id=case_id).using_db(conn)
+        return await model.get(id=case_id, using_db=conn)
 
 
 # -- deadlines ---------------------------------------------------------------------------------
@@ -405,6 +410,23 @@ CaseResolver = Callable[[CaseRef], Awaitable[ResolvedCase | None]]
 """``resolve_case(ref)`` on a module's manifest: None when the case is gone or not its own."""
 
 
+async def resolve(
+    model: type[C], ref: CaseRef, title: Callable[[C], tuple[str, Mapping[str, object]]]
+) -> ResolvedCase | None:
+    """Resolve ``ref`` if it names a ``model`` row; ``title(case)`` gives its msgid and params.
+
+    A module's ``resolve_case`` hook is this with its model and title, one
+    line per case type it owns.
+    """
+    if (ref.module, ref.kind) != (model.case_module, model.case_kind):
+        return None
+    case = await model.get_or_none(id=ref.id)
+    if case is None:
+        return None
+    msgid, params = title(case)
+    return ResolvedCase(ref, msgid, case.href, case.status.value, params)
+
+
 # -- handover ----------------------------------------------------------------------------------
 
 
@@ -414,7 +436,7 @@ class Severity(StrEnum):
     WATCH = "watch"
 
 
-def severity(due_at: datetime | None, start: datetime, end: datetime) -> Severity:
+def grade(due_at: datetime | None, start: datetime, end: datetime) -> Severity:
     """How a deadline looks from a shift running ``start`` to ``end``."""
     if due_at is None or due_at >= end:
         return Severity.WATCH
@@ -464,17 +486,17 @@ class HandoverItem:
         todo: str = "",
         if_fails: str = "",
         href: str | None = None,
-        severity_: Severity | None = None,
+        severity: Severity | None = None,
     ) -> HandoverItem:
-        """An item for ``case`` with its severity graded by the kernel."""
+        """An item for ``case``, its severity graded by the kernel unless given."""
         return cls(
             ref=case.ref,
             msgid=msgid,
             params=params or {},
             due_at=case.due_at,
-            severity=severity_ or severity(case.due_at, start, end),
+            severity=severity or grade(case.due_at, start, end),
             assignee_id=case.assignee_id,
             todo=todo,
             if_fails=if_fails,
-            href=href,
+            href=href or case.href,
         )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute
 
+from aftersales.core.cases import CaseRef, CaseResolver, HandoverItem, ResolvedCase
 from aftersales.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -60,16 +61,6 @@ class HandoverWindow:
 
     start: datetime
     end: datetime
-
-
-@dataclass(frozen=True)
-class HandoverItem:
-    module: str
-    subject: str
-    summary: str
-    due_at: datetime | None
-    href: str | None = None
-    severity: str = "watch"  # overdue | due_this_shift | watch
 
 
 @dataclass(frozen=True)
@@ -131,8 +122,10 @@ class Module:
 
     - ``dashboard_tiles(user)``: awaitable list of ``Tile`` for the home page;
       called for every signed-in user, so it must filter by role itself.
-    - ``handover_items(window)``: awaitable list of ``HandoverItem`` that are
-      open or fall due in the window; the handover module gathers them.
+    - ``handover_items(window)``: awaitable list of ``HandoverItem`` (``core.cases``)
+      that are open or fall due in the window; the handover module gathers them.
+    - ``resolve_case(ref)``: the title, link and state of one of its cases
+      named by a ``CaseRef``, or None (``resolve_case()`` below asks the owner).
     - ``outbox_handlers``: outbox kind -> ``OutboxHandler``.
     - ``record_handlers``: sync stream (``after_sales``, ``reviews``) -> ``RecordHandler``.
     - ``hooks``: routes mounted under ``/hooks/`` without login (signed webhooks).
@@ -156,6 +149,7 @@ class Module:
     hooks: Sequence[BaseRoute] = ()
     dashboard_tiles: Callable[[User], Awaitable[list[Tile]]] | None = None
     handover_items: Callable[[HandoverWindow], Awaitable[list[HandoverItem]]] | None = None
+    resolve_case: CaseResolver | None = None
     reports: Sequence[ReportLink] = ()
     order_events: Callable[[int], Awaitable[list[TimelineEvent]]] | None = None
     order_links: Sequence[OrderLink] = ()
@@ -190,6 +184,14 @@ def enabled_modules(settings: Settings) -> list[Module]:
     if unknown:
         raise ConfigError(f"AFTERSALES_DISABLED_MODULES names unknown modules: {sorted(unknown)}")
     return [m for m in all_modules() if not (m.can_disable and m.name in settings.disabled_modules)]
+
+
+async def resolve_case(modules: Sequence[Module], ref: CaseRef) -> ResolvedCase | None:
+    """What ``ref`` points at now, asked of the module that owns it; None if gone."""
+    for module in modules:
+        if module.name == ref.module and module.resolve_case is not None:
+            return await module.resolve_case(ref)
+    return None
 
 
 def outbox_handlers(modules: Sequence[Module]) -> dict[str, OutboxHandler]:

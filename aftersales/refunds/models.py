@@ -59,6 +59,7 @@ class Refund(Case):
     audit_prefix = "refund"
     audit_subject = "refund"
     states_module = "aftersales.refunds.states"
+    path = "/refunds/{id}"
     noun = N_("refund")
 
     platform_refund_id = fields.CharField(max_length=64, null=True)

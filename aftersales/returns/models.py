@@ -65,6 +65,7 @@ class ReturnCase(Case):
     audit_prefix = "return"
     audit_subject = "return_case"
     states_module = "aftersales.returns.states"
+    path = "/returns/{id}"
     noun = N_("return case")
 
     platform_return_id = fields.CharField(max_length=64, null=True)
