@@ -55,24 +55,40 @@ DUE_SOON = timedelta(hours=2)
 # -- the model ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CaseType:
+    """Who a case type belongs to and how the kernel names, audits and links it.
+
+    ``states`` is the module that declares its ``StateMachine(model=...)``;
+    it imports the model, so the model names it rather than importing it.
+    """
+
+    module: str  # the owning module ("refunds")
+    kind: str  # the kind within it ("refund"), in CaseRef and errors; audit actions "<kind>.<x>"
+    noun: str  # a msgid naming one case in a sentence
+    states: str
+    audit_subject: str = ""  # AuditEvent.subject_type; default: the kind
+    path: str = ""  # its page; default "/<module>/{id}"
+
+    @property
+    def subject(self) -> str:
+        return self.audit_subject or self.kind
+
+    @property
+    def page(self) -> str:
+        return self.path or f"/{self.module}/{{id}}"
+
+
 class Case(Model):
     """The columns every case has. Abstract: each module's table keeps its own name.
 
-    A subclass declares ``status`` (with its own enum) and the class
-    attributes below, which tell the kernel how to audit and link it.
+    A subclass declares ``status`` (with its own enum) and its ``case_type``,
+    which tells the kernel how to audit and link it.
     ``requested_at`` is when the case opened; ``version`` moves on every
     change, so a decision on a stale page is refused rather than applied twice.
     """
 
-    case_module: ClassVar[str] = ""  # the owning module's name ("refunds")
-    case_kind: ClassVar[str] = ""  # the kind within it ("refund"), in CaseRef and errors
-    audit_prefix: ClassVar[str] = ""  # audit actions are "<prefix>.<action>"
-    audit_subject: ClassVar[str] = ""  # AuditEvent.subject_type
-    noun: ClassVar[str] = N_("case")  # a msgid naming one case in a sentence
-    path: ClassVar[str] = ""  # its page, "/refunds/{id}"
-    # The module declaring its StateMachine(model=...), imported when first needed:
-    # it imports the model, so the model cannot import it.
-    states_module: ClassVar[str] = ""
+    case_type: ClassVar[CaseType]
 
     status: Any  # each case type declares its own status enum field
 
@@ -112,17 +128,21 @@ class Case(Model):
 
     @property
     def ref(self) -> CaseRef:
-        return CaseRef(self.case_module, self.case_kind, self.id)
+        return CaseRef(self.case_type.module, self.case_type.kind, self.id)
+
+    @property
+    def case_kind(self) -> str:
+        return self.case_type.kind
 
     @property
     def href(self) -> str:
-        return self.path.format(id=self.id)
+        return self.case_type.page.format(id=self.id)
 
     @classmethod
     def machine(cls) -> StateMachine[Any]:
         """The state machine its module declared (``StateMachine(model=...)``)."""
-        if cls not in _MACHINES and cls.states_module:
-            importlib.import_module(cls.states_module)
+        if cls not in _MACHINES:
+            importlib.import_module(cls.case_type.states)
         try:
             return _MACHINES[cls]
         except KeyError:
@@ -153,7 +173,7 @@ class CaseConflict(Conflict):
     )
 
     def __init__(self, case: Case) -> None:
-        super().__init__(obj=case, case=Msgid(case.noun))
+        super().__init__(obj=case, case=Msgid(case.case_type.noun))
         self.case = case
 
 
@@ -170,7 +190,7 @@ class StateMachine(Generic[S]):
 
     transitions: Mapping[S, frozenset[S]]
     model: type[Case] | None = None
-    noun: str = N_("case")
+    noun: str = ""  # a msgid; default: the model's noun
     code: str = IllegalTransition.code
     labels: Mapping[S, str] = field(default_factory=dict)
 
@@ -186,7 +206,7 @@ class StateMachine(Generic[S]):
         if not self.allows(current, new):
             raise IllegalTransition(
                 code=self.code,
-                case=Msgid(self.noun),
+                case=Msgid(self.noun or (self.model.case_type.noun if self.model else N_("case"))),
                 current=Msgid(self.labels.get(current, str(current.value))),
                 new=Msgid(self.labels.get(new, str(new.value))),
             )
@@ -237,8 +257,8 @@ async def move(
         type(case).machine().check(case.status, new_status)
     await _guarded_update(case, conn, status=new_status, **changes)
     await audit.record(
-        f"{case.audit_prefix}.{action}",
-        subject_type=case.audit_subject,
+        f"{case.case_type.kind}.{action}",
+        subject_type=case.case_type.subject,
         subject_id=case.id,
         actor=actor,
         data={"from": case.status.value, "to": new_status.value, **(data or {})},
@@ -258,12 +278,14 @@ async def assign(
     async with in_transaction() as conn:
         case = await model.get_or_none(id=case_id, using_db=conn)
         if case is None:
-            raise NotFound(N_("No %(case)s with id %(id)s."), case=Msgid(model.noun), id=case_id)
+            raise NotFound(
+                N_("No %(case)s with id %(id)s."), case=Msgid(model.case_type.noun), id=case_id
+            )
         check_version(case, expected_version)
         await _guarded_update(case, conn, assignee_id=user.id)
         await audit.record(
-            f"{model.audit_prefix}.assigned",
-            subject_type=model.audit_subject,
+            f"{model.case_type.kind}.assigned",
+            subject_type=model.case_type.subject,
             subject_id=case_id,
             actor=user,
             data={"assignee": user.username},
@@ -322,8 +344,8 @@ async def escalate_overdue(model: type[Case], statuses: Collection[Enum]) -> Esc
             async with in_transaction() as conn:
                 await _guarded_update(case, conn, escalated=True)
                 await audit.record(
-                    f"{model.audit_prefix}.escalated",
-                    subject_type=model.audit_subject,
+                    f"{model.case_type.kind}.escalated",
+                    subject_type=model.case_type.subject,
                     subject_id=case.id,
                     data={
                         "status": case.status.value,
@@ -335,7 +357,7 @@ async def escalate_overdue(model: type[Case], statuses: Collection[Enum]) -> Esc
         except CaseConflict:
             continue
     if overdue:
-        log.info("%s.escalated count=%s", model.audit_prefix, escalated)
+        log.info("%s.escalated count=%s", model.case_type.kind, escalated)
     return Escalation(found=len(overdue), escalated=escalated)
 
 
@@ -418,7 +440,7 @@ async def resolve(
     A module's ``resolve_case`` hook is this with its model and title, one
     line per case type it owns.
     """
-    if (ref.module, ref.kind) != (model.case_module, model.case_kind):
+    if (ref.module, ref.kind) != (model.case_type.module, model.case_type.kind):
         return None
     case = await model.get_or_none(id=ref.id)
     if case is None:

@@ -7,7 +7,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-from aftersales.core.cases import Case
+from aftersales.core.cases import Case, CaseType
 from aftersales.core.i18n import N_
 
 
@@ -54,13 +54,7 @@ class Refund(Case):
     stale page (or by a second agent at the same moment) is refused, not applied twice.
     """
 
-    case_module = "refunds"
-    case_kind = "refund"
-    audit_prefix = "refund"
-    audit_subject = "refund"
-    states_module = "aftersales.refunds.states"
-    path = "/refunds/{id}"
-    noun = N_("refund")
+    case_type = CaseType("refunds", "refund", N_("refund"), states="aftersales.refunds.states")
 
     platform_refund_id = fields.CharField(max_length=64, null=True)
     platform_item_id = fields.CharField(max_length=64, null=True)

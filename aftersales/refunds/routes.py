@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from aftersales.core import clock
+from aftersales.core import cases, clock
 from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput
@@ -86,7 +86,7 @@ async def refund_queue(request: Request) -> Response:
             "kinds": list(RefundKind),
             "reasons": LABELS,
             "eligible": Verdict.AUTO_APPROVE,
-            "due_soon": queue.is_due_soon,
+            "due_soon": cases.is_due_soon,
         },
     )
 

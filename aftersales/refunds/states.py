@@ -11,7 +11,6 @@ platform heard of it.
 from __future__ import annotations
 
 from aftersales.core.cases import IllegalTransition, StateMachine
-from aftersales.core.i18n import N_
 from aftersales.refunds.models import Refund
 from aftersales.refunds.models import RefundStatus as S
 from connectors.base import AfterSaleStatus
@@ -33,9 +32,7 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 PENDING_WRITEBACK = frozenset({S.APPROVED, S.REFUNDING, S.WRITEBACK_FAILED})
 
 
-MACHINE = StateMachine(
-    TRANSITIONS, model=Refund, noun=N_("refund"), code="refund_illegal_transition"
-)
+MACHINE = StateMachine(TRANSITIONS, model=Refund, code="refund_illegal_transition")
 check = MACHINE.check  # raises IllegalTransition (409) unless the desk may move current -> new
 __all__ = ["MACHINE", "PENDING_WRITEBACK", "TRANSITIONS", "IllegalTransition", "check"]
 

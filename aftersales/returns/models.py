@@ -7,7 +7,7 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-from aftersales.core.cases import Case
+from aftersales.core.cases import Case, CaseType
 from aftersales.core.i18n import N_
 from aftersales.returns.policy import ReturnKind
 
@@ -60,13 +60,13 @@ class ReturnCase(Case):
     stale page, or a second inspection of the same parcel, is refused rather than repeated.
     """
 
-    case_module = "returns"
-    case_kind = "return"
-    audit_prefix = "return"
-    audit_subject = "return_case"
-    states_module = "aftersales.returns.states"
-    path = "/returns/{id}"
-    noun = N_("return case")
+    case_type = CaseType(
+        "returns",
+        "return",
+        N_("return case"),
+        states="aftersales.returns.states",
+        audit_subject="return_case",
+    )
 
     platform_return_id = fields.CharField(max_length=64, null=True)
     kind = fields.CharEnumField(ReturnKind, max_length=16)

@@ -9,7 +9,6 @@ closing note, never in nothing.
 from __future__ import annotations
 
 from aftersales.core.cases import IllegalTransition, StateMachine
-from aftersales.core.i18n import N_
 from aftersales.returns.models import ReturnCase
 from aftersales.returns.models import ReturnStatus as S
 
@@ -36,8 +35,6 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 }
 
 
-MACHINE = StateMachine(
-    TRANSITIONS, model=ReturnCase, noun=N_("return case"), code="return_illegal_transition"
-)
+MACHINE = StateMachine(TRANSITIONS, model=ReturnCase, code="return_illegal_transition")
 check = MACHINE.check  # raises IllegalTransition (409) unless a case may move current -> new
 __all__ = ["MACHINE", "TRANSITIONS", "IllegalTransition", "check"]

@@ -214,7 +214,8 @@ async def test_a_case_reference_round_trips_and_resolves_through_its_module() ->
     assert await resolve_case(modules, CaseRef("refunds", "refund", 999_999)) is None
     assert await resolve_case(modules, CaseRef("nobody", "refund", refund.id)) is None
     assert await resolve_case(modules, CaseRef("returns", "return", 999_999)) is None
-    assert ReturnCase.case_module == "returns" and ReturnCase.path == "/returns/{id}"
+    assert ReturnCase.case_type.page == "/returns/{id}"
+    assert ReturnCase.case_type.subject == "return_case" and Refund.case_type.subject == "refund"
 
 
 def test_severity_is_graded_from_the_deadline_and_the_shift() -> None:
