@@ -267,6 +267,35 @@ async def move(
     return await type(case).get(id=case.id, using_db=conn)
 
 
+async def open_case(
+    model: type[C],
+    *,
+    conn: BaseDBAsyncClient,
+    actor: User | None,
+    action: str = "requested",
+    data: Mapping[str, Any] | None = None,
+    opened_at: datetime | None = None,
+    **columns: Any,
+) -> C:
+    """Create a case and the first event of its timeline, in the caller's transaction.
+
+    ``opened_at`` is when the buyer asked (a sync's record time); default now.
+    """
+    now = clock.now()
+    case = await model.create(
+        requested_at=opened_at or now, updated_at=now, using_db=conn, **columns
+    )
+    await audit.record(
+        f"{model.case_type.kind}.{action}",
+        subject_type=model.case_type.subject,
+        subject_id=case.id,
+        actor=actor,
+        data=dict(data or {}),
+        using_db=conn,
+    )
+    return case
+
+
 async def assign(
     model: type[C], case_id: int, user: User, *, expected_version: int | None = None
 ) -> C:

@@ -411,11 +411,15 @@ async def _open_desk_refund(
 ) -> Decision:
     """Create a refund the shop starts and approve it, in one transaction."""
     value = sum((amount for _, amount in lines), Decimal("0.00"))
-    now = clock.now()
     async with in_transaction() as conn:
         # One transaction: over the cap or the remainder, the refund never existed.
         await ledger.lock_order(order.id, conn)
-        refund = await Refund.create(
+        refund = await cases.open_case(
+            Refund,
+            conn=conn,
+            actor=actor,
+            action="started",
+            data={"kind": kind.value, "amount": _str(value), "note": note, "rule": rule},
             store_id=store.id,
             order_id=order.id,
             platform_order_id=order.platform_order_id,
@@ -427,9 +431,6 @@ async def _open_desk_refund(
             reason=reason,
             platform_reason=note,
             review_case_id=review_case_id,
-            requested_at=now,
-            updated_at=now,
-            using_db=conn,
         )
         for item_id, amount in lines:
             await RefundLine.create(
@@ -439,14 +440,6 @@ async def _open_desk_refund(
                 amount=amount,
                 using_db=conn,
             )
-        await audit.record(
-            "refund.started",
-            subject_type="refund",
-            subject_id=refund.id,
-            actor=actor,
-            data={"kind": kind.value, "amount": _str(value), "note": note, "rule": rule},
-            using_db=conn,
-        )
         return await _approve_checked(
             refund,
             actor=actor,

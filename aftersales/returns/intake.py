@@ -165,8 +165,12 @@ async def _receive(
             conn=conn,
         )
     # The order has not synced yet: keep the request with what the platform said.
-    now = clock.now()
-    case = await ReturnCase.create(
+    case = await cases.open_case(
+        ReturnCase,
+        conn=conn,
+        actor=None,
+        data={"kind": kind.value, "platform_status": record.platform_status},
+        opened_at=record.created_at,
         store_id=store.id,
         order_id=order.id if order else None,
         platform_order_id=record.platform_order_id,
@@ -180,22 +184,12 @@ async def _receive(
         refund_id=refund.id if refund else None,
         platform_deadline=record.platform_deadline,
         due_at=record.platform_deadline or record.created_at,
-        requested_at=record.created_at,
-        updated_at=now,
-        using_db=conn,
     )
     await ReturnLine.create(
         case=case,
         platform_item_id=record.platform_item_id or "",
         quantity=1,
         unit_price=record.requested_amount,
-        using_db=conn,
-    )
-    await audit.record(
-        "return.requested",
-        subject_type="return_case",
-        subject_id=case.id,
-        data={"kind": kind.value, "platform_status": record.platform_status},
         using_db=conn,
     )
     return case

@@ -241,7 +241,16 @@ async def open_case(
     )
     due = platform_deadline or asked + timedelta(days=cases.timer(store, "refund_shipped_days"))
     async with in_transaction() if conn is None else _same(conn) as tx:
-        case = await ReturnCase.create(
+        case = await cases.open_case(
+            ReturnCase,
+            conn=tx,
+            actor=actor,
+            data={
+                "kind": kind.value,
+                "policy": "inside" if check.verdict.allowed else "outside",
+                "explanation": check.explanation,
+            },
+            opened_at=asked,
             store_id=store.id,
             order_id=order.id,
             platform_order_id=order.platform_order_id,
@@ -257,9 +266,6 @@ async def open_case(
             refund_id=refund_id,
             platform_deadline=platform_deadline,
             due_at=due,
-            requested_at=asked,
-            updated_at=now,
-            using_db=tx,
         )
         for item, line in rows:
             await ReturnLine.create(
@@ -274,18 +280,6 @@ async def open_case(
                 replacement_price=line.replacement_price,
                 using_db=tx,
             )
-        await audit.record(
-            "return.requested",
-            subject_type="return_case",
-            subject_id=case.id,
-            actor=actor,
-            data={
-                "kind": kind.value,
-                "policy": "inside" if check.verdict.allowed else "outside",
-                "explanation": check.explanation,
-            },
-            using_db=tx,
-        )
     return case
 
 
