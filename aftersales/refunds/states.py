@@ -15,6 +15,16 @@ from aftersales.refunds.models import Refund
 from aftersales.refunds.models import RefundStatus as S
 from connectors.base import AfterSaleStatus
 
+__all__ = [
+    "FROM_PLATFORM",
+    "MACHINE",
+    "PENDING_WRITEBACK",
+    "TRANSITIONS",
+    "IllegalTransition",
+    "check",
+    "from_platform",
+]
+
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.REQUESTED: frozenset({S.APPROVED, S.REJECTED, S.CANCELLED, S.DISPUTED}),
     S.APPROVED: frozenset({S.REFUNDING, S.CANCELLED}),
@@ -31,10 +41,8 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 # Statuses that carry a desk decision the platform may not have heard yet.
 PENDING_WRITEBACK = frozenset({S.APPROVED, S.REFUNDING, S.WRITEBACK_FAILED})
 
-
 MACHINE = StateMachine(TRANSITIONS, model=Refund, code="refund_illegal_transition")
 check = MACHINE.check  # raises IllegalTransition (409) unless the desk may move current -> new
-__all__ = ["MACHINE", "PENDING_WRITEBACK", "TRANSITIONS", "IllegalTransition", "check"]
 
 
 # What the connectors report (each maps its platform's own words) in our terms.

@@ -12,6 +12,8 @@ from aftersales.core.cases import IllegalTransition, StateMachine
 from aftersales.returns.models import ReturnCase
 from aftersales.returns.models import ReturnStatus as S
 
+__all__ = ["MACHINE", "TRANSITIONS", "IllegalTransition", "check"]
+
 TRANSITIONS: dict[S, frozenset[S]] = {
     # Straight to awaiting shipment: approved on the platform, or a platform
     # the desk cannot write the decision to.
@@ -37,4 +39,3 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 
 MACHINE = StateMachine(TRANSITIONS, model=ReturnCase, code="return_illegal_transition")
 check = MACHINE.check  # raises IllegalTransition (409) unless a case may move current -> new
-__all__ = ["MACHINE", "TRANSITIONS", "IllegalTransition", "check"]
