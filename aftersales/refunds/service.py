@@ -679,57 +679,54 @@ async def finish_writeback(
     """The platform accepted (now or before): record what it says and the money."""
     async with in_transaction() as conn:
         refund = await Refund.get(id=refund_id).using_db(conn)
-        now = clock.now()
-        refund.platform_status = result.platform_status
-        refund.platform_refund_id = refund.platform_refund_id or result.platform_refund_id
-        refund.writeback_error = ""
+        after, refunded_at = refund.status, refund.refunded_at
         if decision is RefundDecision.APPROVE and refund.status is RefundStatus.REFUNDING:
             after = states.from_platform(RefundStatus.REFUNDING, result.status)
-            if after is RefundStatus.REFUNDING or after not in states.TRANSITIONS[refund.status]:
+            if after is RefundStatus.REFUNDING or not states.MACHINE.allows(refund.status, after):
                 after = RefundStatus.REFUNDED
-            refund.status = after
             if after is RefundStatus.REFUNDED:
-                refund.refunded_at = now
-        refund.version += 1
-        refund.updated_at = now
-        await refund.save(using_db=conn)
-        if refund.status is RefundStatus.REFUNDED:
-            await ledger.pay_out(refund, LedgerSource.DESK, conn)
-        await audit.record(
-            "refund.written_back",
-            subject_type="refund",
-            subject_id=refund.id,
+                refunded_at = clock.now()
+        refund = await cases.move(
+            refund,
+            after,
+            conn=conn,
+            actor=None,
+            action="written_back",
             data={
                 "decision": decision.value,
                 "platform_status": result.platform_status,
                 "already_done": result.already_done,
             },
-            using_db=conn,
+            platform_status=result.platform_status,
+            platform_refund_id=refund.platform_refund_id or result.platform_refund_id,
+            writeback_error="",
+            refunded_at=refunded_at,
         )
+        if refund.status is RefundStatus.REFUNDED:
+            await ledger.pay_out(refund, LedgerSource.DESK, conn)
 
 
 async def fail_writeback(refund_id: int, decision: RefundDecision, message: str) -> None:
     """The platform refused for good: the row stays, visible, with its key, for a retry."""
     async with in_transaction() as conn:
         refund = await Refund.get(id=refund_id).using_db(conn)
+        after = refund.status
         if decision is RefundDecision.APPROVE and refund.status in (
             RefundStatus.APPROVED,
             RefundStatus.REFUNDING,
         ):
-            if refund.status is RefundStatus.APPROVED:
-                refund.status = RefundStatus.REFUNDING
-            states.check(refund.status, RefundStatus.WRITEBACK_FAILED)
-            refund.status = RefundStatus.WRITEBACK_FAILED
-        refund.writeback_error = message[:2000]
-        refund.version += 1
-        refund.updated_at = clock.now()
-        await refund.save(using_db=conn)
-        await audit.record(
-            "refund.writeback_failed",
-            subject_type="refund",
-            subject_id=refund.id,
+            after = RefundStatus.WRITEBACK_FAILED
+        await cases.move(
+            refund,
+            after,
+            conn=conn,
+            actor=None,
+            action="writeback_failed",
             data={"decision": decision.value, "error": message[:500]},
-            using_db=conn,
+            # An approval that failed before it reached REFUNDING passes through it
+            # (APPROVED -> REFUNDING -> WRITEBACK_FAILED), which the table allows.
+            platform=refund.status is RefundStatus.APPROVED,
+            writeback_error=message[:2000],
         )
     log.warning("refunds.writeback_failed refund=%s error=%s", refund_id, message)
 
@@ -747,25 +744,21 @@ async def retry_writeback(refund_id: int, *, actor: User) -> Decision:
         message = await OutboxMessage.get(id=refund.writeback_id).using_db(conn)
         if message.status != outbox.OutboxStatus.FAILED:
             raise AlreadyDecided("The write-back is not failed; it is still being delivered.")
-        if refund.status is RefundStatus.WRITEBACK_FAILED:
-            states.check(refund.status, RefundStatus.APPROVED)
-            refund.status = RefundStatus.APPROVED
-        refund.writeback_error = ""
-        refund.version += 1
-        refund.updated_at = clock.now()
-        await refund.save(using_db=conn)
+        refund = await cases.move(
+            refund,
+            RefundStatus.APPROVED
+            if refund.status is RefundStatus.WRITEBACK_FAILED
+            else refund.status,
+            conn=conn,
+            actor=actor,
+            action="writeback_retried",
+            data={"outbox_key": message.idempotency_key},
+            writeback_error="",
+        )
         await (
             OutboxMessage.filter(id=message.id, status=outbox.OutboxStatus.FAILED)
             .using_db(conn)
             .update(status=outbox.OutboxStatus.PENDING, attempts=0, next_attempt_at=clock.now())
-        )
-        await audit.record(
-            "refund.writeback_retried",
-            subject_type="refund",
-            subject_id=refund.id,
-            actor=actor,
-            data={"outbox_key": message.idempotency_key},
-            using_db=conn,
         )
         message = await OutboxMessage.get(id=message.id).using_db(conn)
     return Decision(refund, message)
