@@ -19,6 +19,8 @@ from typing import Any
 from aftersales.core.config import Settings
 from aftersales.core.errors import AfterSalesError, ConfigError
 from aftersales.core.models import Role
+from connectors import csvfile, registry
+from connectors.base import ConnectorManifest
 
 PRIVATE_UMASK = 0o077
 DEMO_USER = "demo"
@@ -63,13 +65,15 @@ def _parser() -> argparse.ArgumentParser:
         dest="verb", required=True
     )
     store_add = store.add_parser("add", help="connect a store (prints its id)")
-    store_add.add_argument(
-        "--platform", required=True, choices=["taobao", "woocommerce", "shopify", "csv", "demo"]
-    )
+    manifests = list(registry.installed().values())
+    store_add.add_argument("--platform", required=True, choices=[m.platform for m in manifests])
     store_add.add_argument("--name", required=True)
     store_add.add_argument("--base-url", help="the platform's URL (a proxy or fake in tests)")
-    for flag in ("key", "secret", "shop", "token", "app-key", "app-secret", "session"):
-        store_add.add_argument(f"--{flag}")
+    for name, platforms in credential_flags(manifests).items():
+        with contextlib.suppress(argparse.ArgumentError):  # a plugin's field named like a flag
+            store_add.add_argument(
+                f"--{name.replace('_', '-')}", help=f"for {', '.join(platforms)}"
+            )
     store_add.add_argument("--webhook-secret", help="secret the platform signs webhooks with")
     store_add.add_argument("--history-days", type=int, default=90)
     store.add_parser("list", help="stores and the state of their syncs")
@@ -83,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import-csv", help="import an order export into a store")
     imp.add_argument("--store", type=int, required=True)
     imp.add_argument("file")
-    imp.add_argument("--format", choices=["taobao", "generic"], help="default: detect")
+    imp.add_argument("--format", choices=list(csvfile.FORMATS), help="default: detect")
 
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(
         dest="verb", required=True
@@ -342,22 +346,20 @@ async def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     await worker.close()
 
 
-CREDENTIAL_FLAGS = {
-    "key": "key",
-    "secret": "secret",
-    "shop": "shop",
-    "token": "token",
-    "app_key": "app_key",
-    "app_secret": "app_secret",
-    "session": "session",
-    "webhook_secret": "webhook_secret",
-}
+def credential_flags(manifests: list[ConnectorManifest]) -> dict[str, list[str]]:
+    """Each credential field any installed platform asks for, and which platforms ask."""
+    flags: dict[str, list[str]] = {}
+    for manifest in manifests:
+        for f in manifest.credentials:
+            flags.setdefault(f.name, []).append(manifest.platform)
+    return flags
 
 
 async def cmd_store_add(settings: Settings, args: argparse.Namespace) -> None:
     from aftersales.orders import service as orders
 
-    credentials = {name: getattr(args, flag) for flag, name in CREDENTIAL_FLAGS.items()}
+    names = [*credential_flags(list(registry.installed().values())), "webhook_secret"]
+    credentials = {name: getattr(args, name, None) for name in names}
 
     async def create() -> None:
         store = await orders.create_store(
@@ -430,7 +432,8 @@ async def cmd_sync(settings: Settings, args: argparse.Namespace) -> None:
         handlers = record_handlers(enabled_modules(settings))
         failed = 0
         for store in stores:
-            if store.platform == "csv":
+            manifest = registry.find(store.platform)
+            if manifest is not None and not manifest.syncs:  # an import-only store
                 continue
             connector = connector_for(store, settings.secret_key)
             try:

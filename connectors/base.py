@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -318,8 +318,8 @@ class Stream(StrEnum):
 class Connector(Protocol):
     """A store platform. A ``None`` cursor means "start from ``since``".
 
-    Its module also declares ``CAPABILITIES``, so the desk can tell what a
-    platform supports (can it start a refund?) without connecting to it.
+    Its module's ``manifest`` declares the same ``capabilities``, so the desk can
+    tell what a platform supports (can it start a refund?) without connecting to it.
     """
 
     platform: str
@@ -344,3 +344,116 @@ class Connector(Protocol):
     ) -> RefundWriteResult: ...
 
     async def aclose(self) -> None: ...
+
+
+# --- The manifest: everything the desk may know about a platform -----------------------
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """One thing an owner types to connect a store.
+
+    ``label`` and ``help`` are English msgids: connectors import nothing from
+    the desk, so the desk translates them (a plugin's own labels show in
+    English until the desk's catalog knows them). A ``secret`` field is a
+    password input and is never sent back to the browser.
+    """
+
+    name: str
+    label: str
+    secret: bool = True
+    help: str = ""
+    required: bool = True
+
+
+class BadSignature(ConnectorError):
+    """A webhook whose signature does not match the store's secret: nothing may change."""
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A delivery whose signature checked out (or a platform's unsigned ping).
+
+    ``delivery_id`` is the same on every retry of one delivery, so the desk
+    acknowledges a retry without acting twice. ``headers`` are lowercased.
+    """
+
+    topic: str
+    body: bytes
+    headers: Mapping[str, str]
+    delivery_id: str | None = None
+    ping: bool = False
+
+
+# headers (lowercased) + raw body + the store's webhook secret -> event, or BadSignature.
+WebhookVerifier = Callable[[Mapping[str, str], bytes, str], WebhookEvent]
+# The record a verified event carries, for a topic ``webhook_events`` maps to a stream.
+WebhookReader = Callable[[WebhookEvent], Record | None]
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """What the platform allows, for people and for schedulers; ``PlatformClient`` obeys it.
+
+    ``header`` is the response header the platform reports usage in, if any.
+    """
+
+    requests_per_second: float | None = None
+    burst: int | None = None
+    header: str | None = None
+    note: str = ""
+
+
+def strip_base_url(text: str) -> str:
+    """A pasted address as it is, without surrounding blanks: the default normalisation."""
+    return text.strip()
+
+
+def no_default_url(credentials: Mapping[str, str]) -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class ConnectorManifest:
+    """One platform, described once: the desk reads this and names no platform itself.
+
+    ``factory`` builds the connector
+    (``factory(*, base_url, credentials, **options)``); a platform with none
+    (an import-only file format) is never synced. ``history_days`` is how far
+    back the platform lets a first sync read (``None``: no limit).
+    ``normalize_base_url`` turns what an owner pasted into what the factory
+    expects; ``default_base_url`` says where credentials go when no URL is
+    set, so moving a store elsewhere can be recognised.
+    """
+
+    platform: str
+    label: str
+    factory: Callable[..., Any] | None = None
+    credentials: tuple[CredentialField, ...] = ()
+    capabilities: Capabilities = Capabilities()
+    history_days: int | None = None
+    base_url_label: str = "Platform URL"
+    base_url_help: str = ""
+    base_url_required: bool = False
+    normalize_base_url: Callable[[str], str] = strip_base_url
+    default_base_url: Callable[[Mapping[str, str]], str | None] = no_default_url
+    webhook: WebhookVerifier | None = None
+    webhook_events: Mapping[str, Stream] = field(default_factory=dict)
+    webhook_record: WebhookReader | None = None
+    rate_limits: RateLimits = RateLimits()
+
+    @property
+    def syncs(self) -> bool:
+        return self.factory is not None
+
+    @property
+    def required_credentials(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.credentials if f.required)
+
+    def credential(self, name: str) -> CredentialField | None:
+        return next((f for f in self.credentials if f.name == name), None)
+
+    def connect(self, *, base_url: str | None, credentials: dict[str, str], **options: Any) -> Any:
+        if self.factory is None:
+            raise PlatformError(f"{self.platform} has no connector to sync with")
+        return self.factory(base_url=base_url, credentials=credentials, **options)

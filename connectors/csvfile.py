@@ -30,7 +30,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import ValidationError
 
-from connectors.base import BuyerRecord, OrderItemRecord, OrderRecord, OrderStatus
+from connectors.base import (
+    BuyerRecord,
+    ConnectorManifest,
+    OrderItemRecord,
+    OrderRecord,
+    OrderStatus,
+)
 from connectors.timeutil import CHINA, parse_utc
 
 TAOBAO = "taobao"
@@ -731,3 +737,7 @@ def _generic_record(order_id: str, lines: list[_Line]) -> OrderRecord:
     head = lines[0].head
     assert head is not None
     return head.model_copy(update={"items": items})
+
+
+# A store fed by uploads: nothing to sign in to and nothing to sync.
+manifest = ConnectorManifest(platform="csv", label="CSV import", base_url_label="")

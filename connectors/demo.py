@@ -17,6 +17,7 @@ from connectors.base import (
     AfterSaleRecord,
     BuyerRecord,
     Capabilities,
+    ConnectorManifest,
     OrderItemRecord,
     OrderRecord,
     OrderStatus,
@@ -331,3 +332,12 @@ def connect(*, base_url: str | None, credentials: dict[str, str], **options: Any
     """
     known = {"seed", "days", "orders_per_day", "now", "page_size"}
     return DemoConnector(**{k: v for k, v in options.items() if k in known})
+
+
+manifest = ConnectorManifest(
+    platform="demo",
+    label="Demo shop",
+    factory=connect,
+    capabilities=CAPABILITIES,
+    base_url_label="",
+)

@@ -25,7 +25,6 @@ import resource
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.metadata import entry_points
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -46,12 +45,14 @@ class ConnectorSpec:
     options: dict[str, Any] = field(default_factory=dict)
 
     def build(self) -> Any:
-        for ep in entry_points(group=GROUP):
-            if ep.name == self.platform:
-                return ep.load()(
-                    base_url=self.base_url, credentials=self.credentials, **self.options
-                )
-        raise PlatformError(f"No connector is installed for platform {self.platform!r}.")
+        from connectors import registry  # the registry imports every connector module
+
+        manifest = registry.find(self.platform)
+        if manifest is None or not manifest.syncs:
+            raise PlatformError(f"No connector is installed for platform {self.platform!r}.")
+        return manifest.connect(
+            base_url=self.base_url, credentials=self.credentials, **self.options
+        )
 
 
 def _portable(exc: BaseException) -> BaseException:

@@ -51,7 +51,7 @@ import hmac
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
@@ -64,18 +64,24 @@ from connectors.base import (
     AfterSaleRecord,
     AfterSaleStatus,
     BadPayload,
+    BadSignature,
     BuyerRecord,
     Capabilities,
+    ConnectorManifest,
+    CredentialField,
     OrderItemRecord,
     OrderRecord,
     OrderStatus,
     Page,
     PlatformError,
+    RateLimits,
     RefundDecision,
     RefundWrite,
     RefundWriteResult,
     ReviewRecord,
     ShipmentRecord,
+    Stream,
+    WebhookEvent,
     WriteRefused,
     parse_money,
     read_json_object,
@@ -718,3 +724,54 @@ def connect(
         base_url=base_url or None,
         **options,
     )
+
+
+def _verify(headers: Mapping[str, str], body: bytes, secret: str) -> WebhookEvent:
+    if not verify_webhook(secret, body, headers.get("x-shopify-hmac-sha256") or ""):
+        raise BadSignature("the X-Shopify-Hmac-Sha256 does not match")
+    return WebhookEvent(
+        topic=headers.get("x-shopify-topic") or "?",
+        body=body,
+        headers=headers,
+        delivery_id=headers.get("x-shopify-webhook-id") or None,
+    )
+
+
+def _webhook_record(event: WebhookEvent) -> OrderRecord:
+    return parse_order(read_json_object(event.body))
+
+
+def shop_url(credentials: Mapping[str, str]) -> str | None:
+    """Where a store with no URL sends its token: ``https://<shop>.myshopify.com``."""
+    shop = (credentials.get("shop") or "").strip().lower()
+    if not shop:
+        return None
+    return "https://" + (shop if "." in shop else f"{shop}.myshopify.com")
+
+
+manifest = ConnectorManifest(
+    platform="shopify",
+    label="Shopify",
+    factory=connect,
+    credentials=(
+        CredentialField(
+            "shop", "Shop name", secret=False, help="The shop's name in its Shopify admin address."
+        ),
+        CredentialField("token", "Admin API access token", help="Starts with shpat_."),
+    ),
+    capabilities=CAPABILITIES,
+    # 60 days of orders without the read_all_orders scope (PLATFORMS.md).
+    history_days=60,
+    base_url_label="Shop URL (or a proxy)",
+    base_url_help="Leave empty to use the shop's own Shopify address.",
+    default_base_url=shop_url,
+    webhook=_verify,
+    webhook_events={topic: Stream.ORDERS for topic in sorted(ORDER_TOPICS)},
+    webhook_record=_webhook_record,
+    rate_limits=RateLimits(
+        requests_per_second=2.0,
+        burst=40,
+        header=CALL_LIMIT_HEADER,
+        note="A leaky bucket per app and shop.",
+    ),
+)

@@ -141,6 +141,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -153,12 +154,15 @@ from connectors.base import (
     BuyerRecord,
     Capabilities,
     ConnectorError,
+    ConnectorManifest,
+    CredentialField,
     OrderItemRecord,
     OrderRecord,
     OrderStatus,
     Page,
     PlatformError,
     RateLimited,
+    RateLimits,
     RefundDecision,
     RefundWrite,
     RefundWriteResult,
@@ -1269,3 +1273,41 @@ def connect(
         session=credentials["session"],
         **options,
     )
+
+
+def normalize_base_url(text: str) -> str:
+    """What the factory expects from what an owner pasted: scheme and host, maybe a path.
+
+    TOP documents its gateway as ``https://gw.api.taobao.com/router/rest``;
+    the connector adds ``/router/rest`` itself, so that suffix is dropped
+    (and a query or fragment with it). A bare host gets ``https://``.
+    """
+    text = text.strip()
+    if not text:
+        return ""
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    path = parts.path.rstrip("/").removesuffix(ROUTER).rstrip("/")
+    return f"{parts.scheme.lower()}://{parts.netloc}{path}"
+
+
+manifest = ConnectorManifest(
+    platform="taobao",
+    label="Taobao",
+    factory=connect,
+    credentials=(
+        CredentialField("app_key", "App key", secret=False),
+        CredentialField("app_secret", "App secret"),
+        CredentialField("session", "Session key", help="The seller's authorisation (sessionKey)."),
+    ),
+    capabilities=CAPABILITIES,
+    # trades.sold.increment.get keeps 3 months (PLATFORMS.md).
+    history_days=90,
+    base_url_label="Gateway URL",
+    base_url_help="Leave empty for TOP's gateway; https://…/router/rest or a host alone works.",
+    normalize_base_url=normalize_base_url,
+    rate_limits=RateLimits(
+        note="Calls per app per day, by the app's tier; a refusal says how long to wait."
+    ),
+)

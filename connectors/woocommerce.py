@@ -38,7 +38,7 @@ import html
 import json
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -52,18 +52,24 @@ from connectors.base import (
     AfterSaleRecord,
     AfterSaleStatus,
     BadPayload,
+    BadSignature,
     BuyerRecord,
     Capabilities,
+    ConnectorManifest,
+    CredentialField,
     OrderItemRecord,
     OrderRecord,
     OrderStatus,
     Page,
     PlatformError,
+    RateLimits,
     RefundDecision,
     RefundWrite,
     RefundWriteResult,
     ReviewRecord,
     ShipmentRecord,
+    Stream,
+    WebhookEvent,
     WriteRefused,
     parse_money,
     read_json_object,
@@ -580,3 +586,42 @@ def webhook_order(headers: dict[str, str], body: bytes) -> OrderRecord | None:
     if topic not in ("order.created", "order.updated", "order.restored"):
         return None
     return parse_order(read_json_object(body))
+
+
+def _verify(headers: Mapping[str, str], body: bytes, secret: str) -> WebhookEvent:
+    """The manifest's webhook verifier: WooCommerce's creation ping is unsigned and answered."""
+    if body.startswith(b"webhook_id="):
+        return WebhookEvent(topic="ping", body=body, headers=headers, ping=True)
+    if not verify_webhook(secret, body, headers.get("x-wc-webhook-signature")):
+        raise BadSignature("the X-WC-Webhook-Signature does not match")
+    return WebhookEvent(
+        topic=headers.get("x-wc-webhook-topic") or "?",
+        body=body,
+        headers=headers,
+        delivery_id=headers.get("x-wc-webhook-delivery-id") or None,
+    )
+
+
+def _webhook_record(event: WebhookEvent) -> OrderRecord:
+    return parse_order(read_json_object(event.body))
+
+
+manifest = ConnectorManifest(
+    platform="woocommerce",
+    label="WooCommerce",
+    factory=connect,
+    credentials=(
+        CredentialField("key", "Consumer key", secret=False, help="Starts with ck_."),
+        CredentialField("secret", "Consumer secret", help="Starts with cs_."),
+    ),
+    capabilities=CAPABILITIES,
+    base_url_label="Site URL",
+    base_url_help="The shop's own address, or a proxy in front of it.",
+    base_url_required=True,
+    webhook=_verify,
+    webhook_events={
+        topic: Stream.ORDERS for topic in ("order.created", "order.updated", "order.restored")
+    },
+    webhook_record=_webhook_record,
+    rate_limits=RateLimits(note="Self-hosted: as fast as the shop's server answers."),
+)

@@ -4,6 +4,7 @@ Everything here is shared by the domain modules and imports none of them.
 """
 
 from aftersales.core.api import api_routes as _api_routes
+from aftersales.core.events import LABELS as _labels
 from aftersales.core.i18n import N_
 from aftersales.core.models import Role
 from aftersales.core.modules import Module, NavEntry
@@ -18,4 +19,5 @@ module = Module(
     api_routes=_api_routes,
     nav=[NavEntry(N_("Users"), "/users/", frozenset({Role.ADMIN}))],
     can_disable=False,
+    labels=_labels,
 )

@@ -64,7 +64,7 @@ class CaseType:
     """
 
     module: str  # the owning module ("refunds")
-    kind: str  # the kind within it ("refund"), in CaseRef and errors; audit actions "<kind>.<x>"
+    kind: str  # the kind within it ("refund"), in CaseRef and errors; events are "<kind>.<x>"
     noun: str  # a msgid naming one case in a sentence
     states: str
     audit_subject: str = ""  # AuditEvent.subject_type; default: the kind
@@ -215,6 +215,12 @@ class StateMachine(Generic[S]):
 # -- moves -------------------------------------------------------------------------------------
 
 
+def _check_event(model: type[Case], event: str) -> None:
+    """Events are named ``<kind>.<what>``: a case's timeline reads only its own kind's."""
+    if not event.startswith(f"{model.case_type.kind}."):
+        raise ValueError(f"{model.__name__} events start with {model.case_type.kind!r}: {event}")
+
+
 def check_version(case: Case, expected_version: int | None) -> None:
     """Refuse with ``CaseConflict`` when the page's version is not the case's any more."""
     if expected_version is not None and case.version != expected_version:
@@ -238,7 +244,7 @@ async def move(
     *,
     conn: BaseDBAsyncClient,
     actor: User | None,
-    action: str,
+    event: str,
     expected_version: int | None = None,
     data: Mapping[str, Any] | None = None,
     platform: bool = False,
@@ -249,15 +255,17 @@ async def move(
     ``platform=True`` is the platform's own word from a sync, which wins
     over our order of states; a move to the same status (a step that changes
     a case without moving it) is not checked against the machine either.
-    The audit event ``<prefix>.<action>`` carries ``from`` and ``to``, so
+    The audit ``event`` (``"refund.approved"``, written out so the label test
+    finds it in the source) carries ``from`` and ``to``, so
     the timeline shows every move the same way. Returns the fresh row.
     """
+    _check_event(type(case), event)
     check_version(case, expected_version)
     if new_status != case.status and not platform:
         type(case).machine().check(case.status, new_status)
     await _guarded_update(case, conn, status=new_status, **changes)
     await audit.record(
-        f"{case.case_type.kind}.{action}",
+        event,
         subject_type=case.case_type.subject,
         subject_id=case.id,
         actor=actor,
@@ -272,7 +280,7 @@ async def open_case(
     *,
     conn: BaseDBAsyncClient,
     actor: User | None,
-    action: str = "requested",
+    event: str,
     data: Mapping[str, Any] | None = None,
     opened_at: datetime | None = None,
     **columns: Any,
@@ -281,12 +289,13 @@ async def open_case(
 
     ``opened_at`` is when the buyer asked (a sync's record time); default now.
     """
+    _check_event(model, event)
     now = clock.now()
     case = await model.create(
         requested_at=opened_at or now, updated_at=now, using_db=conn, **columns
     )
     await audit.record(
-        f"{model.case_type.kind}.{action}",
+        event,
         subject_type=model.case_type.subject,
         subject_id=case.id,
         actor=actor,
@@ -297,13 +306,19 @@ async def open_case(
 
 
 async def assign(
-    model: type[C], case_id: int, user: User, *, expected_version: int | None = None
+    model: type[C],
+    case_id: int,
+    user: User,
+    *,
+    event: str,
+    expected_version: int | None = None,
 ) -> C:
     """``user`` takes the case; the queue's "mine" filter and the handover read it.
 
     Guarded like a move: a take on a stale page, or two agents taking the
     same case at once, leaves one assignee and refuses the other.
     """
+    _check_event(model, event)
     async with in_transaction() as conn:
         case = await model.get_or_none(id=case_id, using_db=conn)
         if case is None:
@@ -313,7 +328,7 @@ async def assign(
         check_version(case, expected_version)
         await _guarded_update(case, conn, assignee_id=user.id)
         await audit.record(
-            f"{model.case_type.kind}.assigned",
+            event,
             subject_type=model.case_type.subject,
             subject_id=case_id,
             actor=user,
@@ -359,7 +374,9 @@ class Escalation:
     escalated: int  # of those, the ones it marked (a case changed meanwhile is skipped)
 
 
-async def escalate_overdue(model: type[Case], statuses: Collection[Enum]) -> Escalation:
+async def escalate_overdue(
+    model: type[Case], statuses: Collection[Enum], *, event: str
+) -> Escalation:
     """Mark cases in ``statuses`` past their ``due_at`` as escalated, each audited.
 
     Each case moves in its own transaction and only if its version did not
@@ -373,7 +390,7 @@ async def escalate_overdue(model: type[Case], statuses: Collection[Enum]) -> Esc
             async with in_transaction() as conn:
                 await _guarded_update(case, conn, escalated=True)
                 await audit.record(
-                    f"{model.case_type.kind}.escalated",
+                    event,
                     subject_type=model.case_type.subject,
                     subject_id=case.id,
                     data={

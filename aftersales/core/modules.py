@@ -9,7 +9,7 @@ as much at home as ``refunds``.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -133,6 +133,8 @@ class Module:
     - ``order_events(order_id)``: awaitable list of ``TimelineEvent`` for the
       order detail page (a refund decided, a review received).
     - ``order_links``: actions offered on the order page (start a refund).
+    - ``labels``: kind (``event``, ``refund_status``, ...) -> value -> English
+      msgid, the module's stored words as pages show them (see ``core/labels.py``).
     """
 
     name: str
@@ -155,6 +157,7 @@ class Module:
     order_links: Sequence[OrderLink] = ()
     templates: Path | None = None
     can_disable: bool = True
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 def _load(ref: str) -> Module:
@@ -192,6 +195,19 @@ async def resolve_case(modules: Sequence[Module], ref: CaseRef) -> ResolvedCase 
         if module.name == ref.module and module.resolve_case is not None:
             return await module.resolve_case(ref)
     return None
+
+
+def module_labels(modules: Sequence[Module]) -> dict[str, dict[str, str]]:
+    """Every module's labels merged by kind; two modules naming one value differently fail."""
+    merged: dict[str, dict[str, str]] = {}
+    for module in modules:
+        for kind, labels in module.labels.items():
+            into = merged.setdefault(kind, {})
+            for value, msgid in labels.items():
+                if into.get(value, msgid) != msgid:
+                    raise ConfigError(f"{module.name} relabels {kind} {value!r}")
+                into[str(value)] = msgid
+    return merged
 
 
 def outbox_handlers(modules: Sequence[Module]) -> dict[str, OutboxHandler]:

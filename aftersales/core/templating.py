@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from aftersales.core import clock, i18n
 from aftersales.core.auth import csrf_token
 from aftersales.core.i18n import N_
+from aftersales.core.labels import LabelBook
 from aftersales.core.modules import Module, NavEntry
 from aftersales.core.money import format_money
 
@@ -51,6 +52,8 @@ def build_environment(modules: list[Module]) -> jinja2.Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["money"] = format_money
     env.globals["tr"] = tr
+    # label(kind, value): a stored word (status, event, reason) from the modules' maps.
+    env.globals["label"] = LabelBook.of(modules).text
     return env
 
 

@@ -4,7 +4,7 @@ from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import Module, NavEntry, Tile
-from aftersales.orders import api, jobs, service, webhooks
+from aftersales.orders import api, events, jobs, service, webhooks
 from aftersales.orders.routes import routes
 
 
@@ -51,4 +51,5 @@ module = Module(
     hooks=webhooks.hooks,
     functions=jobs.functions,
     cron_jobs=jobs.cron_jobs,
+    labels=events.LABELS,
 )

@@ -18,6 +18,7 @@ from aftersales.core.models import Role, Store
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.templating import flash, render
 from aftersales.orders import jobs, service
+from connectors import registry
 from connectors.base import OrderStatus, Stream
 
 
@@ -103,7 +104,12 @@ async def store_list(request: Request) -> Response:
     return render(
         request,
         "orders/stores.html",
-        {"stores": stores, "statuses": statuses, "platforms": list(service.PLATFORM_CREDENTIALS)},
+        {
+            "stores": stores,
+            "statuses": statuses,
+            "platforms": service.platforms(),
+            "labels": {m.platform: m.label for m in service.platforms()},
+        },
     )
 
 
@@ -111,12 +117,10 @@ async def store_list(request: Request) -> Response:
 async def store_add(request: Request) -> Response:
     form = await request.form()
     fields = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
-    credentials = {
-        k: fields.get(k, "")
-        for k in ("key", "secret", "shop", "token", "app_key", "app_secret", "session")
-    }
-    credentials["webhook_secret"] = fields.get("webhook_secret", "")
     try:
+        # The chosen platform's own fields, nothing else the form may carry.
+        manifest = service.platform_manifest(fields.get("platform", ""))
+        credentials = {k: fields.get(k, "") for k in service.credential_names(manifest)}
         store = await service.create_store(
             name=fields.get("name", ""),
             platform=fields.get("platform", ""),
@@ -142,12 +146,14 @@ async def store_detail(request: Request) -> Response:
             "store": store,
             "statuses": await service.store_status(store),
             "interval": jobs.interval_minutes(store),
-            "credential_fields": [
-                *service.PLATFORM_CREDENTIALS.get(store.platform, ()),
-                "webhook_secret",
-            ],
+            "manifest": registry.find(store.platform),
         },
     )
+
+
+def _credential_names(platform: str) -> tuple[str, ...]:
+    manifest = registry.find(platform)
+    return service.credential_names(manifest) if manifest is not None else ()
 
 
 @requires(Role.OWNER, Role.ADMIN)
@@ -161,10 +167,7 @@ async def store_edit(request: Request) -> Response:
         base_url=fields.get("base_url") or None,
         enabled=fields.get("enabled") == "on",
         sync_interval_minutes=interval if interval is not None else 0,
-        credentials={
-            k: fields.get(k, "")
-            for k in (*service.PLATFORM_CREDENTIALS.get(store.platform, ()), "webhook_secret")
-        },
+        credentials={k: fields.get(k, "") for k in _credential_names(store.platform)},
     )
     try:
         await service.update_store(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
 from aftersales.core.db import bulk_upsert, check_lengths, too_long
-from aftersales.core.errors import InvalidInput, NotFound
+from aftersales.core.errors import InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import Store, User
 from aftersales.core.modules import Module, TimelineEvent
@@ -32,7 +32,8 @@ from aftersales.orders.models import (
     ShipmentDirection,
     SyncState,
 )
-from connectors.base import BuyerRecord, OrderRecord, OrderStatus, Stream
+from connectors import registry
+from connectors.base import BuyerRecord, ConnectorManifest, OrderRecord, OrderStatus, Stream
 
 if TYPE_CHECKING:
     from connectors.csvfile import CsvImport
@@ -476,13 +477,39 @@ async def failing_store_ids() -> set[int]:
     return set(await SyncState.filter(last_error__isnull=False).values_list("store_id", flat=True))
 
 
-PLATFORM_CREDENTIALS = {
-    "woocommerce": ("key", "secret"),
-    "shopify": ("shop", "token"),
-    "taobao": ("app_key", "app_secret", "session"),
-    "csv": (),
-    "demo": (),
-}
+WEBHOOK_SECRET = "webhook_secret"  # what a platform signs webhooks with, if it sends any
+
+
+def platforms() -> list[ConnectorManifest]:
+    """The platforms a store can be connected to, as their manifests describe them."""
+    return list(registry.installed().values())
+
+
+def platform_manifest(platform: str) -> ConnectorManifest:
+    manifest = registry.find(platform)
+    if manifest is None:
+        raise InvalidInput(N_("Unknown platform %(platform)s."), platform=repr(platform))
+    return manifest
+
+
+def credential_names(manifest: ConnectorManifest) -> tuple[str, ...]:
+    """What a store of this platform may keep: its fields, and a webhook secret if it signs."""
+    names = tuple(f.name for f in manifest.credentials)
+    return (*names, WEBHOOK_SECRET) if manifest.webhook is not None else names
+
+
+def normalized_base_url(manifest: ConnectorManifest, base_url: str | None) -> str | None:
+    """The address as the connector expects it (a pasted gateway URL, a host alone)."""
+    return manifest.normalize_base_url(base_url) or None if base_url else None
+
+
+def _check_base_url(manifest: ConnectorManifest, base_url: str | None) -> None:
+    if manifest.base_url_required and not base_url:
+        raise InvalidInput(
+            N_("A %(platform)s store needs its %(field)s."),
+            platform=Msgid(manifest.label),
+            field=Msgid(manifest.base_url_label),
+        )
 
 
 async def create_store(
@@ -496,14 +523,17 @@ async def create_store(
     actor: User | None = None,
 ) -> Store:
     """Connect a store; credentials are encrypted before they touch the database."""
-    if platform not in PLATFORM_CREDENTIALS:
-        raise InvalidInput(f"Unknown platform {platform!r}.")
+    manifest = platform_manifest(platform)
     credentials = {k: v for k, v in (credentials or {}).items() if v}
-    missing = [k for k in PLATFORM_CREDENTIALS[platform] if not credentials.get(k)]
+    missing = [k for k in manifest.required_credentials if not credentials.get(k)]
     if missing:
-        raise InvalidInput(f"A {platform} store needs: {', '.join(missing)}.")
-    if platform == "woocommerce" and not base_url:
-        raise InvalidInput("A WooCommerce store needs its site URL.")
+        raise InvalidInput(
+            N_("A %(platform)s store needs: %(fields)s."),
+            platform=Msgid(manifest.label),
+            fields=", ".join(missing),
+        )
+    base_url = normalized_base_url(manifest, base_url)
+    _check_base_url(manifest, base_url)
     if not name.strip():
         raise InvalidInput("A store needs a name.")
     check_lengths(Store, {"name": name.strip(), "base_url": base_url}, STORE_LABELS)
@@ -552,13 +582,13 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 def platform_host(platform: str, base_url: str | None, credentials: dict[str, str]) -> str:
     """Where a store's credentials are sent, as ``scheme://host[:port]``; "" is the default.
 
-    A Shopify store without a URL talks to ``<shop>.myshopify.com``, so its
-    shop name is part of the address. Paths, user info and queries are not:
+    A store without a URL talks to its manifest's ``default_base_url``, which
+    may come from the credentials (a shop name in the host). Paths, user info and queries are not:
     they never decide who receives the token, and may hold secrets.
     """
-    if not base_url and platform == "shopify" and credentials.get("shop"):
-        shop = credentials["shop"].strip().lower()
-        base_url = "https://" + (shop if "." in shop else f"{shop}.myshopify.com")
+    manifest = registry.find(platform)
+    if not base_url and manifest is not None:
+        base_url = manifest.default_base_url(credentials)
     if not base_url:
         return ""
     parts = urlsplit(base_url.strip())
@@ -587,19 +617,16 @@ async def update_store(
         raise InvalidInput(
             f"The sync interval must be between 1 and {MAX_INTERVAL_MINUTES} minutes."
         )
-    if store.platform == "woocommerce" and not changes.base_url:
-        raise InvalidInput("A WooCommerce store needs its site URL.")
+    manifest = platform_manifest(store.platform)
+    changes = replace(changes, base_url=normalized_base_url(manifest, changes.base_url))
+    _check_base_url(manifest, changes.base_url)
     credentials = decrypt_credentials(secret_key, store.credentials_encrypted)
     old_host = platform_host(store.platform, store.base_url, credentials)
     replaced = sorted(k for k, v in changes.credentials.items() if v and credentials.get(k) != v)
     credentials.update({k: v for k, v in changes.credentials.items() if v})
     new_host = platform_host(store.platform, changes.base_url, credentials)
     if new_host != old_host:
-        missing = [
-            k
-            for k in PLATFORM_CREDENTIALS.get(store.platform, ())
-            if not changes.credentials.get(k)
-        ]
+        missing = [k for k in manifest.required_credentials if not changes.credentials.get(k)]
         if missing:
             default = gettext("the platform's own address")
             raise InvalidInput(
@@ -771,7 +798,7 @@ async def check_connection(store: Store, secret_key: str) -> str | None:
     from aftersales.orders.sync import connector_for
     from connectors.base import ConnectorError
 
-    if store.platform == "csv":
+    if not platform_manifest(store.platform).syncs:  # an import-only store has no one to ask
         return None
     connector = connector_for(store, secret_key, max_attempts=2, timeout=10)
     try:

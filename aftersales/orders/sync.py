@@ -13,11 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from importlib.metadata import entry_points
 from typing import Any
 
 from tortoise.transactions import in_transaction
@@ -25,43 +23,48 @@ from tortoise.transactions import in_transaction
 from aftersales.core import clock
 from aftersales.core.db import too_long
 from aftersales.core.errors import InvalidInput
+from aftersales.core.i18n import N_
 from aftersales.core.models import Store
 from aftersales.core.modules import Module, RecordHandler
 from aftersales.core.security import decrypt_credentials
 from aftersales.orders import service
 from aftersales.orders.models import PlatformRecord, SyncError, SyncState
-from connectors.base import BadPayload, Capabilities, Page, Record, Stream
+from connectors import registry
+from connectors.base import BadPayload, Capabilities, ConnectorManifest, Page, Record, Stream
 from connectors.pump import GROUP, ConnectorSpec, child_pages
 
 log = logging.getLogger("aftersales.sync")
 
 CONNECTOR_GROUP = GROUP  # one entry-point group, read here and by the page reader
 DEFAULT_HISTORY_DAYS = 90
-# How far back each platform lets us read (PLATFORMS.md): Taobao's increment
-# API keeps 3 months, Shopify shows 60 days without read_all_orders.
-PLATFORM_HISTORY_DAYS = {"taobao": 90, "shopify": 60}
 ID_FIELD = {
     Stream.AFTER_SALES: "platform_refund_id",
     Stream.REVIEWS: "platform_review_id",
 }
 
 
+def manifest_of(platform: str) -> ConnectorManifest:
+    """The platform's manifest: all the desk may know about it."""
+    manifest = registry.find(platform)
+    if manifest is None:
+        raise InvalidInput(
+            N_("No connector is installed for platform '%(platform)s'."), platform=platform
+        )
+    return manifest
+
+
 def connector_factory(platform: str) -> Callable[..., Any]:
-    for ep in entry_points(group=CONNECTOR_GROUP):
-        if ep.name == platform:
-            return ep.load()
-    raise InvalidInput(f"No connector is installed for platform {platform!r}.")
+    manifest = manifest_of(platform)
+    if manifest.factory is None:
+        raise InvalidInput(
+            N_("No connector is installed for platform '%(platform)s'."), platform=platform
+        )
+    return manifest.factory
 
 
 def capabilities_of(platform: str) -> Capabilities:
-    """What a platform's connector can do, read from its module without connecting.
-
-    A connector module declares ``CAPABILITIES`` beside its ``connect`` factory.
-    """
-    factory = connector_factory(platform)
-    module = sys.modules.get(getattr(factory, "__module__", ""))
-    found = getattr(module, "CAPABILITIES", None)
-    return found if isinstance(found, Capabilities) else Capabilities()
+    """What a platform's connector can do, read from its manifest without connecting."""
+    return manifest_of(platform).capabilities
 
 
 def connector_for(store: Store, secret_key: str, **options: Any) -> Any:
@@ -76,9 +79,10 @@ def connector_for(store: Store, secret_key: str, **options: Any) -> Any:
 
 
 def history_start(store: Store, now: datetime) -> datetime:
-    """A new store's first sync reaches back ``history_days``, capped by the platform."""
+    """A new store's first sync reaches back ``history_days``, capped by the platform's reach."""
     days = int(store.settings.get("history_days", DEFAULT_HISTORY_DAYS))
-    cap = PLATFORM_HISTORY_DAYS.get(store.platform)
+    manifest = registry.find(store.platform)
+    cap = manifest.history_days if manifest is not None else None
     return now - timedelta(days=min(days, cap) if cap else days)
 
 

@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,42 +27,20 @@ from aftersales.core.models import Store
 from aftersales.core.security import decrypt_credentials
 from aftersales.orders import service
 from aftersales.orders.models import Order, SyncError
-from connectors import shopify, woocommerce
-from connectors.base import BadPayload, OrderRecord, Stream
+from connectors import registry
+from connectors.base import (
+    BadPayload,
+    BadSignature,
+    ConnectorManifest,
+    OrderRecord,
+    Stream,
+    WebhookEvent,
+)
 
 log = logging.getLogger("aftersales.webhooks")
 REPLAY_WINDOW_SECONDS = 7 * 24 * 3600
 # A platform's order webhook is a few kB; a body past this is refused unread.
 MAX_BODY_BYTES = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Verifier:
-    """How one platform signs, names and packs its webhook deliveries (from connectors/)."""
-
-    platform: str
-    signature_header: str
-    verify: Callable[[str, bytes, str | None], bool]
-    delivery_id: Callable[[dict[str, str]], str | None]
-    order: Callable[[dict[str, str], bytes], OrderRecord | None]
-
-
-VERIFIERS = {
-    "woocommerce": Verifier(
-        platform="woocommerce",
-        signature_header="x-wc-webhook-signature",
-        verify=woocommerce.verify_webhook,
-        delivery_id=woocommerce.webhook_delivery_id,
-        order=woocommerce.webhook_order,
-    ),
-    "shopify": Verifier(
-        platform="shopify",
-        signature_header="x-shopify-hmac-sha256",
-        verify=lambda secret, body, sig: shopify.verify_webhook(secret, body, sig or ""),
-        delivery_id=shopify.webhook_delivery_id,
-        order=shopify.webhook_order,
-    ),
-}
 
 
 def _refuse(status: int, code: str, message: str) -> Response:
@@ -123,15 +98,21 @@ async def _keep_bad_payload(store: Store, exc: BadPayload, topic: str) -> None:
     )
 
 
+def _verifying(platform: str) -> ConnectorManifest | None:
+    """The platform's manifest if it signs webhooks, else None (no such hook address)."""
+    manifest = registry.find(platform)
+    return manifest if manifest is not None and manifest.webhook is not None else None
+
+
 async def receive(request: Request) -> Response:
-    verifier = VERIFIERS[request.path_params["platform"]]
+    manifest = _verifying(request.path_params["platform"])
     store_id = request.path_params["store_id"]
     store = (
-        await Store.get_or_none(id=store_id, platform=verifier.platform, enabled=True)
-        if store_id <= service.INT32  # a bigger id is no store, not a database error
+        await Store.get_or_none(id=store_id, platform=manifest.platform, enabled=True)
+        if manifest is not None and store_id <= service.INT32  # a bigger id is no store
         else None
     )
-    if store is None:
+    if store is None or manifest is None or manifest.webhook is None:
         return _refuse(404, "not_found", "No such store.")
     ip = request.client.host if request.client else "?"
     try:
@@ -140,24 +121,26 @@ async def receive(request: Request) -> Response:
         log.warning("webhooks.too_large store=%s ip=%s", store.id, ip)
         return _refuse(413, "too_large", f"A webhook body is at most {MAX_BODY_BYTES} bytes.")
     headers = {k.lower(): v for k, v in request.headers.items()}
-    if verifier.platform == "woocommerce" and body.startswith(b"webhook_id="):
-        return JSONResponse({"status": "pong"})  # WooCommerce's unsigned creation ping
     secret = decrypt_credentials(
         request.app.state.settings.secret_key, store.credentials_encrypted
-    ).get("webhook_secret", "")
-    if not verifier.verify(secret, body, headers.get(verifier.signature_header)):
-        log.warning("webhooks.forged store=%s platform=%s ip=%s", store.id, verifier.platform, ip)
+    ).get(service.WEBHOOK_SECRET, "")
+    try:
+        event = manifest.webhook(headers, body, secret)
+    except BadSignature:
+        log.warning("webhooks.forged store=%s platform=%s ip=%s", store.id, manifest.platform, ip)
         return _refuse(401, "bad_signature", "The webhook signature does not match.")
-    delivery = verifier.delivery_id(headers)
+    if event.ping:
+        return JSONResponse({"status": "pong"})  # a platform's unsigned "is this address live?"
+    delivery = event.delivery_id
     keys = [f"aftersales:webhook:{store.id}:body:{body_digest(store.id, body)}"]
     if delivery:
         keys.append(f"aftersales:webhook:{store.id}:{delivery}")
     if not await _first_time(request, keys):
         log.warning("webhooks.replayed store=%s delivery=%s ip=%s", store.id, delivery, ip)
         return JSONResponse({"status": "duplicate"})
-    topic = headers.get("x-wc-webhook-topic") or headers.get("x-shopify-topic") or "?"
+    topic = event.topic
     try:
-        record = verifier.order(headers, body)
+        record = _order(manifest, event)
         problem = service.record_problem(record) if record is not None else None
         if record is not None and problem is not None:
             raise BadPayload(problem, record_id=record.platform_order_id)
@@ -204,15 +187,18 @@ async def receive(request: Request) -> Response:
     return JSONResponse({"status": "ok", "platform_order_id": record.platform_order_id})
 
 
-def _route(platform: str) -> Any:
-    async def endpoint(request: Request) -> Response:
-        request.path_params["platform"] = platform
-        return await receive(request)
+def _order(manifest: ConnectorManifest, event: WebhookEvent) -> OrderRecord | None:
+    """The order a verified event carries; None for a topic the manifest maps to no order.
 
-    return endpoint
+    Only orders are applied from webhooks; another stream's topic is acknowledged
+    and left to the next sync.
+    """
+    if manifest.webhook_events.get(event.topic) is not Stream.ORDERS:
+        return None
+    record = manifest.webhook_record(event) if manifest.webhook_record is not None else None
+    if record is not None and not isinstance(record, OrderRecord):
+        raise BadPayload(f"an {event.topic} webhook carried no order")
+    return record
 
 
-hooks = [
-    Route("/woocommerce/{store_id:id}", _route("woocommerce"), methods=["POST"]),
-    Route("/shopify/{store_id:id}", _route("shopify"), methods=["POST"]),
-]
+hooks = [Route("/{platform}/{store_id:id}", receive, methods=["POST"])]

@@ -19,7 +19,7 @@ from aftersales.core.modules import (
     Tile,
     TimelineEvent,
 )
-from aftersales.refunds import api, intake, jobs, service, writeback
+from aftersales.refunds import api, events, intake, jobs, service, writeback
 from aftersales.refunds.models import OPEN_STATUSES, Refund, RefundKind, RefundStatus
 from aftersales.refunds.routes import routes
 
@@ -188,4 +188,5 @@ module = Module(
     order_links=[OrderLink(N_("Start a refund"), "/refunds/new?order={order_id}")],
     handover_items=handover_items,
     resolve_case=resolve_case,
+    labels=events.LABELS,
 )

@@ -418,7 +418,7 @@ async def _open_desk_refund(
             Refund,
             conn=conn,
             actor=actor,
-            action="started",
+            event="refund.started",
             data={"kind": kind.value, "amount": _str(value), "note": note, "rule": rule},
             store_id=store.id,
             order_id=order.id,
@@ -537,7 +537,7 @@ async def _decide(
         status,
         conn=conn,
         actor=actor,
-        action="approved" if approved else "rejected",
+        event="refund.approved" if approved else "refund.rejected",
         data={
             "amount": _str(amount),
             "note": note,
@@ -606,7 +606,9 @@ async def auto_approve(
 
 async def assign(refund_id: int, user: User, *, expected_version: int | None = None) -> None:
     """An agent takes a refund; the queue's "mine" filter and the handover read it."""
-    await cases.assign(Refund, refund_id, user, expected_version=expected_version)
+    await cases.assign(
+        Refund, refund_id, user, event="refund.assigned", expected_version=expected_version
+    )
 
 
 @dataclass
@@ -691,7 +693,7 @@ async def finish_writeback(
             after,
             conn=conn,
             actor=None,
-            action="written_back",
+            event="refund.written_back",
             data={
                 "decision": decision.value,
                 "platform_status": result.platform_status,
@@ -721,7 +723,7 @@ async def fail_writeback(refund_id: int, decision: RefundDecision, message: str)
             after,
             conn=conn,
             actor=None,
-            action="writeback_failed",
+            event="refund.writeback_failed",
             data={"decision": decision.value, "error": message[:500]},
             # An approval that failed before it reached REFUNDING passes through it
             # (APPROVED -> REFUNDING -> WRITEBACK_FAILED), which the table allows.
@@ -751,7 +753,7 @@ async def retry_writeback(refund_id: int, *, actor: User) -> Decision:
             else refund.status,
             conn=conn,
             actor=actor,
-            action="writeback_retried",
+            event="refund.writeback_retried",
             data={"outbox_key": message.idempotency_key},
             writeback_error="",
         )
@@ -770,7 +772,7 @@ async def retry_writeback(refund_id: int, *, actor: User) -> Decision:
 async def sweep_deadlines() -> int:
     """Escalate open requests past their due time; returns how many were overdue."""
     found = await cases.escalate_overdue(
-        Refund, [RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN]
+        Refund, [RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN], event="refund.escalated"
     )
     return found.found
 

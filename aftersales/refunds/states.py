@@ -11,6 +11,7 @@ platform heard of it.
 from __future__ import annotations
 
 from aftersales.core.cases import IllegalTransition, StateMachine
+from aftersales.refunds import events
 from aftersales.refunds.models import Refund
 from aftersales.refunds.models import RefundStatus as S
 from connectors.base import AfterSaleStatus
@@ -41,7 +42,9 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 # Statuses that carry a desk decision the platform may not have heard yet.
 PENDING_WRITEBACK = frozenset({S.APPROVED, S.REFUNDING, S.WRITEBACK_FAILED})
 
-MACHINE = StateMachine(TRANSITIONS, model=Refund, code="refund_illegal_transition")
+MACHINE = StateMachine(
+    TRANSITIONS, model=Refund, code="refund_illegal_transition", labels=events.STATUSES
+)
 check = MACHINE.check  # raises IllegalTransition (409) unless the desk may move current -> new
 
 

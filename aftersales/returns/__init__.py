@@ -18,7 +18,7 @@ from aftersales.core.modules import (
     Tile,
     TimelineEvent,
 )
-from aftersales.returns import api, deadlines, intake, jobs
+from aftersales.returns import api, deadlines, events, intake, jobs
 from aftersales.returns.models import OPEN_STATUSES, ReturnCase, ReturnStatus
 from aftersales.returns.routes import routes
 
@@ -138,4 +138,5 @@ module = Module(
     order_links=[OrderLink(N_("Open a return"), "/returns/new?order={order_id}")],
     handover_items=handover_items,
     resolve_case=resolve_case,
+    labels=events.LABELS,
 )

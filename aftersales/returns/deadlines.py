@@ -37,7 +37,9 @@ class SweepOutcome:
 async def sweep() -> SweepOutcome:
     now = clock.now()
     outcome = SweepOutcome()
-    outcome.escalated = (await cases.escalate_overdue(ReturnCase, OPEN_STATUSES)).escalated
+    outcome.escalated = (
+        await cases.escalate_overdue(ReturnCase, OPEN_STATUSES, event="return.escalated")
+    ).escalated
     # Desk cases only: a platform closes its own request when the buyer never ships,
     # and its sync then cancels the case; a late parcel can still be received till then.
     for case in await ReturnCase.filter(

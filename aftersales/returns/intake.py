@@ -169,6 +169,7 @@ async def _receive(
         ReturnCase,
         conn=conn,
         actor=None,
+        event="return.requested",
         data={"kind": kind.value, "platform_status": record.platform_status},
         opened_at=record.created_at,
         store_id=store.id,

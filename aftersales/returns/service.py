@@ -245,6 +245,7 @@ async def open_case(
             ReturnCase,
             conn=tx,
             actor=actor,
+            event="return.requested",
             data={
                 "kind": kind.value,
                 "policy": "inside" if check.verdict.allowed else "outside",
@@ -356,7 +357,7 @@ async def move(
         status,
         conn=conn,
         actor=actor,
-        action=action,
+        event=f"return.{action}",
         data=data,
         platform=platform,
         action_keys=keys,
@@ -970,7 +971,9 @@ async def cancel(
 
 async def assign(case_id: int, user: User, *, expected_version: int | None = None) -> None:
     """An agent takes a case; guarded like every change, so two takes leave one assignee."""
-    await cases.assign(ReturnCase, case_id, user, expected_version=expected_version)
+    await cases.assign(
+        ReturnCase, case_id, user, event="return.assigned", expected_version=expected_version
+    )
 
 
 async def refund_due(case: ReturnCase) -> list[tuple[int, int]]:

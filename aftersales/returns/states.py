@@ -9,6 +9,7 @@ closing note, never in nothing.
 from __future__ import annotations
 
 from aftersales.core.cases import IllegalTransition, StateMachine
+from aftersales.returns import events
 from aftersales.returns.models import ReturnCase
 from aftersales.returns.models import ReturnStatus as S
 
@@ -37,5 +38,7 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 }
 
 
-MACHINE = StateMachine(TRANSITIONS, model=ReturnCase, code="return_illegal_transition")
+MACHINE = StateMachine(
+    TRANSITIONS, model=ReturnCase, code="return_illegal_transition", labels=events.STATUSES
+)
 check = MACHINE.check  # raises IllegalTransition (409) unless a case may move current -> new

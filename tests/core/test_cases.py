@@ -46,7 +46,7 @@ async def test_a_move_bumps_the_version_and_writes_its_event_in_the_same_transac
             RefundStatus.CANCELLED,
             conn=conn,
             actor=agent,
-            action="cancelled",
+            event="refund.cancelled",
             expected_version=refund.version,
             data={"note": "买家撤销"},
             due_at=None,
@@ -65,7 +65,7 @@ async def test_a_move_bumps_the_version_and_writes_its_event_in_the_same_transac
     with pytest.raises(RuntimeError):
         async with in_transaction() as conn:
             await cases.move(
-                other, RefundStatus.CANCELLED, conn=conn, actor=agent, action="cancelled"
+                other, RefundStatus.CANCELLED, conn=conn, actor=agent, event="refund.cancelled"
             )
             raise RuntimeError("the outbox write failed")
     assert (await Refund.get(id=other.id)).status is RefundStatus.REQUESTED
@@ -78,12 +78,12 @@ async def test_an_illegal_move_is_a_409_naming_both_statuses_and_changes_nothing
     with pytest.raises(IllegalTransition) as raised:
         async with in_transaction() as conn:
             await cases.move(
-                refund, RefundStatus.REQUESTED, conn=conn, actor=None, action="reopened"
+                refund, RefundStatus.REQUESTED, conn=conn, actor=None, event="refund.reopened"
             )
     error = raised.value
     assert isinstance(error, Conflict) and error.status == 409
     assert error.code == "refund_illegal_transition"
-    assert "refunded" in error.message and "requested" in error.message
+    assert error.message == "A refund cannot go from Refunded to Requested; nothing was changed."
     token = i18n.set_locale("zh_CN")
     try:
         assert error.message.startswith("退款不能从")
@@ -115,7 +115,7 @@ async def test_a_stale_version_is_a_case_conflict_carrying_the_case() -> None:
                 RefundStatus.CANCELLED,
                 conn=conn,
                 actor=None,
-                action="cancelled",
+                event="refund.cancelled",
                 expected_version=refund.version - 1,
             )
     assert raised.value.status == 409 and raised.value.case is refund
@@ -127,7 +127,7 @@ async def test_a_stale_version_is_a_case_conflict_carrying_the_case() -> None:
     with pytest.raises(CaseConflict):
         async with in_transaction() as conn:
             await cases.move(
-                refund, RefundStatus.CANCELLED, conn=conn, actor=None, action="cancelled"
+                refund, RefundStatus.CANCELLED, conn=conn, actor=None, event="refund.cancelled"
             )
     assert (await Refund.get(id=refund.id)).status is RefundStatus.REQUESTED
     assert await _events(refund, "refund.cancelled") == []
@@ -138,15 +138,21 @@ async def test_assign_is_guarded_like_a_move() -> None:
     first = await create_user(role=Role.AGENT)
     second = await create_user(role=Role.AGENT)
     refund = await open_request()
-    taken = await cases.assign(Refund, refund.id, first, expected_version=refund.version)
+    taken = await cases.assign(
+        Refund, refund.id, first, event="refund.assigned", expected_version=refund.version
+    )
     assert (taken.assignee_id, taken.version) == (first.id, refund.version + 1)
     assert len(await _events(refund, "refund.assigned")) == 1
     # The second agent's page still shows the old version: refused, the first keeps it.
     with pytest.raises(CaseConflict):
-        await cases.assign(Refund, refund.id, second, expected_version=refund.version)
+        await cases.assign(
+            Refund, refund.id, second, event="refund.assigned", expected_version=refund.version
+        )
     assert (await Refund.get(id=refund.id)).assignee_id == first.id
+    with pytest.raises(ValueError):  # a refund's timeline holds only refund events
+        await cases.assign(Refund, refund.id, second, event="return.assigned")
     with pytest.raises(NotFound):
-        await cases.assign(Refund, 999_999, second)
+        await cases.assign(Refund, 999_999, second, event="refund.assigned")
     # Both modules' assign run on it.
     with pytest.raises(CaseConflict):
         from aftersales.refunds import service
@@ -174,13 +180,17 @@ async def test_overdue_cases_escalate_once_with_an_event() -> None:
     await Refund.all().update(due_at=None)
     refund = await open_request()
     await Refund.filter(id=refund.id).update(due_at=clock.now() - timedelta(minutes=1))
-    outcome = await cases.escalate_overdue(Refund, [RefundStatus.REQUESTED])
+    outcome = await cases.escalate_overdue(
+        Refund, [RefundStatus.REQUESTED], event="refund.escalated"
+    )
     assert outcome == cases.Escalation(found=1, escalated=1)
     escalated = await Refund.get(id=refund.id)
     assert escalated.escalated and escalated.version == refund.version + 1
     [event] = await _events(refund, "refund.escalated")
     assert event.actor_id is None and event.data["status"] == "requested"
-    assert await cases.escalate_overdue(Refund, [RefundStatus.REQUESTED]) == cases.Escalation(0, 0)
+    assert await cases.escalate_overdue(
+        Refund, [RefundStatus.REQUESTED], event="refund.escalated"
+    ) == cases.Escalation(0, 0)
 
 
 async def test_timers_have_defaults_and_a_store_may_override_them() -> None:

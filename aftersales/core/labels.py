@@ -1,0 +1,71 @@
+"""The words modules store, in the reader's language: events, statuses, kinds, reasons.
+
+A refund's status, a return's audit event or a sync stream is stored as a
+plain value (``waiting_return``, ``return.tracking``). Pages must show it in
+the reader's language, yet core must not know any module's vocabulary: a new
+module would otherwise mean an edit to the shared macros. So each module
+declares its words beside its enums (``<module>/events.py``) and hands them
+over as ``Module.labels``; ``LabelBook`` gathers them and templates ask it
+with ``label(kind, value)``.
+
+A value nobody declared (a status a newer version wrote, a plugin's event
+with the plugin uninstalled) shows a translated generic, never the raw
+value: an enum name on a zh-CN page reads as a bug to the agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+
+from aftersales.core import i18n
+from aftersales.core.i18n import N_
+from aftersales.core.modules import Module, all_modules, module_labels
+
+FALLBACK = "*"
+"""A kind's map may hold this key: its own generic, used for values it does not know."""
+
+OTHER = N_("Other")
+EVENT = "event"
+GENERIC: Mapping[str, str] = {EVENT: N_("Other change")}
+"""Generics per kind where "Other" would read wrong; every other kind says "Other"."""
+
+
+class LabelBook:
+    """Every module's labels by kind (``event``, ``refund_status``, ``reason``, ...)."""
+
+    def __init__(self, maps: Mapping[str, Mapping[str, str]]) -> None:
+        self._maps = maps
+
+    @classmethod
+    def of(cls, modules: Sequence[Module]) -> LabelBook:
+        return cls(module_labels(modules))
+
+    def kinds(self) -> list[str]:
+        return sorted(self._maps)
+
+    def values(self, kind: str) -> dict[str, str]:
+        """The declared values of ``kind`` and their msgids (the fallback left out)."""
+        return {v: m for v, m in self._maps.get(kind, {}).items() if v != FALLBACK}
+
+    def msgid(self, kind: str, value: object) -> str:
+        """The English msgid for ``value`` of ``kind``; a generic when it is unknown."""
+        labels = self._maps.get(kind, {})
+        key = str(value)  # a StrEnum member is its value
+        if key in labels and key != FALLBACK:
+            return labels[key]
+        return labels.get(FALLBACK) or GENERIC.get(kind, OTHER)
+
+    def text(self, kind: str, value: object) -> str:
+        """The label in the current locale, as plain text (autoescape escapes it)."""
+        return str(i18n.gettext(self.msgid(kind, value)))
+
+
+@cache
+def _installed() -> LabelBook:
+    return LabelBook.of(all_modules())
+
+
+def label_for(kind: str, value: object) -> str:
+    """The translated label from any installed module, for Python callers (exports, jobs)."""
+    return _installed().text(kind, value)

@@ -1,0 +1,93 @@
+"""The returns module's stored words: its audit events, statuses, kinds and parcel states.
+
+Beside the enums so a new status or event is labelled where it is added;
+``core/labels.py`` gathers these maps and pages show them with
+``label(kind, value)``, so core's shared macros never name a return word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aftersales.core.i18n import N_
+from aftersales.core.labels import FALLBACK
+from aftersales.returns.models import InspectionResult, ReturnStatus, ShippingPayer
+from aftersales.returns.policy import ReturnKind
+from connectors.tracking import TrackingState
+
+EVENTS: dict[str, str] = {
+    "return.requested": N_("Request opened"),
+    "return.approved": N_("Approved"),
+    "return.rejected": N_("Refused"),
+    "return.tracking": N_("Return tracking number"),
+    "return.delivered": N_("Carrier delivered it"),
+    "return.received": N_("Received at the warehouse"),
+    "return.inspected": N_("Inspected"),
+    "return.refund_triggered": N_("Refund triggered"),
+    "return.replacement_shipped": N_("Replacement shipped"),
+    "return.closed": N_("Closed"),
+    "return.cancelled": N_("Cancelled"),
+    "return.escalated": N_("Escalated: past its deadline"),
+    "return.platform_changed": N_("Changed on the platform"),
+    "return.platform_agreed": N_("The platform has the approval"),
+    "return.assigned": N_("Taken by an agent"),
+    "return.tracking_refused": N_("Tracking number from the platform refused"),
+    "return.photo_added": N_("Photo added"),
+    "return.policy_changed": N_("Return policy changed"),
+}
+
+STATUSES: dict[str, str] = {
+    ReturnStatus.REQUESTED: N_("Requested"),
+    ReturnStatus.APPROVED: N_("Approved, telling the platform"),
+    ReturnStatus.REJECTED: N_("Refused"),
+    ReturnStatus.AWAITING_SHIPMENT: N_("Waiting for the buyer to ship"),
+    ReturnStatus.IN_TRANSIT: N_("Parcel on its way"),
+    ReturnStatus.DELIVERED: N_("Delivered to the warehouse"),
+    ReturnStatus.RECEIVED: N_("Received, to inspect"),
+    ReturnStatus.INSPECTED: N_("Inspected"),
+    ReturnStatus.REFUND_TRIGGERED: N_("Refund triggered"),
+    ReturnStatus.REPLACEMENT_SHIPPED: N_("Replacement shipped"),
+    ReturnStatus.CLOSED: N_("Closed"),
+    ReturnStatus.CANCELLED: N_("Cancelled"),
+}
+
+KINDS: dict[str, str] = {
+    ReturnKind.RETURN: N_("Return"),
+    ReturnKind.EXCHANGE: N_("Exchange"),
+}
+
+INSPECTION_RESULTS: dict[str, str] = {
+    InspectionResult.ACCEPTED: N_("Accepted"),
+    InspectionResult.DAMAGED: N_("Damaged"),
+    InspectionResult.MISSING: N_("Missing"),
+    InspectionResult.WRONG_ITEM: N_("Wrong item"),
+}
+
+SHIPPING_PAYERS: dict[str, str] = {
+    ShippingPayer.BUYER: N_("Buyer"),
+    ShippingPayer.SHOP: N_("Shop"),
+    ShippingPayer.INSURANCE: N_("Freight insurance"),
+}
+
+# What the carrier says about a return parcel; a state the tracker adds later is "unknown".
+PARCEL_STATES: dict[str, str] = {
+    TrackingState.IN_TRANSIT: N_("in transit"),
+    TrackingState.COLLECTED: N_("collected"),
+    TrackingState.PROBLEM: N_("problem parcel"),
+    TrackingState.DELIVERED: N_("delivered"),
+    TrackingState.REFUSED: N_("refused by the receiver"),
+    TrackingState.OUT_FOR_DELIVERY: N_("out for delivery"),
+    TrackingState.RETURNING: N_("going back to the sender"),
+    TrackingState.TRANSFERRED: N_("handed to another carrier"),
+    TrackingState.UNKNOWN: N_("unknown"),
+    FALLBACK: N_("unknown"),
+}
+
+LABELS: Mapping[str, Mapping[str, str]] = {
+    "event": EVENTS,
+    "return_status": STATUSES,
+    "return_kind": KINDS,
+    "inspection_result": INSPECTION_RESULTS,
+    "shipping_payer": SHIPPING_PAYERS,
+    "parcel_state": PARCEL_STATES,
+}
