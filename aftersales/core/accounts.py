@@ -24,8 +24,8 @@ from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
 from aftersales.core.auth import end_sessions
-from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
-from aftersales.core.i18n import N_, gettext
+from aftersales.core.errors import Conflict, InvalidInput, NotFound
+from aftersales.core.i18n import N_
 from aftersales.core.models import ApiToken, Role, User
 from aftersales.core.security import (
     check_new_password,
@@ -36,23 +36,26 @@ from aftersales.core.security import (
 log = logging.getLogger("aftersales.accounts")
 
 
-class CannotDeactivateYourself(AfterSalesError):
-    status = 409
+class CannotDeactivateYourself(Conflict):
     code = "cannot_deactivate_self"
+    msgid = N_("You cannot deactivate yourself; ask another admin.")
 
 
-class LastActiveAdmin(AfterSalesError):
-    status = 409
+class LastActiveAdmin(Conflict):
+    """Nobody could activate anyone again: the last active admin stays."""
+
     code = "last_active_admin"
+    msgid = N_("%(name)s is the last active admin: make another admin first.")
 
 
 class WrongPassword(InvalidInput):
     code = "wrong_password"
+    msgid = N_("Your current password is not right.")
 
 
-class TokenAlreadyRevoked(AfterSalesError):
-    status = 409
+class TokenAlreadyRevoked(Conflict):
     code = "token_already_revoked"
+    msgid = N_("Token %(id)s was already revoked.")
 
 
 async def end_user_sessions(user: User) -> None:
@@ -76,7 +79,7 @@ async def list_users() -> list[User]:
 async def get_user(user_id: int) -> User:
     user = await User.get_or_none(id=user_id)
     if user is None:
-        raise NotFound(gettext(N_("No user with id %(id)s.")) % {"id": user_id})
+        raise NotFound(N_("No user with id %(id)s."), id=user_id)
     return user
 
 
@@ -105,7 +108,7 @@ async def revoke_token(
         query = query.filter(user_id=user_id)
     row = await query.first()
     if row is None:
-        raise NotFound(gettext(N_("No token with id %(id)s.")) % {"id": token_id})
+        raise NotFound(N_("No token with id %(id)s."), id=token_id)
     async with in_transaction() as conn:
         # Conditional, so two admins revoking at once record one revocation.
         changed = (
@@ -114,15 +117,13 @@ async def revoke_token(
             .update(revoked_at=clock.now())
         )
         if not changed:
-            raise TokenAlreadyRevoked(
-                gettext(N_("Token %(id)s was already revoked.")) % {"id": row.id}
-            )
+            raise TokenAlreadyRevoked(obj=row, id=row.id)
         await audit.record(
             "token.revoked",
             subject_type="api_token",
             subject_id=row.id,
             actor=actor,
-            data={"name": row.name, "user_id": row.user_id},  # type: ignore[attr-defined]
+            data={"name": row.name, "user_id": row.user_id},
             using_db=conn,
         )
     await row.refresh_from_db()
@@ -140,9 +141,7 @@ async def deactivate_user(user_id: int, *, actor: User | None) -> User:
     """
     user = await get_user(user_id)
     if actor is not None and actor.id == user.id:
-        raise CannotDeactivateYourself(
-            gettext(N_("You cannot deactivate yourself; ask another admin."))
-        )
+        raise CannotDeactivateYourself(obj=user)
     if not user.is_active:
         return user
     async with in_transaction() as conn:
@@ -156,10 +155,7 @@ async def deactivate_user(user_id: int, *, actor: User | None) -> User:
                 .using_db(conn)
             )
             if not {admin.id for admin in admins} - {user.id}:
-                raise LastActiveAdmin(
-                    gettext(N_("%(name)s is the last active admin: make another admin first."))
-                    % {"name": user.username}
-                )
+                raise LastActiveAdmin(obj=user, name=user.username)
         await _change_user(user, "user.deactivated", actor, conn, is_active=False)
     await end_user_sessions(user)
     await user.refresh_from_db()
@@ -216,7 +212,7 @@ async def change_own_password(user: User, *, current: str, new: str) -> User:
     """
     fresh = await get_user(user.id)
     if not await verify_password_off_loop(fresh.password_hash, current):
-        raise WrongPassword(gettext(N_("Your current password is not right.")))
+        raise WrongPassword(obj=fresh)
     return await _set_password(fresh, new, "user.password_changed", fresh)
 
 
@@ -228,7 +224,8 @@ async def reset_password(user_id: int, new: str, *, actor: User | None) -> User:
     user = await get_user(user_id)
     if actor is not None and actor.id == user.id:
         raise InvalidInput(
-            gettext(N_("Change your own password on your account page.")),
+            N_("Change your own password on your account page."),
+            obj=user,
             code="reset_own_password",
         )
     return await _set_password(user, new, "user.password_reset", actor)

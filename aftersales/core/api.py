@@ -22,9 +22,9 @@ from starlette.routing import BaseRoute, Route
 import aftersales
 from aftersales.core.auth import EVERYONE, MAX_TEXT, current_user
 from aftersales.core.errors import InvalidInput
-from aftersales.core.i18n import gettext as _
+from aftersales.core.i18n import N_
 from aftersales.core.models import Role, User
-from aftersales.core.money import parse_amount
+from aftersales.core.money import optional_amount
 
 MAX_ID = 2**31 - 1
 """The largest id any table hands out: ids are ``INTEGER`` (int4 on PostgreSQL).
@@ -141,9 +141,12 @@ def int_param(
     text = value.strip()
     number = int(text) if _WHOLE.fullmatch(text) else None
     if number is None or not minimum <= number <= maximum:
-        message = _("%(name)s must be a whole number from %(min)s to %(max)s.")
         raise InvalidInput(
-            message % {"name": name, "min": minimum, "max": maximum}, code="invalid_parameter"
+            N_("%(name)s must be a whole number from %(min)s to %(max)s."),
+            name=name,
+            min=minimum,
+            max=maximum,
+            code="invalid_parameter",
         )
     return number
 
@@ -173,9 +176,11 @@ def page_param(value: str | None, *, name: str = "page") -> int:
 
 
 def _day_range_error(name: str) -> InvalidInput:
-    message = _("%(name)s must be a day between %(first)s and %(last)s.")
     return InvalidInput(
-        message % {"name": name, "first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        N_("%(name)s must be a day between %(first)s and %(last)s."),
+        name=name,
+        first=FIRST_DAY.isoformat(),
+        last=LAST_DAY.isoformat(),
         code="invalid_parameter",
     )
 
@@ -187,7 +192,9 @@ def date_param(value: str | None, *, name: str) -> date | None:
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
-        raise InvalidInput(_("Dates are written YYYY-MM-DD."), code="invalid_parameter") from None
+        raise InvalidInput(
+            N_("Dates are written YYYY-MM-DD."), name=name, code="invalid_parameter"
+        ) from None
     if not FIRST_DAY <= day <= LAST_DAY:
         raise _day_range_error(name)
     return day
@@ -201,8 +208,9 @@ def time_param(value: str | None, *, name: str) -> datetime | None:
         parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
         day = parsed.astimezone(UTC).date()
     except (ValueError, OverflowError):
-        message = _("%(name)s must be an ISO 8601 time.") % {"name": name}
-        raise InvalidInput(message, code="invalid_parameter") from None
+        raise InvalidInput(
+            N_("%(name)s must be an ISO 8601 time."), name=name, code="invalid_parameter"
+        ) from None
     if not FIRST_DAY <= day <= LAST_DAY:
         raise _day_range_error(name)
     return parsed
@@ -210,18 +218,20 @@ def time_param(value: str | None, *, name: str) -> datetime | None:
 
 def amount_param(value: str | None, *, name: str) -> Decimal | None:
     """An amount filter: blank is none; NaN, Infinity and negatives are a 400."""
-    if value is None or not value.strip():
-        return None
-    return parse_amount(value, name=name, minimum=Decimal(0))
+    return optional_amount(value, name=name)
 
 
 def choice_param(kind: Any, value: str | None, name: str) -> Any:
     if not value:
         return None
     if value not in {e.value for e in kind}:
-        message = _("%(name)s must be one of %(choices)s.")
         choices = ", ".join(e.value for e in kind)
-        raise InvalidInput(message % {"name": name, "choices": choices}, code="invalid_parameter")
+        raise InvalidInput(
+            N_("%(name)s must be one of %(choices)s."),
+            name=name,
+            choices=choices,
+            code="invalid_parameter",
+        )
     return kind(value)
 
 
@@ -230,17 +240,18 @@ async def json_body(request: Request) -> dict[str, Any]:
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > MAX_JSON_BYTES:
-            message = _("The body is over %(max)s bytes.") % {"max": MAX_JSON_BYTES}
-            raise InvalidInput(message, code="body_too_large")
+            raise InvalidInput(
+                N_("The body is over %(max)s bytes."), max=MAX_JSON_BYTES, code="body_too_large"
+            )
     if not raw:
         return {}
     try:
         body = json.loads(raw)
         if not isinstance(body, dict):
-            raise InvalidInput(_("The body must be a JSON object."), code="invalid_json")
+            raise InvalidInput(N_("The body must be a JSON object."), code="invalid_json")
         _check_strings(body)
     except (ValueError, RecursionError):  # RecursionError: [[[[... nested past any meaning
-        raise InvalidInput(_("The body must be JSON."), code="invalid_json") from None
+        raise InvalidInput(N_("The body must be JSON."), code="invalid_json") from None
     return body
 
 
@@ -251,9 +262,11 @@ def _check_strings(value: Any, name: str = "") -> None:
     ORM; this bounds the TEXT ones (notes, reasons) the same way on every backend.
     """
     if isinstance(value, str) and len(value) > MAX_TEXT:
-        message = _("%(field)s is at most %(max)s characters; this one has %(length)s.")
         raise InvalidInput(
-            message % {"field": name or "body", "max": MAX_TEXT, "length": len(value)},
+            N_("%(field)s is at most %(max)s characters; this one has %(length)s."),
+            field=name or "body",
+            max=MAX_TEXT,
+            length=len(value),
             code="too_long",
         )
     if isinstance(value, dict):
@@ -267,7 +280,9 @@ def _check_strings(value: Any, name: str = "") -> None:
 def idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key", "").strip()
     if len(key) > 100:
-        raise InvalidInput("Idempotency-Key is at most 100 characters.", code="invalid_header")
+        raise InvalidInput(
+            N_("Idempotency-Key is at most %(max)s characters."), max=100, code="invalid_header"
+        )
     return key or None
 
 
@@ -278,9 +293,12 @@ def body_int(value: Any, *, name: str, minimum: int = 1, maximum: int = MAX_ID) 
     int4 column on PostgreSQL (a 500, found by schemathesis).
     """
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-        message = _("%(name)s must be a whole number from %(min)s to %(max)s.")
         raise InvalidInput(
-            message % {"name": name, "min": minimum, "max": maximum}, code="invalid_parameter"
+            N_("%(name)s must be a whole number from %(min)s to %(max)s."),
+            name=name,
+            min=minimum,
+            max=maximum,
+            code="invalid_parameter",
         )
     return value
 
@@ -328,7 +346,7 @@ ERROR_SCHEMA: dict[str, Any] = {
             "properties": {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
-                "details": {},
+                "details": {"type": "object"},
             },
         }
     },

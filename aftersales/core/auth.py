@@ -25,8 +25,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.expressions import F
 
-from aftersales.core import clock
-from aftersales.core.errors import PermissionDenied
+from aftersales.core import clock, i18n
+from aftersales.core.errors import AfterSalesError, PermissionDenied
 from aftersales.core.i18n import N_, gettext
 from aftersales.core.models import ApiToken, Role, User
 from aftersales.core.security import hash_token
@@ -47,6 +47,14 @@ gone wrong. Page forms (here) and JSON bodies (``api.json_body``) both hold to i
 
 MANAGERS = frozenset({Role.SUPERVISOR, Role.OWNER, Role.ADMIN})
 EVERYONE = frozenset(Role)
+
+
+class Unauthorized(AfterSalesError):
+    """An API call without a valid bearer token (401)."""
+
+    status = 401
+    code = "unauthorized"
+    msgid = N_("A valid bearer token is needed.")
 
 
 def is_public(path: str) -> bool:
@@ -105,16 +113,15 @@ class AuthMiddleware:
         path: str = scope["path"]
         state = scope.setdefault("state", {})
         if path.startswith(API_PREFIX):
-            user = await self._bearer_user(Headers(scope=scope))
+            headers = Headers(scope=scope)
+            user = await self._bearer_user(headers)
             if user is None and path not in PUBLIC_API:
+                # Before LocaleMiddleware: the request's language, from its own header.
+                i18n.set_locale(i18n.negotiate(headers.get("accept-language")))
+                refused = Unauthorized()
                 response: Response = JSONResponse(
-                    {
-                        "error": {
-                            "code": "unauthorized",
-                            "message": "A valid bearer token is needed.",
-                        }
-                    },
-                    status_code=401,
+                    refused.as_json(),
+                    status_code=refused.status,
                     headers={"WWW-Authenticate": "Bearer"},
                 )
                 await response(scope, receive, send)

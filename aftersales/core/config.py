@@ -56,7 +56,11 @@ class Settings:
                 data_dir.mkdir(parents=True, mode=DATA_DIR_MODE)
                 os.chmod(data_dir, DATA_DIR_MODE)
         except OSError as exc:
-            raise ConfigError(f"AFTERSALES_DATA_DIR={data_dir} cannot be created: {exc}") from None
+            raise ConfigError(
+                "AFTERSALES_DATA_DIR=%(path)s cannot be created: %(problem)s",
+                path=str(data_dir),
+                problem=str(exc),
+            ) from None
 
         database_url = env.get("DATABASE_URL") or f"sqlite://{data_dir / 'aftersales.sqlite3'}"
         _check_database_url(database_url)
@@ -75,13 +79,14 @@ class Settings:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(
-                f"AFTERSALES_TIMEZONE={timezone!r} is not a known time zone"
+                "AFTERSALES_TIMEZONE=%(zone)r is not a known time zone", zone=timezone
             ) from None
 
         secret_key = env.get("AFTERSALES_SECRET_KEY") or _secret_from_data_dir(data_dir)
         if len(secret_key) < MIN_SECRET_LENGTH:
             raise ConfigError(
-                f"AFTERSALES_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters long"
+                "AFTERSALES_SECRET_KEY must be at least %(min)s characters long",
+                min=MIN_SECRET_LENGTH,
             )
         disabled = frozenset(
             name.strip()
@@ -91,7 +96,8 @@ class Settings:
         window = env.get("AFTERSALES_LOGIN_WINDOW_SECONDS") or "900"
         if not window.isdigit() or int(window) < 1:
             raise ConfigError(
-                f"AFTERSALES_LOGIN_WINDOW_SECONDS must be a whole number of seconds, got {window!r}"
+                "AFTERSALES_LOGIN_WINDOW_SECONDS must be a whole number of seconds, got %(value)r",
+                value=window,
             )
         return cls(
             data_dir=data_dir,
@@ -111,7 +117,8 @@ def _check_database_url(url: str) -> None:
     scheme = urlsplit(url).scheme
     if scheme not in {"sqlite", "postgres", "postgresql", "asyncpg", "psycopg"}:
         raise ConfigError(
-            f"DATABASE_URL must start with sqlite:// or postgres://, got scheme {scheme!r}"
+            "DATABASE_URL must start with sqlite:// or postgres://, got scheme %(scheme)r",
+            scheme=scheme,
         )
     if scheme != "sqlite" and not urlsplit(url).hostname:
         raise ConfigError("DATABASE_URL has no host name")
@@ -120,11 +127,11 @@ def _check_database_url(url: str) -> None:
 def _check_redis_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in {"redis", "rediss", "unix"}:
-        raise ConfigError(f"REDIS_URL must start with redis:// or rediss://, got {url!r}")
+        raise ConfigError("REDIS_URL must start with redis:// or rediss://, got %(url)r", url=url)
     try:
         parts.port  # noqa: B018 - parsing the port is the check
     except ValueError:
-        raise ConfigError(f"REDIS_URL has a bad port: {url!r}") from None
+        raise ConfigError("REDIS_URL has a bad port: %(url)r", url=url) from None
 
 
 def _secret_from_data_dir(data_dir: Path) -> str:

@@ -20,14 +20,15 @@ from urllib.parse import urlsplit
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.fields import TextField
 from tortoise.migrations.api import migrate as run_migrations
 from tortoise.models import Model
 
 from aftersales.core.auth import MAX_TEXT
 from aftersales.core.config import Settings
-from aftersales.core.errors import ConfigError, InvalidInput
-from aftersales.core.i18n import gettext as _
+from aftersales.core.errors import ConfigError, InvalidInput, Msgid
+from aftersales.core.i18n import N_
 from aftersales.core.modules import Module, enabled_modules
 
 
@@ -36,6 +37,24 @@ def db_url(url: str) -> str:
     if url.startswith("postgresql://"):
         return "postgres://" + url.removeprefix("postgresql://")
     return url
+
+
+# Tortoise's own engines and the desk's clients that replace them.
+DESK_ENGINES = {
+    "tortoise.backends.sqlite": "aftersales.core.db_sqlite",
+    "tortoise.backends.asyncpg": "aftersales.core.db_asyncpg",
+}
+
+
+def connection_config(url: str) -> dict[str, Any]:
+    """Tortoise's reading of the URL, on the desk's clients.
+
+    They open an ``aftercommit`` frame around every transaction block, and on
+    SQLite begin write transactions immediately with a busy timeout.
+    """
+    config: dict[str, Any] = expand_db_url(db_url(url))
+    config["engine"] = DESK_ENGINES.get(config["engine"], config["engine"])
+    return config
 
 
 def tortoise_config(settings: Settings, modules: list[Module] | None = None) -> dict[str, Any]:
@@ -50,7 +69,7 @@ def tortoise_config(settings: Settings, modules: list[Module] | None = None) -> 
             "default_connection": "default",
         }
     return {
-        "connections": {"default": db_url(settings.database_url)},
+        "connections": {"default": connection_config(settings.database_url)},
         "apps": apps,
         "use_tz": True,
         "timezone": "UTC",
@@ -106,8 +125,9 @@ async def init_db(settings: Settings, *, create_db: bool = False) -> None:
         SQLITE_NEEDED
     ):
         raise ConfigError(
-            f"SQLite {sqlite3.sqlite_version} is too old: the desk needs 3.35 or newer "
-            "(or set DATABASE_URL to PostgreSQL)."
+            "SQLite %(version)s is too old: the desk needs 3.35 or newer "
+            "(or set DATABASE_URL to PostgreSQL).",
+            version=sqlite3.sqlite_version,
         )
     private_sqlite_file(settings.database_url)
     await Tortoise.init(
@@ -160,9 +180,14 @@ def check_lengths(
     if problem is None:
         return
     name, limit, length = problem
-    label = _((labels or {}).get(name, name))
-    message = _("%(field)s is at most %(max)s characters; this one has %(length)s.")
-    raise InvalidInput(message % {"field": label, "max": limit, "length": length}, code="too_long")
+    label = (labels or {}).get(name)
+    raise InvalidInput(
+        N_("%(field)s is at most %(max)s characters; this one has %(length)s."),
+        field=Msgid(label) if label else name,
+        max=limit,
+        length=length,
+        code="too_long",
+    )
 
 
 def sqlite_value(value: Any) -> Any:

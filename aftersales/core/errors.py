@@ -45,6 +45,11 @@ class Msgid(str):
     __slots__ = ()
 
 
+def money(value: Decimal) -> str:
+    """An amount as an error parameter: two decimals, no symbol (the message says whose)."""
+    return f"{value:.2f}"
+
+
 def render(msgid: str, params: Mapping[str, object], *, translate: bool = True) -> str:
     """``msgid`` in the current locale with ``params`` filled in.
 
@@ -114,6 +119,9 @@ class AfterSalesError(Exception):
         self.template = message if message is not None else type(self).msgid
         self.params: dict[str, object] = params
         self.obj = obj
+        # ``status`` and ``code`` are the error's own: a parameter by either name is a bug.
+        assert status is None or isinstance(status, int), "name the parameter, not status="
+        assert code is None or not isinstance(code, Msgid), "name the parameter, not code="
         if status is not None:
             self.status = status  # type: ignore[misc]
         if code is not None:

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import logging
-import os
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import timedelta
 from typing import Any
 
 from arq import cron
 from arq.connections import ArqRedis, RedisSettings
-from arq.worker import Worker
+from arq.cron import CronJob
+from arq.worker import Function, Worker
 
-from aftersales.core import clock, db, outbox
+from aftersales.core import aftercommit, db, outbox
 from aftersales.core.config import Settings
 from aftersales.core.modules import Module, OutboxContext, enabled_modules, outbox_handlers
 
@@ -32,7 +34,7 @@ SWEEP_SECONDS = {0, 15, 30, 45}
 
 
 def outbox_lease() -> timedelta:
-    return timedelta(seconds=float(os.environ.get("AFTERSALES_OUTBOX_LEASE_SECONDS", "60")))
+    return outbox.lease()
 
 
 async def outbox_deliver(ctx: dict[str, Any], message_id: int) -> str | None:
@@ -54,22 +56,44 @@ async def outbox_sweep(ctx: dict[str, Any]) -> int:
 
 
 async def kick_outbox(redis: ArqRedis, due: Iterable[tuple[int, int]]) -> None:
-    """Ask a worker to deliver these ``(id, attempts)`` rows now; call after commit.
+    """Ask a worker to deliver these committed ``(id, attempts)`` rows now.
 
-    The job id names the row, its attempt and the current lease period. A
-    second kick within the period is a no-op, while a row whose job was lost
-    with a dead worker (arq keeps that job "in progress" until its timeout)
-    gets a fresh job from the next period's sweep. Duplicate jobs are
-    harmless: only one of them can claim the row.
+    Only the sweep calls this: a service's new rows are queued for it when
+    their transaction commits (``outbox.enqueue`` and ``aftercommit``). The job
+    id is ``outbox.delivery_job_id``, so the sweep and a commit's kick of the
+    same row within a lease period make one job.
     """
-    period = int(clock.now().timestamp() // outbox_lease().total_seconds())
     for message_id, attempts in due:
         await redis.enqueue_job(
-            "outbox_deliver",
+            outbox.DELIVER_JOB,
             message_id,
-            _job_id=f"outbox:{message_id}:{attempts}:{period}",
-            _expires=3600,
+            _job_id=outbox.delivery_job_id(message_id, attempts),
+            _expires=outbox.JOB_EXPIRES,
         )
+
+
+JobCoroutine = Callable[..., Coroutine[Any, Any, Any]]
+
+
+def after_commit(coroutine: JobCoroutine) -> JobCoroutine:
+    """Run a job as one unit of work: what its transactions committed is queued at its end.
+
+    ``functools.wraps`` keeps the name arq registers the job under.
+    """
+
+    @functools.wraps(coroutine)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        async with aftercommit.unit_of_work(ctx.get("redis")):
+            return await coroutine(ctx, *args, **kwargs)
+
+    return run
+
+
+def _unit_of_work_job(job: Any) -> Any:
+    """The same arq function or cron job, its coroutine wrapped in ``after_commit``."""
+    if isinstance(job, Function | CronJob):
+        return dataclasses.replace(job, coroutine=after_commit(job.coroutine))
+    return after_commit(job)
 
 
 def worker_kwargs(
@@ -88,6 +112,8 @@ def worker_kwargs(
     for module in modules:
         functions.extend(module.functions)
         cron_jobs.extend(module.cron_jobs)
+    functions = [_unit_of_work_job(job) for job in functions]
+    cron_jobs = [_unit_of_work_job(job) for job in cron_jobs]
 
     async def startup(ctx: dict[str, Any]) -> None:
         if manage_db:

@@ -47,6 +47,7 @@ class ApiToken(Model):
     user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "core.User", related_name="tokens", on_delete=fields.CASCADE
     )
+    user_id: int
     name = fields.CharField(max_length=64)
     token_hash = fields.CharField(max_length=64, unique=True)
     prefix = fields.CharField(max_length=12)
@@ -66,6 +67,7 @@ class AuditEvent(Model):
     actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    actor_id: int | None
     action = fields.CharField(max_length=64, db_index=True)
     subject_type = fields.CharField(max_length=32)
     subject_id = fields.CharField(max_length=64)

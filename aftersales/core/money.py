@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from aftersales.core.errors import InvalidInput
-from aftersales.core.i18n import gettext as _
+from aftersales.core.i18n import N_
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999.99")
@@ -34,18 +34,35 @@ def parse_amount(
     except (InvalidOperation, ValueError):
         amount = Decimal("NaN")
     if not amount.is_finite():
-        message = _("%(name)s is not an amount: write a number such as 12.50.")
-        raise InvalidInput(message % {"name": name}, code="invalid_amount")
+        raise InvalidInput(
+            N_("%(name)s is not an amount: write a number such as 12.50."),
+            name=name,
+            code="invalid_amount",
+        )
     if not minimum <= amount <= maximum:
         if minimum > 0:
-            message = _("%(name)s must be positive and at most %(max)s.")
+            message = N_("%(name)s must be positive and at most %(max)s.")
         else:
-            message = _("%(name)s must be zero or more and at most %(max)s.")
-        raise InvalidInput(message % {"name": name, "max": f"{maximum:.2f}"}, code="invalid_amount")
+            message = N_("%(name)s must be zero or more and at most %(max)s.")
+        raise InvalidInput(message, name=name, max=f"{maximum:.2f}", code="invalid_amount")
     if amount != amount.quantize(CENT):
-        message = _("%(name)s has more than two decimals.")
-        raise InvalidInput(message % {"name": name}, code="invalid_amount")
+        raise InvalidInput(
+            N_("%(name)s has more than two decimals."), name=name, code="invalid_amount"
+        )
     return amount
+
+
+def optional_amount(
+    value: str | int | Decimal | None, *, name: str, minimum: Decimal = Decimal(0)
+) -> Decimal | None:
+    """An amount a form or query may leave blank (a filter, a rule limit): blank is None.
+
+    Anything else goes through ``parse_amount``, so pages, the API and the
+    services refuse the same inputs with the same words.
+    """
+    if value is None or not str(value).strip():
+        return None
+    return parse_amount(value, name=name, minimum=minimum)
 
 
 @dataclass(frozen=True)

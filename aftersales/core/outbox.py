@@ -9,12 +9,17 @@ A worker killed mid-send leaves its row ``sending`` with an expiring lease;
 ``due_ids`` hands it out again with the same idempotency key, so the
 platform sees the retry as the same request. Losing Redis loses no work,
 because the sweep re-enqueues from the table.
+
+Nobody kicks the worker by hand: ``enqueue`` (and a retry) records the
+delivery job with ``aftercommit``, which queues it when the transaction
+commits and forgets it when it rolls back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 from datetime import timedelta
 from typing import Any
@@ -22,7 +27,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 
-from aftersales.core import clock
+from aftersales.core import aftercommit, clock
 from aftersales.core.errors import AfterSalesError
 from aftersales.core.models import OutboxMessage, OutboxStatus
 from aftersales.core.modules import OutboxContext, OutboxHandler
@@ -33,6 +38,35 @@ MAX_ATTEMPTS = 12
 BASE_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(hours=1)
 DEFAULT_LEASE = timedelta(seconds=60)
+DELIVER_JOB = "outbox_deliver"
+JOB_EXPIRES = 3600  # seconds a queued delivery may wait; the sweep re-queues after that
+
+
+def lease() -> timedelta:
+    """How long a claim holds a row (``AFTERSALES_OUTBOX_LEASE_SECONDS``)."""
+    return timedelta(seconds=float(os.environ.get("AFTERSALES_OUTBOX_LEASE_SECONDS", "60")))
+
+
+def delivery_job_id(message_id: int, attempts: int) -> str:
+    """The arq job id of one delivery: the row, its attempt and the current lease period.
+
+    A second kick within the period is a no-op, while a row whose job was lost
+    with a dead worker (arq keeps that job "in progress" until its timeout)
+    gets a fresh job from the next period's sweep. Duplicate jobs are
+    harmless: only one of them can claim the row.
+    """
+    period = int(clock.now().timestamp() // lease().total_seconds())
+    return f"outbox:{message_id}:{attempts}:{period}"
+
+
+def deliver_after_commit(message_id: int, attempts: int) -> None:
+    """Have a worker deliver the row as soon as the transaction that wrote it commits."""
+    aftercommit.enqueue_job(
+        DELIVER_JOB,
+        message_id,
+        job_id=delivery_job_id(message_id, attempts),
+        expires=JOB_EXPIRES,
+    )
 
 
 class PermanentFailure(AfterSalesError):
@@ -48,13 +82,17 @@ async def enqueue(
     *,
     using_db: BaseDBAsyncClient | None = None,
 ) -> OutboxMessage:
-    """Record a write to be made; the same key twice returns the first row."""
+    """Record a write to be made; the same key twice returns the first row.
+
+    A new row is delivered once this transaction commits (see ``aftercommit``);
+    the first row of a repeated key was already on its way.
+    """
     same_key = OutboxMessage.filter(idempotency_key=idempotency_key)
     existing = await same_key.using_db(using_db).first()
     if existing is not None:
         return existing
     now = clock.now()
-    return await OutboxMessage.create(
+    message = await OutboxMessage.create(
         kind=kind,
         payload=payload,
         idempotency_key=idempotency_key,
@@ -62,6 +100,8 @@ async def enqueue(
         created_at=now,
         using_db=using_db,
     )
+    deliver_after_commit(message.id, message.attempts)
+    return message
 
 
 def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
@@ -166,4 +206,6 @@ async def retry_failed(message_id: int) -> bool:
     updated = await OutboxMessage.filter(id=message_id, status=OutboxStatus.FAILED).update(
         status=OutboxStatus.PENDING, attempts=0, next_attempt_at=clock.now()
     )
+    if updated:
+        deliver_after_commit(message_id, 0)
     return bool(updated)

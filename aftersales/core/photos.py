@@ -15,6 +15,7 @@ from pathlib import Path
 from starlette.responses import FileResponse
 
 from aftersales.core.errors import InvalidInput
+from aftersales.core.i18n import N_
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 # Buyers' photos are personal data: only the desk's own user may read them.
@@ -80,12 +81,17 @@ def extension_for(content_type: str) -> str:
 def check_photo(upload: Upload | None) -> tuple[str, str]:
     """``(content type, extension)`` of an acceptable photo; anything else raises."""
     if upload is None or not upload.data:
-        raise InvalidInput("Choose a photo to upload.")
+        raise InvalidInput(N_("Choose a photo to upload."), code="photo_missing")
     if len(upload.data) > MAX_PHOTO_BYTES:
-        raise InvalidInput("A photo may be at most 5 MB.")
+        raise InvalidInput(
+            N_("A photo may be at most %(max)s MB."),
+            max=MAX_PHOTO_BYTES // (1024 * 1024),
+            size=len(upload.data),
+            code="photo_too_large",
+        )
     found = image_type(upload.data)
     if found is None:
-        raise InvalidInput("Only JPEG, PNG, GIF or WebP photos are kept.")
+        raise InvalidInput(N_("Only JPEG, PNG, GIF or WebP photos are kept."), code="photo_type")
     return found
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from aftersales.core.auth import MANAGERS
 from aftersales.core.models import Role
-
-CONTACT_ROLES = frozenset({Role.SUPERVISOR, Role.OWNER, Role.ADMIN})
 
 
 def can_see_contact(role: Role) -> bool:
-    return role in CONTACT_ROLES
+    return role in MANAGERS
 
 
 def mask_phone(phone: str | None) -> str:

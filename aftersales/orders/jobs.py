@@ -2,8 +2,9 @@
 
 Single flight has two locks. The arq job id names the store, stream and
 scheduling period, so a second request in the same period is a no-op; a
-Redis lease (refreshed after every page) stops two periods' jobs from
-overlapping. A worker killed mid-sync loses its lease within
+Redis lease (``orders/lease.py``, refreshed after every page) stops two
+periods' jobs, or a job and ``aftersales sync``, from overlapping. A
+worker killed mid-sync loses its lease within
 ``AFTERSALES_SYNC_LEASE_SECONDS`` and the next scheduled job resumes from
 the committed cursor.
 """
@@ -11,8 +12,6 @@ the committed cursor.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from typing import Any
 
 from arq import cron
@@ -21,20 +20,13 @@ from arq.connections import ArqRedis
 from aftersales.core import clock
 from aftersales.core.models import Store
 from aftersales.core.modules import enabled_modules
+from aftersales.orders.lease import StreamLease
 from aftersales.orders.models import SyncState
 from aftersales.orders.sync import connector_for, record_handlers, sync_stream
 from connectors.base import Stream
 
 log = logging.getLogger("aftersales.sync")
 DEFAULT_INTERVAL_MINUTES = 5
-
-
-def lease_seconds() -> int:
-    return int(os.environ.get("AFTERSALES_SYNC_LEASE_SECONDS", "60"))
-
-
-def lock_key(store_id: int, stream: str) -> str:
-    return f"aftersales:sync-lock:{store_id}:{stream}"
 
 
 def interval_minutes(store: Store) -> int:
@@ -62,29 +54,22 @@ async def sync_store_stream(ctx: dict[str, Any], store_id: int, stream: str) -> 
     store = await Store.get_or_none(id=store_id, enabled=True)
     if store is None:
         return "store gone or disabled"
-    redis: ArqRedis = ctx["redis"]
-    key, token = lock_key(store_id, stream), secrets.token_hex(8)
-    if not await redis.set(key, token, nx=True, ex=lease_seconds()):
+    lease = StreamLease(ctx["redis"], store_id, stream)
+    if not await lease.acquire():
         return "busy"
     settings = ctx["settings"]
     connector = connector_for(store, settings.secret_key)
-
-    async def keep_lease(_: object) -> None:
-        if (await redis.get(key) or b"").decode() == token:
-            await redis.expire(key, lease_seconds())
-
     try:
         result = await sync_stream(
             store,
             Stream(stream),
             connector,
             handlers=record_handlers(enabled_modules(settings)),
-            progress=keep_lease,
+            progress=lease.keep,
         )
     finally:
         await connector.aclose()
-        if (await redis.get(key) or b"").decode() == token:
-            await redis.delete(key)
+        await lease.release()
     return f"{result.records} records, {result.bad_records} bad"
 
 

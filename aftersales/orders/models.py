@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 from connectors.base import OrderStatus
 
+if TYPE_CHECKING:  # Tortoise resolves relations by name; these are for the type checker
+    from aftersales.core.models import Store
+
 
 class Customer(Model):
     """A buyer of one store — phone and address are shown masked to most roles."""
 
     id = fields.IntField(primary_key=True)
-    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name=False, on_delete=fields.CASCADE
     )
+    store_id: int
     platform_buyer_id = fields.CharField(max_length=64)
     nick = fields.CharField(max_length=128)
     name = fields.CharField(max_length=128, null=True)
@@ -34,13 +39,15 @@ class Customer(Model):
 
 class Order(Model):
     id = fields.IntField(primary_key=True)
-    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name=False, on_delete=fields.CASCADE
     )
+    store_id: int
     platform_order_id = fields.CharField(max_length=64)
     customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
         "orders.Customer", related_name="orders", on_delete=fields.RESTRICT
     )
+    customer_id: int
     status = fields.CharEnumField(OrderStatus, max_length=24, db_index=True)
     platform_status = fields.CharField(max_length=64)
     currency = fields.CharField(max_length=3, default="CNY")
@@ -66,6 +73,7 @@ class OrderItem(Model):
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "orders.Order", related_name="items", on_delete=fields.CASCADE
     )
+    order_id: int
     platform_item_id = fields.CharField(max_length=64)
     title = fields.CharField(max_length=255)
     sku = fields.CharField(max_length=128, null=True)
@@ -82,9 +90,10 @@ class SyncState(Model):
     """Where each (store, stream) sync stopped — saved with the page it follows."""
 
     id = fields.IntField(primary_key=True)
-    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name=False, on_delete=fields.CASCADE
     )
+    store_id: int
     stream = fields.CharField(max_length=16)
     cursor = fields.TextField(null=True)
     last_synced_at = fields.DatetimeField(null=True)
@@ -109,6 +118,7 @@ class Shipment(Model):
     order: fields.ForeignKeyRelation[Order] = fields.ForeignKeyField(
         "orders.Order", related_name="shipments", on_delete=fields.RESTRICT
     )
+    order_id: int
     direction = fields.CharEnumField(ShipmentDirection, max_length=16)
     carrier = fields.CharField(max_length=64)
     tracking_no = fields.CharField(max_length=64, db_index=True)
@@ -129,9 +139,10 @@ class PlatformRecord(Model):
     """
 
     id = fields.BigIntField(primary_key=True)
-    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name=False, on_delete=fields.CASCADE
     )
+    store_id: int
     stream = fields.CharField(max_length=16)
     platform_id = fields.CharField(max_length=64)
     data = fields.JSONField()
@@ -147,9 +158,10 @@ class SyncError(Model):
     """A record the platform sent that we could not read, with its id and why."""
 
     id = fields.BigIntField(primary_key=True)
-    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name=False, on_delete=fields.CASCADE
     )
+    store_id: int
     stream = fields.CharField(max_length=16)
     record_id = fields.CharField(max_length=64, null=True)
     message = fields.TextField()

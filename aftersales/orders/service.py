@@ -20,7 +20,7 @@ from tortoise.transactions import in_transaction
 from aftersales.core import audit, clock
 from aftersales.core.db import bulk_upsert, check_lengths, too_long
 from aftersales.core.errors import InvalidInput, Msgid, NotFound
-from aftersales.core.i18n import N_, gettext
+from aftersales.core.i18n import N_
 from aftersales.core.models import Store, User
 from aftersales.core.modules import Module, TimelineEvent
 from aftersales.core.security import decrypt_credentials, encrypt_credentials
@@ -411,7 +411,7 @@ async def customers_with_phone(number: str) -> list[int]:
 async def get_order(order_id: int) -> Order:
     order = await Order.get_or_none(id=order_id).prefetch_related("customer", "items", "shipments")
     if order is None:
-        raise NotFound("No such order.")
+        raise NotFound(N_("No such order."), id=order_id)
     return order
 
 
@@ -535,7 +535,7 @@ async def create_store(
     base_url = normalized_base_url(manifest, base_url)
     _check_base_url(manifest, base_url)
     if not name.strip():
-        raise InvalidInput("A store needs a name.")
+        raise InvalidInput(N_("A store needs a name."))
     check_lengths(Store, {"name": name.strip(), "base_url": base_url}, STORE_LABELS)
     async with in_transaction() as conn:
         store = await Store.create(
@@ -611,11 +611,13 @@ async def update_store(
     submit the form, and "Test connection" would hand them the token.
     """
     if not changes.name.strip():
-        raise InvalidInput("A store needs a name.")
+        raise InvalidInput(N_("A store needs a name."), obj=store)
     check_lengths(Store, {"name": changes.name.strip(), "base_url": changes.base_url}, STORE_LABELS)
     if not 1 <= changes.sync_interval_minutes <= MAX_INTERVAL_MINUTES:
         raise InvalidInput(
-            f"The sync interval must be between 1 and {MAX_INTERVAL_MINUTES} minutes."
+            N_("The sync interval must be between 1 and %(max)s minutes."),
+            obj=store,
+            max=MAX_INTERVAL_MINUTES,
         )
     manifest = platform_manifest(store.platform)
     changes = replace(changes, base_url=normalized_base_url(manifest, changes.base_url))
@@ -628,17 +630,17 @@ async def update_store(
     if new_host != old_host:
         missing = [k for k in manifest.required_credentials if not changes.credentials.get(k)]
         if missing:
-            default = gettext("the platform's own address")
+            default = Msgid(N_("the platform's own address"))
             raise InvalidInput(
-                gettext(
+                N_(
                     "The platform address changes from %(old)s to %(new)s: enter the "
                     "credentials again (%(fields)s), or they would be sent to the new address."
-                )
-                % {
-                    "old": old_host or default,
-                    "new": new_host or default,
-                    "fields": ", ".join(missing),
-                }
+                ),
+                obj=store,
+                old=old_host or default,
+                new=new_host or default,
+                fields=", ".join(missing),
+                code="credentials_needed_again",
             )
     before = {
         "name": store.name,
@@ -710,7 +712,7 @@ async def store_status(store: Store) -> list[StreamStatus]:
 async def get_store(store_id: int) -> Store:
     store = await Store.get_or_none(id=store_id)
     if store is None:
-        raise NotFound(f"No store with id {store_id}.")
+        raise NotFound(N_("No store with id %(id)s."), id=store_id)
     return store
 
 
@@ -743,7 +745,7 @@ async def import_orders(store: Store, data: bytes, *, format: str | None = None)
 async def get_customer(customer_id: int) -> Customer:
     customer = await Customer.get_or_none(id=customer_id)
     if customer is None:
-        raise NotFound("No such customer.")
+        raise NotFound(N_("No such customer."), id=customer_id)
     return customer
 
 
@@ -767,12 +769,19 @@ async def update_customer(
         if not tag or tag in cleaned:
             continue
         if len(tag) > 20:
-            raise InvalidInput("A tag is at most 20 characters.")
+            raise InvalidInput(
+                N_("A tag is at most %(max)s characters."), obj=customer, max=20, code="too_long"
+            )
         cleaned.append(tag)
     if len(cleaned) > MAX_TAGS:
-        raise InvalidInput(f"At most {MAX_TAGS} tags.")
+        raise InvalidInput(N_("At most %(max)s tags."), obj=customer, max=MAX_TAGS)
     if len(notes) > MAX_NOTES:
-        raise InvalidInput(f"Notes are at most {MAX_NOTES} characters.")
+        raise InvalidInput(
+            N_("Notes are at most %(max)s characters."),
+            obj=customer,
+            max=MAX_NOTES,
+            code="too_long",
+        )
     before = {"tags": customer.tags, "notes": customer.notes}
     customer.tags = cleaned
     customer.notes = notes.strip()

@@ -35,7 +35,7 @@ from aftersales.core.api import (
 )
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
-from aftersales.core.jobs import kick_outbox
+from aftersales.core.i18n import N_
 from aftersales.core.periods import period_from_days
 from aftersales.core.reasons import ReasonCode
 from aftersales.refunds import queue, report, service
@@ -95,7 +95,12 @@ async def list_refunds(request: Request) -> Response:
     per_page = int_param(q.get("per_page"), 50, name="per_page", minimum=1, maximum=MAX_PER_PAGE)
     due = q.get("due", "")
     if due not in ("", "soon", "overdue"):
-        raise InvalidInput("due must be soon or overdue.", code="invalid_parameter")
+        raise InvalidInput(
+            N_("%(name)s must be one of %(choices)s."),
+            name="due",
+            choices="soon, overdue",
+            code="invalid_parameter",
+        )
     assignee = q.get("assignee", "")
     status = q.get("status") or None
     filters = queue.RefundFilters(
@@ -132,7 +137,9 @@ async def approve(request: Request) -> Response:
     body = await json_body(request)
     amount = body.get("amount")
     if amount is not None and not isinstance(amount, str | int):
-        raise InvalidInput('amount must be a string such as "12.50".', code="invalid_parameter")
+        raise InvalidInput(
+            N_("%(name)s must be a string."), name="amount", code="invalid_parameter"
+        )
     decision = await service.approve(
         request.path_params["refund_id"],
         actor=current_user(request),
@@ -141,7 +148,6 @@ async def approve(request: Request) -> Response:
         expected_version=expected_version(body),
         idempotency_key=idempotency_key(request),
     )
-    await kick_outbox(request.app.state.redis, decision.due)
     return JSONResponse(refund_json(decision.refund))
 
 
@@ -154,7 +160,6 @@ async def reject(request: Request) -> Response:
         expected_version=expected_version(body),
         idempotency_key=idempotency_key(request),
     )
-    await kick_outbox(request.app.state.redis, decision.due)
     return JSONResponse(refund_json(decision.refund))
 
 
@@ -195,7 +200,10 @@ async def refund_report(request: Request) -> Response:
     group_by = q.get("group_by", "day")
     if group_by not in GROUP_BY:
         raise InvalidInput(
-            f"group_by must be one of {', '.join(GROUP_BY)}.", code="invalid_parameter"
+            N_("%(name)s must be one of %(choices)s."),
+            name="group_by",
+            choices=", ".join(GROUP_BY),
+            code="invalid_parameter",
         )
     settings = request.app.state.settings
     period = period_from_days(q.get("from"), q.get("to"), zone=settings.zone, now=clock.now())
@@ -254,7 +262,7 @@ async def start_refund(request: Request) -> Response:
     order_id = body_int(body.get("order_id"), name="order_id")
     kind = choice_param(RefundKind, str(body.get("kind") or ""), "kind")
     if kind is None:
-        raise InvalidInput("kind is required.", code="invalid_parameter")
+        raise InvalidInput(N_("%(name)s is required."), name="kind", code="invalid_parameter")
     reason = choice_param(ReasonCode, str(body.get("reason") or "other"), "reason")
     review = body.get("review_case_id")
     if review is not None:
@@ -269,7 +277,6 @@ async def start_refund(request: Request) -> Response:
         platform_item_id=str(body["platform_item_id"]) if body.get("platform_item_id") else None,
         review_case_id=review,
     )
-    await kick_outbox(request.app.state.redis, decision.due)
     return JSONResponse(refund_json(decision.refund), status_code=201)
 
 

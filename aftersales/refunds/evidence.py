@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
 from aftersales.core.errors import InvalidInput, NotFound
+from aftersales.core.i18n import N_
 from aftersales.core.models import AuditEvent, User
 from aftersales.core.photos import Upload, extension_for, save_photo
 from aftersales.orders.models import Order, Shipment
@@ -42,17 +43,22 @@ async def add_evidence(
     """Keep one item of evidence; a bad file or an empty excerpt is refused whole."""
     refund = await Refund.get_or_none(id=refund_id)
     if refund is None:
-        raise NotFound(f"No refund with id {refund_id}.")
+        raise NotFound(N_("No refund with id %(id)s."), id=refund_id)
     text = text.strip()
     if len(text) > MAX_TEXT:
-        raise InvalidInput(f"Keep an excerpt under {MAX_TEXT} characters.")
+        raise InvalidInput(
+            N_("Keep an excerpt under %(max)s characters."),
+            obj=refund,
+            max=MAX_TEXT,
+            code="too_long",
+        )
     stored, content_type, name, size = "", "", "", 0
     if kind is EvidenceKind.PHOTO:
         photo = save_photo(evidence_dir(data_dir, refund.id), upload or Upload("", b""))
         stored, content_type = photo.stored_as, photo.content_type
         name, size = photo.file_name, photo.size
     elif not text:
-        raise InvalidInput("Paste the chat excerpt or write the note first.")
+        raise InvalidInput(N_("Paste the chat excerpt or write the note first."), obj=refund)
     async with in_transaction() as conn:
         item = await RefundEvidence.create(
             refund=refund,
@@ -80,7 +86,7 @@ async def add_evidence(
 async def evidence_file(refund_id: int, evidence_id: int, data_dir: Path) -> tuple[Path, str]:
     item = await RefundEvidence.get_or_none(id=evidence_id, refund_id=refund_id)
     if item is None or not item.stored_as:
-        raise NotFound("No such photo.")
+        raise NotFound(N_("No such photo."), id=evidence_id)
     return evidence_dir(data_dir, refund_id) / item.stored_as, item.content_type
 
 
@@ -88,7 +94,7 @@ async def evidence_pack(refund_id: int, data_dir: Path, zone: ZoneInfo) -> bytes
     """A zip the agent uploads to the platform: summary.txt and the photos."""
     refund = await Refund.get_or_none(id=refund_id)
     if refund is None:
-        raise NotFound(f"No refund with id {refund_id}.")
+        raise NotFound(N_("No refund with id %(id)s."), id=refund_id)
     order = await Order.get_or_none(id=refund.order_id) if refund.order_id else None
     parcels = await Shipment.filter(order_id=order.id).order_by("id") if order else []
     items = await RefundEvidence.filter(refund_id=refund.id).order_by("added_at", "id")

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 from aftersales.core.cases import Case, CaseType
 from aftersales.core.i18n import N_
+
+if TYPE_CHECKING:  # Tortoise resolves relations by name; these are for the type checker
+    from aftersales.core.models import OutboxMessage, Store, User
+    from aftersales.orders.models import Order, OrderItem
 
 
 class RefundKind(StrEnum):
@@ -68,9 +73,10 @@ class Refund(Case):
     disputed = fields.BooleanField(default=False)  # the platform stepped in at some point
     decision_key = fields.CharField(max_length=128, null=True)
     rule = fields.CharField(max_length=255, default="")
-    writeback: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    writeback: fields.ForeignKeyNullableRelation[OutboxMessage] = fields.ForeignKeyField(
         "core.OutboxMessage", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    writeback_id: int | None
     writeback_error = fields.TextField(default="")
     intercept_parcel = fields.BooleanField(default=False)
     review_case_id = fields.IntField(null=True)
@@ -92,9 +98,11 @@ class RefundLine(Model):
     refund: fields.ForeignKeyRelation[Refund] = fields.ForeignKeyField(
         "refunds.Refund", related_name="lines", on_delete=fields.CASCADE
     )
-    order_item: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    refund_id: int
+    order_item: fields.ForeignKeyNullableRelation[OrderItem] = fields.ForeignKeyField(
         "orders.OrderItem", related_name=False, null=True, on_delete=fields.RESTRICT
     )
+    order_item_id: int | None
     is_shipping = fields.BooleanField(default=False)
     amount = fields.DecimalField(max_digits=12, decimal_places=2)
 
@@ -118,15 +126,19 @@ class LedgerEntry(Model):
     refund: fields.ForeignKeyRelation[Refund] = fields.ForeignKeyField(
         "refunds.Refund", related_name=False, on_delete=fields.RESTRICT
     )
-    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    refund_id: int
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
         "core.Store", related_name=False, on_delete=fields.CASCADE
     )
-    order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    store_id: int
+    order: fields.ForeignKeyNullableRelation[Order] = fields.ForeignKeyField(
         "orders.Order", related_name=False, null=True, on_delete=fields.RESTRICT
     )
-    order_item: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    order_id: int | None
+    order_item: fields.ForeignKeyNullableRelation[OrderItem] = fields.ForeignKeyField(
         "orders.OrderItem", related_name=False, null=True, on_delete=fields.RESTRICT
     )
+    order_item_id: int | None
     amount = fields.DecimalField(max_digits=12, decimal_places=2)
     currency = fields.CharField(max_length=3)
     source = fields.CharEnumField(LedgerSource, max_length=16)
@@ -143,9 +155,10 @@ class RefundRules(Model):
     """
 
     id = fields.IntField(primary_key=True)
-    store: fields.OneToOneRelation = fields.OneToOneField(
+    store: fields.OneToOneRelation[Store] = fields.OneToOneField(
         "core.Store", related_name=False, on_delete=fields.CASCADE
     )
+    store_id: int
     auto_approve_unshipped_up_to = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
     supervisor_above = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
     night_agent_up_to = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
@@ -175,15 +188,17 @@ class RefundEvidence(Model):
     refund: fields.ForeignKeyRelation[Refund] = fields.ForeignKeyField(
         "refunds.Refund", related_name="evidence", on_delete=fields.CASCADE
     )
+    refund_id: int
     kind = fields.CharEnumField(EvidenceKind, max_length=16)
     text = fields.TextField(default="")
     file_name = fields.CharField(max_length=255, default="")
     stored_as = fields.CharField(max_length=255, default="")
     content_type = fields.CharField(max_length=64, default="")
     size = fields.IntField(default=0)
-    added_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    added_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    added_by_id: int | None
     added_at = fields.DatetimeField()
 
     class Meta:

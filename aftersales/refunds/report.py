@@ -209,7 +209,12 @@ async def refund_report(
     misses_limit: int = 200,
 ) -> RefundReport:
     if grain not in GRAINS:
-        raise InvalidInput(f"grain must be one of {', '.join(GRAINS)}.")
+        raise InvalidInput(
+            N_("%(name)s must be one of %(choices)s."),
+            name="grain",
+            choices=", ".join(GRAINS),
+            code="invalid_parameter",
+        )
     sql = Sql(connections.get("default"), zone, period.start)
     currency = currency or await _main_currency(sql, period, store_id)
     scope = _Scope(sql, period, currency, store_id, zone)

@@ -15,11 +15,11 @@ from starlette.routing import Route
 from aftersales.core import cases, clock
 from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
-from aftersales.core.errors import AfterSalesError, InvalidInput
+from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound
+from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
-from aftersales.core.jobs import kick_outbox
-from aftersales.core.models import Role, Store
-from aftersales.core.money import parse_amount
+from aftersales.core.models import Store
+from aftersales.core.money import optional_amount
 from aftersales.core.periods import period_from_days
 from aftersales.core.photos import photo_response
 from aftersales.core.privacy import address_for, phone_for
@@ -31,14 +31,10 @@ from aftersales.refunds.models import AD_HOC_KINDS, EvidenceKind, RefundKind, Re
 from aftersales.refunds.replies import REFUSAL_TEMPLATES
 from aftersales.refunds.rules import Rules, Verdict
 
-RULE_EDITORS = (Role.SUPERVISOR, Role.OWNER, Role.ADMIN)
-
 
 def _decimal(value: str | None) -> Decimal | None:
-    if not value or not value.strip():
-        return None
     # NaN, Infinity, negatives and 1e999999 are refused here, not inside a rule.
-    return parse_amount(value, name=_("Amount"), minimum=Decimal(0))
+    return optional_amount(value, name=Msgid(N_("Amount")))
 
 
 def _filters(request: Request) -> queue.RefundFilters:
@@ -116,11 +112,10 @@ async def _decide(
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
-        decision = await action(fields)
+        await action(fields)
     except AfterSalesError as exc:
         flash(request, exc.message, "alert")
     else:
-        await kick_outbox(request.app.state.redis, decision.due)
         flash(request, done)
     return RedirectResponse(f"/refunds/{refund_id}", status_code=303)
 
@@ -224,7 +219,6 @@ async def bulk_approve(request: Request) -> Response:
     form = await request.form()
     ids = [int(v) for v in form.getlist("refund") if isinstance(v, str) and number_or_none(v)]
     outcome = await service.bulk_approve(ids, actor=current_user(request))
-    await kick_outbox(request.app.state.redis, outcome.due)
     message = _("%(approved)s approved, %(skipped)s left for a person.") % {
         "approved": outcome.approved,
         "skipped": len(outcome.skipped),
@@ -233,11 +227,11 @@ async def bulk_approve(request: Request) -> Response:
     return RedirectResponse(request.headers.get("referer") or "/refunds/", status_code=303)
 
 
-@requires(*RULE_EDITORS)
+@requires(*MANAGERS)
 async def rules_page(request: Request) -> Response:
     store = await Store.get_or_none(id=request.path_params["store_id"])
     if store is None:
-        raise InvalidInput("No such store.", status=404)
+        raise NotFound(N_("No such store."), id=request.path_params["store_id"])
     return render(
         request,
         "refunds/rules.html",
@@ -245,12 +239,12 @@ async def rules_page(request: Request) -> Response:
     )
 
 
-@requires(*RULE_EDITORS)
+@requires(*MANAGERS)
 async def rules_save(request: Request) -> Response:
     store_id = request.path_params["store_id"]
     store = await Store.get_or_none(id=store_id)
     if store is None:
-        raise InvalidInput("No such store.", status=404)
+        raise NotFound(N_("No such store."), id=store_id)
     form = await request.form()
     try:
         rules = Rules(
@@ -268,9 +262,6 @@ async def rules_save(request: Request) -> Response:
     else:
         flash(request, _("Rules saved. They apply to requests from now on."))
     return RedirectResponse(f"/refunds/rules/{store_id}", status_code=303)
-
-
-REPORT_READERS = tuple(MANAGERS)
 
 
 async def _report(request: Request) -> report.RefundReport:
@@ -303,7 +294,7 @@ async def start_form(request: Request) -> Response:
         else None
     )
     if order is None:
-        raise InvalidInput("Open this from an order: no order was given.", status=404)
+        raise NotFound(N_("Open this from an order: no order was given."))
     return render(
         request,
         "refunds/start.html",
@@ -334,12 +325,11 @@ async def start_submit(request: Request) -> Response:
     except AfterSalesError as exc:
         flash(request, exc.message, "alert")
         return RedirectResponse(f"/refunds/new?order={order_id}", status_code=303)
-    await kick_outbox(request.app.state.redis, decision.due)
     flash(request, _("Refund started. The platform is being told."))
     return RedirectResponse(f"/refunds/{decision.refund.id}", status_code=303)
 
 
-@requires(*REPORT_READERS)
+@requires(*MANAGERS)
 async def report_page(request: Request) -> Response:
     try:
         result = await _report(request)
@@ -381,11 +371,11 @@ async def report_page(request: Request) -> Response:
     )
 
 
-@requires(*REPORT_READERS)
+@requires(*MANAGERS)
 async def report_csv(request: Request) -> Response:
     table = request.path_params["table"]
     if table not in export.TABLES:
-        raise InvalidInput(_("There is no report table %(table)s.") % {"table": table}, status=404)
+        raise NotFound(N_("There is no report table %(table)s."), table=table)
     result = await _report(request)
     first, last = _days(request, result)
     body = export.to_csv(export.tables(result, _)[table])
@@ -397,7 +387,7 @@ async def report_csv(request: Request) -> Response:
     )
 
 
-@requires(*REPORT_READERS)
+@requires(*MANAGERS)
 async def report_xlsx(request: Request) -> Response:
     result = await _report(request)
     first, last = _days(request, result)

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from aftersales.core.auth import MANAGERS
 from aftersales.core.i18n import N_
 from aftersales.core.models import Role
 from aftersales.core.reasons import ReasonCode
 from aftersales.refunds.models import RefundKind
-
-SUPERVISING = frozenset({Role.SUPERVISOR, Role.OWNER, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ def assess(
 
 def approval_limit(rules: Rules, role: Role, *, ad_hoc: bool = False) -> Decimal | None:
     """The largest amount this role may approve; None when there is no cap."""
-    if role in SUPERVISING:
+    if role in MANAGERS:
         return None
     caps = [rules.supervisor_above]
     if role is Role.NIGHT_AGENT:

@@ -23,14 +23,24 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, cases, clock, outbox
-from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound, PermissionDenied
-from aftersales.core.i18n import N_, gettext
+from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound
+from aftersales.core.i18n import N_
 from aftersales.core.models import OutboxMessage, Store, User
 from aftersales.core.money import parse_amount
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem
 from aftersales.orders.sync import capabilities_of
 from aftersales.refunds import ledger, states
+from aftersales.refunds.errors import (
+    REFUND_OVER_CAP,
+    AlreadyDecided,
+    AmountExceedsRefundable,
+    AmountExceedsRequested,
+    NeedsSupervisor,
+    OrderNotSynced,
+    PlatformCannotStart,
+    WritebackNotFailed,
+)
 from aftersales.refunds.models import (
     AD_HOC_KINDS,
     OPEN_STATUSES,
@@ -50,26 +60,6 @@ WRITEBACK_KIND = "refunds.writeback"
 CENT = Decimal("0.01")
 
 
-# -- errors (ARCHITECTURE.md codes) ---------------------------------------------------------
-
-
-class AlreadyDecided(AfterSalesError):
-    status = 409
-    code = "refund_already_decided"
-
-
-class AmountExceedsRefundable(AfterSalesError):
-    status = 422
-    code = "refund_amount_exceeds_refundable"
-
-
-class NeedsSupervisor(PermissionDenied):
-    code = "refund_needs_supervisor"
-
-
-REFUND_OVER_CAP = N_("Refunds above %(limit)s need a supervisor; this one is %(amount)s.")
-
-
 async def check_cap(
     actor: User,
     store_id: int,
@@ -77,6 +67,7 @@ async def check_cap(
     *,
     ad_hoc: bool = False,
     message: str = REFUND_OVER_CAP,
+    subject: object | None = None,
     conn: BaseDBAsyncClient | None = None,
 ) -> Decimal | None:
     """Refuse (403 ``refund_needs_supervisor``) an amount above ``actor``'s cap.
@@ -85,15 +76,14 @@ async def check_cap(
     approving a return and the inspection that pays it all call it with the
     store's rules in force (``rules_for``, defaults included), at the decision
     that commits the money. ``message`` is a msgid with ``%(limit)s`` and
-    ``%(amount)s``, shown in the reader's language. Returns the limit (None:
-    no cap) so the decision can name the rule it passed.
+    ``%(amount)s``, shown in the reader's language; ``subject`` is the refund or
+    case the refusal is about. Returns the limit (None: no cap) so the decision
+    can name the rule it passed.
     """
     rules = await rules_for(store_id, conn=conn)
     limit = approval_limit(rules, actor.role, ad_hoc=ad_hoc)
     if limit is not None and amount > limit:
-        raise NeedsSupervisor(
-            gettext(message) % {"limit": f"{limit:.2f}", "amount": f"{amount:.2f}"}
-        )
+        raise NeedsSupervisor(subject, cap=limit, amount=amount, message=message)
     return limit
 
 
@@ -103,7 +93,7 @@ async def check_cap(
 async def get_refund(refund_id: int) -> Refund:
     refund = await Refund.get_or_none(id=refund_id).prefetch_related("lines")
     if refund is None:
-        raise NotFound(f"No refund with id {refund_id}.")
+        raise NotFound(N_("No refund with id %(id)s."), id=refund_id)
     return refund
 
 
@@ -136,7 +126,7 @@ async def save_rules(store: Store, rules: Rules, *, actor: User) -> None:
     ):
         value = getattr(rules, name)
         if value is not None and value < 0:
-            raise InvalidInput("Rule amounts cannot be negative.")
+            raise InvalidInput(N_("Rule amounts cannot be negative."), obj=store, rule=name)
     before = await rules_for(store.id)
     values = {
         "auto_approve_unshipped_up_to": rules.auto_approve_unshipped_up_to,
@@ -180,19 +170,12 @@ class Decision:
     writeback: OutboxMessage | None
     repeated: bool = False  # the same Idempotency-Key again: the first answer, unchanged
 
-    @property
-    def due(self) -> list[tuple[int, int]]:
-        """``(id, attempts)`` for ``kick_outbox`` once the transaction committed."""
-        if self.writeback is None or self.repeated:
-            return []
-        return [(self.writeback.id, self.writeback.attempts)]
-
 
 def _amount(value: Decimal | str | None, default: Decimal) -> Decimal:
     if value is None or value == "":
         return default
     # One parser for every amount: 1e999999 used to overflow quantize (a 500).
-    return parse_amount(value, name=gettext("The amount"))
+    return parse_amount(value, name=Msgid(N_("The amount")))
 
 
 async def _load_for_decision(
@@ -200,7 +183,7 @@ async def _load_for_decision(
 ) -> tuple[Refund, bool]:
     refund = await Refund.get_or_none(id=refund_id).using_db(conn)
     if refund is None:
-        raise NotFound(f"No refund with id {refund_id}.")
+        raise NotFound(N_("No refund with id %(id)s."), id=refund_id)
     await ledger.lock_order(refund.order_id, conn)
     refund = await Refund.get(id=refund_id).using_db(conn)
     repeated = idempotency_key is not None and refund.decision_key == idempotency_key
@@ -264,10 +247,7 @@ async def _approve_checked(
     """
     value = _amount(amount, refund.requested_amount)
     if value > refund.requested_amount:
-        raise InvalidInput(
-            f"The buyer asked for {refund.requested_amount:.2f}; "
-            "approve at most that (start a separate refund for more)."
-        )
+        raise AmountExceedsRequested(refund, requested=refund.requested_amount, asked=value)
     if actor is not None:
         limit = await check_cap(
             actor,
@@ -275,6 +255,7 @@ async def _approve_checked(
             value,
             ad_hoc=refund.kind in AD_HOC_KINDS,
             message=cap_message,
+            subject=refund,
             conn=conn,
         )
         rule = rule or (
@@ -284,12 +265,13 @@ async def _approve_checked(
         )
     left = await ledger.refundable(refund, conn=conn)
     if left is None:
-        raise InvalidInput("The order of this refund has not synced yet; sync the store first.")
+        raise OrderNotSynced(refund)
     if value > left.limit:
         raise AmountExceedsRefundable(
-            f"Only {left.limit:.2f} of this order"
-            + (" item" if left.item is not None and left.item < left.order else "")
-            + f" can still be refunded; {value:.2f} was asked. Nothing was changed."
+            refund,
+            asked=value,
+            limit=left.limit,
+            item=left.item is not None and left.item < left.order,
         )
     return await _decide(
         refund,
@@ -324,24 +306,29 @@ async def start_refund(
     conditioned on the review changing (DOMAIN.md).
     """
     if kind not in AD_HOC_KINDS:
-        raise InvalidInput("Only shipping, price difference and compensation refunds start here.")
+        raise InvalidInput(
+            N_("Only shipping, price difference and compensation refunds start here."),
+            code="refund_kind_not_started_here",
+        )
     if not note.strip():
-        raise InvalidInput("Say what the refund is for; the buyer and the report read it.")
+        raise InvalidInput(
+            N_("Say what the refund is for; the buyer and the report read it."),
+            code="refund_note_missing",
+        )
     value = _amount(amount, Decimal(0))
     order = await Order.get_or_none(id=order_id)
     if order is None:
-        raise NotFound(f"No order with id {order_id}.")
+        raise NotFound(N_("No order with id %(id)s."), id=order_id)
     store = await Store.get(id=order.store_id)  # type: ignore[attr-defined]
     if not capabilities_of(store.platform).start_refund:
-        raise InvalidInput(
-            f"A {store.platform} store cannot start a refund through its API; "
-            "pay it on the platform and it will sync here."
-        )
+        raise PlatformCannotStart(store, platform=store.platform)
     item = None
     if platform_item_id:
         item = await OrderItem.get_or_none(order_id=order.id, platform_item_id=platform_item_id)
         if item is None:
-            raise InvalidInput("That item is not on this order.")
+            raise InvalidInput(
+                N_("That item is not on this order."), obj=order, item=platform_item_id
+            )
     return await _open_desk_refund(
         order,
         store,
@@ -375,12 +362,17 @@ async def refund_returned_goods(
     """
     order = await Order.get_or_none(id=order_id)
     if order is None:
-        raise NotFound(f"No order with id {order_id}.")
+        raise NotFound(N_("No order with id %(id)s."), id=order_id)
     store = await Store.get(id=order.store_id)  # type: ignore[attr-defined]
     if not capabilities_of(store.platform).start_refund:
         raise InvalidInput(
-            f"A {store.platform} store pays returns on the buyer's request; "
-            "this case has none, so pay it on the platform and it will sync here."
+            N_(
+                "A %(platform)s store pays returns on the buyer's request; this case has "
+                "none, so pay it on the platform and it will sync here."
+            ),
+            obj=order,
+            platform=store.platform,
+            code="refund_platform_pays_on_request",
         )
     return await _open_desk_refund(
         order,
@@ -494,9 +486,16 @@ async def reject(
     """Refuse a request with a reason the buyer (and an arbitrator) will read."""
     reason = reason.strip()
     if len(reason) < 2:
-        raise InvalidInput("Say why the refund is refused: the buyer and the platform read it.")
+        raise InvalidInput(
+            N_("Say why the refund is refused: the buyer and the platform read it."),
+            code="refund_reason_missing",
+        )
     if len(reason) > 200:
-        raise InvalidInput("A refusal reason is at most 200 characters (the platform's limit).")
+        raise InvalidInput(
+            N_("A refusal reason is at most %(max)s characters (the platform's limit)."),
+            max=200,
+            code="too_long",
+        )
     async with in_transaction() as conn:
         refund, repeated = await _load_for_decision(refund_id, conn, idempotency_key)
         if repeated:
@@ -615,7 +614,6 @@ async def assign(refund_id: int, user: User, *, expected_version: int | None = N
 class BulkOutcome:
     approved: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)
-    due: list[tuple[int, int]] = field(default_factory=list)
 
 
 async def bulk_approve(refund_ids: list[int], *, actor: User) -> BulkOutcome:
@@ -642,14 +640,13 @@ async def bulk_approve(refund_ids: list[int], *, actor: User) -> BulkOutcome:
             outcome.skipped.append((refund_id, verdict.rule))
             continue
         try:
-            decision = await approve(
+            await approve(
                 refund_id, actor=actor, expected_version=refund.version, rule=verdict.rule
             )
         except AfterSalesError as exc:
             outcome.skipped.append((refund_id, exc.message))
             continue
         outcome.approved += 1
-        outcome.due.extend(decision.due)
     return outcome
 
 
@@ -742,10 +739,10 @@ async def retry_writeback(refund_id: int, *, actor: User) -> Decision:
     async with in_transaction() as conn:
         refund = await Refund.get_or_none(id=refund_id).using_db(conn)
         if refund is None or refund.writeback_id is None:
-            raise NotFound("This refund has no write-back to retry.")
+            raise NotFound(N_("This refund has no write-back to retry."), obj=refund)
         message = await OutboxMessage.get(id=refund.writeback_id).using_db(conn)
         if message.status != outbox.OutboxStatus.FAILED:
-            raise AlreadyDecided("The write-back is not failed; it is still being delivered.")
+            raise WritebackNotFailed(refund)
         refund = await cases.move(
             refund,
             RefundStatus.APPROVED
@@ -763,6 +760,7 @@ async def retry_writeback(refund_id: int, *, actor: User) -> Decision:
             .update(status=outbox.OutboxStatus.PENDING, attempts=0, next_attempt_at=clock.now())
         )
         message = await OutboxMessage.get(id=message.id).using_db(conn)
+        outbox.deliver_after_commit(message.id, message.attempts)
     return Decision(refund, message)
 
 

@@ -36,7 +36,9 @@ async def deliver(payload: dict[str, Any], idempotency_key: str, context: Outbox
     if refund.status is not expected:
         # The buyer cancelled, or the platform decided first: there is nothing left to say.
         raise PermanentFailure(
-            f"The refund is {refund.status.value} now; the decision was not sent."
+            "The refund is %(state)s now; the decision was not sent.",
+            obj=refund,
+            state=refund.status.value,
         )
     store = await Store.get(id=refund.store_id)
     lines = await RefundLine.filter(refund_id=refund.id)

@@ -34,7 +34,7 @@ from aftersales.core.api import (
 )
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput, NotFound
-from aftersales.core.jobs import kick_outbox
+from aftersales.core.i18n import N_
 from aftersales.core.models import Store
 from aftersales.core.periods import period_from_days
 from aftersales.core.reasons import ReasonCode
@@ -156,8 +156,7 @@ async def _full(case_id: int) -> dict[str, Any]:
 
 
 async def _answer(request: Request, case: ReturnCase, status_code: int = 200) -> Response:
-    """The case as it is now; a refund decision it made is sent on its way at once."""
-    await kick_outbox(request.app.state.redis, await service.refund_due(case))
+    """The case as it is now (a refund decision it made is queued when the request ends)."""
     return JSONResponse(await _full(case.id), status_code=status_code)
 
 
@@ -166,7 +165,12 @@ async def list_returns(request: Request) -> Response:
     per_page = int_param(q.get("per_page"), 50, name="per_page", minimum=1, maximum=MAX_PER_PAGE)
     due = q.get("due", "")
     if due not in ("", "soon", "overdue"):
-        raise InvalidInput("due must be soon or overdue.", code="invalid_parameter")
+        raise InvalidInput(
+            N_("%(name)s must be one of %(choices)s."),
+            name="due",
+            choices="soon, overdue",
+            code="invalid_parameter",
+        )
     status = q.get("status") or None
     assignee = q.get("assignee", "")
     filters = queue.ReturnFilters(
@@ -198,7 +202,7 @@ def _text(body: dict[str, Any], name: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise InvalidInput(f"{name} must be a string.", code="invalid_parameter")
+        raise InvalidInput(N_("%(name)s must be a string."), name=name, code="invalid_parameter")
     return value
 
 
@@ -215,11 +219,13 @@ async def open_return(request: Request) -> Response:
     reason = choice_param(ReasonCode, _text(body, "reason") or "other", "reason")
     raw_lines = body.get("lines")
     if not isinstance(raw_lines, list) or not raw_lines:
-        raise InvalidInput("lines must be a non-empty list.", code="invalid_parameter")
+        raise InvalidInput(
+            N_("%(name)s must be a non-empty list."), name="lines", code="invalid_parameter"
+        )
     lines = []
     for raw in raw_lines:
         if not isinstance(raw, dict):
-            raise InvalidInput("Each line is an object.", code="invalid_parameter")
+            raise InvalidInput(N_("Each line is an object."), code="invalid_parameter")
         lines.append(
             service.LineRequest(
                 platform_item_id=_text(raw, "platform_item_id"),
@@ -303,14 +309,16 @@ async def inspect(request: Request) -> Response:
     body = await json_body(request)
     raw_lines = body.get("lines")
     if not isinstance(raw_lines, list):
-        raise InvalidInput("lines must be a list.", code="invalid_parameter")
+        raise InvalidInput(N_("%(name)s must be a list."), name="lines", code="invalid_parameter")
     entries = []
     for raw in raw_lines:
         if not isinstance(raw, dict):
-            raise InvalidInput("Each line is an object.", code="invalid_parameter")
+            raise InvalidInput(N_("Each line is an object."), code="invalid_parameter")
         restock = raw.get("restock")
         if restock is not None and not isinstance(restock, bool):
-            raise InvalidInput("restock must be true or false.", code="invalid_parameter")
+            raise InvalidInput(
+                N_("%(name)s must be true or false."), name="restock", code="invalid_parameter"
+            )
         entries.append(
             service.LineInspection(
                 line_id=_count(raw.get("line_id"), "line_id"),
@@ -376,11 +384,16 @@ async def policy_check(request: Request) -> Response:
     q = request.query_params
     order = await Order.get_or_none(id=int_param(q.get("order_id"), 0, name="order_id", minimum=1))
     if order is None:
-        raise NotFound("No such order.")
+        raise NotFound(N_("No such order."))
     item_id = q.get("item_id", "")
     item = await OrderItem.get_or_none(order_id=order.id, platform_item_id=item_id)
     if item is None:
-        raise InvalidInput(f"Item {item_id!r} is not on this order.", code="invalid_parameter")
+        raise InvalidInput(
+            N_("Item %(item)s is not on this order."),
+            obj=order,
+            item=item_id,
+            code="invalid_parameter",
+        )
     kind = choice_param(ReturnKind, q.get("kind") or "return", "kind")
     reason = choice_param(ReasonCode, q.get("reason") or "other", "reason")
     store = await Store.get(id=order.store_id)  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
@@ -10,6 +11,11 @@ from tortoise.models import Model
 from aftersales.core.cases import Case, CaseType
 from aftersales.core.i18n import N_
 from aftersales.returns.policy import ReturnKind
+
+if TYPE_CHECKING:  # Tortoise resolves relations by name; these are for the type checker
+    from aftersales.core.models import User
+    from aftersales.orders.models import OrderItem, Shipment
+    from aftersales.refunds.models import Refund
 
 
 class ReturnStatus(StrEnum):
@@ -84,19 +90,23 @@ class ReturnCase(Case):
     buyer_shipped_at = fields.DatetimeField(null=True)
     delivered_at = fields.DatetimeField(null=True)
     received_at = fields.DatetimeField(null=True)
-    received_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    received_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    received_by_id: int | None
     inspected_at = fields.DatetimeField(null=True)
-    inspected_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    inspected_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
-    refund: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    inspected_by_id: int | None
+    refund: fields.ForeignKeyNullableRelation[Refund] = fields.ForeignKeyField(
         "refunds.Refund", related_name=False, null=True, on_delete=fields.SET_NULL
     )
-    replacement: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    refund_id: int | None
+    replacement: fields.ForeignKeyNullableRelation[Shipment] = fields.ForeignKeyField(
         "orders.Shipment", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    replacement_id: int | None
     action_keys = fields.JSONField(default=dict)  # Idempotency-Key -> the action it answered
     close_reason = fields.CharField(max_length=255, default="")
     closed_at = fields.DatetimeField(null=True)
@@ -120,9 +130,11 @@ class ReturnLine(Model):
     case: fields.ForeignKeyRelation[ReturnCase] = fields.ForeignKeyField(
         "returns.ReturnCase", related_name="lines", on_delete=fields.CASCADE
     )
-    order_item: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    case_id: int
+    order_item: fields.ForeignKeyNullableRelation[OrderItem] = fields.ForeignKeyField(
         "orders.OrderItem", related_name=False, null=True, on_delete=fields.RESTRICT
     )
+    order_item_id: int | None
     platform_item_id = fields.CharField(max_length=64, default="")
     title = fields.CharField(max_length=255, default="")
     quantity = fields.IntField()
@@ -156,6 +168,7 @@ class ReturnTracking(Model):
     case: fields.ForeignKeyRelation[ReturnCase] = fields.ForeignKeyField(
         "returns.ReturnCase", related_name="trackings", on_delete=fields.RESTRICT
     )
+    case_id: int
     carrier = fields.CharField(max_length=32)
     tracking_no = fields.CharField(max_length=64, db_index=True)
     source = fields.CharEnumField(TrackingSource, max_length=16)
@@ -165,9 +178,10 @@ class ReturnTracking(Model):
     delivered_at = fields.DatetimeField(null=True)
     checked_at = fields.DatetimeField(null=True)
     check_error = fields.TextField(default="")
-    added_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    added_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    added_by_id: int | None
     added_at = fields.DatetimeField()
 
     class Meta:
@@ -181,16 +195,19 @@ class ReturnAttachment(Model):
     case: fields.ForeignKeyRelation[ReturnCase] = fields.ForeignKeyField(
         "returns.ReturnCase", related_name="attachments", on_delete=fields.CASCADE
     )
+    case_id: int
     line: fields.ForeignKeyNullableRelation[ReturnLine] = fields.ForeignKeyField(
         "returns.ReturnLine", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    line_id: int | None
     file_name = fields.CharField(max_length=255)
     stored_as = fields.CharField(max_length=255)
     content_type = fields.CharField(max_length=64)
     size = fields.IntField()
-    added_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    added_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
     )
+    added_by_id: int | None
     added_at = fields.DatetimeField()
 
     class Meta:

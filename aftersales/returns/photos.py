@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
 from aftersales.core.errors import InvalidInput, NotFound
+from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.photos import Upload, save_photo
 from aftersales.returns.models import ReturnAttachment, ReturnCase, ReturnLine
@@ -27,9 +28,9 @@ async def attach(
 ) -> ReturnAttachment:
     case = await ReturnCase.get_or_none(id=case_id)
     if case is None:
-        raise NotFound(f"No return case with id {case_id}.")
+        raise NotFound(N_("No return case with id %(id)s."), id=case_id)
     if line_id is not None and not await ReturnLine.exists(id=line_id, case_id=case_id):
-        raise InvalidInput("That line is not on this case.")
+        raise InvalidInput(N_("That line is not on this case."), obj=case, line_id=line_id)
     photo = save_photo(photo_dir(data_dir, case_id), upload)
     async with in_transaction() as conn:
         item = await ReturnAttachment.create(
@@ -57,5 +58,5 @@ async def attach(
 async def photo_file(case_id: int, attachment_id: int, data_dir: Path) -> tuple[Path, str]:
     item = await ReturnAttachment.get_or_none(id=attachment_id, case_id=case_id)
     if item is None:
-        raise NotFound("No such photo.")
+        raise NotFound(N_("No such photo."), id=attachment_id)
     return photo_dir(data_dir, case_id) / item.stored_as, item.content_type

@@ -23,7 +23,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aftersales.core.errors import InvalidInput
+from aftersales.core.errors import InvalidInput, Msgid
+from aftersales.core.i18n import N_
 from aftersales.core.reasons import QUALITY_REASONS, ReasonCode
 
 # The legal floor: settings may raise these, never lower them.
@@ -31,6 +32,10 @@ LAW_NO_REASON_DAYS = 7
 LAW_QUALITY_RETURN_DAYS = 7
 LAW_QUALITY_EXCHANGE_DAYS = 15
 # Categories the law excludes from no-reason returns (Consumer Rights Protection Law art. 25).
+# The windows by name, as a refusal names them (a msgid each, translated with it).
+NO_REASON = Msgid(N_("no-reason"))
+QUALITY_RETURN = Msgid(N_("quality return"))
+QUALITY_EXCHANGE = Msgid(N_("quality exchange"))
 LAW_EXCLUDED = frozenset({"custom", "perishable", "digital", "periodical"})
 
 
@@ -69,25 +74,36 @@ class Policy:
 
     def __post_init__(self) -> None:
         floors = (
-            ("no-reason", self.no_reason_days, LAW_NO_REASON_DAYS),
-            ("quality return", self.quality_return_days, LAW_QUALITY_RETURN_DAYS),
-            ("quality exchange", self.quality_exchange_days, LAW_QUALITY_EXCHANGE_DAYS),
+            (NO_REASON, self.no_reason_days, LAW_NO_REASON_DAYS),
+            (QUALITY_RETURN, self.quality_return_days, LAW_QUALITY_RETURN_DAYS),
+            (QUALITY_EXCHANGE, self.quality_exchange_days, LAW_QUALITY_EXCHANGE_DAYS),
         )
         for name, days, floor in floors:
             if days < floor:
                 raise InvalidInput(
-                    f"The {name} window cannot be shorter than the law's {floor} days."
+                    N_("The %(window)s window cannot be shorter than the law's %(floor)s days."),
+                    window=name,
+                    floor=floor,
+                    days=days,
+                    code="return_window_below_law",
                 )
         for category, rules in self.categories.items():
             for name, days, floor in (
-                ("no-reason", rules.no_reason_days, LAW_NO_REASON_DAYS),
-                ("quality return", rules.quality_return_days, LAW_QUALITY_RETURN_DAYS),
-                ("quality exchange", rules.quality_exchange_days, LAW_QUALITY_EXCHANGE_DAYS),
+                (NO_REASON, rules.no_reason_days, LAW_NO_REASON_DAYS),
+                (QUALITY_RETURN, rules.quality_return_days, LAW_QUALITY_RETURN_DAYS),
+                (QUALITY_EXCHANGE, rules.quality_exchange_days, LAW_QUALITY_EXCHANGE_DAYS),
             ):
                 if days is not None and days < floor:
                     raise InvalidInput(
-                        f"{category}: the {name} window cannot be shorter than the law's "
-                        f"{floor} days."
+                        N_(
+                            "%(category)s: the %(window)s window cannot be shorter than the "
+                            "law's %(floor)s days."
+                        ),
+                        category=category,
+                        window=name,
+                        floor=floor,
+                        days=days,
+                        code="return_window_below_law",
                     )
 
     @classmethod
@@ -119,7 +135,11 @@ class Policy:
                 keywords=keywords,
             )
         except (AttributeError, TypeError, ValueError) as exc:
-            raise InvalidInput(f"The return policy setting is malformed: {exc}") from None
+            raise InvalidInput(
+                N_("The return policy setting is malformed; nothing was changed."),
+                problem=str(exc),
+                code="return_policy_malformed",
+            ) from None
 
     def category_of(self, title: str) -> str | None:
         """The first category whose keyword is in the item's title."""

@@ -14,11 +14,11 @@ from starlette.routing import Route
 
 from aftersales.core import cases, clock
 from aftersales.core.api import MAX_PAGE, number_or_none
-from aftersales.core.auth import current_user, requires
-from aftersales.core.errors import AfterSalesError, InvalidInput
+from aftersales.core.auth import MANAGERS, current_user, requires
+from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
+from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
-from aftersales.core.jobs import kick_outbox
-from aftersales.core.models import Role, Store
+from aftersales.core.models import Store
 from aftersales.core.periods import period_from_days
 from aftersales.core.photos import Upload, check_photo, photo_response
 from aftersales.core.privacy import address_for, phone_for
@@ -35,7 +35,6 @@ from aftersales.returns.models import (
 )
 from aftersales.returns.policy import LAW_EXCLUDED, Policy, ReturnKind
 
-POLICY_EDITORS = (Role.SUPERVISOR, Role.OWNER, Role.ADMIN)
 MAX_QUANTITY = 100_000
 MAX_WINDOW_DAYS = 3650
 """A return window longer than ten years is a typo, and a huge one overflowed timedelta."""
@@ -124,11 +123,10 @@ async def _step(
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
-        case = await action(fields)
+        await action(fields)
     except AfterSalesError as exc:
         flash(request, exc.message, "alert")
     else:
-        await kick_outbox(request.app.state.redis, await service.refund_due(case))
         flash(request, done)
     return RedirectResponse(f"/returns/{case_id}", status_code=303)
 
@@ -225,7 +223,6 @@ async def receive_and_inspect(request: Request) -> Response:
     except AfterSalesError as exc:
         flash(request, exc.message, "alert")
     else:
-        await kick_outbox(request.app.state.redis, await service.refund_due(case))
         flash(request, _("Inspection recorded."))
     return RedirectResponse(f"/returns/{case_id}", status_code=303)
 
@@ -242,7 +239,7 @@ async def photo(request: Request) -> Response:
 def _count(value: str, title: str) -> int:
     count = number_or_none(value, maximum=MAX_QUANTITY)
     if count is None:
-        raise InvalidInput(f"{title}: type how many came back in good condition.")
+        raise InvalidInput(N_("%(item)s: type how many came back in good condition."), item=title)
     return count
 
 
@@ -327,7 +324,7 @@ async def new_form(request: Request) -> Response:
     order_id = request.query_params.get("order", "")
     order = await Order.get_or_none(id=int(order_id)) if number_or_none(order_id) else None
     if order is None:
-        raise InvalidInput(_("Open a return from an order's page."), status=404)
+        raise NotFound(N_("Open a return from an order's page."))
     items = await OrderItem.filter(order_id=order.id).order_by("id")
     return render(
         request,
@@ -345,7 +342,7 @@ async def new_submit(request: Request) -> Response:
         for item in await OrderItem.filter(order_id=order_id).order_by("id"):
             quantity = fields.get(f"qty_{item.platform_item_id}", "0").strip() or "0"
             if number_or_none(quantity, maximum=MAX_QUANTITY) is None:
-                raise InvalidInput(f"{item.title}: the quantity is a whole number.")
+                raise InvalidInput(N_("%(item)s: the quantity is a whole number."), item=item.title)
             if int(quantity):
                 lines.append(
                     service.LineRequest(
@@ -353,7 +350,8 @@ async def new_submit(request: Request) -> Response:
                         int(quantity),
                         replacement_sku=fields.get(f"sku_{item.platform_item_id}", ""),
                         replacement_price=service.parse_money(
-                            fields.get(f"price_{item.platform_item_id}"), "The replacement price"
+                            fields.get(f"price_{item.platform_item_id}"),
+                            N_("The replacement price"),
                         ),
                     )
                 )
@@ -395,11 +393,11 @@ def _category_rows(store: Store) -> list[dict[str, Any]]:
     return rows
 
 
-@requires(*POLICY_EDITORS)
+@requires(*MANAGERS)
 async def policy_page(request: Request) -> Response:
     store = await Store.get_or_none(id=request.path_params["store_id"])
     if store is None:
-        raise InvalidInput(_("No such store."), status=404)
+        raise NotFound(N_("No such store."), id=request.path_params["store_id"])
     return render(
         request,
         "returns/policy.html",
@@ -434,21 +432,23 @@ def _policy_from_form(fields: dict[str, str], count: int) -> dict[str, Any]:
         if excluded in ("yes", "no"):
             entry["excluded"] = excluded == "yes"
         if any(v and not _days_ok(v) for v in rules.values()):
-            raise InvalidInput(f"{name}: windows are whole numbers of days.")
+            raise InvalidInput(
+                N_("%(category)s: windows are whole numbers of days."), category=name
+            )
         if entry:
             categories[name] = entry
     for key in ("no_reason_days", "quality_return_days", "quality_exchange_days"):
         if raw[key] and not _days_ok(raw[key]):
-            raise InvalidInput("Windows are whole numbers of days.")
+            raise InvalidInput(N_("Windows are whole numbers of days."))
         raw[key] = int(raw[key]) if raw[key] else None
     return {**{k: v for k, v in raw.items() if v}, "categories": categories, "keywords": keywords}
 
 
-@requires(*POLICY_EDITORS)
+@requires(*MANAGERS)
 async def policy_save(request: Request) -> Response:
     store = await Store.get_or_none(id=request.path_params["store_id"])
     if store is None:
-        raise InvalidInput(_("No such store."), status=404)
+        raise NotFound(N_("No such store."), id=request.path_params["store_id"])
     form = await request.form()
     fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     count = number_or_none(fields.get("rows"), maximum=100) or 0
@@ -465,10 +465,7 @@ async def policy_save(request: Request) -> Response:
     return RedirectResponse(f"/returns/policy/{store.id}", status_code=303)
 
 
-REPORT_READERS = (Role.SUPERVISOR, Role.OWNER, Role.ADMIN)
-
-
-@requires(*REPORT_READERS)
+@requires(*MANAGERS)
 async def report_page(request: Request) -> Response:
     settings = request.app.state.settings
     q = request.query_params

@@ -26,16 +26,26 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, cases, clock
-from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
-from aftersales.core.i18n import N_, gettext
-from aftersales.core.models import OutboxMessage, Store, User
+from aftersales.core.errors import InvalidInput, Msgid, NotFound
+from aftersales.core.i18n import N_
+from aftersales.core.models import Store, User
 from aftersales.core.money import parse_amount
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem, Shipment, ShipmentDirection
 from aftersales.orders.sync import capabilities_of
 from aftersales.refunds import service as refunds
+from aftersales.refunds.errors import status_label as refund_status_label
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
 from aftersales.returns import policy as policies
+from aftersales.returns.errors import (
+    AlreadyDone,
+    GoodUnitsOnLostLine,
+    NotDelivered,
+    QuantityExceedsReturnable,
+    RequestFinished,
+    TrackingRefused,
+    WrongState,
+)
 from aftersales.returns.models import (
     INBOUND_STATUSES,
     OPEN_STATUSES,
@@ -64,18 +74,6 @@ FINISHED_REFUND = frozenset(
 )
 
 
-class AlreadyDone(AfterSalesError):
-    status = 409
-    code = "return_already_done"
-
-
-class NotDelivered(AfterSalesError):
-    """A desk return on an order that never shipped: the buyer has nothing to send back."""
-
-    status = 400
-    code = "return_not_delivered"
-
-
 def policy_of(store: Store) -> policies.Policy:
     return policies.Policy.from_settings(store.settings.get("returns_policy"))
 
@@ -86,7 +84,7 @@ def policy_of(store: Store) -> policies.Policy:
 async def get_case(case_id: int) -> ReturnCase:
     case = await ReturnCase.get_or_none(id=case_id).prefetch_related("lines", "trackings")
     if case is None:
-        raise NotFound(f"No return case with id {case_id}.")
+        raise NotFound(N_("No return case with id %(id)s."), id=case_id)
     return case
 
 
@@ -183,7 +181,7 @@ def parse_money(value: Any, what: str) -> Decimal | None:
     if value is None or value == "":
         return None
     # One parser for every amount: 1e999999 used to overflow quantize (a 500).
-    return parse_amount(value, name=gettext(what), minimum=Decimal(0))
+    return parse_amount(value, name=Msgid(what), minimum=Decimal(0))
 
 
 async def open_case(
@@ -203,18 +201,13 @@ async def open_case(
     """A new request: the policy verdict is taken now and kept with its reasons."""
     order = await Order.get_or_none(id=order_id).using_db(conn)
     if order is None:
-        raise NotFound(f"No order with id {order_id}.")
+        raise NotFound(N_("No order with id %(id)s."), id=order_id)
     if not lines:
-        raise InvalidInput("Say which items come back, and how many.")
+        raise InvalidInput(N_("Say which items come back, and how many."), obj=order)
     if actor is not None and order.shipped_at is None:
         # A platform request on such an order is still kept (held, outside the policy);
         # an agent is sent to the refund-only or the cancel that fits instead.
-        raise NotDelivered(
-            gettext(
-                "This order has not shipped, so the buyer has nothing to send back. "
-                "Cancel the order or start a refund-only instead."
-            )
-        )
+        raise NotDelivered(order)
     store = await Store.get(id=order.store_id).using_db(conn)  # type: ignore[attr-defined]
     items = {
         i.platform_item_id: i for i in await OrderItem.filter(order_id=order.id).using_db(conn)
@@ -224,15 +217,16 @@ async def open_case(
     for line in lines:
         item = items.get(line.platform_item_id)
         if item is None:
-            raise InvalidInput(f"Item {line.platform_item_id} is not on this order.")
+            raise InvalidInput(
+                N_("Item %(item)s is not on this order."), obj=order, item=line.platform_item_id
+            )
         left = item.quantity - taken.get(item.id, 0)
         if not 1 <= line.quantity <= left:
-            raise InvalidInput(
-                f"{item.title}: between 1 and {left} can come back "
-                f"({item.quantity} ordered, {item.quantity - left} in other open cases)."
+            raise QuantityExceedsReturnable(
+                item, title=item.title, left=left, ordered=item.quantity
             )
         if kind is ReturnKind.RETURN and (line.replacement_sku or line.replacement_price):
-            raise InvalidInput("Only an exchange names a replacement variant.")
+            raise InvalidInput(N_("Only an exchange names a replacement variant."), obj=item)
         rows.append((item, line))
     now = clock.now()
     asked = requested_at or now
@@ -320,11 +314,15 @@ async def _load(
 ) -> tuple[ReturnCase, bool]:
     case = await ReturnCase.get_or_none(id=case_id).using_db(conn)
     if case is None:
-        raise NotFound(f"No return case with id {case_id}.")
+        raise NotFound(N_("No return case with id %(id)s."), id=case_id)
     if idempotency_key and case.action_keys.get(idempotency_key) == action:
         return case, True
     if idempotency_key and idempotency_key in case.action_keys:
-        raise InvalidInput("This Idempotency-Key was already used for another action.")
+        raise InvalidInput(
+            N_("This Idempotency-Key was already used for another action."),
+            obj=case,
+            code="idempotency_key_reused",
+        )
     return case, False
 
 
@@ -384,25 +382,22 @@ async def approve(
     """
     address = return_address.strip()
     if len(address) < 5:
-        raise InvalidInput("Give the return address the buyer ships to.")
-    cost = parse_money(shipping_cost, "The return shipping cost")
+        raise InvalidInput(N_("Give the return address the buyer ships to."))
+    cost = parse_money(shipping_cost, N_("The return shipping cost"))
     async with in_transaction() as conn:
         case, repeated = await _load(case_id, conn, "approved", idempotency_key)
         if repeated:
             return case
         cases.check_version(case, expected_version)
         if case.status is not ReturnStatus.REQUESTED:
-            raise AlreadyDone(f"This case is already {case.status.value}; nothing was changed.")
+            raise WrongState(case, case.status)
         store = await Store.get(id=case.store_id).using_db(conn)
         now = clock.now()
         status = ReturnStatus.AWAITING_SHIPMENT
         if case.refund_id is not None:
             refund = await Refund.get(id=case.refund_id).using_db(conn)
             if refund.status in FINISHED_REFUND:
-                raise AlreadyDone(
-                    f"The platform's request is {refund.status.value}: there is no return "
-                    "to approve. Close the case with a note."
-                )
+                raise RequestFinished(case, refund.status)
             if refund.status is RefundStatus.REQUESTED:
                 await refunds.approve(refund.id, actor=actor, note=note or f"Return to: {address}")
                 status = ReturnStatus.APPROVED
@@ -479,14 +474,19 @@ async def reject(
     """Refuse the return; a platform request is refused through the refunds service."""
     reason = reason.strip()
     if not 2 <= len(reason) <= 200:
-        raise InvalidInput("Say why (2 to 200 characters): the buyer and the platform read it.")
+        raise InvalidInput(
+            N_("Say why (%(min)s to %(max)s characters): the buyer and the platform read it."),
+            min=2,
+            max=200,
+            code="return_reason_length",
+        )
     async with in_transaction() as conn:
         case, repeated = await _load(case_id, conn, "rejected", idempotency_key)
         if repeated:
             return case
         cases.check_version(case, expected_version)
         if case.status is not ReturnStatus.REQUESTED:
-            raise AlreadyDone(f"This case is already {case.status.value}; nothing was changed.")
+            raise WrongState(case, case.status)
         if case.refund_id is not None:
             refund = await Refund.get(id=case.refund_id).using_db(conn)
             if refund.status is RefundStatus.REQUESTED:
@@ -526,8 +526,8 @@ async def add_tracking(
     try:
         code = carrier_code(carrier)
         number = check_tracking_no(code, tracking_no)
-    except ValueError as exc:
-        raise InvalidInput(f"Tracking number not accepted: {exc}.") from None
+    except ValueError:
+        raise TrackingRefused(carrier=carrier, number=tracking_no) from None
     async with in_transaction() if conn is None else _same(conn) as tx:
         case, repeated = await _load(case_id, tx, "tracking", idempotency_key)
         if repeated:
@@ -540,8 +540,10 @@ async def add_tracking(
             ReturnStatus.AWAITING_SHIPMENT,
             *INBOUND_STATUSES,
         ):
-            raise AlreadyDone(
-                f"A {case.status.value} case takes no return tracking number; nothing was changed."
+            raise WrongState(
+                case,
+                case.status,
+                N_("A case in “%(state)s” takes no return tracking number; nothing was changed."),
             )
         store = await Store.get(id=case.store_id).using_db(tx)
         await ReturnTracking.filter(case_id=case.id, active=True).using_db(tx).update(active=False)
@@ -621,7 +623,9 @@ async def receive(
             return case
         cases.check_version(case, expected_version)
         if case.status not in (ReturnStatus.AWAITING_SHIPMENT, *INBOUND_STATUSES):
-            raise AlreadyDone(f"This case is {case.status.value}: there is no parcel to receive.")
+            raise WrongState(
+                case, case.status, N_("This case is “%(state)s”: there is no parcel to receive.")
+            )
         now = clock.now()
         return await move(
             case,
@@ -663,21 +667,25 @@ async def inspect(
     the inspector sets an amount. Nothing accepted leaves the case inspected
     for a person to close or dispute. An exchange waits for its replacement.
     """
-    override = parse_money(refund_amount, "The refund amount")
+    override = parse_money(refund_amount, N_("The refund amount"))
     async with in_transaction() as conn:
         case, repeated = await _load(case_id, conn, "inspected", idempotency_key)
         if repeated:
             return case
         cases.check_version(case, expected_version)
         if case.status is not ReturnStatus.RECEIVED:
-            raise AlreadyDone(
-                f"This case is {case.status.value}; only a received parcel is inspected. "
-                "Nothing was changed."
+            raise WrongState(
+                case,
+                case.status,
+                N_(
+                    "This case is “%(state)s”; only a received parcel is inspected. "
+                    "Nothing was changed."
+                ),
             )
         by_id = {line.id: line for line in await ReturnLine.filter(case_id=case.id).using_db(conn)}
         seen = {entry.line_id for entry in lines}
         if seen != set(by_id):
-            raise InvalidInput("Inspect every line of the case, once each.")
+            raise InvalidInput(N_("Inspect every line of the case, once each."), obj=case)
         accepted_value = Decimal("0.00")
         refund_lines: list[tuple[int, Decimal]] = []
         summary = []
@@ -686,14 +694,14 @@ async def inspect(
             good, damaged = entry.received_good, entry.received_damaged
             if good < 0 or damaged < 0 or good + damaged > line.quantity:
                 raise InvalidInput(
-                    f"{line.title}: good plus damaged is between 0 and {line.quantity}."
+                    N_("%(item)s: good plus damaged is between 0 and %(quantity)s."),
+                    obj=line,
+                    item=line.title,
+                    quantity=line.quantity,
                 )
             result = entry.result or _result_of(good, damaged, line.quantity)
             if result in (InspectionResult.MISSING, InspectionResult.WRONG_ITEM) and good:
-                raise InvalidInput(
-                    f"{line.title}: a {result.value.replace('_', ' ')} line has no good units; "
-                    "set good to 0."
-                )
+                raise GoodUnitsOnLostLine(line, title=line.title, result=result)
             line.received_good, line.received_damaged, line.result = good, damaged, result
             line.note = entry.note.strip()[:1000]
             line.restock = good > 0 if entry.restock is None else entry.restock
@@ -778,9 +786,13 @@ async def _trigger_refund(
             )  # fmt: skip
         if refund.status in FINISHED_REFUND:
             raise InvalidInput(
-                f"The platform's request is {refund.status.value}, so it cannot pay this "
-                "return; record the inspection with refund amount 0 and close the case "
-                "with a note."
+                N_(
+                    "The platform's request is “%(state)s”, so it cannot pay this return; "
+                    "record the inspection with refund amount 0 and close the case with a note."
+                ),
+                obj=case,
+                state=refund_status_label(refund.status),
+                code="return_request_finished",
             )
         decision = await refunds.pay_for_return(
             case.refund_id, amount=amount, note=f"Return case {case.id}", rule=rule,
@@ -788,7 +800,7 @@ async def _trigger_refund(
         )  # fmt: skip
     else:
         if case.order_id is None:
-            raise InvalidInput("This case has no synced order to refund against.")
+            raise InvalidInput(N_("This case has no synced order to refund against."), obj=case)
         if sum((a for _, a in lines), Decimal(0)) != amount:
             lines = []  # an amount set by hand: one order-level refund
         decision = await refunds.refund_returned_goods(
@@ -830,21 +842,23 @@ async def ship_replacement(
     try:
         code = carrier_code(carrier)
         number = check_tracking_no(code, tracking_no)
-    except ValueError as exc:
-        raise InvalidInput(f"Tracking number not accepted: {exc}.") from None
+    except ValueError:
+        raise TrackingRefused(carrier=carrier, number=tracking_no) from None
     async with in_transaction() as conn:
         case, repeated = await _load(case_id, conn, "replacement_shipped", idempotency_key)
         if repeated:
             return case
         cases.check_version(case, expected_version)
         if case.kind is not ReturnKind.EXCHANGE:
-            raise InvalidInput("Only an exchange ships a replacement.")
+            raise InvalidInput(N_("Only an exchange ships a replacement."), obj=case)
         if case.status is not ReturnStatus.INSPECTED:
-            raise AlreadyDone(
-                f"This case is {case.status.value}; a replacement ships after inspection."
+            raise WrongState(
+                case,
+                case.status,
+                N_("This case is “%(state)s”; a replacement ships after inspection."),
             )
         if case.order_id is None:
-            raise InvalidInput("This case has no synced order to ship against.")
+            raise InvalidInput(N_("This case has no synced order to ship against."), obj=case)
         difference = Decimal("0.00")
         units_back = 0
         for line in await ReturnLine.filter(case_id=case.id).using_db(conn):
@@ -854,7 +868,8 @@ async def ship_replacement(
                 difference += (line.replacement_price - line.unit_price) * back
         if not units_back:
             raise InvalidInput(
-                "Nothing came back, so no replacement ships; close the case with a note."
+                N_("Nothing came back, so no replacement ships; close the case with a note."),
+                obj=case,
             )
         shipment = await Shipment.create(
             order_id=case.order_id,
@@ -910,7 +925,7 @@ async def close(
 ) -> ReturnCase:
     """End a case that is settled (refunded, replaced, refused) or came back with nothing."""
     if not note.strip():
-        raise InvalidInput("Say why the case closes; the report and the next agent read it.")
+        raise InvalidInput(N_("Say why the case closes; the report and the next agent read it."))
     async with in_transaction() as conn:
         case, repeated = await _load(case_id, conn, "closed", idempotency_key)
         if repeated:
@@ -974,17 +989,6 @@ async def assign(case_id: int, user: User, *, expected_version: int | None = Non
     await cases.assign(
         ReturnCase, case_id, user, event="return.assigned", expected_version=expected_version
     )
-
-
-async def refund_due(case: ReturnCase) -> list[tuple[int, int]]:
-    """The linked refund's write-back as ``(id, attempts)``, to kick after a step committed."""
-    if case.refund_id is None:  # type: ignore[attr-defined]
-        return []
-    refund = await Refund.get_or_none(id=case.refund_id)  # type: ignore[attr-defined]
-    if refund is None or refund.writeback_id is None:  # type: ignore[attr-defined]
-        return []
-    message = await OutboxMessage.get(id=refund.writeback_id)  # type: ignore[attr-defined]
-    return [(message.id, message.attempts)]
 
 
 def _iso(value: datetime | None) -> str | None:

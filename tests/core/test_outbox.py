@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from arq.connections import ArqRedis
+from arq.worker import Worker
 from tortoise.transactions import in_transaction
 
-from aftersales.core import clock, outbox
+import aftersales
+from aftersales.core import aftercommit, clock, jobs, outbox
+from aftersales.core.config import Settings
 from aftersales.core.models import OutboxMessage, OutboxStatus
+from aftersales.core.redis import RedisHandle
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -139,3 +145,103 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     assert len(set(first)) > 40
     assert outbox.backoff(4, rng=rng) > outbox.BASE_BACKOFF * 3
     assert outbox.backoff(40, rng=rng) <= outbox.MAX_BACKOFF
+
+
+# -- after commit: a delivery is queued when its transaction commits, never before ------------
+
+
+async def queued_deliveries(redis: ArqRedis) -> list[int]:
+    """The outbox row ids that have a delivery job waiting in Redis."""
+    jobs = [job.decode() for job in await redis.zrange("arq:queue", 0, -1)]
+    return sorted(int(job.split(":")[1]) for job in jobs if job.startswith("outbox:"))
+
+
+async def test_a_committed_row_is_queued_when_the_unit_ends(redis: ArqRedis) -> None:
+    async with aftercommit.unit_of_work(redis):
+        async with in_transaction() as conn:
+            message = await outbox.enqueue("refund.decide", {}, "k-commit", using_db=conn)
+        # Committed, but the request (or job) is not over: nothing is queued yet.
+        assert await queued_deliveries(redis) == []
+    assert await queued_deliveries(redis) == [message.id]
+
+
+async def test_a_rolled_back_row_is_never_queued(redis: ArqRedis) -> None:
+    async with aftercommit.unit_of_work(redis):
+        with pytest.raises(RuntimeError):
+            async with in_transaction() as conn:
+                await outbox.enqueue("refund.decide", {}, "k-rolled-back", using_db=conn)
+                raise RuntimeError("the state change failed")
+    assert await queued_deliveries(redis) == []
+
+
+async def test_savepoints_pass_their_rows_up_only_when_released(redis: ArqRedis) -> None:
+    async with aftercommit.unit_of_work(redis):
+        async with in_transaction():
+            kept = await outbox.enqueue("refund.decide", {}, "k-outer")
+            with pytest.raises(RuntimeError):
+                async with in_transaction():  # a savepoint, rolled back alone
+                    await outbox.enqueue("refund.decide", {}, "k-savepoint-undone")
+                    raise RuntimeError("one record failed")
+            async with in_transaction():
+                released = await outbox.enqueue("refund.decide", {}, "k-savepoint-kept")
+        with pytest.raises(RuntimeError):
+            async with in_transaction():
+                async with in_transaction():  # released, then its transaction rolls back
+                    await outbox.enqueue("refund.decide", {}, "k-inner-of-undone")
+                raise RuntimeError("the whole step failed")
+    assert await queued_deliveries(redis) == sorted([kept.id, released.id])
+    assert sorted(await OutboxMessage.all().values_list("idempotency_key", flat=True)) == [
+        "k-outer",
+        "k-savepoint-kept",
+    ]
+
+
+async def test_a_write_outside_a_transaction_is_queued_and_a_repeat_is_not(
+    redis: ArqRedis,
+) -> None:
+    async with aftercommit.unit_of_work(redis) as work:
+        message = await outbox.enqueue("refund.decide", {}, "k-autocommit")
+        await outbox.enqueue("refund.decide", {}, "k-autocommit")  # the same key: the first row
+        assert [job.args for job in work.committed] == [(message.id,)]
+    assert await queued_deliveries(redis) == [message.id]
+
+
+async def test_a_job_is_a_unit_and_the_worker_delivers_what_it_committed(
+    redis: ArqRedis, redis_handle: RedisHandle, settings: Settings
+) -> None:
+    async def decide(ctx: dict[str, Any]) -> int:
+        async with in_transaction() as conn:
+            message = await outbox.enqueue("refund.decide", {}, "k-from-a-job", using_db=conn)
+        return message.id
+
+    message_id = await jobs.after_commit(decide)({"redis": redis})
+    assert await queued_deliveries(redis) == [message_id]
+    handler = Recorder()
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["settings"] = settings
+        ctx["outbox_handlers"] = {"refund.decide": handler}
+
+    worker = Worker(
+        functions=[jobs.outbox_deliver],
+        redis_settings=redis_handle.settings,
+        on_startup=startup,
+        burst=True,
+        handle_signals=False,
+        keep_result=0,
+    )
+    await worker.main()
+    await worker.close()
+    assert handler.calls == ["k-from-a-job"]
+    assert (await OutboxMessage.get(id=message_id)).status is OutboxStatus.DELIVERED
+
+
+def test_no_route_or_api_handler_kicks_the_outbox_by_hand() -> None:
+    """Only the sweep kicks rows; everything else is queued by its commit."""
+    package = Path(aftersales.__file__).parent
+    kicking = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "kick_outbox" in path.read_text(encoding="utf-8")
+    ]
+    assert kicking == ["core/jobs.py"]
