@@ -68,6 +68,7 @@ class CaseType:
     noun: str  # a msgid naming one case in a sentence
     states: str
     audit_subject: str = ""  # AuditEvent.subject_type; default: the kind
+    conflict_code: str = ""  # CaseConflict's API code for this type; default "case_conflict"
     path: str = ""  # its page; default "/<module>/{id}"
 
     @property
@@ -173,7 +174,12 @@ class CaseConflict(Conflict):
     )
 
     def __init__(self, case: Case) -> None:
-        super().__init__(obj=case, case=Msgid(case.case_type.noun))
+        code = case.case_type.conflict_code
+        super().__init__(
+            obj=case,
+            code=code if isinstance(code, str) and code else None,
+            case=Msgid(case.case_type.noun),
+        )
         self.case = case
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from aftersales.core.api import date_param
 from aftersales.core.errors import InvalidInput
+from aftersales.core.i18n import N_
 
 DEFAULT_DAYS = 30
 
@@ -23,9 +24,9 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
-            raise InvalidInput("The report's end must come after its start.")
+            raise InvalidInput(N_("The report's end must come after its start."))
         if self.end - self.start > timedelta(days=732):
-            raise InvalidInput("A report covers at most two years.")
+            raise InvalidInput(N_("A report covers at most two years."))
 
     @property
     def previous(self) -> Period:

@@ -59,7 +59,13 @@ class Refund(Case):
     stale page (or by a second agent at the same moment) is refused, not applied twice.
     """
 
-    case_type = CaseType("refunds", "refund", N_("refund"), states="aftersales.refunds.states")
+    case_type = CaseType(
+        "refunds",
+        "refund",
+        N_("refund"),
+        states="aftersales.refunds.states",
+        conflict_code="refund_already_decided",  # the API's code for a stale decision
+    )
 
     platform_refund_id = fields.CharField(max_length=64, null=True)
     platform_item_id = fields.CharField(max_length=64, null=True)

@@ -72,6 +72,7 @@ class ReturnCase(Case):
         N_("return case"),
         states="aftersales.returns.states",
         audit_subject="return_case",
+        conflict_code="return_already_done",  # the API's code for a stale step
     )
 
     platform_return_id = fields.CharField(max_length=64, null=True)

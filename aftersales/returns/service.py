@@ -38,7 +38,6 @@ from aftersales.refunds.errors import status_label as refund_status_label
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
 from aftersales.returns import policy as policies
 from aftersales.returns.errors import (
-    AlreadyDone,
     GoodUnitsOnLostLine,
     NotDelivered,
     QuantityExceedsReturnable,
@@ -346,7 +345,7 @@ async def move(
     change a case without moving it (a corrected tracking number).
     """
     if status is case.status and not (stay or platform):
-        raise AlreadyDone(f"This case is already {status.value}; nothing was changed.")
+        raise WrongState(case, status)
     keys = dict(case.action_keys)
     if idempotency_key:
         keys[idempotency_key] = action

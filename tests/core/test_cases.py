@@ -119,6 +119,7 @@ async def test_a_stale_version_is_a_case_conflict_carrying_the_case() -> None:
                 expected_version=refund.version - 1,
             )
     assert raised.value.status == 409 and raised.value.case is refund
+    assert raised.value.code == "refund_already_decided"  # the API's code, as before the kernel
     assert raised.value.details()["object"] == {"type": "refund", "id": refund.id}
     assert "changed since you opened it" in raised.value.message
 
