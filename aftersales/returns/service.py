@@ -38,6 +38,9 @@ from aftersales.refunds.errors import status_label as refund_status_label
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
 from aftersales.returns import policy as policies
 from aftersales.returns.errors import (
+    AlreadyDone as AlreadyDone,  # callers catch it here: every step's 409
+)
+from aftersales.returns.errors import (
     GoodUnitsOnLostLine,
     NotDelivered,
     QuantityExceedsReturnable,
