@@ -40,7 +40,6 @@ from aftersales.refunds.errors import (
     OrderNotSynced,
     PlatformCannotStart,
     WritebackNotFailed,
-    status_label,
 )
 from aftersales.refunds.models import (
     AD_HOC_KINDS,
@@ -195,9 +194,7 @@ def _undecided(refund: Refund, allowed: set[RefundStatus]) -> None:
     """A decision needs the refund still open for it; the version is the kernel's guard."""
     if refund.status not in allowed:
         raise AlreadyDecided(
-            N_("This refund is already “%(state)s”; nothing was changed."),
-            obj=refund,
-            state=status_label(refund.status),
+            f"This refund is already {refund.status.value}; nothing was changed.",
         )
 
 
