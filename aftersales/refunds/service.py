@@ -33,13 +33,13 @@ from aftersales.orders.sync import capabilities_of
 from aftersales.refunds import ledger, states
 from aftersales.refunds.errors import (
     REFUND_OVER_CAP,
-    AlreadyDecided,
     AmountExceedsRefundable,
     AmountExceedsRequested,
     NeedsSupervisor,
     OrderNotSynced,
     PlatformCannotStart,
     WritebackNotFailed,
+    already_decided,
 )
 from aftersales.refunds.models import (
     AD_HOC_KINDS,
@@ -193,9 +193,7 @@ async def _load_for_decision(
 def _undecided(refund: Refund, allowed: set[RefundStatus]) -> None:
     """A decision needs the refund still open for it; the version is the kernel's guard."""
     if refund.status not in allowed:
-        raise AlreadyDecided(
-            f"This refund is already {refund.status.value}; nothing was changed.",
-        )
+        raise already_decided(refund)
 
 
 async def approve(
