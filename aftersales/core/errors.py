@@ -90,7 +90,11 @@ def describe(obj: object) -> dict[str, object] | None:
         return None
     if isinstance(obj, Mapping):
         return {str(k): _plain(v) for k, v in obj.items()}
-    kind = getattr(getattr(obj, "Meta", None), "case_kind", None) or type(obj).__name__
+    kind = (
+        getattr(obj, "case_kind", None)  # a case (core.cases.Case) names its kind
+        or getattr(getattr(obj, "Meta", None), "case_kind", None)
+        or type(obj).__name__
+    )
     ident = getattr(obj, "id", None)
     return {"type": str(kind), "id": _plain(ident)}
 

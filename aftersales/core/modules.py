@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.routing import BaseRoute, Mount
 
+from aftersales.core.cases import CaseRef, CaseResolver, HandoverItem, ResolvedCase
 from aftersales.core.errors import ConfigError
 from aftersales.core.i18n import N_
 
@@ -70,16 +71,6 @@ class HandoverWindow:
 
     start: datetime
     end: datetime
-
-
-@dataclass(frozen=True)
-class HandoverItem:
-    module: str
-    subject: str
-    summary: str
-    due_at: datetime | None
-    href: str | None = None
-    severity: str = "watch"  # overdue | due_this_shift | watch
 
 
 @dataclass(frozen=True)
@@ -163,10 +154,10 @@ class Module:
 
     - ``dashboard_tiles(user)``: awaitable list of ``Tile`` for the home page;
       called for every signed-in user, so it must filter by role itself.
-    - ``handover_items(window)``: awaitable list of ``HandoverItem`` that are
-      open or fall due in the window; the handover module gathers them.
-    - ``resolve_case(ref)``: the title, link and live state of one of this
-      module's cases, for a case reference held by another module.
+    - ``handover_items(window)``: awaitable list of ``HandoverItem`` (``core.cases``)
+      that are open or fall due in the window; the handover module gathers them.
+    - ``resolve_case(ref)``: the title, link and state of one of its cases
+      named by a ``CaseRef``, or None (``resolve_case()`` below asks the owner).
     - ``outbox_handlers``: outbox kind -> ``OutboxHandler``.
     - ``record_handlers``: sync stream (``after_sales``, ``reviews``) -> ``RecordHandler``;
       they run in module order, so a module whose handler reads what another
@@ -202,7 +193,7 @@ class Module:
     webhooks: Sequence[BaseRoute] = ()
     dashboard_tiles: Callable[[User], Awaitable[list[Tile]]] | None = None
     handover_items: Callable[[HandoverWindow], Awaitable[list[HandoverItem]]] | None = None
-    resolve_case: Callable[[Any], Awaitable[Any]] | None = None
+    resolve_case: CaseResolver | None = None
     reports: Sequence[ReportLink] = ()
     order_events: Callable[[int], Awaitable[list[TimelineEvent]]] | None = None
     order_links: Sequence[OrderLink] = ()
@@ -254,6 +245,15 @@ def enabled_modules(settings: Settings, installed: Sequence[Module] | None = Non
             names=", ".join(sorted(unknown)),
         )
     return [m for m in installed if not (m.can_disable and m.name in settings.disabled_modules)]
+
+
+async def resolve_case(modules: Sequence[Module], ref: CaseRef) -> ResolvedCase | None:
+    """What ``ref`` points at now, asked of the module that owns it; None if gone.
+
+    For callers holding a list of modules; the desk asks ``Registry.resolve_case``.
+    """
+    resolved: ResolvedCase | None = await Registry(modules).resolve_case(ref)
+    return resolved
 
 
 def module_labels(modules: Sequence[Module]) -> dict[str, dict[str, str]]:
@@ -494,7 +494,7 @@ class Registry:
                 events.extend(found or ())
         return events
 
-    async def resolve_case(self, ref: Any) -> Any:
+    async def resolve_case(self, ref: CaseRef) -> ResolvedCase | None:
         """Title, link and live state of the case ``ref`` names, from the module owning it.
 
         ``ref.module`` picks the module; None when it is not enabled, has no

@@ -10,9 +10,15 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from tortoise.queryset import QuerySet
+
+from aftersales.core import clock
+from aftersales.core.cases import DUE_SOON
+
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,10 +41,11 @@ def narrow(
     filters: QueueFilters,
     *,
     open_statuses: Collection[Enum],
-    now: datetime,
-    due_soon: timedelta,
+    now: datetime | None = None,
+    due_soon: timedelta = DUE_SOON,
 ) -> QuerySet[Any]:
-    """``query`` cut down by the filters every queue shares."""
+    """``query`` cut down by the filters every queue shares ("due soon" as the kernel says)."""
+    now = now or clock.now()
     if filters.store_id:
         query = query.filter(store_id=filters.store_id)
     if filters.status:
@@ -61,14 +68,18 @@ def narrow(
 
 
 @dataclass
-class DuePage:
-    rows: list[Any]
+class DuePage(Generic[R]):
+    rows: list[R]
     total: int
     page: int
     pages: int
 
+    def with_rows(self, rows: list[T]) -> DuePage[T]:
+        """The same page with each row turned into what a queue shows for it."""
+        return DuePage(rows, self.total, self.page, self.pages)
 
-async def due_first(query: QuerySet[Any], *, page: int, per_page: int) -> DuePage:
+
+async def due_first(query: QuerySet[Any], *, page: int, per_page: int) -> DuePage[Any]:
     """One page of ``query``: by ``due_at``, then untimed rows by ``requested_at`` desc."""
     total = await query.count()
     pages = max((total + per_page - 1) // per_page, 1)

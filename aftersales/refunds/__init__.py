@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from tortoise.expressions import Q
+
+from aftersales.core import cases
 from aftersales.core.auth import EVERYONE, MANAGERS
+from aftersales.core.cases import CaseRef, ResolvedCase, Severity
 from aftersales.core.i18n import N_
 from aftersales.core.models import AuditEvent, User
 from aftersales.core.modules import (
@@ -102,30 +106,65 @@ async def order_events(order_id: int) -> list[TimelineEvent]:
 
 
 async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
-    """Open refunds the next shift must answer, and parcels still to stop."""
-    items = []
-    for refund in await Refund.filter(status__in=list(OPEN_STATUSES)).order_by("due_at"):
-        due = refund.due_at
-        if refund.intercept_parcel and refund.status is RefundStatus.REQUESTED:
-            severity = "due_this_shift"
-        elif due is None or due >= window.end:
-            continue
-        else:
-            severity = "overdue" if due < window.start else "due_this_shift"
-        summary = f"{refund.kind.value} {refund.requested_amount:.2f} {refund.currency}"
-        if refund.intercept_parcel:
-            summary += " · intercept the parcel"
-        items.append(
-            HandoverItem(
-                module="refunds",
-                subject=f"order {refund.platform_order_id}",
-                summary=summary,
-                due_at=due,
-                href=f"/refunds/{refund.id}",
-                severity=severity,
-            )
+    """Open refunds the next shift must answer, and parcels still to stop.
+
+    Selected in SQL: what falls due before the shift ends, and every request
+    whose parcel is still to be stopped (that cannot wait for its deadline).
+    """
+    stop = Q(intercept_parcel=True, status=RefundStatus.REQUESTED)
+    due = await (
+        Refund.filter(Q(due_at__lt=window.end) | stop, status__in=list(OPEN_STATUSES))
+        .order_by("due_at")
+        .only(*HANDOVER_COLUMNS)
+    )
+    return [_handover_item(refund, window) for refund in due]
+
+
+HANDOVER_COLUMNS = (
+    "id",
+    "status",
+    "due_at",
+    "assignee_id",
+    "intercept_parcel",
+    "platform_order_id",
+    "requested_amount",
+    "currency",
+)
+
+
+def _handover_item(refund: Refund, window: HandoverWindow) -> HandoverItem:
+    params = {
+        "amount": f"{refund.requested_amount:.2f} {refund.currency}",
+        "order": refund.platform_order_id,
+    }
+    if refund.intercept_parcel and refund.status is RefundStatus.REQUESTED:
+        return HandoverItem.for_case(
+            refund,
+            window.start,
+            window.end,
+            N_("Refund of %(amount)s for order %(order)s · intercept the parcel"),
+            params=params,
+            severity=Severity.DUE_THIS_SHIFT,
+            todo=N_("Ask the carrier to stop the parcel, then answer the request."),
+            if_fails=N_(
+                "If the parcel cannot be stopped, ask the buyer to refuse it or send it back."
+            ),
         )
-    return items
+    return HandoverItem.for_case(
+        refund,
+        window.start,
+        window.end,
+        N_("Refund of %(amount)s for order %(order)s"),
+        params=params,
+        todo=N_("Answer the request before the platform agrees by itself."),
+        if_fails=N_("If you cannot decide in time, hand it to a supervisor."),
+    )
+
+
+async def resolve_case(ref: CaseRef) -> ResolvedCase | None:
+    return await cases.resolve(
+        Refund, ref, lambda r: (N_("Refund %(number)s"), {"number": r.platform_refund_id or r.id})
+    )
 
 
 module = Module(
@@ -146,5 +185,6 @@ module = Module(
     order_events=order_events,
     order_links=[OrderLink(N_("Start a refund"), "/refunds/new?order={order_id}")],
     handover_items=handover_items,
+    resolve_case=resolve_case,
     labels=events.LABELS,
 )

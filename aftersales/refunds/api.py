@@ -36,6 +36,7 @@ from aftersales.core.api import (
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
+from aftersales.core.periods import period_from_days
 from aftersales.core.reasons import ReasonCode
 from aftersales.refunds import queue, report, service
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
@@ -205,9 +206,7 @@ async def refund_report(request: Request) -> Response:
             code="invalid_parameter",
         )
     settings = request.app.state.settings
-    period = report.period_from_days(
-        q.get("from"), q.get("to"), zone=settings.zone, now=clock.now()
-    )
+    period = period_from_days(q.get("from"), q.get("to"), zone=settings.zone, now=clock.now())
     result = await report.refund_report(
         period,
         zone=settings.zone,

@@ -21,7 +21,7 @@ from aftersales.core.errors import (
 )
 from aftersales.core.i18n import N_
 from aftersales.refunds.events import STATUSES
-from aftersales.refunds.models import RefundStatus
+from aftersales.refunds.models import Refund, RefundStatus
 
 
 def status_label(status: RefundStatus) -> Msgid:
@@ -37,6 +37,32 @@ class AlreadyDecided(Conflict):
 
     code = "refund_already_decided"
     msgid = N_("Another decision on this refund came first; nothing was changed.")
+
+
+# Why a decision found nothing to decide, in words for each status a refund may
+# already be in (a sentence each reads better than a label in quotes, in both
+# languages).
+ALREADY: dict[RefundStatus, str] = {
+    RefundStatus.REQUESTED: N_("This refund is still waiting for a decision; nothing was changed."),
+    RefundStatus.APPROVED: N_("This refund is already approved; nothing was changed."),
+    RefundStatus.WAITING_RETURN: N_(
+        "This refund already waits for the goods to come back; nothing was changed."
+    ),
+    RefundStatus.REFUNDING: N_("This refund is already being paid; nothing was changed."),
+    RefundStatus.REFUNDED: N_("This refund is already paid; nothing was changed."),
+    RefundStatus.WRITEBACK_FAILED: N_(
+        "This refund is already decided and the platform has not heard of it yet; "
+        "nothing was changed."
+    ),
+    RefundStatus.REJECTED: N_("This refund is already refused; nothing was changed."),
+    RefundStatus.CANCELLED: N_("This refund is already cancelled; nothing was changed."),
+    RefundStatus.DISPUTED: N_("The platform has stepped in on this refund; nothing was changed."),
+}
+
+
+def already_decided(refund: Refund) -> AlreadyDecided:
+    """The refusal for a decision on a refund no longer open for it."""
+    return AlreadyDecided(ALREADY.get(refund.status, AlreadyDecided.msgid), obj=refund)
 
 
 class AmountExceedsRefundable(AfterSalesError):

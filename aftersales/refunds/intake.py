@@ -12,25 +12,13 @@ from datetime import datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from aftersales.core import audit, clock
+from aftersales.core import audit, cases, clock
 from aftersales.core.models import Store
 from aftersales.core.reasons import classify
 from aftersales.orders.models import Order, OrderItem
 from aftersales.refunds import ledger, service, states
 from aftersales.refunds.models import LedgerSource, Refund, RefundKind, RefundLine, RefundStatus
 from connectors.base import AfterSaleKind, AfterSaleRecord
-
-# DOMAIN.md platform timers (defaults; a store's settings may override them).
-TIMER_DEFAULTS = {
-    "refund_unshipped_hours": 48,  # refund-only on an unshipped order: auto-refund after
-    "refund_shipped_days": 5,  # refund/return on a shipped order: auto-agree after
-    "return_confirm_days": 10,  # seller confirms receipt of the return
-}
-
-
-def _timer(store: Store, name: str) -> int:
-    timers = store.settings.get("timers") or {}
-    return int(timers.get(name, TIMER_DEFAULTS[name]))
 
 
 def due_at_for(
@@ -49,10 +37,10 @@ def due_at_for(
     if platform_deadline is not None:
         return platform_deadline
     if status is RefundStatus.WAITING_RETURN:
-        return changed_at + timedelta(days=_timer(store, "return_confirm_days"))
+        return changed_at + timedelta(days=cases.timer(store, "return_confirm_days"))
     if kind is RefundKind.REFUND_ONLY and not shipped:
-        return requested_at + timedelta(hours=_timer(store, "refund_unshipped_hours"))
-    return requested_at + timedelta(days=_timer(store, "refund_shipped_days"))
+        return requested_at + timedelta(hours=cases.timer(store, "refund_unshipped_hours"))
+    return requested_at + timedelta(days=cases.timer(store, "refund_shipped_days"))
 
 
 KIND = {

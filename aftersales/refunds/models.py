@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from aftersales.core.reasons import ReasonCode
+from aftersales.core.cases import Case, CaseType
+from aftersales.core.i18n import N_
 
 if TYPE_CHECKING:  # Tortoise resolves relations by name; these are for the type checker
     from aftersales.core.models import OutboxMessage, Store, User
@@ -53,45 +54,29 @@ OPEN_STATUSES = frozenset(
 )
 
 
-class Refund(Model):
+class Refund(Case):
     """One refund case. ``version`` moves on every change, so a decision made on a
     stale page (or by a second agent at the same moment) is refused, not applied twice.
     """
 
-    id = fields.IntField(primary_key=True)
-    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "core.Store", related_name=False, on_delete=fields.CASCADE
+    case_type = CaseType(
+        "refunds",
+        "refund",
+        N_("refund"),
+        states="aftersales.refunds.states",
+        conflict_code="refund_already_decided",  # the API's code for a stale decision
     )
-    order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
-        "orders.Order", related_name=False, null=True, on_delete=fields.RESTRICT
-    )
-    platform_order_id = fields.CharField(max_length=64)
+
     platform_refund_id = fields.CharField(max_length=64, null=True)
     platform_item_id = fields.CharField(max_length=64, null=True)
     kind = fields.CharEnumField(RefundKind, max_length=24)
     status = fields.CharEnumField(RefundStatus, max_length=24, db_index=True)
-    platform_status = fields.CharField(max_length=64, default="")
-    currency = fields.CharField(max_length=3, default="CNY")
     requested_amount = fields.DecimalField(max_digits=12, decimal_places=2)
     approved_amount = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
-    reason = fields.CharEnumField(ReasonCode, max_length=24, default=ReasonCode.OTHER)
     platform_reason = fields.TextField(default="")
-    buyer_text = fields.TextField(default="")
-    due_at = fields.DatetimeField(null=True, db_index=True)
-    platform_deadline = fields.DatetimeField(null=True)
     platform_updated_at = fields.DatetimeField(null=True)
-    escalated = fields.BooleanField(default=False)
     auto_agreed = fields.BooleanField(default=False)  # the platform's timer ran out on us
     disputed = fields.BooleanField(default=False)  # the platform stepped in at some point
-    assignee: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
-        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
-    )
-    decided_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
-        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
-    )
-    decided_by_id: int | None
-    decided_at = fields.DatetimeField(null=True)
-    decision_note = fields.TextField(default="")
     decision_key = fields.CharField(max_length=128, null=True)
     rule = fields.CharField(max_length=255, default="")
     writeback: fields.ForeignKeyNullableRelation[OutboxMessage] = fields.ForeignKeyField(
@@ -101,9 +86,6 @@ class Refund(Model):
     writeback_error = fields.TextField(default="")
     intercept_parcel = fields.BooleanField(default=False)
     review_case_id = fields.IntField(null=True)
-    version = fields.IntField(default=1)
-    requested_at = fields.DatetimeField(db_index=True)
-    updated_at = fields.DatetimeField()
     refunded_at = fields.DatetimeField(null=True)
 
     lines: fields.ReverseRelation[RefundLine]

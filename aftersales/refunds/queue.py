@@ -8,14 +8,12 @@ first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 from tortoise.expressions import Q
 
-from aftersales.core import clock
 from aftersales.core.models import AuditEvent, OutboxMessage, OutboxStatus, Store, User
-from aftersales.core.paging import QueueFilters, due_first, narrow
+from aftersales.core.paging import DuePage, QueueFilters, due_first, narrow
 from aftersales.orders.models import Customer, Order
 from aftersales.refunds import ledger, service
 from aftersales.refunds.models import (
@@ -46,22 +44,11 @@ class QueueRow:
     verdict: Assessment | None
 
 
-@dataclass
-class RefundPage:
-    rows: list[QueueRow]
-    total: int
-    page: int
-    pages: int
+RefundPage = DuePage[QueueRow]
 
 
 async def search(filters: RefundFilters, *, per_page: int = PAGE_SIZE) -> RefundPage:
-    query = narrow(
-        Refund.all(),
-        filters,
-        open_statuses=OPEN_STATUSES,
-        now=clock.now(),
-        due_soon=service.DUE_SOON,
-    )
+    query = narrow(Refund.all(), filters, open_statuses=OPEN_STATUSES)
     if filters.min_amount is not None:
         query = query.filter(requested_amount__gte=filters.min_amount)
     if filters.max_amount is not None:
@@ -71,9 +58,7 @@ async def search(filters: RefundFilters, *, per_page: int = PAGE_SIZE) -> Refund
     if filters.writeback_failed:
         query = query.filter(writeback__status=OutboxStatus.FAILED)
     found = await due_first(query, page=filters.page, per_page=per_page)
-    return RefundPage(
-        rows=await _rows(found.rows), total=found.total, page=found.page, pages=found.pages
-    )
+    return found.with_rows(await _rows(found.rows))
 
 
 async def _rows(refunds: list[Refund]) -> list[QueueRow]:
@@ -184,8 +169,3 @@ async def context(refund_id: int) -> RefundContext:
         evidence=await RefundEvidence.filter(refund_id=refund.id).order_by("added_at", "id"),
         actors=actors,
     )
-
-
-def is_due_soon(refund: Refund, now: datetime | None = None) -> bool:
-    now = now or clock.now()
-    return refund.due_at is not None and now <= refund.due_at < now + service.DUE_SOON

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,51 +33,16 @@ from zoneinfo import ZoneInfo
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from aftersales.core.api import date_param
 from aftersales.core.db import sqlite_value
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
+from aftersales.core.periods import Period
 from aftersales.core.reasons import LABELS, QUALITY_REASONS, ReasonCode
 
 CENT = Decimal("0.01")
 GRAINS = ("day", "week", "month")
 GRAIN_LABELS = {"day": N_("day"), "week": N_("week"), "month": N_("month")}
 GROUPS = ("reason", "sku", "store", "agent")
-
-
-@dataclass(frozen=True)
-class Period:
-    start: datetime  # UTC, inclusive
-    end: datetime  # UTC, exclusive
-
-    def __post_init__(self) -> None:
-        if self.end <= self.start:
-            raise InvalidInput("The report's end must come after its start.")
-        if self.end - self.start > timedelta(days=732):
-            raise InvalidInput("A report covers at most two years.")
-
-    @property
-    def previous(self) -> Period:
-        return Period(self.start - (self.end - self.start), self.start)
-
-
-DEFAULT_DAYS = 30
-
-
-def period_from_days(
-    first: str | None, last: str | None, *, zone: ZoneInfo, now: datetime
-) -> Period:
-    """Days typed in the shop's time zone (both inclusive) as a UTC period.
-
-    Missing days mean the last 30 days up to today, which is what an owner
-    opening the report on a Monday morning expects.
-    """
-    # 0001-01-01 or 9999-12-31 would overflow once moved into UTC: bounded days only.
-    last_day = date_param(last, name="to") or now.astimezone(zone).date()
-    first_day = date_param(first, name="from") or last_day - timedelta(days=DEFAULT_DAYS - 1)
-    start = datetime.combine(first_day, time(), tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
-    return Period(start, end)
 
 
 @dataclass

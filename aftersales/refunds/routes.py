@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from aftersales.core import clock
+from aftersales.core import cases, clock
 from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound
@@ -20,6 +20,7 @@ from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store
 from aftersales.core.money import optional_amount
+from aftersales.core.periods import period_from_days
 from aftersales.core.photos import photo_response
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
@@ -81,7 +82,7 @@ async def refund_queue(request: Request) -> Response:
             "kinds": list(RefundKind),
             "reasons": LABELS,
             "eligible": Verdict.AUTO_APPROVE,
-            "due_soon": queue.is_due_soon,
+            "due_soon": cases.is_due_soon,
         },
     )
 
@@ -266,9 +267,7 @@ async def rules_save(request: Request) -> Response:
 async def _report(request: Request) -> report.RefundReport:
     q = request.query_params
     settings = request.app.state.settings
-    period = report.period_from_days(
-        q.get("from"), q.get("to"), zone=settings.zone, now=clock.now()
-    )
+    period = period_from_days(q.get("from"), q.get("to"), zone=settings.zone, now=clock.now())
     store = q.get("store", "")
     grain = q.get("grain", "day")
     return await report.refund_report(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +22,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock, outbox
+from aftersales.core import audit, cases, clock, outbox
 from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.models import OutboxMessage, Store, User
@@ -34,13 +33,13 @@ from aftersales.orders.sync import capabilities_of
 from aftersales.refunds import ledger, states
 from aftersales.refunds.errors import (
     REFUND_OVER_CAP,
-    AlreadyDecided,
     AmountExceedsRefundable,
     AmountExceedsRequested,
     NeedsSupervisor,
     OrderNotSynced,
     PlatformCannotStart,
     WritebackNotFailed,
+    already_decided,
 )
 from aftersales.refunds.models import (
     AD_HOC_KINDS,
@@ -58,7 +57,6 @@ from connectors.base import RefundDecision, RefundWriteResult
 log = logging.getLogger("aftersales.refunds")
 
 WRITEBACK_KIND = "refunds.writeback"
-DUE_SOON = timedelta(hours=2)
 CENT = Decimal("0.01")
 
 
@@ -192,16 +190,10 @@ async def _load_for_decision(
     return refund, repeated
 
 
-def _check_fresh(refund: Refund, expected_version: int | None, allowed: set[RefundStatus]) -> None:
+def _undecided(refund: Refund, allowed: set[RefundStatus]) -> None:
+    """A decision needs the refund still open for it; the version is the kernel's guard."""
     if refund.status not in allowed:
-        raise AlreadyDecided(
-            f"This refund is already {refund.status.value}; nothing was changed.",
-        )
-    if expected_version is not None and refund.version != expected_version:
-        raise AlreadyDecided(
-            "This refund changed since you opened it (another agent or a sync); "
-            "reload and decide again."
-        )
+        raise already_decided(refund)
 
 
 async def approve(
@@ -223,7 +215,8 @@ async def approve(
         if repeated:
             writeback = await OutboxMessage.get_or_none(id=refund.writeback_id).using_db(conn)
             return Decision(refund, writeback, repeated=True)
-        _check_fresh(refund, expected_version, {RefundStatus.REQUESTED})
+        _undecided(refund, {RefundStatus.REQUESTED})
+        cases.check_version(refund, expected_version)
         return await _approve_checked(
             refund,
             actor=actor,
@@ -408,11 +401,15 @@ async def _open_desk_refund(
 ) -> Decision:
     """Create a refund the shop starts and approve it, in one transaction."""
     value = sum((amount for _, amount in lines), Decimal("0.00"))
-    now = clock.now()
     async with in_transaction() as conn:
         # One transaction: over the cap or the remainder, the refund never existed.
         await ledger.lock_order(order.id, conn)
-        refund = await Refund.create(
+        refund = await cases.open_case(
+            Refund,
+            conn=conn,
+            actor=actor,
+            event="refund.started",
+            data={"kind": kind.value, "amount": _str(value), "note": note, "rule": rule},
             store_id=store.id,
             order_id=order.id,
             platform_order_id=order.platform_order_id,
@@ -424,9 +421,6 @@ async def _open_desk_refund(
             reason=reason,
             platform_reason=note,
             review_case_id=review_case_id,
-            requested_at=now,
-            updated_at=now,
-            using_db=conn,
         )
         for item_id, amount in lines:
             await RefundLine.create(
@@ -436,14 +430,6 @@ async def _open_desk_refund(
                 amount=amount,
                 using_db=conn,
             )
-        await audit.record(
-            "refund.started",
-            subject_type="refund",
-            subject_id=refund.id,
-            actor=actor,
-            data={"kind": kind.value, "amount": _str(value), "note": note, "rule": rule},
-            using_db=conn,
-        )
         return await _approve_checked(
             refund,
             actor=actor,
@@ -474,7 +460,7 @@ async def pay_for_return(
     """
     async with in_transaction() as conn:
         refund, _ = await _load_for_decision(refund_id, conn, None)
-        _check_fresh(refund, None, {RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN})
+        _undecided(refund, {RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN})
         return await _approve_checked(
             refund,
             actor=actor,
@@ -513,7 +499,8 @@ async def reject(
         if repeated:
             writeback = await OutboxMessage.get_or_none(id=refund.writeback_id).using_db(conn)
             return Decision(refund, writeback, repeated=True)
-        _check_fresh(refund, expected_version, {RefundStatus.REQUESTED})
+        _undecided(refund, {RefundStatus.REQUESTED})
+        cases.check_version(refund, expected_version)
         return await _decide(
             refund,
             RefundStatus.REJECTED,
@@ -539,49 +526,38 @@ async def _decide(
     rule: str,
     conn: BaseDBAsyncClient,
 ) -> Decision:
-    states.check(refund.status, status)
-    now = clock.now()
     version = refund.version
-    moved = (
-        await Refund.filter(id=refund.id, version=version)
-        .using_db(conn)
-        .update(
-            status=status,
-            approved_amount=amount,
-            decided_by_id=actor.id if actor else None,
-            decided_at=now,
-            decision_note=note,
-            decision_key=idempotency_key,
-            rule=rule,
-            escalated=False,
-            due_at=None,
-            version=F("version") + 1,
-            updated_at=now,
-        )
-    )
-    if not moved:
-        raise AlreadyDecided("Another decision on this refund came first; nothing was changed.")
-    writeback = await outbox.enqueue(
-        WRITEBACK_KIND,
-        {"refund_id": refund.id, "decision": decision.value},
-        f"refund:{refund.id}:{decision.value}:v{version}",
-        using_db=conn,
-    )
-    await Refund.filter(id=refund.id).using_db(conn).update(writeback_id=writeback.id)
-    await audit.record(
-        f"refund.{'approved' if decision is RefundDecision.APPROVE else 'rejected'}",
-        subject_type="refund",
-        subject_id=refund.id,
+    outbox_key = f"refund:{refund.id}:{decision.value}:v{version}"
+    approved = decision is RefundDecision.APPROVE
+    await cases.move(
+        refund,
+        status,
+        conn=conn,
         actor=actor,
+        event="refund.approved" if approved else "refund.rejected",
         data={
             "amount": _str(amount),
             "note": note,
             "rule": rule,
             "order_id": refund.order_id,
-            "outbox_key": writeback.idempotency_key,
+            "outbox_key": outbox_key,
         },
+        approved_amount=amount,
+        decided_by_id=actor.id if actor else None,
+        decided_at=clock.now(),
+        decision_note=note,
+        decision_key=idempotency_key,
+        rule=rule,
+        escalated=False,
+        due_at=None,
+    )
+    writeback = await outbox.enqueue(
+        WRITEBACK_KIND,
+        {"refund_id": refund.id, "decision": decision.value},
+        outbox_key,
         using_db=conn,
     )
+    await Refund.filter(id=refund.id).using_db(conn).update(writeback_id=writeback.id)
     fresh = await Refund.get(id=refund.id).using_db(conn)
     return Decision(fresh, writeback)
 
@@ -625,24 +601,11 @@ async def auto_approve(
     log.info("refunds.auto_approved refund=%s amount=%s", refund.id, refund.requested_amount)
 
 
-async def assign(refund_id: int, user: User) -> None:
+async def assign(refund_id: int, user: User, *, expected_version: int | None = None) -> None:
     """An agent takes a refund; the queue's "mine" filter and the handover read it."""
-    async with in_transaction() as conn:
-        moved = (
-            await Refund.filter(id=refund_id)
-            .using_db(conn)
-            .update(assignee_id=user.id, version=F("version") + 1, updated_at=clock.now())
-        )
-        if not moved:
-            raise NotFound(f"No refund with id {refund_id}.")
-        await audit.record(
-            "refund.assigned",
-            subject_type="refund",
-            subject_id=refund_id,
-            actor=user,
-            data={"assignee": user.username},
-            using_db=conn,
-        )
+    await cases.assign(
+        Refund, refund_id, user, event="refund.assigned", expected_version=expected_version
+    )
 
 
 @dataclass
@@ -713,57 +676,54 @@ async def finish_writeback(
     """The platform accepted (now or before): record what it says and the money."""
     async with in_transaction() as conn:
         refund = await Refund.get(id=refund_id).using_db(conn)
-        now = clock.now()
-        refund.platform_status = result.platform_status
-        refund.platform_refund_id = refund.platform_refund_id or result.platform_refund_id
-        refund.writeback_error = ""
+        after, refunded_at = refund.status, refund.refunded_at
         if decision is RefundDecision.APPROVE and refund.status is RefundStatus.REFUNDING:
             after = states.from_platform(RefundStatus.REFUNDING, result.status)
-            if after is RefundStatus.REFUNDING or after not in states.TRANSITIONS[refund.status]:
+            if after is RefundStatus.REFUNDING or not states.MACHINE.allows(refund.status, after):
                 after = RefundStatus.REFUNDED
-            refund.status = after
             if after is RefundStatus.REFUNDED:
-                refund.refunded_at = now
-        refund.version += 1
-        refund.updated_at = now
-        await refund.save(using_db=conn)
-        if refund.status is RefundStatus.REFUNDED:
-            await ledger.pay_out(refund, LedgerSource.DESK, conn)
-        await audit.record(
-            "refund.written_back",
-            subject_type="refund",
-            subject_id=refund.id,
+                refunded_at = clock.now()
+        refund = await cases.move(
+            refund,
+            after,
+            conn=conn,
+            actor=None,
+            event="refund.written_back",
             data={
                 "decision": decision.value,
                 "platform_status": result.platform_status,
                 "already_done": result.already_done,
             },
-            using_db=conn,
+            platform_status=result.platform_status,
+            platform_refund_id=refund.platform_refund_id or result.platform_refund_id,
+            writeback_error="",
+            refunded_at=refunded_at,
         )
+        if refund.status is RefundStatus.REFUNDED:
+            await ledger.pay_out(refund, LedgerSource.DESK, conn)
 
 
 async def fail_writeback(refund_id: int, decision: RefundDecision, message: str) -> None:
     """The platform refused for good: the row stays, visible, with its key, for a retry."""
     async with in_transaction() as conn:
         refund = await Refund.get(id=refund_id).using_db(conn)
+        after = refund.status
         if decision is RefundDecision.APPROVE and refund.status in (
             RefundStatus.APPROVED,
             RefundStatus.REFUNDING,
         ):
-            if refund.status is RefundStatus.APPROVED:
-                refund.status = RefundStatus.REFUNDING
-            states.check(refund.status, RefundStatus.WRITEBACK_FAILED)
-            refund.status = RefundStatus.WRITEBACK_FAILED
-        refund.writeback_error = message[:2000]
-        refund.version += 1
-        refund.updated_at = clock.now()
-        await refund.save(using_db=conn)
-        await audit.record(
-            "refund.writeback_failed",
-            subject_type="refund",
-            subject_id=refund.id,
+            after = RefundStatus.WRITEBACK_FAILED
+        await cases.move(
+            refund,
+            after,
+            conn=conn,
+            actor=None,
+            event="refund.writeback_failed",
             data={"decision": decision.value, "error": message[:500]},
-            using_db=conn,
+            # An approval that failed before it reached REFUNDING passes through it
+            # (APPROVED -> REFUNDING -> WRITEBACK_FAILED), which the table allows.
+            platform=refund.status is RefundStatus.APPROVED,
+            writeback_error=message[:2000],
         )
     log.warning("refunds.writeback_failed refund=%s error=%s", refund_id, message)
 
@@ -781,25 +741,21 @@ async def retry_writeback(refund_id: int, *, actor: User) -> Decision:
         message = await OutboxMessage.get(id=refund.writeback_id).using_db(conn)
         if message.status != outbox.OutboxStatus.FAILED:
             raise WritebackNotFailed(refund)
-        if refund.status is RefundStatus.WRITEBACK_FAILED:
-            states.check(refund.status, RefundStatus.APPROVED)
-            refund.status = RefundStatus.APPROVED
-        refund.writeback_error = ""
-        refund.version += 1
-        refund.updated_at = clock.now()
-        await refund.save(using_db=conn)
+        refund = await cases.move(
+            refund,
+            RefundStatus.APPROVED
+            if refund.status is RefundStatus.WRITEBACK_FAILED
+            else refund.status,
+            conn=conn,
+            actor=actor,
+            event="refund.writeback_retried",
+            data={"outbox_key": message.idempotency_key},
+            writeback_error="",
+        )
         await (
             OutboxMessage.filter(id=message.id, status=outbox.OutboxStatus.FAILED)
             .using_db(conn)
             .update(status=outbox.OutboxStatus.PENDING, attempts=0, next_attempt_at=clock.now())
-        )
-        await audit.record(
-            "refund.writeback_retried",
-            subject_type="refund",
-            subject_id=refund.id,
-            actor=actor,
-            data={"outbox_key": message.idempotency_key},
-            using_db=conn,
         )
         message = await OutboxMessage.get(id=message.id).using_db(conn)
         outbox.deliver_after_commit(message.id, message.attempts)
@@ -810,31 +766,11 @@ async def retry_writeback(refund_id: int, *, actor: User) -> Decision:
 
 
 async def sweep_deadlines() -> int:
-    """Escalate open requests past their due time; returns how many were escalated."""
-    now = clock.now()
-    overdue = await Refund.filter(
-        status__in=[RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN],
-        due_at__lt=now,
-        escalated=False,
+    """Escalate open requests past their due time; returns how many were overdue."""
+    found = await cases.escalate_overdue(
+        Refund, [RefundStatus.REQUESTED, RefundStatus.WAITING_RETURN], event="refund.escalated"
     )
-    for refund in overdue:
-        async with in_transaction() as conn:
-            moved = (
-                await Refund.filter(id=refund.id, version=refund.version)
-                .using_db(conn)
-                .update(escalated=True, version=F("version") + 1, updated_at=now)
-            )
-            if moved:
-                await audit.record(
-                    "refund.escalated",
-                    subject_type="refund",
-                    subject_id=refund.id,
-                    data={"due_at": refund.due_at.isoformat() if refund.due_at else None},
-                    using_db=conn,
-                )
-    if overdue:
-        log.info("refunds.escalated count=%s", len(overdue))
-    return len(overdue)
+    return found.found
 
 
 @dataclass(frozen=True)
@@ -851,13 +787,10 @@ async def counts() -> Counts:
     ``?due=soon`` and ``?due=overdue`` list open refunds, ``?writeback=failed&status=any``
     every refund whose write-back failed (a refusal the platform never heard too).
     """
-    now = clock.now()
-    open_ = list(OPEN_STATUSES)
+    due = await cases.due_counts(Refund, OPEN_STATUSES)
     return Counts(
-        due_soon=await Refund.filter(
-            status__in=open_, due_at__gte=now, due_at__lt=now + DUE_SOON
-        ).count(),
-        overdue=await Refund.filter(status__in=open_, due_at__lt=now).count(),
+        due_soon=due.due_soon,
+        overdue=due.overdue,
         writeback_failed=await Refund.filter(writeback__status=outbox.OutboxStatus.FAILED).count(),
         intercepts=await Refund.filter(
             intercept_parcel=True, status__in=list(OPEN_STATUSES)

@@ -10,9 +10,21 @@ platform heard of it.
 
 from __future__ import annotations
 
-from aftersales.core.errors import AfterSalesError
+from aftersales.core.cases import IllegalTransition, StateMachine
+from aftersales.refunds import events
+from aftersales.refunds.models import Refund
 from aftersales.refunds.models import RefundStatus as S
 from connectors.base import AfterSaleStatus
+
+__all__ = [
+    "FROM_PLATFORM",
+    "MACHINE",
+    "PENDING_WRITEBACK",
+    "TRANSITIONS",
+    "IllegalTransition",
+    "check",
+    "from_platform",
+]
 
 TRANSITIONS: dict[S, frozenset[S]] = {
     S.REQUESTED: frozenset({S.APPROVED, S.REJECTED, S.CANCELLED, S.DISPUTED}),
@@ -30,16 +42,10 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 # Statuses that carry a desk decision the platform may not have heard yet.
 PENDING_WRITEBACK = frozenset({S.APPROVED, S.REFUNDING, S.WRITEBACK_FAILED})
 
-
-class IllegalTransition(AfterSalesError):
-    status = 409
-    code = "refund_illegal_transition"
-
-
-def check(current: S, new: S) -> None:
-    """Raise unless the desk may move a refund from ``current`` to ``new``."""
-    if new not in TRANSITIONS[current]:
-        raise IllegalTransition(f"A refund cannot go from {current.value} to {new.value}.")
+MACHINE = StateMachine(
+    TRANSITIONS, model=Refund, code="refund_illegal_transition", labels=events.STATUSES
+)
+check = MACHINE.check  # raises IllegalTransition (409) unless the desk may move current -> new
 
 
 # What the connectors report (each maps its platform's own words) in our terms.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from aftersales.core import cases
 from aftersales.core.auth import EVERYONE, MANAGERS
+from aftersales.core.cases import CaseRef, ResolvedCase
+from aftersales.core.errors import Msgid
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import (
@@ -55,35 +58,50 @@ async def dashboard_tiles(user: User) -> list[Tile]:
     ]
 
 
+# What the next shift has to do for a case in this status before its timer runs out.
 DEADLINE_LABELS = {
-    ReturnStatus.REQUESTED: "answer the request",
-    ReturnStatus.RECEIVED: "inspect before the confirm-receipt deadline",
-    ReturnStatus.IN_TRANSIT: "confirm receipt",
-    ReturnStatus.DELIVERED: "confirm receipt",
-    ReturnStatus.INSPECTED: "ship the replacement",
+    ReturnStatus.REQUESTED: N_("answer the request"),
+    ReturnStatus.RECEIVED: N_("inspect before the confirm-receipt deadline"),
+    ReturnStatus.IN_TRANSIT: N_("confirm receipt"),
+    ReturnStatus.DELIVERED: N_("confirm receipt"),
+    ReturnStatus.INSPECTED: N_("ship the replacement"),
 }
 
 
 async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
     """Open cases whose timer falls before the next shift ends, or already passed."""
-    items = []
-    cases = await ReturnCase.filter(status__in=list(OPEN_STATUSES), due_at__lt=window.end).order_by(
-        "due_at"
+    due = await (
+        ReturnCase.filter(status__in=list(OPEN_STATUSES), due_at__lt=window.end)
+        .order_by("due_at")
+        .only("id", "status", "kind", "due_at", "assignee_id", "platform_order_id")
     )
-    for case in cases:
-        due = case.due_at
-        what = DEADLINE_LABELS.get(case.status, case.status.value)
-        items.append(
-            HandoverItem(
-                module="returns",
-                subject=f"order {case.platform_order_id}",
-                summary=f"{case.kind.value} · {what}",
-                due_at=due,
-                href=f"/returns/{case.id}",
-                severity="overdue" if due is not None and due < window.start else "due_this_shift",
-            )
+    return [
+        HandoverItem.for_case(
+            case,
+            window.start,
+            window.end,
+            N_("Exchange for order %(order)s: %(what)s")
+            if case.kind.value == "exchange"
+            else N_("Return for order %(order)s: %(what)s"),
+            params={
+                "order": case.platform_order_id,
+                "what": Msgid(DEADLINE_LABELS.get(case.status, case.status.value)),
+            },
+            todo=DEADLINE_LABELS.get(case.status, ""),
+            if_fails=N_("If it cannot be done in time, tell a supervisor before the deadline."),
         )
-    return items
+        for case in due
+    ]
+
+
+def _title(case: ReturnCase) -> tuple[str, dict[str, object]]:
+    if case.kind.value == "exchange":
+        return N_("Exchange for order %(number)s"), {"number": case.platform_order_id}
+    return N_("Return for order %(number)s"), {"number": case.platform_order_id}
+
+
+async def resolve_case(ref: CaseRef) -> ResolvedCase | None:
+    return await cases.resolve(ReturnCase, ref, _title)
 
 
 async def order_events(order_id: int) -> list[TimelineEvent]:
@@ -122,5 +140,6 @@ module = Module(
     order_events=order_events,
     order_links=[OrderLink(N_("Open a return"), "/returns/new?order={order_id}")],
     handover_items=handover_items,
+    resolve_case=resolve_case,
     labels=events.LABELS,
 )

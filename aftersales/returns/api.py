@@ -36,9 +36,9 @@ from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.models import Store
+from aftersales.core.periods import period_from_days
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem
-from aftersales.refunds import report as refund_report
 from aftersales.returns import queue, report, service
 from aftersales.returns.models import (
     InspectionResult,
@@ -417,9 +417,7 @@ async def returns_report(request: Request) -> Response:
     """Cases, reasons, shipping by payer and product return rates for from..to (shop days)."""
     q = request.query_params
     settings = request.app.state.settings
-    period = refund_report.period_from_days(
-        q.get("from"), q.get("to"), zone=settings.zone, now=clock.now()
-    )
+    period = period_from_days(q.get("from"), q.get("to"), zone=settings.zone, now=clock.now())
     result = await report.return_report(
         period, store_id=id_param(q.get("store_id"), name="store_id")
     )

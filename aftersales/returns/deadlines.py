@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock
+from aftersales.core import cases, clock
 from aftersales.core.errors import AfterSalesError
 from aftersales.core.models import Store
 from aftersales.refunds.models import Refund, RefundStatus
@@ -36,24 +36,9 @@ class SweepOutcome:
 async def sweep() -> SweepOutcome:
     now = clock.now()
     outcome = SweepOutcome()
-    for case in await ReturnCase.filter(
-        status__in=list(OPEN_STATUSES), due_at__lt=now, escalated=False
-    ):
-        async with in_transaction() as conn:
-            moved = (
-                await ReturnCase.filter(id=case.id, version=case.version)
-                .using_db(conn)
-                .update(escalated=True, version=case.version + 1, updated_at=now)
-            )
-            if moved:
-                outcome.escalated += 1
-                await audit.record(
-                    "return.escalated",
-                    subject_type="return_case",
-                    subject_id=case.id,
-                    data={"status": case.status.value, "due_at": case.due_at.isoformat()},
-                    using_db=conn,
-                )
+    outcome.escalated = (
+        await cases.escalate_overdue(ReturnCase, OPEN_STATUSES, event="return.escalated")
+    ).escalated
     # Desk cases only: a platform closes its own request when the buyer never ships,
     # and its sync then cancels the case; a late parcel can still be received till then.
     for case in await ReturnCase.filter(
@@ -99,7 +84,7 @@ async def _follow_refund_decision(case: ReturnCase) -> bool:
         changes = {
             "due_at": None,
             "buyer_ship_by": case.buyer_ship_by
-            or clock.now() + timedelta(days=service.timer(store, "return_ship_days")),
+            or clock.now() + timedelta(days=cases.timer(store, "return_ship_days")),
         }
     async with in_transaction() as conn:
         try:
@@ -130,13 +115,10 @@ class Counts:
 
 
 async def counts() -> Counts:
-    now = clock.now()
-    open_ = list(OPEN_STATUSES)
+    due = await cases.due_counts(ReturnCase, OPEN_STATUSES)
     return Counts(
         awaiting_receipt=await ReturnCase.filter(status__in=list(INBOUND_STATUSES)).count(),
         inspection_backlog=await ReturnCase.filter(status=ReturnStatus.RECEIVED).count(),
-        due_soon=await ReturnCase.filter(
-            status__in=open_, due_at__gte=now, due_at__lt=now + service.DUE_SOON
-        ).count(),
-        overdue=await ReturnCase.filter(status__in=open_, due_at__lt=now).count(),
+        due_soon=due.due_soon,
+        overdue=due.overdue,
     )

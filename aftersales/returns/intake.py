@@ -18,7 +18,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock
+from aftersales.core import audit, cases, clock
 from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.models import Store
 from aftersales.core.reasons import classify
@@ -165,8 +165,13 @@ async def _receive(
             conn=conn,
         )
     # The order has not synced yet: keep the request with what the platform said.
-    now = clock.now()
-    case = await ReturnCase.create(
+    case = await cases.open_case(
+        ReturnCase,
+        conn=conn,
+        actor=None,
+        event="return.requested",
+        data={"kind": kind.value, "platform_status": record.platform_status},
+        opened_at=record.created_at,
         store_id=store.id,
         order_id=order.id if order else None,
         platform_order_id=record.platform_order_id,
@@ -180,22 +185,12 @@ async def _receive(
         refund_id=refund.id if refund else None,
         platform_deadline=record.platform_deadline,
         due_at=record.platform_deadline or record.created_at,
-        requested_at=record.created_at,
-        updated_at=now,
-        using_db=conn,
     )
     await ReturnLine.create(
         case=case,
         platform_item_id=record.platform_item_id or "",
         quantity=1,
         unit_price=record.requested_amount,
-        using_db=conn,
-    )
-    await audit.record(
-        "return.requested",
-        subject_type="return_case",
-        subject_id=case.id,
-        data={"kind": kind.value, "platform_status": record.platform_status},
         using_db=conn,
     )
     return case
@@ -280,7 +275,7 @@ async def _follow_platform(
     if target is ReturnStatus.AWAITING_SHIPMENT and case.buyer_ship_by is None:
         store = await Store.get(id=case.store_id).using_db(conn)
         changes["buyer_ship_by"] = record.updated_at + timedelta(
-            days=service.timer(store, "return_ship_days")
+            days=cases.timer(store, "return_ship_days")
         )
         changes["due_at"] = None
     if target in (ReturnStatus.CLOSED, ReturnStatus.CANCELLED):

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from aftersales.core.reasons import ReasonCode
+from aftersales.core.cases import Case, CaseType
+from aftersales.core.i18n import N_
 from aftersales.returns.policy import ReturnKind
 
 if TYPE_CHECKING:  # Tortoise resolves relations by name; these are for the type checker
@@ -60,48 +61,33 @@ class InspectionResult(StrEnum):
     WRONG_ITEM = "wrong_item"
 
 
-class ReturnCase(Model):
+class ReturnCase(Case):
     """One return or exchange. ``version`` moves on every change, so a decision on a
     stale page, or a second inspection of the same parcel, is refused rather than repeated.
     """
 
-    id = fields.IntField(primary_key=True)
-    store: fields.ForeignKeyRelation = fields.ForeignKeyField(
-        "core.Store", related_name=False, on_delete=fields.CASCADE
+    case_type = CaseType(
+        "returns",
+        "return",
+        N_("return case"),
+        states="aftersales.returns.states",
+        audit_subject="return_case",
+        conflict_code="return_already_done",  # the API's code for a stale step
     )
-    order: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
-        "orders.Order", related_name=False, null=True, on_delete=fields.RESTRICT
-    )
-    platform_order_id = fields.CharField(max_length=64)
+
     platform_return_id = fields.CharField(max_length=64, null=True)
     kind = fields.CharEnumField(ReturnKind, max_length=16)
     status = fields.CharEnumField(ReturnStatus, max_length=24, db_index=True)
-    platform_status = fields.CharField(max_length=64, default="")
-    reason = fields.CharEnumField(ReasonCode, max_length=24, default=ReasonCode.OTHER)
-    buyer_text = fields.TextField(default="")
     policy_allowed = fields.BooleanField(null=True)
     policy_rules = fields.JSONField(default=list)
     policy_explanation = fields.TextField(default="")
     return_address = fields.TextField(default="")
     shipping_payer = fields.CharEnumField(ShippingPayer, max_length=16, null=True)
     shipping_cost = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
-    currency = fields.CharField(max_length=3, default="CNY")
     price_difference = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
     price_difference_note = fields.TextField(default="")
     buyer_ship_by = fields.DatetimeField(null=True)
     confirm_receipt_by = fields.DatetimeField(null=True)
-    platform_deadline = fields.DatetimeField(null=True)
-    due_at = fields.DatetimeField(null=True, db_index=True)
-    escalated = fields.BooleanField(default=False)
-    assignee: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
-        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
-    )
-    decided_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
-        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
-    )
-    decided_by_id: int | None
-    decided_at = fields.DatetimeField(null=True)
-    decision_note = fields.TextField(default="")
     buyer_shipped_at = fields.DatetimeField(null=True)
     delivered_at = fields.DatetimeField(null=True)
     received_at = fields.DatetimeField(null=True)
@@ -125,9 +111,6 @@ class ReturnCase(Model):
     action_keys = fields.JSONField(default=dict)  # Idempotency-Key -> the action it answered
     close_reason = fields.CharField(max_length=255, default="")
     closed_at = fields.DatetimeField(null=True)
-    version = fields.IntField(default=1)
-    requested_at = fields.DatetimeField(db_index=True)
-    updated_at = fields.DatetimeField()
 
     lines: fields.ReverseRelation[ReturnLine]
     trackings: fields.ReverseRelation[ReturnTracking]

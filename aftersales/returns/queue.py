@@ -11,9 +11,8 @@ from datetime import datetime
 
 from tortoise.expressions import Q
 
-from aftersales.core import clock
 from aftersales.core.models import AuditEvent, Store, User
-from aftersales.core.paging import QueueFilters, due_first, narrow
+from aftersales.core.paging import DuePage, QueueFilters, due_first, narrow
 from aftersales.orders.models import Customer, Order, Shipment
 from aftersales.refunds.models import Refund
 from aftersales.returns import service
@@ -41,28 +40,15 @@ class QueueRow:
     lines: list[ReturnLine]
 
 
-@dataclass
-class ReturnPage:
-    rows: list[QueueRow]
-    total: int
-    page: int
-    pages: int
+ReturnPage = DuePage[QueueRow]
 
 
 async def search(filters: ReturnFilters, *, per_page: int = PAGE_SIZE) -> ReturnPage:
-    query = narrow(
-        ReturnCase.all(),
-        filters,
-        open_statuses=OPEN_STATUSES,
-        now=clock.now(),
-        due_soon=service.DUE_SOON,
-    )
+    query = narrow(ReturnCase.all(), filters, open_statuses=OPEN_STATUSES)
     if filters.awaiting_receipt:
         query = query.filter(status__in=[s.value for s in INBOUND_STATUSES])
     found = await due_first(query, page=filters.page, per_page=per_page)
-    return ReturnPage(
-        rows=await _rows(found.rows), total=found.total, page=found.page, pages=found.pages
-    )
+    return found.with_rows(await _rows(found.rows))
 
 
 async def _rows(cases: list[ReturnCase]) -> list[QueueRow]:

@@ -15,9 +15,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from aftersales.core.periods import Period
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem
-from aftersales.refunds.report import Period
 from aftersales.returns.models import ReturnCase, ReturnLine, ReturnStatus
 from aftersales.returns.policy import ReturnKind
 

@@ -12,19 +12,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from aftersales.core import clock
+from aftersales.core import cases, clock
 from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store
+from aftersales.core.periods import period_from_days
 from aftersales.core.photos import Upload, check_photo, photo_response
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order, OrderItem
-from aftersales.refunds import report
 from aftersales.returns import photos, queue, service
 from aftersales.returns import report as returns_report
 from aftersales.returns.models import (
@@ -66,11 +66,6 @@ def _filters(request: Request) -> queue.ReturnFilters:
     )
 
 
-def is_due_soon(case: ReturnCase) -> bool:
-    now = clock.now()
-    return case.due_at is not None and now <= case.due_at < now + service.DUE_SOON
-
-
 async def return_queue(request: Request) -> Response:
     filters = _filters(request)
     result = await queue.search(filters)
@@ -87,7 +82,7 @@ async def return_queue(request: Request) -> Response:
             "statuses": list(ReturnStatus),
             "kinds": list(ReturnKind),
             "reasons": LABELS,
-            "due_soon": is_due_soon,
+            "due_soon": cases.is_due_soon,
         },
     )
 
@@ -110,7 +105,7 @@ async def return_detail(request: Request) -> Response:
             "phone": phone_for(role, customer.phone) if customer else None,
             "address": address_for(role, customer.address) if customer else None,
             "scanned": request.query_params.get("scanned") == "1",
-            "due_soon": is_due_soon,
+            "due_soon": cases.is_due_soon,
         },
     )
 
@@ -474,7 +469,7 @@ async def policy_save(request: Request) -> Response:
 async def report_page(request: Request) -> Response:
     settings = request.app.state.settings
     q = request.query_params
-    period = report.period_from_days(
+    period = period_from_days(
         q.get("from") or None, q.get("to") or None, zone=settings.zone, now=clock.now()
     )
     store_id = number_or_none(q.get("store"))

@@ -25,7 +25,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock, modules
+from aftersales.core import audit, cases, clock, modules
 from aftersales.core.errors import InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.models import Store, User
@@ -37,9 +37,10 @@ from aftersales.refunds import service as refunds
 from aftersales.refunds.errors import status_label as refund_status_label
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
 from aftersales.returns import policy as policies
-from aftersales.returns import states
 from aftersales.returns.errors import (
-    AlreadyDone,
+    AlreadyDone as AlreadyDone,  # callers catch it here: every step's 409
+)
+from aftersales.returns.errors import (
     GoodUnitsOnLostLine,
     NotDelivered,
     QuantityExceedsReturnable,
@@ -69,17 +70,9 @@ STORE_SETTINGS: dict[str, Any] = {
     "return_address": "",  # filled in when approving a return
 }
 
-# DOMAIN.md platform timers (defaults; ``store.settings["timers"]`` may override them).
-TIMER_DEFAULTS = {
-    "refund_shipped_days": 5,  # answer a return request, or the platform agrees
-    "return_ship_days": 7,  # the buyer ships after we agree, or the request closes
-    "return_confirm_days": 10,  # we confirm receipt, or the platform refunds
-    "replacement_ship_hours": 48,  # our own promise for an exchange's replacement
-}
 # Without a carrier's delivery time, a parcel is taken as delivered this long after it
 # shipped; the verdict says so, and an agent can check the real date.
 ASSUMED_TRANSIT_DAYS = 3
-DUE_SOON = timedelta(hours=2)
 CENT = Decimal("0.01")
 
 
@@ -87,11 +80,6 @@ CENT = Decimal("0.01")
 FINISHED_REFUND = frozenset(
     {RefundStatus.REJECTED, RefundStatus.CANCELLED, RefundStatus.REFUNDED, RefundStatus.DISPUTED}
 )
-
-
-def timer(store: Store, name: str) -> int:
-    timers = store.settings.get("timers") or {}
-    return int(timers.get(name, TIMER_DEFAULTS[name]))
 
 
 def store_setting(store: Store, key: str) -> Any:
@@ -258,9 +246,19 @@ async def open_case(
     check = await check_policy(
         store, order, kind=kind, reason=reason, item_title=rows[0][0].title, requested_at=asked
     )
-    due = platform_deadline or asked + timedelta(days=timer(store, "refund_shipped_days"))
+    due = platform_deadline or asked + timedelta(days=cases.timer(store, "refund_shipped_days"))
     async with in_transaction() if conn is None else _same(conn) as tx:
-        case = await ReturnCase.create(
+        case = await cases.open_case(
+            ReturnCase,
+            conn=tx,
+            actor=actor,
+            event="return.requested",
+            data={
+                "kind": kind.value,
+                "policy": "inside" if check.verdict.allowed else "outside",
+                "explanation": check.explanation,
+            },
+            opened_at=asked,
             store_id=store.id,
             order_id=order.id,
             platform_order_id=order.platform_order_id,
@@ -276,9 +274,6 @@ async def open_case(
             refund_id=refund_id,
             platform_deadline=platform_deadline,
             due_at=due,
-            requested_at=asked,
-            updated_at=now,
-            using_db=tx,
         )
         for item, line in rows:
             await ReturnLine.create(
@@ -293,18 +288,6 @@ async def open_case(
                 replacement_price=line.replacement_price,
                 using_db=tx,
             )
-        await audit.record(
-            "return.requested",
-            subject_type="return_case",
-            subject_id=case.id,
-            actor=actor,
-            data={
-                "kind": kind.value,
-                "policy": "inside" if check.verdict.allowed else "outside",
-                "explanation": check.explanation,
-            },
-            using_db=tx,
-        )
     return case
 
 
@@ -356,14 +339,6 @@ async def _load(
     return case, False
 
 
-def _check_version(case: ReturnCase, expected_version: int | None) -> None:
-    if expected_version is not None and case.version != expected_version:
-        raise AlreadyDone(
-            "This case changed since you opened it (another agent, the warehouse or a sync); "
-            "reload and try again."
-        )
-
-
 async def move(
     case: ReturnCase,
     status: ReturnStatus,
@@ -384,35 +359,21 @@ async def move(
     change a case without moving it (a corrected tracking number).
     """
     if status is case.status and not (stay or platform):
-        raise AlreadyDone(f"This case is already {status.value}; nothing was changed.")
-    if status is not case.status and not platform:
-        states.check(case.status, status)
-    now = clock.now()
+        raise WrongState(case, status)
     keys = dict(case.action_keys)
     if idempotency_key:
         keys[idempotency_key] = action
-    moved = (
-        await ReturnCase.filter(id=case.id, version=case.version)
-        .using_db(conn)
-        .update(
-            status=status,
-            version=case.version + 1,
-            updated_at=now,
-            action_keys=keys,
-            **changes,
-        )
-    )
-    if not moved:
-        raise AlreadyDone("Someone else changed this case at the same moment; nothing was changed.")
-    await audit.record(
-        f"return.{action}",
-        subject_type="return_case",
-        subject_id=case.id,
+    return await cases.move(
+        case,
+        status,
+        conn=conn,
         actor=actor,
-        data={"from": case.status.value, "to": status.value, **(data or {})},
-        using_db=conn,
+        event=f"return.{action}",
+        data=data,
+        platform=platform,
+        action_keys=keys,
+        **changes,
     )
-    return await ReturnCase.get(id=case.id).using_db(conn)
 
 
 async def approve(
@@ -440,7 +401,7 @@ async def approve(
         case, repeated = await _load(case_id, conn, "approved", idempotency_key)
         if repeated:
             return case
-        _check_version(case, expected_version)
+        cases.check_version(case, expected_version)
         if case.status is not ReturnStatus.REQUESTED:
             raise WrongState(case, case.status)
         store = await Store.get(id=case.store_id).using_db(conn)
@@ -473,7 +434,7 @@ async def approve(
             decided_at=now,
             decision_note=note.strip(),
             escalated=False,
-            buyer_ship_by=now + timedelta(days=timer(store, "return_ship_days")),
+            buyer_ship_by=now + timedelta(days=cases.timer(store, "return_ship_days")),
             due_at=None,
         )
     return case
@@ -536,7 +497,7 @@ async def reject(
         case, repeated = await _load(case_id, conn, "rejected", idempotency_key)
         if repeated:
             return case
-        _check_version(case, expected_version)
+        cases.check_version(case, expected_version)
         if case.status is not ReturnStatus.REQUESTED:
             raise WrongState(case, case.status)
         if case.refund_id is not None:
@@ -609,7 +570,7 @@ async def add_tracking(
             using_db=tx,
         )
         shipped = case.buyer_shipped_at or shipped_at or clock.now()
-        confirm_by = shipped + timedelta(days=timer(store, "return_confirm_days"))
+        confirm_by = shipped + timedelta(days=cases.timer(store, "return_confirm_days"))
         # A corrected number keeps the parcel where it is; a first number puts it in transit.
         status = case.status if case.status in INBOUND_STATUSES else ReturnStatus.IN_TRANSIT
         return await move(
@@ -673,7 +634,7 @@ async def receive(
         case, repeated = await _load(case_id, conn, "received", idempotency_key)
         if repeated:
             return case
-        _check_version(case, expected_version)
+        cases.check_version(case, expected_version)
         if case.status not in (ReturnStatus.AWAITING_SHIPMENT, *INBOUND_STATUSES):
             raise WrongState(
                 case, case.status, N_("This case is “%(state)s”: there is no parcel to receive.")
@@ -724,7 +685,7 @@ async def inspect(
         case, repeated = await _load(case_id, conn, "inspected", idempotency_key)
         if repeated:
             return case
-        _check_version(case, expected_version)
+        cases.check_version(case, expected_version)
         if case.status is not ReturnStatus.RECEIVED:
             raise WrongState(
                 case,
@@ -774,7 +735,8 @@ async def inspect(
             idempotency_key=idempotency_key,
             inspected_at=now,
             inspected_by_id=actor.id,
-            due_at=now + timedelta(hours=timer(await _store(case, conn), "replacement_ship_hours"))
+            due_at=now
+            + timedelta(hours=cases.timer(await _store(case, conn), "replacement_ship_hours"))
             if case.kind is ReturnKind.EXCHANGE
             else None,
             escalated=False,
@@ -902,7 +864,7 @@ async def ship_replacement(
         case, repeated = await _load(case_id, conn, "replacement_shipped", idempotency_key)
         if repeated:
             return case
-        _check_version(case, expected_version)
+        cases.check_version(case, expected_version)
         if case.kind is not ReturnKind.EXCHANGE:
             raise InvalidInput(N_("Only an exchange ships a replacement."), obj=case)
         if case.status is not ReturnStatus.INSPECTED:
@@ -984,7 +946,7 @@ async def close(
         case, repeated = await _load(case_id, conn, "closed", idempotency_key)
         if repeated:
             return case
-        _check_version(case, expected_version)
+        cases.check_version(case, expected_version)
         return await _close(case, note.strip(), actor, conn, idempotency_key)
 
 
@@ -1023,7 +985,7 @@ async def cancel(
         case, repeated = await _load(case_id, tx, "cancelled", idempotency_key)
         if repeated:
             return case
-        _check_version(case, expected_version)
+        cases.check_version(case, expected_version)
         return await move(
             case,
             ReturnStatus.CANCELLED,
@@ -1038,24 +1000,11 @@ async def cancel(
         )
 
 
-async def assign(case_id: int, user: User) -> None:
-    async with in_transaction() as conn:
-        case = await ReturnCase.get_or_none(id=case_id).using_db(conn)
-        if case is None:
-            raise NotFound(f"No return case with id {case_id}.")
-        await (
-            ReturnCase.filter(id=case_id)
-            .using_db(conn)
-            .update(assignee_id=user.id, version=case.version + 1, updated_at=clock.now())
-        )
-        await audit.record(
-            "return.assigned",
-            subject_type="return_case",
-            subject_id=case_id,
-            actor=user,
-            data={"assignee": user.username},
-            using_db=conn,
-        )
+async def assign(case_id: int, user: User, *, expected_version: int | None = None) -> None:
+    """An agent takes a case; guarded like every change, so two takes leave one assignee."""
+    await cases.assign(
+        ReturnCase, case_id, user, event="return.assigned", expected_version=expected_version
+    )
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -8,8 +8,12 @@ closing note, never in nothing.
 
 from __future__ import annotations
 
-from aftersales.core.errors import AfterSalesError
+from aftersales.core.cases import IllegalTransition, StateMachine
+from aftersales.returns import events
+from aftersales.returns.models import ReturnCase
 from aftersales.returns.models import ReturnStatus as S
+
+__all__ = ["MACHINE", "TRANSITIONS", "IllegalTransition", "check"]
 
 TRANSITIONS: dict[S, frozenset[S]] = {
     # Straight to awaiting shipment: approved on the platform, or a platform
@@ -34,14 +38,7 @@ TRANSITIONS: dict[S, frozenset[S]] = {
 }
 
 
-class IllegalTransition(AfterSalesError):
-    status = 409
-    code = "return_illegal_transition"
-
-
-def check(current: S, new: S) -> None:
-    """Raise unless a case may move from ``current`` to ``new``."""
-    if new not in TRANSITIONS[current]:
-        raise IllegalTransition(
-            f"A return case cannot go from {current.value} to {new.value}; nothing was changed."
-        )
+MACHINE = StateMachine(
+    TRANSITIONS, model=ReturnCase, code="return_illegal_transition", labels=events.STATUSES
+)
+check = MACHINE.check  # raises IllegalTransition (409) unless a case may move current -> new

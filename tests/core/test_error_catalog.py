@@ -47,17 +47,6 @@ LATIN_KEPT = {
 # Raise sites other engineers of issue 12 are rewriting (case kernel, registry,
 # connector manifest); each entry goes when its rewrite lands.
 NOT_YET = {
-    ("refunds/service.py", "_check_fresh"),
-    ("refunds/service.py", "_undecided"),
-    ("refunds/service.py", "_decide"),
-    ("refunds/service.py", "assign"),
-    ("refunds/states.py", "check"),
-    ("refunds/report.py", "__post_init__"),
-    ("core/periods.py", "__post_init__"),
-    ("returns/service.py", "_check_version"),
-    ("returns/service.py", "move"),
-    ("returns/service.py", "assign"),
-    ("returns/states.py", "check"),
     ("core/modules.py", "*"),
 }
 # Messages for operators, not agents: start-up, the shell, the outbox's own log.

@@ -10,7 +10,6 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ from starlette.routing import Mount, Route
 from tortoise.transactions import in_transaction
 
 from aftersales.core import modules
+from aftersales.core.cases import CaseRef
 from aftersales.core.config import Settings
 from aftersales.core.errors import ConfigError
 from aftersales.core.jobs import worker_kwargs
@@ -222,7 +222,7 @@ async def test_handover_items_gather_every_module_and_skip_a_broken_one(
     clean_db: Settings, registry: Registry
 ) -> None:
     items = await registry.handover_items(WINDOW)
-    assert [i.subject for i in items if i.module == "hooked"] == ["hooked thing"]
+    assert [i.summary for i in items if i.module == "hooked"] == ["Hooked thing"]
     assert ("handover_items", WINDOW) in hooked_module.CALLS
     hooked_module.BROKEN.add("handover_items")
     assert [i for i in await registry.handover_items(WINDOW) if i.module == "hooked"] == []
@@ -236,11 +236,11 @@ async def test_order_events_reach_the_order_page(clean_db: Settings, registry: R
 
 
 async def test_resolve_case_asks_the_module_that_owns_the_reference(registry: Registry) -> None:
-    ref = SimpleNamespace(module="hooked", kind="thing", id=5)
+    ref = CaseRef("hooked", "thing", 5)
     resolved = await registry.resolve_case(ref)
     assert (resolved.title, resolved.href, resolved.state) == ("Hooked case 5", "/hooked/5", "open")
-    assert await registry.resolve_case(SimpleNamespace(module="nowhere", kind="x", id=1)) is None
-    assert await registry.resolve_case(SimpleNamespace(module="orders", kind="x", id=1)) is None
+    assert await registry.resolve_case(CaseRef("nowhere", "x", 1)) is None
+    assert await registry.resolve_case(CaseRef("orders", "x", 1)) is None
     hooked_module.BROKEN.add("resolve_case")
     assert await registry.resolve_case(ref) is None
 

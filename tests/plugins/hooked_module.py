@@ -17,9 +17,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from aftersales.core.auth import EVERYONE, MANAGERS
+from aftersales.core.cases import CaseRef, HandoverItem, Severity
 from aftersales.core.models import User
 from aftersales.core.modules import (
-    HandoverItem,
     HandoverWindow,
     Module,
     NavEntry,
@@ -85,11 +85,11 @@ async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
     _ran("handover_items", window)
     return [
         HandoverItem(
-            module="hooked",
-            subject="hooked thing",
-            summary="check it",
+            ref=CaseRef("hooked", "thing", 1),
+            msgid="Hooked thing",
             due_at=WHEN,
-            href="/hooked/",
+            severity=Severity.DUE_THIS_SHIFT,
+            href="/hooked/1",
         )
     ]
 

@@ -17,11 +17,12 @@ import pytest
 
 from aftersales.core import clock
 from aftersales.core.models import Role, User
+from aftersales.core.periods import Period
 from aftersales.core.reasons import QUALITY_REASONS
 from aftersales.orders.models import Order, OrderItem
 from aftersales.refunds import export, service
 from aftersales.refunds.models import LedgerEntry, Refund, RefundStatus
-from aftersales.refunds.report import Period, refund_report
+from aftersales.refunds.report import refund_report
 from connectors.base import AfterSaleStatus, RefundDecision, RefundWriteResult
 from tests.conftest import sign_in
 from tests.factories import create_hostile_shop, create_store, create_user

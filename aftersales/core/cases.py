@@ -1,0 +1,576 @@
+"""The case kernel: what every kind of work item on the desk shares.
+
+Refunds, returns, and later review follow-ups, handover promises and
+complaints are all cases: a row with a store, an order, a status, an
+assignee, a deadline and a ``version``. A module declares its model on
+``Case``, its states in a ``StateMachine`` and keeps only what differs (its
+fields, its platform mapping, its decisions). This module owns the rest:
+
+- ``move()``: the one way a case changes status. It checks the transition,
+  moves the row only if its ``version`` is still the one read (else
+  ``CaseConflict``, 409), and writes the audit event, which is the case's
+  timeline, in the caller's transaction, so a change and its history commit
+  together or not at all;
+- ``assign()``, guarded the same way;
+- due-soon and overdue escalation, selected in SQL;
+- per-store platform timers with declared defaults;
+- ``CaseRef``: a stable ``module:kind:id`` reference that outlives a page
+  and that any module resolves to a title, a link and a state, for handover
+  items and promises;
+- ``HandoverItem`` and its ``Severity``, computed here from ``due_at`` so
+  every module grades the same deadline the same way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum, StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
+
+from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+from aftersales.core import audit, clock
+from aftersales.core.errors import Conflict, InvalidInput, Msgid, NotFound, render
+from aftersales.core.i18n import N_
+from aftersales.core.reasons import ReasonCode
+
+if TYPE_CHECKING:
+    from aftersales.core.models import Store, User
+
+log = logging.getLogger("aftersales.cases")
+
+S = TypeVar("S", bound=Enum)
+
+# A deadline this close is "due soon": a home tile, a queue filter, a bold date.
+DUE_SOON = timedelta(hours=2)
+
+
+# -- the model ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseType:
+    """Who a case type belongs to and how the kernel names, audits and links it.
+
+    ``states`` is the module that declares its ``StateMachine(model=...)``;
+    it imports the model, so the model names it rather than importing it.
+    """
+
+    module: str  # the owning module ("refunds")
+    kind: str  # the kind within it ("refund"), in CaseRef and errors; events are "<kind>.<x>"
+    noun: str  # a msgid naming one case in a sentence
+    states: str
+    audit_subject: str = ""  # AuditEvent.subject_type; default: the kind
+    conflict_code: str = ""  # CaseConflict's API code for this type; default "case_conflict"
+    path: str = ""  # its page; default "/<module>/{id}"
+
+    @property
+    def subject(self) -> str:
+        return self.audit_subject or self.kind
+
+    @property
+    def page(self) -> str:
+        return self.path or f"/{self.module}/{{id}}"
+
+
+class Case(Model):
+    """The columns every case has. Abstract: each module's table keeps its own name.
+
+    A subclass declares ``status`` (with its own enum) and its ``case_type``,
+    which tells the kernel how to audit and link it.
+    ``requested_at`` is when the case opened; ``version`` moves on every
+    change, so a decision on a stale page is refused rather than applied twice.
+    """
+
+    case_type: ClassVar[CaseType]
+
+    status: Any  # each case type declares its own status enum field
+
+    id = fields.IntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name=False, on_delete=fields.CASCADE
+    )
+    store_id: int
+    order: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
+        "orders.Order", related_name=False, null=True, on_delete=fields.RESTRICT
+    )
+    order_id: int | None
+    platform_order_id = fields.CharField(max_length=64)
+    platform_status = fields.CharField(max_length=64, default="")
+    currency = fields.CharField(max_length=3, default="CNY")
+    reason = fields.CharEnumField(ReasonCode, max_length=24, default=ReasonCode.OTHER)
+    buyer_text = fields.TextField(default="")
+    due_at = fields.DatetimeField(null=True, db_index=True)
+    platform_deadline = fields.DatetimeField(null=True)
+    escalated = fields.BooleanField(default=False)
+    assignee: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    assignee_id: int | None
+    decided_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    decided_by_id: int | None
+    decided_at = fields.DatetimeField(null=True)
+    decision_note = fields.TextField(default="")
+    version = fields.IntField(default=1)
+    requested_at = fields.DatetimeField(db_index=True)  # opened
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def ref(self) -> CaseRef:
+        return CaseRef(self.case_type.module, self.case_type.kind, self.id)
+
+    @property
+    def case_kind(self) -> str:
+        return self.case_type.kind
+
+    @property
+    def href(self) -> str:
+        return self.case_type.page.format(id=self.id)
+
+    @classmethod
+    def machine(cls) -> StateMachine[Any]:
+        """The state machine its module declared (``StateMachine(model=...)``)."""
+        if cls not in _MACHINES:
+            importlib.import_module(cls.case_type.states)
+        try:
+            return _MACHINES[cls]
+        except KeyError:
+            raise TypeError(f"{cls.__name__} has no declared StateMachine") from None
+
+
+C = TypeVar("C", bound=Case)
+_MACHINES: dict[type[Case], StateMachine[Any]] = {}
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+class IllegalTransition(Conflict):
+    """The desk asked for a move its state machine does not allow: a bug or a stale page."""
+
+    code = "illegal_transition"
+    msgid = N_("A %(case)s cannot go from %(current)s to %(new)s; nothing was changed.")
+
+
+class CaseConflict(Conflict):
+    """Someone moved the case first (another agent, a sync, a job): reload and decide again."""
+
+    code = "case_conflict"
+    msgid = N_(
+        "This %(case)s changed since you opened it (another agent or a sync); "
+        "reload and try again. Nothing was changed."
+    )
+
+    def __init__(self, case: Case) -> None:
+        code = case.case_type.conflict_code
+        super().__init__(
+            obj=case,
+            code=code if isinstance(code, str) and code else None,
+            case=Msgid(case.case_type.noun),
+        )
+        self.case = case
+
+
+# -- the state machine -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StateMachine(Generic[S]):
+    """Which status may follow which, declared once per case type.
+
+    ``labels`` maps a status to its msgid, so an illegal move is explained
+    in the reader's language; ``code`` is the error code the API answers.
+    """
+
+    transitions: Mapping[S, frozenset[S]]
+    model: type[Case] | None = None
+    noun: str = ""  # a msgid; default: the model's noun
+    code: str = IllegalTransition.code
+    labels: Mapping[S, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.model is not None:
+            _MACHINES[self.model] = self
+
+    def allows(self, current: S, new: S) -> bool:
+        return new in self.transitions[current]
+
+    def check(self, current: S, new: S) -> None:
+        """Raise ``IllegalTransition`` (409) unless ``current`` may move to ``new``."""
+        if not self.allows(current, new):
+            raise IllegalTransition(
+                code=self.code,
+                case=Msgid(self.noun or (self.model.case_type.noun if self.model else N_("case"))),
+                current=Msgid(self.labels.get(current, str(current.value))),
+                new=Msgid(self.labels.get(new, str(new.value))),
+            )
+
+
+# -- moves -------------------------------------------------------------------------------------
+
+
+def _check_event(model: type[Case], event: str) -> None:
+    """Events are named ``<kind>.<what>``: a case's timeline reads only its own kind's."""
+    if not event.startswith(f"{model.case_type.kind}."):
+        raise ValueError(f"{model.__name__} events start with {model.case_type.kind!r}: {event}")
+
+
+def check_version(case: Case, expected_version: int | None) -> None:
+    """Refuse with ``CaseConflict`` when the page's version is not the case's any more."""
+    if expected_version is not None and case.version != expected_version:
+        raise CaseConflict(case)
+
+
+async def _guarded_update(case: Case, conn: BaseDBAsyncClient, **changes: Any) -> None:
+    moved = (
+        await type(case)
+        .filter(id=case.id, version=case.version)
+        .using_db(conn)
+        .update(version=case.version + 1, updated_at=clock.now(), **changes)
+    )
+    if not moved:
+        raise CaseConflict(case)
+
+
+async def move(
+    case: C,
+    new_status: Enum,
+    *,
+    conn: BaseDBAsyncClient,
+    actor: User | None,
+    event: str,
+    expected_version: int | None = None,
+    data: Mapping[str, Any] | None = None,
+    platform: bool = False,
+    **changes: Any,
+) -> C:
+    """Move ``case`` to ``new_status`` with ``changes`` if nobody moved it first; audit it.
+
+    ``platform=True`` is the platform's own word from a sync, which wins
+    over our order of states; a move to the same status (a step that changes
+    a case without moving it) is not checked against the machine either.
+    The audit ``event`` (``"refund.approved"``, written out so the label test
+    finds it in the source) carries ``from`` and ``to``, so
+    the timeline shows every move the same way. Returns the fresh row.
+    """
+    _check_event(type(case), event)
+    check_version(case, expected_version)
+    if new_status != case.status and not platform:
+        type(case).machine().check(case.status, new_status)
+    await _guarded_update(case, conn, status=new_status, **changes)
+    await audit.record(
+        event,
+        subject_type=case.case_type.subject,
+        subject_id=case.id,
+        actor=actor,
+        data={"from": case.status.value, "to": new_status.value, **(data or {})},
+        using_db=conn,
+    )
+    return await type(case).get(id=case.id, using_db=conn)
+
+
+async def open_case(
+    model: type[C],
+    *,
+    conn: BaseDBAsyncClient,
+    actor: User | None,
+    event: str,
+    data: Mapping[str, Any] | None = None,
+    opened_at: datetime | None = None,
+    **columns: Any,
+) -> C:
+    """Create a case and the first event of its timeline, in the caller's transaction.
+
+    ``opened_at`` is when the buyer asked (a sync's record time); default now.
+    """
+    _check_event(model, event)
+    now = clock.now()
+    case = await model.create(
+        requested_at=opened_at or now, updated_at=now, using_db=conn, **columns
+    )
+    await audit.record(
+        event,
+        subject_type=model.case_type.subject,
+        subject_id=case.id,
+        actor=actor,
+        data=dict(data or {}),
+        using_db=conn,
+    )
+    return case
+
+
+async def assign(
+    model: type[C],
+    case_id: int,
+    user: User,
+    *,
+    event: str,
+    expected_version: int | None = None,
+) -> C:
+    """``user`` takes the case; the queue's "mine" filter and the handover read it.
+
+    Guarded like a move: a take on a stale page, or two agents taking the
+    same case at once, leaves one assignee and refuses the other.
+    """
+    _check_event(model, event)
+    async with in_transaction() as conn:
+        case = await model.get_or_none(id=case_id, using_db=conn)
+        if case is None:
+            raise NotFound(
+                N_("No %(case)s with id %(id)s."), case=Msgid(model.case_type.noun), id=case_id
+            )
+        check_version(case, expected_version)
+        await _guarded_update(case, conn, assignee_id=user.id)
+        await audit.record(
+            event,
+            subject_type=model.case_type.subject,
+            subject_id=case_id,
+            actor=user,
+            data={"assignee": user.username},
+            using_db=conn,
+        )
+        return await model.get(id=case_id, using_db=conn)
+
+
+# -- deadlines ---------------------------------------------------------------------------------
+
+
+def is_due_soon(case: Case, now: datetime | None = None) -> bool:
+    """Due within ``DUE_SOON`` from now (not yet overdue)."""
+    now = now or clock.now()
+    return case.due_at is not None and now <= case.due_at < now + DUE_SOON
+
+
+def due_soon_filter(now: datetime) -> dict[str, datetime]:
+    """The ``filter()`` arguments of "due soon", as the tiles and queues select it."""
+    return {"due_at__gte": now, "due_at__lt": now + DUE_SOON}
+
+
+@dataclass(frozen=True)
+class DueCounts:
+    due_soon: int
+    overdue: int
+
+
+async def due_counts(model: type[Case], open_statuses: Collection[Enum]) -> DueCounts:
+    """Open cases due soon and overdue: the numbers of the home tiles."""
+    now = clock.now()
+    open_ = list(open_statuses)
+    return DueCounts(
+        due_soon=await model.filter(status__in=open_, **due_soon_filter(now)).count(),
+        overdue=await model.filter(status__in=open_, due_at__lt=now).count(),
+    )
+
+
+@dataclass(frozen=True)
+class Escalation:
+    found: int  # overdue and not escalated when the sweep looked
+    escalated: int  # of those, the ones it marked (a case changed meanwhile is skipped)
+
+
+async def escalate_overdue(
+    model: type[Case], statuses: Collection[Enum], *, event: str
+) -> Escalation:
+    """Mark cases in ``statuses`` past their ``due_at`` as escalated, each audited.
+
+    Each case moves in its own transaction and only if its version did not
+    move meanwhile, so one case a person just changed is skipped and the
+    next sweep looks again.
+    """
+    overdue = await model.filter(status__in=list(statuses), due_at__lt=clock.now(), escalated=False)
+    escalated = 0
+    for case in overdue:
+        try:
+            async with in_transaction() as conn:
+                await _guarded_update(case, conn, escalated=True)
+                await audit.record(
+                    event,
+                    subject_type=model.case_type.subject,
+                    subject_id=case.id,
+                    data={
+                        "status": case.status.value,
+                        "due_at": case.due_at.isoformat() if case.due_at else None,
+                    },
+                    using_db=conn,
+                )
+            escalated += 1
+        except CaseConflict:
+            continue
+    if overdue:
+        log.info("%s.escalated count=%s", model.case_type.kind, escalated)
+    return Escalation(found=len(overdue), escalated=escalated)
+
+
+# -- per-store timers --------------------------------------------------------------------------
+
+# DOMAIN.md platform timers: what a platform does if the shop stays silent.
+# A store overrides any of them in ``store.settings["timers"]``; a module
+# adds its own with ``declare_timers``.
+TIMER_DEFAULTS: dict[str, int] = {
+    "refund_unshipped_hours": 48,  # refund-only on an unshipped order: auto-refund after
+    "refund_shipped_days": 5,  # refund/return on a shipped order: auto-agree after
+    "return_ship_days": 7,  # the buyer ships after we agree, or the request closes
+    "return_confirm_days": 10,  # the seller confirms receipt of the return, or it refunds
+    "replacement_ship_hours": 48,  # our own promise for an exchange's replacement
+}
+
+
+def declare_timers(defaults: Mapping[str, int]) -> None:
+    """Add a module's timers; a name already declared must keep its default."""
+    for name, value in defaults.items():
+        if TIMER_DEFAULTS.setdefault(name, value) != value:
+            raise ValueError(f"timer {name!r} is already declared as {TIMER_DEFAULTS[name]}")
+
+
+def timer(store: Store, name: str) -> int:
+    """The store's value for timer ``name``, else its declared default."""
+    timers = store.settings.get("timers") or {}
+    return int(timers.get(name, TIMER_DEFAULTS[name]))
+
+
+# -- references --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    """A stable name for one case, ``refunds:refund:12``, kept in handovers and promises."""
+
+    module: str
+    kind: str
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.module}:{self.kind}:{self.id}"
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        module, sep, rest = text.partition(":")
+        kind, sep2, ident = rest.partition(":")
+        if not (sep and sep2 and module and kind and ident.isdigit()):
+            raise InvalidInput(N_("%(ref)s is not a case reference."), ref=text)
+        return cls(module, kind, int(ident))
+
+
+@dataclass(frozen=True)
+class ResolvedCase:
+    """What a reference points at now: enough to list it and link to it."""
+
+    ref: CaseRef
+    title: str  # a msgid
+    href: str
+    status: str  # the status value
+    title_params: Mapping[str, object] = field(default_factory=dict)
+    status_label: str = ""  # a msgid; empty: show the value
+
+    @property
+    def text(self) -> str:
+        """The title in the reader's language."""
+        return render(self.title, self.title_params)
+
+
+CaseResolver = Callable[[CaseRef], Awaitable[ResolvedCase | None]]
+"""``resolve_case(ref)`` on a module's manifest: None when the case is gone or not its own."""
+
+
+async def resolve(
+    model: type[C], ref: CaseRef, title: Callable[[C], tuple[str, Mapping[str, object]]]
+) -> ResolvedCase | None:
+    """Resolve ``ref`` if it names a ``model`` row; ``title(case)`` gives its msgid and params.
+
+    A module's ``resolve_case`` hook is this with its model and title, one
+    line per case type it owns.
+    """
+    if (ref.module, ref.kind) != (model.case_type.module, model.case_type.kind):
+        return None
+    case = await model.get_or_none(id=ref.id)
+    if case is None:
+        return None
+    msgid, params = title(case)
+    return ResolvedCase(ref, msgid, case.href, case.status.value, params)
+
+
+# -- handover ----------------------------------------------------------------------------------
+
+
+class Severity(StrEnum):
+    OVERDUE = "overdue"
+    DUE_THIS_SHIFT = "due_this_shift"
+    WATCH = "watch"
+
+
+def grade(due_at: datetime | None, start: datetime, end: datetime) -> Severity:
+    """How a deadline looks from a shift running ``start`` to ``end``."""
+    if due_at is None or due_at >= end:
+        return Severity.WATCH
+    if due_at < start:
+        return Severity.OVERDUE
+    return Severity.DUE_THIS_SHIFT
+
+
+@dataclass(frozen=True)
+class HandoverItem:
+    """One case the next shift must know about, in words rendered for its reader.
+
+    ``msgid``/``params`` say what the case is; ``todo`` what to do and
+    ``if_fails`` what to do if that does not work (both msgids). ``ref``
+    stays valid across shifts, so a handover can carry an item over, mark it
+    done or have it acknowledged one by one.
+    """
+
+    ref: CaseRef
+    msgid: str
+    due_at: datetime | None
+    severity: Severity
+    params: Mapping[str, object] = field(default_factory=dict)
+    assignee_id: int | None = None
+    todo: str = ""
+    if_fails: str = ""
+    href: str | None = None
+
+    @property
+    def module(self) -> str:
+        return self.ref.module
+
+    @property
+    def summary(self) -> str:
+        """What the case is, in the reader's language."""
+        return render(self.msgid, self.params)
+
+    @classmethod
+    def for_case(
+        cls,
+        case: Case,
+        start: datetime,
+        end: datetime,
+        msgid: str,
+        *,
+        params: Mapping[str, object] | None = None,
+        todo: str = "",
+        if_fails: str = "",
+        href: str | None = None,
+        severity: Severity | None = None,
+    ) -> HandoverItem:
+        """An item for ``case``, its severity graded by the kernel unless given."""
+        return cls(
+            ref=case.ref,
+            msgid=msgid,
+            params=params or {},
+            due_at=case.due_at,
+            severity=severity or grade(case.due_at, start, end),
+            assignee_id=case.assignee_id,
+            todo=todo,
+            if_fails=if_fails,
+            href=href or case.href,
+        )
