@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from aftersales.core import cases, clock
-from aftersales.core.api import MAX_PAGE, number_or_none
+from aftersales.core import case_routes, clock
+from aftersales.core.api import number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
@@ -27,7 +27,7 @@ from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order
 from aftersales.refunds import charts, evidence, export, queue, report, service
-from aftersales.refunds.models import AD_HOC_KINDS, EvidenceKind, RefundKind, RefundStatus
+from aftersales.refunds.models import AD_HOC_KINDS, EvidenceKind, Refund, RefundKind, RefundStatus
 from aftersales.refunds.replies import REFUSAL_TEMPLATES
 from aftersales.refunds.rules import Rules, Verdict
 
@@ -39,51 +39,29 @@ def _decimal(value: str | None) -> Decimal | None:
 
 def _filters(request: Request) -> queue.RefundFilters:
     q = request.query_params
-    user = current_user(request)
-
-    def enum(kind, value):  # type: ignore[no-untyped-def]
-        return kind(value) if value in {e.value for e in kind} else None
-
     try:
         minimum, maximum = _decimal(q.get("min")), _decimal(q.get("max"))
     except InvalidInput:
         minimum = maximum = None
     return queue.RefundFilters(
-        store_id=number_or_none(q.get("store")),
-        status=enum(RefundStatus, q.get("status")),
-        kind=enum(RefundKind, q.get("kind")),
-        reason=enum(ReasonCode, q.get("reason")),
-        due=q.get("due", "") if q.get("due") in ("soon", "overdue") else "",
+        **case_routes.queue_filters(request, statuses=RefundStatus, kinds=RefundKind),
         min_amount=minimum,
         max_amount=maximum,
-        assignee_id=user.id if q.get("assignee") == "me" else None,
-        unassigned=q.get("assignee") == "none",
         intercept=q.get("intercept") == "1",
         writeback_failed=q.get("writeback") == "failed",
-        open_only=q.get("status") in (None, "", "open"),
-        page=number_or_none(q.get("page"), maximum=MAX_PAGE) or 1,
     )
 
 
 async def refund_queue(request: Request) -> Response:
     filters = _filters(request)
-    result = await queue.search(filters)
-    params = {k: v for k, v in request.query_params.items() if k != "page"}
-    return render(
+    return await case_routes.queue_page(
         request,
         "refunds/queue.html",
-        {
-            "result": result,
-            "filters": filters,
-            "params": params,
-            "args": urlencode(params),
-            "stores": await Store.all().order_by("id"),
-            "statuses": list(RefundStatus),
-            "kinds": list(RefundKind),
-            "reasons": LABELS,
-            "eligible": Verdict.AUTO_APPROVE,
-            "due_soon": cases.is_due_soon,
-        },
+        result=await queue.search(filters),
+        filters=filters,
+        statuses=list(RefundStatus),
+        kinds=list(RefundKind),
+        eligible=Verdict.AUTO_APPROVE,
     )
 
 
@@ -108,21 +86,8 @@ async def refund_detail(request: Request) -> Response:
 async def _decide(
     request: Request, action: Callable[[dict[str, str]], Awaitable[service.Decision]], done: str
 ) -> Response:
-    refund_id = request.path_params["refund_id"]
-    form = await request.form()
-    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-    try:
-        await action(fields)
-    except AfterSalesError as exc:
-        flash(request, exc.message, "alert")
-    else:
-        flash(request, done)
-    return RedirectResponse(f"/refunds/{refund_id}", status_code=303)
-
-
-def _version(fields: dict[str, str]) -> int | None:
-    value = fields.get("version", "")
-    return number_or_none(value)
+    to = f"/refunds/{request.path_params['refund_id']}"
+    return await case_routes.step(request, to, action, done)
 
 
 async def refund_approve(request: Request) -> Response:
@@ -134,7 +99,7 @@ async def refund_approve(request: Request) -> Response:
             actor=user,
             amount=f.get("amount") or None,
             note=f.get("note", "").strip(),
-            expected_version=_version(f),
+            expected_version=case_routes.form_version(f),
         ),
         _("Approved. The platform is being told."),
     )
@@ -148,7 +113,7 @@ async def refund_reject(request: Request) -> Response:
             request.path_params["refund_id"],
             actor=user,
             reason=f.get("reason", ""),
-            expected_version=_version(f),
+            expected_version=case_routes.form_version(f),
         ),
         _("Refused. The platform is being told."),
     )
@@ -208,10 +173,9 @@ async def evidence_zip(request: Request) -> Response:
     )
 
 
-async def refund_assign(request: Request) -> Response:
-    await service.assign(request.path_params["refund_id"], current_user(request))
-    flash(request, _("The refund is yours."))
-    return RedirectResponse(f"/refunds/{request.path_params['refund_id']}", status_code=303)
+refund_assign = case_routes.take(
+    Refund.case_type, service.assign, param="refund_id", done=N_("The refund is yours.")
+)
 
 
 async def bulk_approve(request: Request) -> Response:

@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from aftersales.core import cases, clock
-from aftersales.core.api import MAX_PAGE, number_or_none
+from aftersales.core import case_routes, cases, clock
+from aftersales.core.api import number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
 from aftersales.core.i18n import N_
@@ -45,45 +44,25 @@ REFUSAL_TEMPLATES = (
 )
 
 
-def _enum(kind: Any, value: str | None) -> Any:
-    return kind(value) if value in {e.value for e in kind} else None
+_enum = case_routes.choice
 
 
 def _filters(request: Request) -> queue.ReturnFilters:
-    q = request.query_params
-    user = current_user(request)
     return queue.ReturnFilters(
-        store_id=number_or_none(q.get("store")),
-        status=_enum(ReturnStatus, q.get("status")),
-        kind=_enum(ReturnKind, q.get("kind")),
-        reason=_enum(ReasonCode, q.get("reason")),
-        due=q.get("due", "") if q.get("due") in ("soon", "overdue") else "",
-        assignee_id=user.id if q.get("assignee") == "me" else None,
-        unassigned=q.get("assignee") == "none",
-        open_only=q.get("status") in (None, "", "open"),
-        awaiting_receipt=q.get("status") == "awaiting_receipt",
-        page=number_or_none(q.get("page"), maximum=MAX_PAGE) or 1,
+        **case_routes.queue_filters(request, statuses=ReturnStatus, kinds=ReturnKind),
+        awaiting_receipt=request.query_params.get("status") == "awaiting_receipt",
     )
 
 
 async def return_queue(request: Request) -> Response:
     filters = _filters(request)
-    result = await queue.search(filters)
-    params = {k: v for k, v in request.query_params.items() if k != "page"}
-    return render(
+    return await case_routes.queue_page(
         request,
         "returns/queue.html",
-        {
-            "result": result,
-            "filters": filters,
-            "params": params,
-            "args": urlencode(params),
-            "stores": await Store.all().order_by("id"),
-            "statuses": list(ReturnStatus),
-            "kinds": list(ReturnKind),
-            "reasons": LABELS,
-            "due_soon": cases.is_due_soon,
-        },
+        result=await queue.search(filters),
+        filters=filters,
+        statuses=list(ReturnStatus),
+        kinds=list(ReturnKind),
     )
 
 
@@ -110,25 +89,15 @@ async def return_detail(request: Request) -> Response:
     )
 
 
-def _version(fields: dict[str, str]) -> int | None:
-    value = fields.get("version", "")
-    return number_or_none(value)
+_version = case_routes.form_version
 
 
 async def _step(
     request: Request, action: Callable[[dict[str, str]], Awaitable[ReturnCase]], done: str
 ) -> Response:
     """Run one step from a form; an error is flashed and nothing else changes."""
-    case_id = request.path_params["case_id"]
-    form = await request.form()
-    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-    try:
-        await action(fields)
-    except AfterSalesError as exc:
-        flash(request, exc.message, "alert")
-    else:
-        flash(request, done)
-    return RedirectResponse(f"/returns/{case_id}", status_code=303)
+    to = f"/returns/{request.path_params['case_id']}"
+    return await case_routes.step(request, to, action, done)
 
 
 async def approve(request: Request) -> Response:
@@ -298,10 +267,9 @@ async def cancel(request: Request) -> Response:
     )
 
 
-async def assign(request: Request) -> Response:
-    await service.assign(request.path_params["case_id"], current_user(request))
-    flash(request, _("The case is yours."))
-    return RedirectResponse(f"/returns/{request.path_params['case_id']}", status_code=303)
+assign = case_routes.take(
+    ReturnCase.case_type, service.assign, param="case_id", done=N_("The case is yours.")
+)
 
 
 async def receiving(request: Request) -> Response:

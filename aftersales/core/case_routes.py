@@ -1,0 +1,137 @@
+"""Page mechanics every case queue shares: its filters, its page, a step from a form, a take.
+
+Refunds and returns (and any later case type) read the same query
+parameters for the filters of ``paging.QueueFilters`` and answer a case form
+the same way: run one service call, flash its outcome, go back to the case.
+What differs (a module's own filters, fields and templates) stays in the
+module; this is only the part that would otherwise be written twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from aftersales.core import cases
+from aftersales.core.api import MAX_PAGE, number_or_none
+from aftersales.core.auth import current_user
+from aftersales.core.errors import AfterSalesError
+from aftersales.core.i18n import gettext as _
+from aftersales.core.models import Store, User
+from aftersales.core.reasons import LABELS, ReasonCode
+from aftersales.core.templating import flash, render
+
+E = TypeVar("E", bound=Enum)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+Fields = dict[str, str]
+
+
+def choice(kind: type[E], value: str | None) -> E | None:
+    """``value`` as a member of ``kind``; anything else (a stale link, a typo) is no filter."""
+    return kind(value) if value in {e.value for e in kind} else None
+
+
+def queue_filters(request: Request, *, statuses: type[Enum], kinds: type[Enum]) -> dict[str, Any]:
+    """The ``QueueFilters`` fields read from the query string, as every case queue reads them.
+
+    A module passes them, with its own filters, to its ``QueueFilters``
+    subclass; a bad value is dropped rather than refused, since a queue link
+    may outlive the status or kind it named.
+    """
+    q = request.query_params
+    user = current_user(request)
+    return {
+        "store_id": number_or_none(q.get("store")),
+        "status": choice(statuses, q.get("status")),
+        "kind": choice(kinds, q.get("kind")),
+        "reason": choice(ReasonCode, q.get("reason")),
+        "due": q.get("due", "") if q.get("due") in ("soon", "overdue") else "",
+        "assignee_id": user.id if q.get("assignee") == "me" else None,
+        "unassigned": q.get("assignee") == "none",
+        "open_only": q.get("status") in (None, "", "open"),
+        "page": number_or_none(q.get("page"), maximum=MAX_PAGE) or 1,
+    }
+
+
+async def queue_page(
+    request: Request, template: str, *, result: Any, filters: Any, **context: Any
+) -> Response:
+    """A queue page: the rows, the filters, the query kept for the pager, the shared choices."""
+    params = {k: v for k, v in request.query_params.items() if k != "page"}
+    return render(
+        request,
+        template,
+        {
+            "result": result,
+            "filters": filters,
+            "params": params,
+            "args": urlencode(params),
+            "stores": await Store.all().order_by("id"),
+            "reasons": LABELS,
+            "due_soon": cases.is_due_soon,
+            **context,
+        },
+    )
+
+
+async def form_fields(request: Request) -> Fields:
+    """The text fields of a posted form (uploads are read by the routes that take them)."""
+    form = await request.form()
+    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
+
+
+def form_version(fields: Fields) -> int | None:
+    """The case version the page was rendered with; none or garbage means "do not check"."""
+    return number_or_none(fields.get("version", ""))
+
+
+async def outcome(
+    request: Request, to: str, work: Callable[[], Awaitable[object]], done: str
+) -> Response:
+    """Run ``work``, flash how it went (its error, or ``done``) and go back to ``to``.
+
+    An expected error is a flash on the page the agent came from, never an
+    error page: nothing changed, and the form is still there to try again.
+    """
+    try:
+        await work()
+    except AfterSalesError as exc:
+        flash(request, exc.message, "alert")
+    else:
+        flash(request, done)
+    return RedirectResponse(to, status_code=303)
+
+
+async def step(
+    request: Request, to: str, action: Callable[[Fields], Awaitable[object]], done: str
+) -> Response:
+    """Run one step from a case's form; an error is flashed and nothing else changes."""
+    fields = await form_fields(request)
+    return await outcome(request, to, lambda: action(fields), done)
+
+
+def take(
+    case_type: cases.CaseType,
+    assign: Callable[[int, User], Awaitable[object]],
+    *,
+    param: str,
+    done: str,
+) -> Endpoint:
+    """The "take it" button of a case page: ``assign`` to the agent, say so, back to the case.
+
+    ``done`` is a msgid, translated for the agent who clicked.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        case_id = request.path_params[param]
+        await assign(case_id, current_user(request))
+        flash(request, _(done))
+        return RedirectResponse(case_type.page.format(id=case_id), status_code=303)
+
+    return endpoint
