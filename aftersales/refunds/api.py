@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from aftersales.core import clock
+from aftersales.core import case_api, clock
 from aftersales.core.api import (
     AMOUNT,
     DAY,
@@ -23,14 +23,10 @@ from aftersales.core.api import (
     api_route,
     body_int,
     choice_param,
-    expected_version,
     id_param,
-    idempotency_key,
-    int_param,
     json_body,
     json_money,
     json_time,
-    page_param,
     query,
 )
 from aftersales.core.auth import MANAGERS, current_user, requires
@@ -40,8 +36,6 @@ from aftersales.core.periods import period_from_days
 from aftersales.core.reasons import ReasonCode
 from aftersales.refunds import queue, report, service
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
-
-MAX_PER_PAGE = 500
 
 REFUND_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -92,40 +86,18 @@ def refund_json(refund: Refund) -> dict[str, Any]:
 
 async def list_refunds(request: Request) -> Response:
     q = request.query_params
-    per_page = int_param(q.get("per_page"), 50, name="per_page", minimum=1, maximum=MAX_PER_PAGE)
-    due = q.get("due", "")
-    if due not in ("", "soon", "overdue"):
-        raise InvalidInput(
-            N_("%(name)s must be one of %(choices)s."),
-            name="due",
-            choices="soon, overdue",
-            code="invalid_parameter",
-        )
-    assignee = q.get("assignee", "")
-    status = q.get("status") or None
+    size = case_api.per_page(request)
     filters = queue.RefundFilters(
-        store_id=id_param(q.get("store_id"), name="store_id"),
-        status=choice_param(RefundStatus, status if status != "open" else None, "status"),
-        kind=choice_param(RefundKind, q.get("kind"), "kind"),
-        reason=choice_param(ReasonCode, q.get("reason"), "reason"),
-        due=due,
+        **case_api.queue_filters(request, statuses=RefundStatus, kinds=RefundKind),
         min_amount=amount_param(q.get("min_amount"), name="min_amount"),
         max_amount=amount_param(q.get("max_amount"), name="max_amount"),
-        assignee_id=current_user(request).id
-        if assignee == "me"
-        else (id_param(assignee, name="assignee") if assignee not in ("", "none") else None),
-        unassigned=assignee == "none",
-        open_only=status == "open",
-        page=page_param(q.get("page")),
     )
-    result = await queue.search(filters, per_page=per_page)
-    return JSONResponse(
-        {
-            "items": [refund_json(row.refund) for row in result.rows],
-            "total": result.total,
-            "page": result.page,
-            "per_page": per_page,
-        }
+    result = await queue.search(filters, per_page=size)
+    return case_api.page_json(
+        [refund_json(row.refund) for row in result.rows],
+        total=result.total,
+        page=result.page,
+        size=size,
     )
 
 
@@ -133,34 +105,38 @@ async def get_refund(request: Request) -> Response:
     return JSONResponse(refund_json(await service.get_refund(request.path_params["refund_id"])))
 
 
-async def approve(request: Request) -> Response:
-    body = await json_body(request)
-    amount = body.get("amount")
+async def _answer(decision: service.Decision) -> Response:
+    return JSONResponse(refund_json(decision.refund))
+
+
+async def _approve(step: case_api.CaseAction) -> service.Decision:
+    amount = step.body.get("amount")
     if amount is not None and not isinstance(amount, str | int):
         raise InvalidInput(
             N_("%(name)s must be a string."), name="amount", code="invalid_parameter"
         )
-    decision = await service.approve(
-        request.path_params["refund_id"],
-        actor=current_user(request),
+    return await service.approve(
+        step.case_id,
+        actor=step.actor,
         amount=str(amount) if amount is not None else None,
-        note=str(body.get("note") or ""),
-        expected_version=expected_version(body),
-        idempotency_key=idempotency_key(request),
+        note=str(step.body.get("note") or ""),
+        expected_version=step.version,
+        idempotency_key=step.key,
     )
-    return JSONResponse(refund_json(decision.refund))
 
 
-async def reject(request: Request) -> Response:
-    body = await json_body(request)
-    decision = await service.reject(
-        request.path_params["refund_id"],
-        actor=current_user(request),
-        reason=str(body.get("reason") or ""),
-        expected_version=expected_version(body),
-        idempotency_key=idempotency_key(request),
+async def _reject(step: case_api.CaseAction) -> service.Decision:
+    return await service.reject(
+        step.case_id,
+        actor=step.actor,
+        reason=str(step.body.get("reason") or ""),
+        expected_version=step.version,
+        idempotency_key=step.key,
     )
-    return JSONResponse(refund_json(decision.refund))
+
+
+approve = case_api.action("refund_id", _approve, _answer)
+reject = case_api.action("refund_id", _reject, _answer)
 
 
 REPORT_READERS = MANAGERS  # supervisors produce reports, owners read them

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from aftersales.core import clock
+from aftersales.core import case_api, clock
 from aftersales.core.api import (
     AMOUNT,
     DAY,
@@ -22,14 +22,11 @@ from aftersales.core.api import (
     api_route,
     body_int,
     choice_param,
-    expected_version,
     id_param,
-    idempotency_key,
     int_param,
     json_body,
     json_money,
     json_time,
-    page_param,
     query,
 )
 from aftersales.core.auth import MANAGERS, current_user, requires
@@ -49,8 +46,6 @@ from aftersales.returns.models import (
     ShippingPayer,
 )
 from aftersales.returns.policy import ReturnKind
-
-MAX_PER_PAGE = 500
 
 CASE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -155,45 +150,22 @@ async def _full(case_id: int) -> dict[str, Any]:
     return case_json(case, lines, trackings)
 
 
-async def _answer(request: Request, case: ReturnCase, status_code: int = 200) -> Response:
+async def _answer(case: ReturnCase) -> Response:
     """The case as it is now (a refund decision it made is queued when the request ends)."""
-    return JSONResponse(await _full(case.id), status_code=status_code)
+    return JSONResponse(await _full(case.id))
 
 
 async def list_returns(request: Request) -> Response:
-    q = request.query_params
-    per_page = int_param(q.get("per_page"), 50, name="per_page", minimum=1, maximum=MAX_PER_PAGE)
-    due = q.get("due", "")
-    if due not in ("", "soon", "overdue"):
-        raise InvalidInput(
-            N_("%(name)s must be one of %(choices)s."),
-            name="due",
-            choices="soon, overdue",
-            code="invalid_parameter",
-        )
-    status = q.get("status") or None
-    assignee = q.get("assignee", "")
+    size = case_api.per_page(request)
     filters = queue.ReturnFilters(
-        store_id=id_param(q.get("store_id"), name="store_id"),
-        status=choice_param(ReturnStatus, status if status != "open" else None, "status"),
-        kind=choice_param(ReturnKind, q.get("kind"), "kind"),
-        reason=choice_param(ReasonCode, q.get("reason"), "reason"),
-        due=due,
-        assignee_id=current_user(request).id
-        if assignee == "me"
-        else (id_param(assignee, name="assignee") if assignee not in ("", "none") else None),
-        unassigned=assignee == "none",
-        open_only=status == "open",
-        page=page_param(q.get("page")),
+        **case_api.queue_filters(request, statuses=ReturnStatus, kinds=ReturnKind)
     )
-    result = await queue.search(filters, per_page=per_page)
-    return JSONResponse(
-        {
-            "items": [case_json(row.case, row.lines) for row in result.rows],
-            "total": result.total,
-            "page": result.page,
-            "per_page": per_page,
-        }
+    result = await queue.search(filters, per_page=size)
+    return case_api.page_json(
+        [case_json(row.case, row.lines) for row in result.rows],
+        total=result.total,
+        page=result.page,
+        size=size,
     )
 
 
@@ -252,61 +224,50 @@ async def get_return(request: Request) -> Response:
     return JSONResponse(await _full(request.path_params["case_id"]))
 
 
-async def approve(request: Request) -> Response:
-    body = await json_body(request)
-    payer = _text(body, "shipping_payer")
-    case = await service.approve(
-        request.path_params["case_id"],
-        actor=current_user(request),
-        return_address=_text(body, "return_address"),
+async def _approve(step: case_api.CaseAction) -> ReturnCase:
+    payer = _text(step.body, "shipping_payer")
+    return await service.approve(
+        step.case_id,
+        actor=step.actor,
+        return_address=_text(step.body, "return_address"),
         shipping_payer=choice_param(ShippingPayer, payer, "shipping_payer"),
-        shipping_cost=body.get("shipping_cost"),
-        note=_text(body, "note"),
-        expected_version=expected_version(body),
-        idempotency_key=idempotency_key(request),
+        shipping_cost=step.body.get("shipping_cost"),
+        note=_text(step.body, "note"),
+        expected_version=step.version,
+        idempotency_key=step.key,
     )
-    return await _answer(request, case)
 
 
-async def reject(request: Request) -> Response:
-    body = await json_body(request)
-    case = await service.reject(
-        request.path_params["case_id"],
-        actor=current_user(request),
-        reason=_text(body, "reason"),
-        expected_version=expected_version(body),
-        idempotency_key=idempotency_key(request),
+async def _reject(step: case_api.CaseAction) -> ReturnCase:
+    return await service.reject(
+        step.case_id,
+        actor=step.actor,
+        reason=_text(step.body, "reason"),
+        expected_version=step.version,
+        idempotency_key=step.key,
     )
-    return await _answer(request, case)
 
 
-async def tracking(request: Request) -> Response:
-    body = await json_body(request)
-    case = await service.add_tracking(
-        request.path_params["case_id"],
-        carrier=_text(body, "carrier"),
-        tracking_no=_text(body, "tracking_no"),
-        actor=current_user(request),
-        idempotency_key=idempotency_key(request),
+async def _tracking(step: case_api.CaseAction) -> ReturnCase:
+    return await service.add_tracking(
+        step.case_id,
+        carrier=_text(step.body, "carrier"),
+        tracking_no=_text(step.body, "tracking_no"),
+        actor=step.actor,
+        idempotency_key=step.key,
     )
-    return await _answer(request, case)
 
 
-async def receive(request: Request) -> Response:
-    body = await json_body(request)
-    case = await service.receive(
-        request.path_params["case_id"],
-        actor=current_user(request),
-        expected_version=expected_version(body),
-        idempotency_key=idempotency_key(request),
+async def _receive(step: case_api.CaseAction) -> ReturnCase:
+    return await service.receive(
+        step.case_id, actor=step.actor, expected_version=step.version, idempotency_key=step.key
     )
-    return await _answer(request, case)
 
 
-async def inspect(request: Request) -> Response:
+async def _inspect(step: case_api.CaseAction) -> ReturnCase:
     """``{"lines": [{"line_id", "received_good", "received_damaged"?, "result"?, "note"?,
     "restock"?}], "refund_amount"?, "note"?}``."""
-    body = await json_body(request)
+    body = step.body
     raw_lines = body.get("lines")
     if not isinstance(raw_lines, list):
         raise InvalidInput(N_("%(name)s must be a list."), name="lines", code="invalid_parameter")
@@ -329,54 +290,57 @@ async def inspect(request: Request) -> Response:
                 restock=restock,
             )
         )
-    case = await service.inspect(
-        request.path_params["case_id"],
-        actor=current_user(request),
+    return await service.inspect(
+        step.case_id,
+        actor=step.actor,
         lines=entries,
         refund_amount=body.get("refund_amount"),
         note=_text(body, "note"),
-        expected_version=expected_version(body),
-        idempotency_key=idempotency_key(request),
+        expected_version=step.version,
+        idempotency_key=step.key,
     )
-    return await _answer(request, case)
 
 
-async def ship_replacement(request: Request) -> Response:
-    body = await json_body(request)
-    case = await service.ship_replacement(
-        request.path_params["case_id"],
-        actor=current_user(request),
-        carrier=_text(body, "carrier"),
-        tracking_no=_text(body, "tracking_no"),
-        settle_note=_text(body, "note"),
-        expected_version=expected_version(body),
-        idempotency_key=idempotency_key(request),
+async def _ship_replacement(step: case_api.CaseAction) -> ReturnCase:
+    return await service.ship_replacement(
+        step.case_id,
+        actor=step.actor,
+        carrier=_text(step.body, "carrier"),
+        tracking_no=_text(step.body, "tracking_no"),
+        settle_note=_text(step.body, "note"),
+        expected_version=step.version,
+        idempotency_key=step.key,
     )
-    return await _answer(request, case)
 
 
-async def close(request: Request) -> Response:
-    body = await json_body(request)
-    case = await service.close(
-        request.path_params["case_id"],
-        actor=current_user(request),
-        note=_text(body, "note"),
-        expected_version=expected_version(body),
-        idempotency_key=idempotency_key(request),
+async def _close(step: case_api.CaseAction) -> ReturnCase:
+    return await service.close(
+        step.case_id,
+        actor=step.actor,
+        note=_text(step.body, "note"),
+        expected_version=step.version,
+        idempotency_key=step.key,
     )
-    return await _answer(request, case)
 
 
-async def cancel(request: Request) -> Response:
-    body = await json_body(request)
-    case = await service.cancel(
-        request.path_params["case_id"],
-        actor=current_user(request),
-        note=_text(body, "note") or "cancelled by the buyer",
-        expected_version=expected_version(body),
-        idempotency_key=idempotency_key(request),
+async def _cancel(step: case_api.CaseAction) -> ReturnCase:
+    return await service.cancel(
+        step.case_id,
+        actor=step.actor,
+        note=_text(step.body, "note") or "cancelled by the buyer",
+        expected_version=step.version,
+        idempotency_key=step.key,
     )
-    return await _answer(request, case)
+
+
+approve = case_api.action("case_id", _approve, _answer)
+reject = case_api.action("case_id", _reject, _answer)
+tracking = case_api.action("case_id", _tracking, _answer)
+receive = case_api.action("case_id", _receive, _answer)
+inspect = case_api.action("case_id", _inspect, _answer)
+ship_replacement = case_api.action("case_id", _ship_replacement, _answer)
+close = case_api.action("case_id", _close, _answer)
+cancel = case_api.action("case_id", _cancel, _answer)
 
 
 async def policy_check(request: Request) -> Response:

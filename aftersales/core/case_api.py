@@ -1,0 +1,115 @@
+"""API mechanics every case type shares: the queue's filters and page, and a step's endpoint.
+
+A case queue on the API is strict where the page is lenient: an unknown
+status or a bad ``due`` is a 400, so a client learns of its typo. A step
+reads the same things for every case type (the JSON body, the ``version``
+the client saw, its ``Idempotency-Key``, who asks), calls one service
+function and answers the case. What a type adds (its own filters, its own
+fields, how it writes a case as JSON) stays in its module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from aftersales.core import api
+from aftersales.core.auth import current_user
+from aftersales.core.errors import InvalidInput
+from aftersales.core.i18n import N_
+from aftersales.core.models import User
+from aftersales.core.reasons import ReasonCode
+
+T = TypeVar("T")
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+MAX_PER_PAGE = 500
+
+
+def per_page(request: Request) -> int:
+    """How many rows a page of a case queue holds (``per_page``, 1..500, default 50)."""
+    return api.int_param(
+        request.query_params.get("per_page"), 50, name="per_page", minimum=1, maximum=MAX_PER_PAGE
+    )
+
+
+def queue_filters(request: Request, *, statuses: type[Enum], kinds: type[Enum]) -> dict[str, Any]:
+    """The ``QueueFilters`` fields of a case queue's query, each checked (400 when wrong)."""
+    q = request.query_params
+    due = q.get("due", "")
+    if due not in ("", "soon", "overdue"):
+        raise InvalidInput(
+            N_("%(name)s must be one of %(choices)s."),
+            name="due",
+            choices="soon, overdue",
+            code="invalid_parameter",
+        )
+    status = q.get("status") or None
+    assignee = q.get("assignee", "")
+    return {
+        "store_id": api.id_param(q.get("store_id"), name="store_id"),
+        "status": api.choice_param(statuses, status if status != "open" else None, "status"),
+        "kind": api.choice_param(kinds, q.get("kind"), "kind"),
+        "reason": api.choice_param(ReasonCode, q.get("reason"), "reason"),
+        "due": due,
+        "assignee_id": current_user(request).id
+        if assignee == "me"
+        else (api.id_param(assignee, name="assignee") if assignee not in ("", "none") else None),
+        "unassigned": assignee == "none",
+        "open_only": status == "open",
+        "page": api.page_param(q.get("page")),
+    }
+
+
+def page_json(items: list[dict[str, Any]], *, total: int, page: int, size: int) -> Response:
+    """One page of a case queue, as every queue answers it."""
+    return JSONResponse({"items": items, "total": total, "page": page, "per_page": size})
+
+
+@dataclass(frozen=True)
+class CaseAction:
+    """One step asked of one case: what the service call needs from the request.
+
+    The actor, version and key are read when the call asks for them, so a
+    step that takes no version (adding a tracking number) does not refuse a
+    body whose ``version`` it never reads.
+    """
+
+    request: Request
+    case_id: int
+    body: dict[str, Any]
+
+    @property
+    def actor(self) -> User:
+        return current_user(self.request)
+
+    @property
+    def version(self) -> int | None:
+        """The case version the client saw; a newer one refuses the step (409)."""
+        return api.expected_version(self.body)
+
+    @property
+    def key(self) -> str | None:
+        """The ``Idempotency-Key``: the same key for the same step answers it again."""
+        return api.idempotency_key(self.request)
+
+
+def action(
+    param: str,
+    call: Callable[[CaseAction], Awaitable[T]],
+    answer: Callable[[T], Awaitable[Response]],
+) -> Endpoint:
+    """An endpoint for one step of a case: read the body, ``call`` the service, ``answer``."""
+
+    async def endpoint(request: Request) -> Response:
+        body = await api.json_body(request)
+        return await answer(await call(CaseAction(request, request.path_params[param], body)))
+
+    endpoint.__doc__ = call.__doc__  # the step's body, as its module documents it
+    return endpoint
