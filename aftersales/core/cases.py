@@ -344,6 +344,26 @@ async def assign(
         return await model.get(id=case_id, using_db=conn)
 
 
+REFUSAL_REASON = (2, 200)
+"""A refusal's reason, in characters: the buyer needs a word, the platforms take 200."""
+
+
+def refusal_reason(reason: str, *, short: InvalidInput, long: InvalidInput | None = None) -> str:
+    """``reason`` stripped, ready to refuse a case with; ``short`` (or ``long``) when it is not.
+
+    A refusal is read by the buyer and, in a dispute, by the platform's
+    arbitrator, so it is refused before anything moves. Each case type says
+    what is wrong in its own words (and API code); the bounds are shared.
+    """
+    reason = reason.strip()
+    least, most = REFUSAL_REASON
+    if len(reason) < least:
+        raise short
+    if len(reason) > most:
+        raise long or short
+    return reason
+
+
 # -- deadlines ---------------------------------------------------------------------------------
 
 

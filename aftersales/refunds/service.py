@@ -485,18 +485,18 @@ async def reject(
     idempotency_key: str | None = None,
 ) -> Decision:
     """Refuse a request with a reason the buyer (and an arbitrator) will read."""
-    reason = reason.strip()
-    if len(reason) < 2:
-        raise InvalidInput(
+    reason = cases.refusal_reason(
+        reason,
+        short=InvalidInput(
             N_("Say why the refund is refused: the buyer and the platform read it."),
             code="refund_reason_missing",
-        )
-    if len(reason) > 200:
-        raise InvalidInput(
+        ),
+        long=InvalidInput(
             N_("A refusal reason is at most %(max)s characters (the platform's limit)."),
-            max=200,
+            max=cases.REFUSAL_REASON[1],
             code="too_long",
-        )
+        ),
+    )
     async with in_transaction() as conn:
         refund, repeated = await _load_for_decision(refund_id, conn, idempotency_key)
         if repeated:

@@ -485,14 +485,16 @@ async def reject(
     idempotency_key: str | None = None,
 ) -> ReturnCase:
     """Refuse the return; a platform request is refused through the refunds service."""
-    reason = reason.strip()
-    if not 2 <= len(reason) <= 200:
-        raise InvalidInput(
+    least, most = cases.REFUSAL_REASON
+    reason = cases.refusal_reason(
+        reason,
+        short=InvalidInput(
             N_("Say why (%(min)s to %(max)s characters): the buyer and the platform read it."),
-            min=2,
-            max=200,
+            min=least,
+            max=most,
             code="return_reason_length",
-        )
+        ),
+    )
     async with in_transaction() as conn:
         case, repeated = await _load(case_id, conn, "rejected", idempotency_key)
         if repeated:
