@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -43,6 +44,7 @@ from aftersales.core.reasons import ReasonCode
 
 if TYPE_CHECKING:
     from aftersales.core.models import Store, User
+    from aftersales.core.modules import Tile
 
 log = logging.getLogger("aftersales.cases")
 
@@ -394,6 +396,23 @@ async def due_counts(model: type[Case], open_statuses: Collection[Enum]) -> DueC
     )
 
 
+def due_tiles(case_type: CaseType, counts: DueCounts, *, soon: str, overdue: str) -> list[Tile]:
+    """The two timer tiles of a case type's home checklist, each linking the queue it counts.
+
+    ``soon`` and ``overdue`` are the tiles' msgids; a tile with work waiting
+    is coloured (due soon a warning, overdue an alert), an empty one is not.
+    """
+    from aftersales.core.modules import Tile  # the registry imports the kernel, not back
+
+    queue = f"/{case_type.module}/"
+    return [
+        Tile(soon, counts.due_soon, f"{queue}?due=soon", "warn" if counts.due_soon else "info"),
+        Tile(
+            overdue, counts.overdue, f"{queue}?due=overdue", "alert" if counts.overdue else "info"
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class Escalation:
     found: int  # overdue and not escalated when the sweep looked
@@ -594,3 +613,20 @@ class HandoverItem:
             if_fails=if_fails,
             href=href or case.href,
         )
+
+
+async def due_by(
+    model: type[C],
+    end: datetime,
+    open_statuses: Collection[Enum],
+    columns: Collection[str],
+    *,
+    also: Q | None = None,
+) -> list[C]:
+    """Open cases falling due before ``end`` (a shift's end), nearest first: the handover's pick.
+
+    ``also`` adds the open cases that cannot wait for their deadline (a
+    parcel still to stop); only ``columns`` are read, a handover lists many.
+    """
+    due = Q(due_at__lt=end) if also is None else Q(due_at__lt=end) | also
+    return await model.filter(due, status__in=list(open_statuses)).order_by("due_at").only(*columns)

@@ -29,20 +29,12 @@ REPORT_READERS = MANAGERS  # supervisors produce reports, owners read them
 async def dashboard_tiles(user: User) -> list[Tile]:
     """The refund timers: due in two hours, late, or not reaching the platform."""
     counts = await service.counts()
-    tiles = [
-        Tile(
-            N_("Refunds due within 2 hours"),
-            counts.due_soon,
-            "/refunds/?due=soon",
-            "warn" if counts.due_soon else "info",
-        ),
-        Tile(
-            N_("Refunds overdue"),
-            counts.overdue,
-            "/refunds/?due=overdue",
-            "alert" if counts.overdue else "info",
-        ),
-    ]
+    tiles = cases.due_tiles(
+        Refund.case_type,
+        counts,
+        soon=N_("Refunds due within 2 hours"),
+        overdue=N_("Refunds overdue"),
+    )
     if counts.writeback_failed:
         tiles.append(
             Tile(
@@ -86,7 +78,7 @@ async def order_events(order_id: int) -> list[TimelineEvent]:
     )
     events = []
     for refund in refunds:
-        href = f"/refunds/{refund.id}"
+        href = refund.href
         amount = f"{refund.requested_amount:.2f} {refund.currency}"
         by_shop = str(refund.id) in started
         if by_shop:
@@ -112,11 +104,7 @@ async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
     whose parcel is still to be stopped (that cannot wait for its deadline).
     """
     stop = Q(intercept_parcel=True, status=RefundStatus.REQUESTED)
-    due = await (
-        Refund.filter(Q(due_at__lt=window.end) | stop, status__in=list(OPEN_STATUSES))
-        .order_by("due_at")
-        .only(*HANDOVER_COLUMNS)
-    )
+    due = await cases.due_by(Refund, window.end, OPEN_STATUSES, HANDOVER_COLUMNS, also=stop)
     return [_handover_item(refund, window) for refund in due]
 
 

@@ -43,17 +43,11 @@ async def dashboard_tiles(user: User) -> list[Tile]:
             "/returns/?status=received",
             "warn" if counts.inspection_backlog else "info",
         ),
-        Tile(
-            N_("Return deadlines within 2 hours"),
-            counts.due_soon,
-            "/returns/?due=soon",
-            "warn" if counts.due_soon else "info",
-        ),
-        Tile(
-            N_("Return deadlines missed"),
-            counts.overdue,
-            "/returns/?due=overdue",
-            "alert" if counts.overdue else "info",
+        *cases.due_tiles(
+            ReturnCase.case_type,
+            counts,
+            soon=N_("Return deadlines within 2 hours"),
+            overdue=N_("Return deadlines missed"),
         ),
     ]
 
@@ -70,11 +64,8 @@ DEADLINE_LABELS = {
 
 async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
     """Open cases whose timer falls before the next shift ends, or already passed."""
-    due = await (
-        ReturnCase.filter(status__in=list(OPEN_STATUSES), due_at__lt=window.end)
-        .order_by("due_at")
-        .only("id", "status", "kind", "due_at", "assignee_id", "platform_order_id")
-    )
+    columns = ("id", "status", "kind", "due_at", "assignee_id", "platform_order_id")
+    due = await cases.due_by(ReturnCase, window.end, OPEN_STATUSES, columns)
     return [
         HandoverItem.for_case(
             case,
@@ -107,7 +98,7 @@ async def resolve_case(ref: CaseRef) -> ResolvedCase | None:
 async def order_events(order_id: int) -> list[TimelineEvent]:
     events = []
     for case in await ReturnCase.filter(order_id=order_id):
-        href = f"/returns/{case.id}"
+        href = case.href
         label = (
             N_("Exchange requested") if case.kind.value == "exchange" else N_("Return requested")
         )
