@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -413,6 +413,15 @@ async def get_order(order_id: int) -> Order:
     if order is None:
         raise NotFound(N_("No such order."), id=order_id)
     return order
+
+
+async def orders_with_buyers(order_ids: Iterable[int | None]) -> dict[int, Order]:
+    """The orders a page of cases points at, each with its buyer, by id: one query a page.
+
+    A case queue shows each row's buyer; a case with no order (``None``) has none.
+    """
+    ids = [i for i in order_ids if i]
+    return {o.id: o for o in await Order.filter(id__in=ids).prefetch_related("customer")}
 
 
 async def order_timeline(order: Order, registry: Registry) -> list[TimelineEvent]:

@@ -14,6 +14,7 @@ from tortoise.expressions import Q
 
 from aftersales.core.models import AuditEvent, OutboxMessage, OutboxStatus, Store, User
 from aftersales.core.paging import DuePage, QueueFilters, due_first, narrow
+from aftersales.orders import service as orders_service
 from aftersales.orders.models import Customer, Order
 from aftersales.refunds import ledger, service
 from aftersales.refunds.models import (
@@ -62,12 +63,7 @@ async def search(filters: RefundFilters, *, per_page: int = PAGE_SIZE) -> Refund
 
 
 async def _rows(refunds: list[Refund]) -> list[QueueRow]:
-    orders = {
-        o.id: o
-        for o in await Order.filter(
-            id__in=[r.order_id for r in refunds if r.order_id]
-        ).prefetch_related("customer")
-    }
+    orders = await orders_service.orders_with_buyers(r.order_id for r in refunds)
     rules = {sid: await service.rules_for(sid) for sid in {r.store_id for r in refunds}}
     rows = []
     for refund in refunds:

@@ -13,6 +13,7 @@ from tortoise.expressions import Q
 
 from aftersales.core.models import AuditEvent, Store, User
 from aftersales.core.paging import DuePage, QueueFilters, due_first, narrow
+from aftersales.orders import service as orders_service
 from aftersales.orders.models import Customer, Order, Shipment
 from aftersales.refunds.models import Refund
 from aftersales.returns import service
@@ -52,12 +53,7 @@ async def search(filters: ReturnFilters, *, per_page: int = PAGE_SIZE) -> Return
 
 
 async def _rows(cases: list[ReturnCase]) -> list[QueueRow]:
-    orders = {
-        o.id: o
-        for o in await Order.filter(
-            id__in=[c.order_id for c in cases if c.order_id]
-        ).prefetch_related("customer")
-    }
+    orders = await orders_service.orders_with_buyers(c.order_id for c in cases)
     lines: dict[int, list[ReturnLine]] = {}
     for line in await ReturnLine.filter(case_id__in=[c.id for c in cases]).order_by("id"):
         lines.setdefault(line.case_id, []).append(line)  # type: ignore[attr-defined]
