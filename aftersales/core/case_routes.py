@@ -23,6 +23,7 @@ from aftersales.core.auth import current_user
 from aftersales.core.errors import AfterSalesError
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store, User
+from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 
@@ -78,6 +79,17 @@ async def queue_page(
             **context,
         },
     )
+
+
+def buyer_contact(request: Request, customer: Any) -> dict[str, str | None]:
+    """The buyer's phone and address on a case page, masked unless the reader's role sees them."""
+    if customer is None:
+        return {"phone": None, "address": None}
+    role = current_user(request).role
+    return {
+        "phone": phone_for(role, customer.phone),
+        "address": address_for(role, customer.address),
+    }
 
 
 async def form_fields(request: Request) -> Fields:

@@ -22,7 +22,6 @@ from aftersales.core.models import Store
 from aftersales.core.money import optional_amount
 from aftersales.core.periods import period_from_days
 from aftersales.core.photos import photo_response
-from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order
@@ -67,8 +66,6 @@ async def refund_queue(request: Request) -> Response:
 
 async def refund_detail(request: Request) -> Response:
     ctx = await queue.context(request.path_params["refund_id"])
-    role = current_user(request).role
-    customer = ctx.customer
     return render(
         request,
         "refunds/detail.html",
@@ -77,8 +74,7 @@ async def refund_detail(request: Request) -> Response:
             "refund": ctx.refund,
             "reasons": LABELS,
             "templates": REFUSAL_TEMPLATES,
-            "phone": phone_for(role, customer.phone) if customer else None,
-            "address": address_for(role, customer.address) if customer else None,
+            **case_routes.buyer_contact(request, ctx.customer),
         },
     )
 

@@ -20,7 +20,6 @@ from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store
 from aftersales.core.periods import period_from_days
 from aftersales.core.photos import Upload, check_photo, photo_response
-from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order, OrderItem
@@ -68,8 +67,6 @@ async def return_queue(request: Request) -> Response:
 
 async def return_detail(request: Request) -> Response:
     ctx = await queue.context(request.path_params["case_id"])
-    role = current_user(request).role
-    customer = ctx.customer
     return render(
         request,
         "returns/detail.html",
@@ -81,8 +78,7 @@ async def return_detail(request: Request) -> Response:
             "results": list(InspectionResult),
             "templates": REFUSAL_TEMPLATES,
             "default_address": service.store_setting(ctx.store, "return_address"),
-            "phone": phone_for(role, customer.phone) if customer else None,
-            "address": address_for(role, customer.address) if customer else None,
+            **case_routes.buyer_contact(request, ctx.customer),
             "scanned": request.query_params.get("scanned") == "1",
             "due_soon": cases.is_due_soon,
         },
