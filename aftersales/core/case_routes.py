@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from enum import Enum
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -23,6 +24,7 @@ from aftersales.core.auth import current_user
 from aftersales.core.errors import AfterSalesError
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store, User
+from aftersales.core.photos import photo_response
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
@@ -90,6 +92,20 @@ def buyer_contact(request: Request, customer: Any) -> dict[str, str | None]:
         "phone": phone_for(role, customer.phone),
         "address": address_for(role, customer.address),
     }
+
+
+async def stored_photo(
+    request: Request,
+    fetch: Callable[[int, int, Path], Awaitable[tuple[Path, str]]],
+    *,
+    case: str,
+    photo: str,
+) -> Response:
+    """A photo kept with a case, found by ``fetch(case_id, photo_id, data_dir)``."""
+    path, content_type = await fetch(
+        request.path_params[case], request.path_params[photo], request.app.state.settings.data_dir
+    )
+    return photo_response(path, content_type)
 
 
 async def form_fields(request: Request) -> Fields:

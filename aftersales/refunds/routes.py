@@ -21,7 +21,6 @@ from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store
 from aftersales.core.money import optional_amount
 from aftersales.core.periods import period_from_days
-from aftersales.core.photos import photo_response
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order
@@ -131,8 +130,10 @@ async def evidence_add(request: Request) -> Response:
     upload = None
     if isinstance(photo, UploadFile) and photo.filename:
         upload = evidence.Upload(photo.filename, await photo.read())
-    try:
-        await evidence.add_evidence(
+    return await case_routes.outcome(
+        request,
+        f"/refunds/{refund_id}#evidence",
+        lambda: evidence.add_evidence(
             refund_id,
             actor=current_user(request),
             kind=EvidenceKind(str(form.get("kind") or "note"))
@@ -141,21 +142,15 @@ async def evidence_add(request: Request) -> Response:
             data_dir=request.app.state.settings.data_dir,
             text=str(form.get("text") or ""),
             upload=upload,
-        )
-    except AfterSalesError as exc:
-        flash(request, exc.message, "alert")
-    else:
-        flash(request, _("Evidence kept with the refund."))
-    return RedirectResponse(f"/refunds/{refund_id}#evidence", status_code=303)
+        ),
+        _("Evidence kept with the refund."),
+    )
 
 
 async def evidence_photo(request: Request) -> Response:
-    path, content_type = await evidence.evidence_file(
-        request.path_params["refund_id"],
-        request.path_params["evidence_id"],
-        request.app.state.settings.data_dir,
+    return await case_routes.stored_photo(
+        request, evidence.evidence_file, case="refund_id", photo="evidence_id"
     )
-    return photo_response(path, content_type)
 
 
 async def evidence_zip(request: Request) -> Response:

@@ -19,7 +19,7 @@ from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store
 from aftersales.core.periods import period_from_days
-from aftersales.core.photos import Upload, check_photo, photo_response
+from aftersales.core.photos import Upload, check_photo
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order, OrderItem
@@ -154,7 +154,9 @@ async def receive_and_inspect(request: Request) -> Response:
             key = name.removeprefix("photo_")
             line_id = number_or_none(key)
             uploads.append((line_id, Upload(value.filename, await value.read())))
-    try:
+
+    async def work() -> None:
+        """The form's steps, checked photos first; the first error stops the rest."""
         for _line, upload in uploads:
             check_photo(upload)
         case = await service.get_case(case_id)
@@ -185,20 +187,16 @@ async def receive_and_inspect(request: Request) -> Response:
             await photos.attach(
                 case_id, line_id=line_id, upload=upload, actor=user, data_dir=data_dir
             )
-    except AfterSalesError as exc:
-        flash(request, exc.message, "alert")
-    else:
-        flash(request, _("Inspection recorded."))
-    return RedirectResponse(f"/returns/{case_id}", status_code=303)
+
+    return await case_routes.outcome(
+        request, f"/returns/{case_id}", work, _("Inspection recorded.")
+    )
 
 
 async def photo(request: Request) -> Response:
-    path, content_type = await photos.photo_file(
-        request.path_params["case_id"],
-        request.path_params["photo_id"],
-        request.app.state.settings.data_dir,
+    return await case_routes.stored_photo(
+        request, photos.photo_file, case="case_id", photo="photo_id"
     )
-    return photo_response(path, content_type)
 
 
 def _count(value: str, title: str) -> int:
