@@ -415,6 +415,17 @@ async def get_order(order_id: int) -> Order:
     return order
 
 
+async def order_of_record(
+    store: Store, platform_order_id: str, conn: BaseDBAsyncClient
+) -> Order | None:
+    """The synced order a platform's after-sale record names, if it synced yet.
+
+    Intake runs inside the sync's page transaction, hence ``conn``.
+    """
+    found = Order.get_or_none(store_id=store.id, platform_order_id=platform_order_id)
+    return await found.using_db(conn)
+
+
 async def orders_with_buyers(order_ids: Iterable[int | None]) -> dict[int, Order]:
     """The orders a page of cases points at, each with its buyer, by id: one query a page.
 

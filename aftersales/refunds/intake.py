@@ -15,6 +15,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from aftersales.core import audit, cases, clock
 from aftersales.core.models import Store
 from aftersales.core.reasons import classify
+from aftersales.orders import service as orders_service
 from aftersales.orders.models import Order, OrderItem
 from aftersales.refunds import ledger, service, states
 from aftersales.refunds.models import LedgerSource, Refund, RefundKind, RefundLine, RefundStatus
@@ -64,9 +65,7 @@ async def intake(store: Store, records: list[AfterSaleRecord], conn: BaseDBAsync
         refund = await Refund.get_or_none(
             store_id=store.id, platform_refund_id=record.platform_refund_id
         ).using_db(conn)
-        order = await Order.get_or_none(
-            store_id=store.id, platform_order_id=record.platform_order_id
-        ).using_db(conn)
+        order = await orders_service.order_of_record(store, record.platform_order_id, conn)
         if refund is None:
             refund = await _receive(store, record, kind, order, conn)
             if refund.status is RefundStatus.REQUESTED:

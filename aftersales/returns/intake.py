@@ -22,6 +22,7 @@ from aftersales.core import audit, cases, clock
 from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.models import Store
 from aftersales.core.reasons import classify
+from aftersales.orders import service as orders_service
 from aftersales.orders.models import Order, OrderItem, SyncError
 from aftersales.refunds.models import Refund
 from aftersales.returns import service
@@ -88,9 +89,7 @@ async def _take(
     case = await ReturnCase.get_or_none(
         store_id=store.id, platform_return_id=record.platform_refund_id
     ).using_db(conn)
-    order = await Order.get_or_none(
-        store_id=store.id, platform_order_id=record.platform_order_id
-    ).using_db(conn)
+    order = await orders_service.order_of_record(store, record.platform_order_id, conn)
     refund = await Refund.get_or_none(
         store_id=store.id, platform_refund_id=record.platform_refund_id
     ).using_db(conn)
