@@ -409,7 +409,9 @@ async def customers_with_phone(number: str) -> list[int]:
 
 
 async def get_order(order_id: int) -> Order:
-    order = await Order.get_or_none(id=order_id).prefetch_related("customer", "items", "shipments")
+    order = await Order.get_or_none(id=order_id).prefetch_related(
+        "customer", "items", "shipments", "store"
+    )
     if order is None:
         raise NotFound(N_("No such order."), id=order_id)
     return order

@@ -51,7 +51,16 @@ from aftersales.refunds.models import (
     RefundRules,
     RefundStatus,
 )
-from aftersales.refunds.rules import DEFAULT_RULES, Rules, Verdict, approval_limit, assess
+from aftersales.refunds.rules import (
+    CAP_RULE,
+    DEFAULT_RULES,
+    NO_CAP_RULE,
+    REMAINDER_RULE,
+    Rules,
+    Verdict,
+    approval_limit,
+    assess,
+)
 from connectors.base import RefundDecision, RefundWriteResult
 
 log = logging.getLogger("aftersales.refunds")
@@ -257,9 +266,9 @@ async def _approve_checked(
             conn=conn,
         )
         rule = rule or (
-            f"{actor.role.value} may approve up to {limit:.2f}"
+            CAP_RULE % {"value": actor.role.value, "limit": f"{limit:.2f}"}
             if limit is not None
-            else f"{actor.role.value} may approve any amount"
+            else NO_CAP_RULE % {"value": actor.role.value}
         )
     left = await ledger.refundable(refund, conn=conn)
     if left is None:
@@ -580,11 +589,7 @@ async def auto_approve(
         return
     left = await ledger.refundable(refund, conn=conn)
     if left is None or refund.requested_amount > left.limit:
-        await (
-            Refund.filter(id=refund.id)
-            .using_db(conn)
-            .update(rule="over the refundable remainder: a person decides")
-        )
+        await Refund.filter(id=refund.id).using_db(conn).update(rule=REMAINDER_RULE)
         return
     refund = await Refund.get(id=refund.id).using_db(conn)
     await _decide(
