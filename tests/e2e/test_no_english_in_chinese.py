@@ -135,6 +135,13 @@ async def one_case_per_status(page: Page, desk: RunningDesk) -> list[str]:
     return urls
 
 
+def after(urls: list[str], listing: str) -> str:
+    """The case page the walk opened from ``listing`` (the queue filtered by a status)."""
+    following = urls[urls.index(listing) + 1]
+    assert not following.startswith(listing.split("?")[0] + "?"), f"{listing} lists no case"
+    return following
+
+
 async def test_no_english_on_any_chinese_page(demo_desk: RunningDesk, browser: Browser) -> None:
     context = await browser.new_context(
         locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN"}
@@ -144,7 +151,9 @@ async def test_no_english_on_any_chinese_page(demo_desk: RunningDesk, browser: B
     codes = stored_codes()
     assert {"requested", "approved", "waiting_return", "zhongtong", "custom"} <= codes
     english: dict[str, list[str]] = {}
-    urls = page_urls(await demo_ids(page, demo_desk)) + await one_case_per_status(page, demo_desk)
+    ids = await demo_ids(page, demo_desk)
+    by_status = await one_case_per_status(page, demo_desk)
+    urls = page_urls(ids) + by_status
     read = 0
     for url in urls:
         response = await page.goto(demo_desk.url + url)
@@ -153,6 +162,17 @@ async def test_no_english_on_any_chinese_page(demo_desk: RunningDesk, browser: B
         read += len(text)
         if found := english_in(text, demo_desk.url, codes):
             english[url] = found
+    # Pages whose words this test had translated (platform status, the stored rule,
+    # carriers, the law's categories), kept for a person to look at.
+    shown = {
+        "order-detail": f"/orders/{ids['order_id']}",
+        "refunds-refunded": "/refunds/?status=refunded",
+        "refund-refunded": after(by_status, "/refunds/?status=refunded"),
+        "return-replacement-shipped": after(by_status, "/returns/?status=replacement_shipped"),
+    }
+    for name, url in shown.items():
+        await page.goto(demo_desk.url + url)
+        await page.screenshot(path=SCREENSHOTS / f"zh-chinese-{name}.png", full_page=True)
     await context.close()
     assert read > 20_000, f"only {read} characters read: is the page text collected?"
     report = "\n".join(f"{url}: {found}" for url, found in english.items())
