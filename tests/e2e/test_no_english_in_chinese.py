@@ -25,10 +25,8 @@ from playwright.async_api import Browser, Page
 import aftersales
 from aftersales import demo as desk_demo
 from aftersales.refunds.models import RefundStatus
-from aftersales.returns import demo as returns_demo
 from aftersales.returns.models import ReturnStatus
 from aftersales.returns.policy import LAW_EXCLUDED
-from connectors import demo as connector_demo
 from connectors.tracking import CODES as CARRIER_CODES
 from tests.e2e.conftest import SCREENSHOTS, RunningDesk
 from tests.e2e.walk import demo_ids, page_urls, sign_in_admin
@@ -44,21 +42,20 @@ VISIBLE_TEXT = """() => {
     }
   }
   for (const el of document.querySelectorAll(
-      "input[type=submit], input[type=button], input[type=reset], button[value]")) {
-    if (el.tagName === "INPUT") texts.push(el.value);
+      "input[type=submit], input[type=button], input[type=reset]")) {
+    texts.push(el.value);
   }
   for (const option of document.querySelectorAll("option")) texts.push(option.text);
   return texts.join("\\n");
 }"""
 
-# The demo's own data: the store an owner named in both scripts, and the return
-# parcels' tracking numbers. Chinese product titles carry Latin units and sizes
-# ("500ml", "T恤", "F尖"), which are single tokens and never a run of words.
-DEMO_DATA = [
-    desk_demo.DEMO_STORE,
-    *(number for _, number in returns_demo.TRACKING.values()),
-    *(title for title, _, _ in connector_demo.PRODUCTS),
-]
+# The demo's own data that is Latin on purpose: the store's name, which its owner
+# wrote in both scripts ("演示小店 Demo Shop"; a test of the demo signs in by it).
+# Nothing else needs allowing: product titles carry Latin only as units and sizes
+# ("500ml", "T恤"), tracking numbers and order numbers are letters run into digits
+# ("YT1000000002"), and neither is ever a run of words. A demo product or buyer
+# written in English would be flagged, as it should: the demo is a Chinese shop.
+DEMO_DATA = [desk_demo.DEMO_STORE]
 # Names that stay Latin in a Chinese UI, each for a reason:
 LATIN_NAMES = [
     # File formats and technical terms Chinese software writes in Latin
@@ -78,7 +75,6 @@ LATIN_NAMES = [
 TWO_WORDS = re.compile(r"(?<![\w@./:-])[A-Za-z]{2,}(?:[ \t\u00a0]+[A-Za-z]{2,})+(?![\w@/-])")
 SNAKE = re.compile(r"(?<![\w@./:-])[A-Za-z]+(?:_[A-Za-z]+)+(?![\w@/-])")
 WORD = re.compile(r"(?<![\w@./:-])[a-z]{2,}(?![\w@/-])")
-URL = re.compile(r"https?://\S+")
 
 
 def stored_codes() -> set[str]:
@@ -100,12 +96,10 @@ def stored_codes() -> set[str]:
     return values
 
 
-def english_in(text: str, desk_url: str, codes: set[str]) -> list[str]:
+def english_in(text: str, codes: set[str]) -> list[str]:
     """The English word runs and raw codes left once data and Latin names are taken out."""
-    for allowed in sorted(DEMO_DATA, key=len, reverse=True):
+    for allowed in DEMO_DATA:
         text = text.replace(allowed, " ")
-    text = text.replace(desk_url, " ")
-    text = URL.sub(" ", text)
     for name in LATIN_NAMES:
         text = re.sub(rf"(?<![A-Za-z]){re.escape(name)}(?![A-Za-z])", " ", text)
     found = TWO_WORDS.findall(text) + SNAKE.findall(text)
@@ -160,7 +154,7 @@ async def test_no_english_on_any_chinese_page(demo_desk: RunningDesk, browser: B
         assert response is not None and response.status < 400, f"{url}: {response}"
         text = await read_page(page)
         read += len(text)
-        if found := english_in(text, demo_desk.url, codes):
+        if found := english_in(text, codes):
             english[url] = found
     # Pages whose words this test had translated (platform status, the stored rule,
     # carriers, the law's categories), kept for a person to look at.
@@ -182,10 +176,9 @@ async def test_no_english_on_any_chinese_page(demo_desk: RunningDesk, browser: B
 def test_the_check_sees_english_and_spares_data() -> None:
     """The heuristic itself: sentences and codes are caught, the demo's data is not."""
     codes = {"waiting_return", "requested"}
-    assert english_in("退款 Refund queue 待处理", "http://x", codes) == ["Refund queue"]
-    assert english_in("状态：waiting_return", "http://x", codes) == ["waiting_return"]
-    assert english_in("状态 requested", "http://x", codes) == ["requested"]
-    assert english_in("WAIT_SELLER_AGREE", "http://x", codes) == ["WAIT_SELLER_AGREE"]
+    assert english_in("退款 Refund queue 待处理", codes) == ["Refund queue"]
+    assert english_in("状态：waiting_return", codes) == ["waiting_return"]
+    assert english_in("状态 requested", codes) == ["requested"]
+    assert english_in("WAIT_SELLER_AGREE", codes) == ["WAIT_SELLER_AGREE"]
     clean = f"{desk_demo.DEMO_STORE} 导出 CSV 店铺 Shopify 不锈钢保温杯 500ml"
-    assert english_in(clean + " http://x/hooks/demo/1 a@b.cn", "http://x", codes) == []
-    assert SCREENSHOTS.name == "screenshots"
+    assert english_in(clean + " YT1000000002 http://x/hooks/demo/1 a@b.cn", codes) == []
