@@ -43,6 +43,7 @@ from aftersales.core.reasons import ReasonCode
 
 if TYPE_CHECKING:
     from aftersales.core.models import AuditEvent, Store, User
+    from aftersales.core.modules import Tile
 
 log = logging.getLogger("aftersales.cases")
 
@@ -398,6 +399,25 @@ async def due_counts(model: type[Case], open_statuses: Collection[Enum]) -> DueC
         due_soon=await model.filter(status__in=open_, **due_soon_filter(now)).count(),
         overdue=await model.filter(status__in=open_, due_at__lt=now).count(),
     )
+
+
+async def due_tiles(
+    model: type[Case], open_statuses: Collection[Enum], *, due_soon: str, overdue: str, href: str
+) -> list[Tile]:
+    """A case type's two home tiles: due soon (warn) and overdue (alert), from ``due_counts``.
+
+    ``due_soon`` and ``overdue`` are the tiles' msgids; each links to
+    ``href`` with ``?due=soon`` or ``?due=overdue``, a list that selects
+    with ``due_soon_filter`` (and ``due_at__lt=now``), so the number on a
+    tile is the length of the list it opens.
+    """
+    from aftersales.core.modules import Tile
+
+    counts = await due_counts(model, open_statuses)
+    return [
+        Tile(due_soon, counts.due_soon, f"{href}?due=soon", "warn" if counts.due_soon else "info"),
+        Tile(overdue, counts.overdue, f"{href}?due=overdue", "alert" if counts.overdue else "info"),
+    ]
 
 
 @dataclass(frozen=True)

@@ -26,21 +26,13 @@ from tests.plugins.complaints.routes import routes
 
 async def dashboard_tiles(user: User) -> list[Tile]:
     """Due soon and overdue, counted by the kernel exactly as the linked lists select."""
-    counts = await cases.due_counts(Complaint, OPEN_STATUSES)
-    return [
-        Tile(
-            N_("Complaints due within 2 hours"),
-            counts.due_soon,
-            "/complaints/?due=soon",
-            "warn" if counts.due_soon else "info",
-        ),
-        Tile(
-            N_("Complaints overdue"),
-            counts.overdue,
-            "/complaints/?due=overdue",
-            "alert" if counts.overdue else "info",
-        ),
-    ]
+    return await cases.due_tiles(
+        Complaint,
+        OPEN_STATUSES,
+        due_soon=N_("Complaints due within 2 hours"),
+        overdue=N_("Complaints overdue"),
+        href="/complaints/",
+    )
 
 
 async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
