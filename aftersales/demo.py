@@ -5,7 +5,7 @@ from __future__ import annotations
 from aftersales.core import clock, service
 from aftersales.core.config import Settings
 from aftersales.core.models import Role, Store, User
-from aftersales.core.modules import enabled_modules
+from aftersales.core.modules import Registry, install
 from aftersales.orders.sync import record_handlers, sync_orders, sync_stream
 from connectors.base import Stream
 from connectors.demo import DemoConnector
@@ -29,12 +29,12 @@ async def load(username: str, password: str, settings: Settings) -> str:
         store = await Store.create(name=DEMO_STORE, platform="demo")
     connector = DemoConnector(now=clock.now())  # the desk's clock, so tests can move it
     landed = await sync_orders(store, connector)
-    modules = enabled_modules(settings)
+    registry = install(Registry.build(settings))
     requests = await sync_stream(
-        store, Stream.AFTER_SALES, connector, handlers=record_handlers(modules)
+        store, Stream.AFTER_SALES, connector, handlers=record_handlers(registry)
     )
     cases = ""
-    if any(m.name == "returns" for m in modules):
+    if "returns" in registry:
         from aftersales.returns import demo as returns_demo
 
         cases = f", {await returns_demo.seed(store, owner)} return cases"

@@ -83,13 +83,13 @@ class HostileShop(DemoConnector):
 async def create_hostile_shop(*, now: datetime, text: str = HOSTILE) -> Store:
     """A store named ``text``, synced from ``HostileShop`` through the real sync
     (orders, refunds, return cases), so every page has hostile text to show."""
-    from aftersales.core.modules import all_modules
+    from aftersales.core.modules import current
     from aftersales.orders.sync import record_handlers, sync_stream
 
     store = await create_store(name=text)
     connector = HostileShop(text=text, now=now, days=30, orders_per_day=4)
     await sync_stream(store, Stream.ORDERS, connector)
-    await sync_stream(store, Stream.AFTER_SALES, connector, handlers=record_handlers(all_modules()))
+    await sync_stream(store, Stream.AFTER_SALES, connector, handlers=record_handlers(current()))
     return store
 
 

@@ -29,7 +29,7 @@ from aftersales.core.auth import MAX_TEXT
 from aftersales.core.config import Settings
 from aftersales.core.errors import ConfigError, InvalidInput, Msgid
 from aftersales.core.i18n import N_
-from aftersales.core.modules import Module, enabled_modules
+from aftersales.core.modules import Registry
 
 
 def db_url(url: str) -> str:
@@ -57,17 +57,8 @@ def connection_config(url: str) -> dict[str, Any]:
     return config
 
 
-def tortoise_config(settings: Settings, modules: list[Module] | None = None) -> dict[str, Any]:
-    modules = enabled_modules(settings) if modules is None else modules
-    apps: dict[str, Any] = {}
-    for module in modules:
-        if module.models is None:
-            continue
-        apps[module.name] = {
-            "models": [module.models],
-            "migrations": module.migrations,
-            "default_connection": "default",
-        }
+def tortoise_config(settings: Settings, registry: Registry | None = None) -> dict[str, Any]:
+    apps = (registry or Registry.build(settings)).tortoise_apps()
     return {
         "connections": {"default": connection_config(settings.database_url)},
         "apps": apps,

@@ -23,7 +23,7 @@ from arq.worker import Function, Worker
 
 from aftersales.core import aftercommit, db, outbox
 from aftersales.core.config import Settings
-from aftersales.core.modules import Module, OutboxContext, enabled_modules, outbox_handlers
+from aftersales.core.modules import OutboxContext, Registry, install
 
 log = logging.getLogger("aftersales.jobs")
 
@@ -100,18 +100,21 @@ def worker_kwargs(
     settings: Settings,
     redis_settings: RedisSettings,
     *,
-    modules: list[Module] | None = None,
+    registry: Registry | None = None,
     manage_db: bool = True,
 ) -> dict[str, Any]:
-    """Everything arq's Worker needs; ``manage_db=False`` when the web app owns the DB."""
-    modules = enabled_modules(settings) if modules is None else modules
-    functions: list[Any] = [outbox_deliver, outbox_sweep]
+    """Everything arq's Worker needs; ``manage_db=False`` when the web app owns the DB.
+
+    The registry is built once here (or handed over by the web app that runs
+    this worker in-process) and given to every job as ``ctx["registry"]``,
+    so no job scans the entry points again.
+    """
+    registry = install(registry or Registry.build(settings))
+    functions: list[Any] = [outbox_deliver, outbox_sweep, *registry.jobs()]
     cron_jobs: list[Any] = [
-        cron(outbox_sweep, second=SWEEP_SECONDS, unique=True, run_at_startup=True)
+        cron(outbox_sweep, second=SWEEP_SECONDS, unique=True, run_at_startup=True),
+        *registry.cron(),
     ]
-    for module in modules:
-        functions.extend(module.functions)
-        cron_jobs.extend(module.cron_jobs)
     functions = [_unit_of_work_job(job) for job in functions]
     cron_jobs = [_unit_of_work_job(job) for job in cron_jobs]
 
@@ -119,7 +122,10 @@ def worker_kwargs(
         if manage_db:
             await db.init_db(settings)
         ctx["settings"] = settings
-        ctx["outbox_handlers"] = outbox_handlers(modules)
+        ctx["registry"] = registry
+        ctx["outbox_handlers"] = registry.outbox_handlers()
+        if manage_db:  # in-process, the web app already ran them
+            await registry.on_startup()
         log.info("worker.started functions=%d cron=%d", len(functions), len(cron_jobs))
 
     async def shutdown(ctx: dict[str, Any]) -> None:
@@ -147,9 +153,10 @@ def make_worker(
     manage_db: bool = True,
     burst: bool = False,
     handle_signals: bool = True,
+    registry: Registry | None = None,
 ) -> Worker:
     return Worker(
-        **worker_kwargs(settings, redis_settings, manage_db=manage_db),
+        **worker_kwargs(settings, redis_settings, registry=registry, manage_db=manage_db),
         burst=burst,
         handle_signals=handle_signals,
     )

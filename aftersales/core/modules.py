@@ -1,29 +1,39 @@
 """The module registry: built-in modules and entry-point plugins load alike.
 
 A module is a declarative manifest (``Module``). The desk never imports a
-module's insides by name: it reads routes, nav, jobs and hooks from here, so
-a third-party package that registers ``aftersales.modules`` entry point is
-as much at home as ``refunds``.
+module's insides by name: one ``Registry``, built at start-up from the
+enabled modules, reads routes, nav, jobs and hooks from the manifests, so a
+third-party package that registers an ``aftersales.modules`` entry point is
+as much at home as ``refunds``. Nothing else loops over manifest fields:
+each hook has one documented ``Registry`` method, which calls the modules in
+their declared order (``after``) and keeps one module's failure from
+breaking the page (see ``Registry``).
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Mount
 
 from aftersales.core.cases import CaseRef, CaseResolver, HandoverItem, ResolvedCase
 from aftersales.core.errors import ConfigError
+from aftersales.core.i18n import N_
 
 if TYPE_CHECKING:
     from aftersales.core.config import Settings
     from aftersales.core.models import Role, User
+
+log = logging.getLogger("aftersales.modules")
+T = TypeVar("T")
 
 ENTRY_POINT_GROUP = "aftersales.modules"
 BUILTIN = (
@@ -84,8 +94,11 @@ class OrderLink:
 
 @dataclass(frozen=True)
 class ReportLink:
-    label: str
+    """A report page listed on the Reports page; ``roles`` None: the report readers."""
+
+    label: str  # an English msgid
     path: str
+    roles: frozenset[Role] | None = None
 
 
 @dataclass(frozen=True)
@@ -114,11 +127,30 @@ for a retry; ``PermanentFailure`` stops retrying.
 """
 
 
+Subscriber = Callable[..., Awaitable[None]]
+"""``handler(**payload)`` reacts to a domain event another module emitted.
+
+It runs inside the emitter's transaction, in a savepoint of its own: what it
+writes commits with the change that caused the event, and a subscriber that
+fails is rolled back alone and logged, never the emitter's change.
+"""
+
+DOMAIN_EVENTS: dict[str, str] = {
+    "refund_settled": (
+        "The money of a refund went back to the buyer (its ledger rows are written), "
+        "once per refund. Payload: ``refund_id`` (int) and ``source`` (``desk`` when "
+        "our write-back settled it, ``platform`` when a sync brought the platform's word)."
+    ),
+}
+"""The domain events core knows, with their payload; a module may declare more (``emits``)."""
+
+
 @dataclass
 class Module:
-    """The manifest of one desk module.
+    """The manifest of one desk module; only ``Registry`` reads it.
 
-    Hooks, each optional:
+    Hooks, each optional, each called through the ``Registry`` method of the
+    same name (which documents when and how):
 
     - ``dashboard_tiles(user)``: awaitable list of ``Tile`` for the home page;
       called for every signed-in user, so it must filter by role itself.
@@ -127,14 +159,24 @@ class Module:
     - ``resolve_case(ref)``: the title, link and state of one of its cases
       named by a ``CaseRef``, or None (``resolve_case()`` below asks the owner).
     - ``outbox_handlers``: outbox kind -> ``OutboxHandler``.
-    - ``record_handlers``: sync stream (``after_sales``, ``reviews``) -> ``RecordHandler``.
-    - ``hooks``: routes mounted under ``/hooks/`` without login (signed webhooks).
-    - ``reports``: report pages listed under Reports for owners.
+    - ``record_handlers``: sync stream (``after_sales``, ``reviews``) -> ``RecordHandler``;
+      they run in module order, so a module whose handler reads what another
+      one's wrote names it in ``after``.
+    - ``webhooks``: routes mounted under ``/hooks/`` without login (signed webhooks).
+    - ``reports``: report pages listed on the Reports page for the roles that read them.
     - ``order_events(order_id)``: awaitable list of ``TimelineEvent`` for the
       order detail page (a refund decided, a review received).
     - ``order_links``: actions offered on the order page (start a refund).
+    - ``on_startup()``: awaited once when the desk or a worker starts (load a
+      model, warm a cache).
+    - ``subscribers``: domain event name -> ``Subscriber`` (see ``DOMAIN_EVENTS``).
     - ``labels``: kind (``event``, ``refund_status``, ...) -> value -> English
       msgid, the module's stored words as pages show them (see ``core/labels.py``).
+
+    ``after`` names modules whose hooks must run before this one's (returns
+    intake reads the refund that refunds intake just wrote). ``store_settings``
+    declares the per-store settings this module owns, with their defaults,
+    read through ``Registry.store_setting``.
     """
 
     name: str
@@ -148,13 +190,18 @@ class Module:
     cron_jobs: Sequence[Any] = ()
     outbox_handlers: dict[str, OutboxHandler] = field(default_factory=dict)
     record_handlers: dict[str, RecordHandler] = field(default_factory=dict)
-    hooks: Sequence[BaseRoute] = ()
+    webhooks: Sequence[BaseRoute] = ()
     dashboard_tiles: Callable[[User], Awaitable[list[Tile]]] | None = None
     handover_items: Callable[[HandoverWindow], Awaitable[list[HandoverItem]]] | None = None
     resolve_case: CaseResolver | None = None
     reports: Sequence[ReportLink] = ()
     order_events: Callable[[int], Awaitable[list[TimelineEvent]]] | None = None
     order_links: Sequence[OrderLink] = ()
+    on_startup: Callable[[], Awaitable[None]] | None = None
+    subscribers: Mapping[str, Subscriber] = field(default_factory=dict)
+    emits: Sequence[str] = ()
+    store_settings: Mapping[str, Any] = field(default_factory=dict)
+    after: Sequence[str] = ()
     templates: Path | None = None
     can_disable: bool = True
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -164,12 +211,15 @@ def _load(ref: str) -> Module:
     module_path, _, attr = ref.partition(":")
     obj = getattr(importlib.import_module(module_path), attr or "module")
     if not isinstance(obj, Module):
-        raise ConfigError(f"{ref} is not an aftersales Module")
+        raise ConfigError(N_("%(ref)s is not an aftersales Module."), ref=ref)
     return obj
 
 
 def all_modules() -> list[Module]:
-    """Built-in modules first, then every installed plugin, each name once."""
+    """Built-in modules first, then every installed plugin, each name once.
+
+    Scans the entry points: call it at start-up (``Registry.build``), not per job.
+    """
     found: dict[str, Module] = {}
     refs = list(BUILTIN)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -177,24 +227,33 @@ def all_modules() -> list[Module]:
     for ref in refs:
         module = _load(ref)
         if module.name in found and found[module.name] is not module:
-            raise ConfigError(f"two modules are named {module.name!r} ({ref})")
+            raise ConfigError(
+                N_("Two modules are named %(name)s (%(ref)s)."), name=module.name, ref=ref
+            )
         found[module.name] = module
     return list(found.values())
 
 
-def enabled_modules(settings: Settings) -> list[Module]:
-    unknown = settings.disabled_modules - {m.name for m in all_modules()}
+def enabled_modules(settings: Settings, installed: Sequence[Module] | None = None) -> list[Module]:
+    """The installed modules less those ``AFTERSALES_DISABLED_MODULES`` switches off."""
+    installed = all_modules() if installed is None else installed
+    unknown = settings.disabled_modules - {m.name for m in installed}
     if unknown:
-        raise ConfigError(f"AFTERSALES_DISABLED_MODULES names unknown modules: {sorted(unknown)}")
-    return [m for m in all_modules() if not (m.can_disable and m.name in settings.disabled_modules)]
+        raise ConfigError(
+            N_("%(setting)s names unknown modules: %(names)s."),
+            setting="AFTERSALES_DISABLED_MODULES",
+            names=", ".join(sorted(unknown)),
+        )
+    return [m for m in installed if not (m.can_disable and m.name in settings.disabled_modules)]
 
 
 async def resolve_case(modules: Sequence[Module], ref: CaseRef) -> ResolvedCase | None:
-    """What ``ref`` points at now, asked of the module that owns it; None if gone."""
-    for module in modules:
-        if module.name == ref.module and module.resolve_case is not None:
-            return await module.resolve_case(ref)
-    return None
+    """What ``ref`` points at now, asked of the module that owns it; None if gone.
+
+    For callers holding a list of modules; the desk asks ``Registry.resolve_case``.
+    """
+    resolved: ResolvedCase | None = await Registry(modules).resolve_case(ref)
+    return resolved
 
 
 def module_labels(modules: Sequence[Module]) -> dict[str, dict[str, str]]:
@@ -210,8 +269,343 @@ def module_labels(modules: Sequence[Module]) -> dict[str, dict[str, str]]:
     return merged
 
 
-def outbox_handlers(modules: Sequence[Module]) -> dict[str, OutboxHandler]:
-    handlers: dict[str, OutboxHandler] = {}
+def ordered(modules: Sequence[Module], installed: Sequence[Module] | None = None) -> list[Module]:
+    """``modules`` sorted so that each runs after the modules its ``after`` names.
+
+    Stable: modules keep their listed order (built-ins first) unless an
+    ``after`` moves them. A name in ``after`` that is installed but switched
+    off is ignored; one that no installed module has, or a cycle, is a
+    ``ConfigError`` at start-up rather than a silent order.
+    """
+    known = {m.name for m in (installed if installed is not None else modules)}
+    known |= {m.name for m in modules}
+    present = {m.name for m in modules}
     for module in modules:
-        handlers.update(module.outbox_handlers)
-    return handlers
+        for name in module.after:
+            if name not in known:
+                raise ConfigError(
+                    N_("Module %(module)s runs after %(name)s, which is not installed."),
+                    module=module.name,
+                    name=name,
+                )
+    waiting = {m.name: {n for n in m.after if n in present and n != m.name} for m in modules}
+    result: list[Module] = []
+    placed: set[str] = set()
+    pending = list(modules)
+    while pending:
+        ready = next((m for m in pending if waiting[m.name] <= placed), None)
+        if ready is None:
+            raise ConfigError(
+                N_("The modules' run order has a cycle: %(names)s."),
+                names=", ".join(m.name for m in pending),
+            )
+        result.append(ready)
+        placed.add(ready.name)
+        pending.remove(ready)
+    return result
+
+
+class Registry:
+    """The enabled modules, read at start-up; the only reader of ``Module`` manifests.
+
+    Every hook has one method here. Hooks that only read for a page or a list
+    (nav, tiles, handover items, order events, case references, start-up,
+    domain events) are isolated per module: one that raises is logged with
+    the module's name and skipped, so a broken plugin costs its own tile and
+    not the page. Hooks whose failure must stop the work (record handlers,
+    which run inside a sync page's transaction; outbox handlers, whose
+    failure asks for a retry) are handed out in order and raise as they are.
+    """
+
+    def __init__(self, modules: Sequence[Module], *, installed: Sequence[Module] | None = None):
+        self.modules: tuple[Module, ...] = tuple(ordered(modules, installed))
+        self._by_name = {m.name: m for m in self.modules}
+        self._setting_owner: dict[str, str] = {}
+        for module in self.modules:
+            for key in module.store_settings:
+                owner = self._setting_owner.setdefault(key, module.name)
+                if owner != module.name:
+                    raise ConfigError(
+                        N_("The store setting %(key)s is declared by %(first)s and %(second)s."),
+                        key=key,
+                        first=owner,
+                        second=module.name,
+                    )
+        declared = set(DOMAIN_EVENTS)
+        for module in installed or self.modules:
+            declared |= set(module.emits)
+        for module in self.modules:
+            for event in module.subscribers:
+                if event not in declared:
+                    raise ConfigError(
+                        N_("Module %(module)s subscribes to %(event)s, which nothing emits."),
+                        module=module.name,
+                        event=event,
+                    )
+
+    @classmethod
+    def build(cls, settings: Settings) -> Registry:
+        """Scan the entry points once and keep the modules the settings enable."""
+        installed = all_modules()
+        return cls(enabled_modules(settings, installed), installed=installed)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def module(self, name: str) -> Module:
+        """The enabled module called ``name``; KeyError when it is not enabled."""
+        return self._by_name[name]
+
+    # -- what is mounted and scheduled -------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        """Page routes: core's at the root, every other module's under ``/<name>/``."""
+        pages: list[BaseRoute] = []
+        for module in self.modules:
+            if module.name == "core":
+                pages.extend(module.routes)
+            elif module.routes:
+                pages.append(Mount(f"/{module.name}", routes=list(module.routes)))
+        return pages
+
+    def api_routes(self) -> list[BaseRoute]:
+        """JSON API routes, mounted by the app under ``/api/v1``."""
+        return [route for module in self.modules for route in module.api_routes]
+
+    def webhooks(self) -> list[BaseRoute]:
+        """Signed webhook routes, mounted by the app under ``/hooks`` without login."""
+        return [route for module in self.modules for route in module.webhooks]
+
+    def jobs(self) -> list[Callable[..., Any]]:
+        """The arq functions every module registers on the worker."""
+        return [fn for module in self.modules for fn in module.functions]
+
+    def cron(self) -> list[Any]:
+        """The arq cron jobs every module schedules."""
+        return [job for module in self.modules for job in module.cron_jobs]
+
+    def template_dirs(self) -> list[Path]:
+        """Plugins' own ``templates/`` folders, searched after the desk's."""
+        return [module.templates for module in self.modules if module.templates]
+
+    def labels(self) -> dict[str, dict[str, str]]:
+        """Every enabled module's stored words by kind, for ``core/labels.LabelBook``."""
+        return module_labels(self.modules)
+
+    def tortoise_apps(self) -> dict[str, dict[str, Any]]:
+        """One Tortoise app per module with models, named after the module."""
+        return {
+            module.name: {
+                "models": [module.models],
+                "migrations": module.migrations,
+                "default_connection": "default",
+            }
+            for module in self.modules
+            if module.models is not None
+        }
+
+    # -- what sync and the outbox call -------------------------------------------------------
+
+    def record_handlers(self, stream: str) -> list[RecordHandler]:
+        """The handlers of one sync stream, in declared order (``after``).
+
+        Not isolated: they run inside the page's transaction, and a failing
+        one must fail the page (kept as the sync's error, retried) rather
+        than mark its records handled.
+        """
+        return [m.record_handlers[stream] for m in self.modules if stream in m.record_handlers]
+
+    def outbox_handlers(self) -> dict[str, OutboxHandler]:
+        """Outbox kind -> handler; the outbox retries what raises, so no isolation here."""
+        handlers: dict[str, OutboxHandler] = {}
+        for module in self.modules:
+            handlers.update(module.outbox_handlers)
+        return handlers
+
+    # -- what pages show ---------------------------------------------------------------------
+
+    def nav(self, user: User | None) -> list[NavEntry]:
+        """The top bar for ``user``: each module's entries their role may see, then Reports.
+
+        Reports appears when the user may read at least one report; it opens
+        the page that lists them (``reports``).
+        """
+        if user is None:
+            return []
+        entries = [e for m in self.modules for e in m.nav if user.role in e.roles]
+        if self.reports(user):
+            entries.append(NavEntry(N_("Reports"), REPORTS_PATH, frozenset({user.role})))
+        return entries
+
+    def reports(self, user: User | None) -> list[tuple[Module, list[ReportLink]]]:
+        """Each module's report links the user's role reads, grouped by module.
+
+        A link without roles is for the report readers (supervisors, owners, admins).
+        """
+        if user is None:
+            return []
+        from aftersales.core.auth import MANAGERS
+
+        found = []
+        for module in self.modules:
+            links = [r for r in module.reports if user.role in (r.roles or MANAGERS)]
+            if links:
+                found.append((module, links))
+        return found
+
+    def order_links(self, user: User | None = None) -> list[OrderLink]:
+        """The actions every module offers on an order page, those ``user`` may take."""
+        return [
+            link
+            for module in self.modules
+            for link in module.order_links
+            if link.roles is None or (user is not None and user.role in link.roles)
+        ]
+
+    async def dashboard_tiles(self, user: User) -> list[tuple[Module, list[Tile]]]:
+        """The home page's sections: each module's tiles for ``user``, empty ones left out."""
+        sections = []
+        for module in self.modules:
+            if module.dashboard_tiles is not None:
+                tiles = await self._isolated(
+                    module, "dashboard_tiles", module.dashboard_tiles(user)
+                )
+                if tiles:
+                    sections.append((module, list(tiles)))
+        return sections
+
+    async def handover_items(self, window: HandoverWindow) -> list[HandoverItem]:
+        """Every module's open items for a shift window, in module order."""
+        items: list[HandoverItem] = []
+        for module in self.modules:
+            if module.handover_items is not None:
+                found = await self._isolated(
+                    module, "handover_items", module.handover_items(window)
+                )
+                items.extend(found or ())
+        return items
+
+    async def order_events(self, order_id: int) -> list[TimelineEvent]:
+        """Every module's lines for an order's timeline (unsorted: the page sorts by time)."""
+        events: list[TimelineEvent] = []
+        for module in self.modules:
+            if module.order_events is not None:
+                found = await self._isolated(module, "order_events", module.order_events(order_id))
+                events.extend(found or ())
+        return events
+
+    async def resolve_case(self, ref: CaseRef) -> ResolvedCase | None:
+        """Title, link and live state of the case ``ref`` names, from the module owning it.
+
+        ``ref.module`` picks the module; None when it is not enabled, has no
+        resolver, or its resolver failed (logged): a handover item pointing at
+        a switched-off module still shows, without a link.
+        """
+        module = self._by_name.get(getattr(ref, "module", ""))
+        if module is None or module.resolve_case is None:
+            return None
+        return await self._isolated(module, "resolve_case", module.resolve_case(ref))
+
+    # -- start-up and domain events ----------------------------------------------------------
+
+    async def on_startup(self) -> None:
+        """Await every module's ``on_startup`` once; one that fails is logged, the desk starts."""
+        for module in self.modules:
+            if module.on_startup is not None:
+                await self._isolated(module, "on_startup", module.on_startup())
+
+    async def emit(self, event: str, /, **payload: Any) -> None:
+        """Tell every module subscribed to ``event``; the emitter never waits on a sibling's error.
+
+        Each subscriber runs in a savepoint of the caller's transaction (or a
+        transaction of its own outside one): its writes commit together with
+        the change that caused the event, and one that raises is rolled back
+        alone and logged with its module's name.
+        """
+        assert event in DOMAIN_EVENTS or any(event in m.emits for m in self.modules), event
+        from tortoise.transactions import in_transaction
+
+        for module in self.modules:
+            handler = module.subscribers.get(event)
+            if handler is None:
+                continue
+            try:
+                async with in_transaction():
+                    await handler(**payload)
+            except Exception:
+                log.exception("modules.subscriber_failed module=%s event=%s", module.name, event)
+
+    # -- per-store settings ------------------------------------------------------------------
+
+    def store_setting(self, store: Any, module: str, key: str) -> Any:
+        """A store's value of a setting ``module`` declares, else the declared default.
+
+        A key the module does not declare is a programmer error (KeyError):
+        every per-store setting has a default and an owner.
+        """
+        defaults = self._by_name[module].store_settings
+        if key not in defaults:
+            raise KeyError(f"module {module!r} declares no store setting {key!r}")
+        value = (store.settings or {}).get(key)
+        return copy.deepcopy(defaults[key]) if value is None else value
+
+    async def update_store_settings(
+        self, store: Any, module: str, changes: Mapping[str, Any], conn: Any
+    ) -> dict[str, Any]:
+        """Write ``module``'s own keys of a store's settings, leaving every other key alone.
+
+        Re-reads the row inside ``conn``'s transaction (locked on PostgreSQL),
+        so a key another module or page wrote since ``store`` was loaded is
+        kept rather than overwritten with a stale copy. Returns the new
+        settings and updates ``store`` in place.
+        """
+        from aftersales.core.models import Store
+
+        defaults = self._by_name[module].store_settings
+        unknown = set(changes) - set(defaults)
+        if unknown:
+            raise KeyError(f"module {module!r} declares no store settings {sorted(unknown)}")
+        query = Store.filter(id=store.id).using_db(conn)
+        if conn.capabilities.dialect == "postgres":
+            query = query.select_for_update()
+        fresh = await query.first()  # a model, not values_list: that drops FOR UPDATE
+        merged: dict[str, Any] = {**(fresh.settings if fresh else {}), **changes}
+        await Store.filter(id=store.id).using_db(conn).update(settings=merged)
+        store.settings = merged
+        return merged
+
+    async def _isolated(self, module: Module, hook: str, call: Awaitable[T]) -> T | None:
+        try:
+            return await call
+        except Exception:
+            log.exception("modules.hook_failed module=%s hook=%s", module.name, hook)
+            return None
+
+
+REPORTS_PATH = "/reports/"
+
+_current: Registry | None = None
+
+
+def install(registry: Registry) -> Registry:
+    """Make ``registry`` the process's own, the one services emit domain events through.
+
+    The app factory, the worker and the CLI each install the registry they
+    built at start-up.
+    """
+    global _current
+    _current = registry
+    return registry
+
+
+def current() -> Registry:
+    """The installed registry; without one (a script, a test), every installed module."""
+    global _current
+    if _current is None:
+        _current = Registry(all_modules())
+    return _current
+
+
+async def emit(event: str, /, **payload: Any) -> None:
+    """Emit a domain event through the process's registry (``Registry.emit``)."""
+    await current().emit(event, **payload)

@@ -16,12 +16,12 @@ from starlette.routing import Route
 import aftersales.core.api  # noqa: F401  (registers the {name:id} path convertor used below)
 from aftersales.core import accounts, db, i18n, service, throttle
 from aftersales.core.auth import current_user, remember_login, requires
-from aftersales.core.errors import AfterSalesError, InvalidInput
+from aftersales.core.errors import AfterSalesError, InvalidInput, PermissionDenied
 from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.jobs import worker_heartbeat
 from aftersales.core.models import Role
-from aftersales.core.modules import Tile
+from aftersales.core.modules import REPORTS_PATH, Registry, Tile
 from aftersales.core.security import MIN_PASSWORD_LENGTH
 from aftersales.core.templating import flash, render
 
@@ -87,13 +87,20 @@ async def logout(request: Request) -> Response:
 
 async def home(request: Request) -> Response:
     user = current_user(request)
-    sections: list[tuple[str, list[Tile]]] = []
-    for module in request.app.state.modules:
-        if module.dashboard_tiles is not None:
-            tiles = await module.dashboard_tiles(user)
-            if tiles:
-                sections.append((module.label, tiles))
+    registry: Registry = request.app.state.registry
+    sections: list[tuple[str, list[Tile]]] = [
+        (module.label, tiles) for module, tiles in await registry.dashboard_tiles(user)
+    ]
     return render(request, "core/home.html", {"sections": sections})
+
+
+async def reports(request: Request) -> Response:
+    """The Reports menu: each module's report pages the user's role reads."""
+    registry: Registry = request.app.state.registry
+    sections = [(module.label, links) for module, links in registry.reports(current_user(request))]
+    if not sections:
+        raise PermissionDenied()
+    return render(request, "core/reports.html", {"sections": sections})
 
 
 # Forms that take a new password say how long it must be.
@@ -347,4 +354,5 @@ routes = [
     Route("/users/{user_id:id}/tokens", token_create, methods=["POST"]),
     Route("/users/{user_id:id}/tokens/{token_id:id}/revoke", token_revoke, methods=["POST"]),
     Route("/healthz", healthz, name="healthz"),
+    Route(REPORTS_PATH, reports, name="reports"),
 ]

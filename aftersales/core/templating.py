@@ -15,7 +15,7 @@ from aftersales.core import clock, i18n
 from aftersales.core.auth import csrf_token
 from aftersales.core.i18n import N_
 from aftersales.core.labels import LabelBook
-from aftersales.core.modules import Module, NavEntry
+from aftersales.core.modules import NavEntry, Registry
 from aftersales.core.money import format_money
 
 
@@ -42,8 +42,8 @@ def tr(msgid: str, **params: object) -> str:
     return text % params if params else text
 
 
-def build_environment(modules: list[Module]) -> jinja2.Environment:
-    search = [str(templates_dir())] + [str(m.templates) for m in modules if m.templates]
+def build_environment(registry: Registry) -> jinja2.Environment:
+    search = [str(templates_dir())] + [str(path) for path in registry.template_dirs()]
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
         autoescape=jinja2.select_autoescape(["html", "xml"]),
@@ -53,7 +53,7 @@ def build_environment(modules: list[Module]) -> jinja2.Environment:
     env.filters["money"] = format_money
     env.globals["tr"] = tr
     # label(kind, value): a stored word (status, event, reason) from the modules' maps.
-    env.globals["label"] = LabelBook.of(modules).text
+    env.globals["label"] = LabelBook(registry.labels()).text
     return env
 
 
@@ -64,10 +64,8 @@ def local_time(value: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%
 
 
 def visible_nav(request: Request) -> list[NavEntry]:
-    user = request.scope.get("state", {}).get("user")
-    if user is None:
-        return []
-    return [entry for m in request.app.state.modules for entry in m.nav if user.role in entry.roles]
+    registry: Registry = request.app.state.registry
+    return registry.nav(request.scope.get("state", {}).get("user"))
 
 
 def render(

@@ -34,7 +34,7 @@ from aftersales.core.config import Settings
 from aftersales.core.errors import AfterSalesError
 from aftersales.core.i18n import N_
 from aftersales.core.jobs import make_worker, stop_worker
-from aftersales.core.modules import Module, enabled_modules
+from aftersales.core.modules import Registry, install
 from aftersales.core.redis import RedisHandle, open_redis
 from aftersales.core.sessions import RedisSessions
 from aftersales.core.templating import build_environment, render_error, templates_dir
@@ -220,22 +220,6 @@ async def on_crash(request: Request, exc: Exception) -> Response:
     )
 
 
-def collect_routes(modules: list[Module]) -> tuple[list[BaseRoute], list[BaseRoute]]:
-    pages: list[BaseRoute] = []
-    api: list[BaseRoute] = []
-    hooks: list[BaseRoute] = []
-    for module in modules:
-        if module.name == "core":
-            pages.extend(module.routes)
-        elif module.routes:
-            pages.append(Mount(f"/{module.name}", routes=list(module.routes)))
-        api.extend(module.api_routes)
-        hooks.extend(module.hooks)
-    if hooks:
-        pages.append(Mount("/hooks", routes=hooks))
-    return pages, api
-
-
 def create_app(
     settings: Settings,
     *,
@@ -243,12 +227,18 @@ def create_app(
     redis: RedisHandle | None = None,
     run_worker: bool = False,
 ) -> Starlette:
-    """Build the desk; tests pass ``manage_db=False`` and their own Redis."""
-    modules = enabled_modules(settings)
-    pages, api = collect_routes(modules)
+    """Build the desk; tests pass ``manage_db=False`` and their own Redis.
+
+    The module registry is built here, once: routes, templates, the worker
+    and every request read it from ``app.state.registry``.
+    """
+    registry = install(Registry.build(settings))
+    api = registry.api_routes()
+    webhooks = registry.webhooks()
     static = Path(templates_dir()) / "static"
     routes: list[BaseRoute] = [
-        *pages,
+        *registry.routes(),
+        *([Mount("/hooks", routes=webhooks)] if webhooks else []),
         Mount("/api/v1", routes=api),
         Mount("/static", app=StaticFiles(directory=static), name="static"),
     ]
@@ -259,9 +249,13 @@ def create_app(
         if manage_db:
             await db.init_db(settings)
         app.state.redis = await create_pool(handle.settings)
+        install(registry)  # the app that starts last owns the process's domain events
+        await registry.on_startup()
         worker_task = None
         if run_worker:
-            worker = make_worker(settings, handle.settings, manage_db=False, handle_signals=False)
+            worker = make_worker(
+                settings, handle.settings, manage_db=False, handle_signals=False, registry=registry
+            )
             worker_task = asyncio.create_task(worker.async_run(), name="arq-worker")
         try:
             yield
@@ -292,7 +286,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.modules = modules
+    app.state.registry = registry
     app.state.api_routes = api
-    app.state.jinja = build_environment(modules)
+    app.state.jinja = build_environment(registry)
     return app

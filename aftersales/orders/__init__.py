@@ -4,7 +4,7 @@ from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import Module, NavEntry, Tile
-from aftersales.orders import api, events, jobs, service, webhooks
+from aftersales.orders import api, events, jobs, service, sync, webhooks
 from aftersales.orders.routes import routes
 
 
@@ -48,8 +48,13 @@ module = Module(
         NavEntry(N_("Stores"), "/orders/stores/", MANAGERS),
     ],
     dashboard_tiles=dashboard_tiles,
-    hooks=webhooks.hooks,
+    webhooks=webhooks.hooks,
     functions=jobs.functions,
     cron_jobs=jobs.cron_jobs,
+    # Per-store settings the store page edits; how far back a new store's first sync reads.
+    store_settings={
+        "sync_interval_minutes": jobs.DEFAULT_INTERVAL_MINUTES,
+        "history_days": sync.DEFAULT_HISTORY_DAYS,
+    },
     labels=events.LABELS,
 )

@@ -17,9 +17,8 @@ from typing import Any
 from arq import cron
 from arq.connections import ArqRedis
 
-from aftersales.core import clock
+from aftersales.core import clock, modules
 from aftersales.core.models import Store
-from aftersales.core.modules import enabled_modules
 from aftersales.orders.lease import StreamLease
 from aftersales.orders.models import SyncState
 from aftersales.orders.sync import connector_for, record_handlers, sync_stream
@@ -30,7 +29,8 @@ DEFAULT_INTERVAL_MINUTES = 5
 
 
 def interval_minutes(store: Store) -> int:
-    return max(int(store.settings.get("sync_interval_minutes", DEFAULT_INTERVAL_MINUTES)), 1)
+    minutes = modules.current().store_setting(store, "orders", "sync_interval_minutes")
+    return max(int(minutes), 1)
 
 
 async def enqueue_sync(redis: ArqRedis, store: Store, stream: Stream, *, progress: int = 0) -> bool:
@@ -64,7 +64,8 @@ async def sync_store_stream(ctx: dict[str, Any], store_id: int, stream: str) -> 
             store,
             Stream(stream),
             connector,
-            handlers=record_handlers(enabled_modules(settings)),
+            # The worker's registry; a hand-made ctx (a script, a test) uses the process's.
+            handlers=record_handlers(ctx.get("registry") or modules.current()),
             progress=lease.keep,
         )
     finally:

@@ -15,6 +15,7 @@ from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Role, Store
+from aftersales.core.modules import Registry
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.templating import flash, render
 from aftersales.orders import jobs, service
@@ -75,21 +76,20 @@ def _day(
 
 async def order_detail(request: Request) -> Response:
     order = await service.get_order(request.path_params["order_id"])
-    role = current_user(request).role
+    user = current_user(request)
+    registry: Registry = request.app.state.registry
     return render(
         request,
         "orders/detail.html",
         {
             "order": order,
-            "timeline": await service.order_timeline(order, request.app.state.modules),
+            "timeline": await service.order_timeline(order, registry),
             "actions": [
                 (link.label, link.path.format(order_id=order.id))
-                for module in request.app.state.modules
-                for link in module.order_links
-                if link.roles is None or role in link.roles
+                for link in registry.order_links(user)
             ],
-            "phone": phone_for(role, order.customer.phone),
-            "address": address_for(role, order.customer.address),
+            "phone": phone_for(user.role, order.customer.phone),
+            "address": address_for(user.role, order.customer.address),
         },
     )
 

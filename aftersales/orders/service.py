@@ -22,7 +22,7 @@ from aftersales.core.db import bulk_upsert, check_lengths, too_long
 from aftersales.core.errors import InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.models import Store, User
-from aftersales.core.modules import Module, TimelineEvent
+from aftersales.core.modules import Registry, TimelineEvent
 from aftersales.core.security import decrypt_credentials, encrypt_credentials
 from aftersales.orders.models import (
     Customer,
@@ -415,11 +415,11 @@ async def get_order(order_id: int) -> Order:
     return order
 
 
-async def order_timeline(order: Order, modules: Sequence[Module]) -> list[TimelineEvent]:
+async def order_timeline(order: Order, registry: Registry) -> list[TimelineEvent]:
     """Everything that happened to an order, newest first, from every module.
 
     The platform's own times come from the order and its parcels; refunds,
-    returns and reviews add theirs through ``Module.order_events``, labelled
+    returns and reviews add theirs through ``Registry.order_events``, labelled
     in words an agent reads rather than audit action names.
     """
     events = [
@@ -446,9 +446,7 @@ async def order_timeline(order: Order, modules: Sequence[Module]) -> list[Timeli
     ]
     if order.shipped_at and not order.shipments:
         events.append(TimelineEvent(at=order.shipped_at, label=N_("Shipped")))
-    for module in modules:
-        if module.order_events is not None:
-            events.extend(await module.order_events(order.id))
+    events.extend(await registry.order_events(order.id))
     return sorted(events, key=lambda e: e.at, reverse=True)
 
 

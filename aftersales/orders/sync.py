@@ -5,7 +5,7 @@ sync killed at any point resumes exactly where the database says it was;
 upserts by (store, platform id) make a repeated page harmless. Orders are
 ours to store; after-sale and review records are kept in
 ``platform_records`` and handed to the handlers other modules register
-(``Module.record_handlers``), so none is dropped while no module reads them.
+(``Registry.record_handlers``), so none is dropped while no module reads them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from aftersales.core.db import too_long
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
 from aftersales.core.models import Store
-from aftersales.core.modules import Module, RecordHandler
+from aftersales.core.modules import RecordHandler, Registry
 from aftersales.core.security import decrypt_credentials
 from aftersales.orders import service
 from aftersales.orders.models import PlatformRecord, SyncError, SyncState
@@ -86,12 +86,9 @@ def history_start(store: Store, now: datetime) -> datetime:
     return now - timedelta(days=min(days, cap) if cap else days)
 
 
-def record_handlers(modules: Sequence[Module]) -> dict[str, list[RecordHandler]]:
-    handlers: dict[str, list[RecordHandler]] = {}
-    for module in modules:
-        for stream, handler in module.record_handlers.items():
-            handlers.setdefault(stream, []).append(handler)
-    return handlers
+def record_handlers(registry: Registry) -> dict[str, list[RecordHandler]]:
+    """Each stream's record handlers, in the order the registry declares."""
+    return {stream.value: registry.record_handlers(stream.value) for stream in Stream}
 
 
 @dataclass

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from aftersales.core import clock
+from aftersales.core import clock, modules
 from aftersales.orders.models import Order, OrderItem
 from aftersales.refunds import states
 from aftersales.refunds.models import LedgerEntry, LedgerSource, Refund, RefundLine
@@ -84,7 +84,12 @@ async def lock_order(order_id: int | None, conn: BaseDBAsyncClient) -> None:
 
 
 async def pay_out(refund: Refund, source: LedgerSource, conn: BaseDBAsyncClient) -> None:
-    """The money went back: one ledger row per line (or one for the order), once."""
+    """The money went back: one ledger row per line (or one for the order), once.
+
+    Every path that settles a refund (our write-back, a sync of the
+    platform's word) comes through here, so this is where the refund
+    emits ``refund_settled``, once, in the transaction that settled it.
+    """
     if await LedgerEntry.filter(refund_id=refund.id).using_db(conn).exists():
         return
     amount = refund.approved_amount or refund.requested_amount
@@ -116,3 +121,4 @@ async def pay_out(refund: Refund, source: LedgerSource, conn: BaseDBAsyncClient)
             at=at,
             using_db=conn,
         )
+    await modules.emit("refund_settled", refund_id=refund.id, source=source.value)

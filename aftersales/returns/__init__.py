@@ -18,7 +18,7 @@ from aftersales.core.modules import (
     Tile,
     TimelineEvent,
 )
-from aftersales.returns import api, deadlines, events, intake, jobs
+from aftersales.returns import api, deadlines, events, intake, jobs, service, settlement
 from aftersales.returns.models import OPEN_STATUSES, ReturnCase, ReturnStatus
 from aftersales.returns.routes import routes
 
@@ -125,15 +125,18 @@ module = Module(
     functions=jobs.functions,
     cron_jobs=jobs.cron_jobs,
     record_handlers={"after_sales": intake.intake},
+    # Returns intake links a case to the refund refunds intake wrote for the same request.
+    after=("refunds",),
+    subscribers={"refund_settled": settlement.on_refund_settled},
+    store_settings=service.STORE_SETTINGS,
     dashboard_tiles=dashboard_tiles,
     routes=routes,
     api_routes=api.api_routes,
     nav=[
         NavEntry(N_("Returns"), "/returns/", EVERYONE),
         NavEntry(N_("Receiving"), "/returns/receiving", EVERYONE),
-        NavEntry(N_("Returns report"), "/returns/report", MANAGERS),
     ],
-    reports=[ReportLink(N_("Returns report"), "/returns/report")],
+    reports=[ReportLink(N_("Returns report"), "/returns/report", MANAGERS)],
     order_events=order_events,
     order_links=[OrderLink(N_("Open a return"), "/returns/new?order={order_id}")],
     handover_items=handover_items,

@@ -1,4 +1,4 @@
-"""The returns clock: escalations, abandoned cases, and cases whose money or word landed.
+"""The returns clock: escalations, abandoned cases, and cases whose platform's word landed.
 
 Runs every minute. Each case moves in its own transaction, so one case a
 person changed meanwhile is skipped (its version moved) and the rest still
@@ -31,7 +31,6 @@ class SweepOutcome:
     escalated: int = 0
     abandoned: int = 0
     approved_on_platform: int = 0
-    closed_refunded: int = 0
 
 
 async def sweep() -> SweepOutcome:
@@ -59,18 +58,7 @@ async def sweep() -> SweepOutcome:
     ):
         if await _follow_refund_decision(case):
             outcome.approved_on_platform += 1
-    for case in await ReturnCase.filter(
-        status=ReturnStatus.REFUND_TRIGGERED, refund_id__not_isnull=True
-    ):
-        refund = await Refund.get_or_none(id=case.refund_id)
-        if (
-            refund is not None
-            and refund.status is RefundStatus.REFUNDED
-            and await _quietly(
-                service.close(case.id, actor=None, note="refunded", expected_version=case.version)
-            )
-        ):
-            outcome.closed_refunded += 1
+    # Cases waiting for their refund's money close on ``refund_settled`` (settlement.py).
     if outcome.escalated or outcome.abandoned:
         log.info("returns.sweep %s", outcome)
     return outcome

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from aftersales.core import clock
+from tortoise.transactions import in_transaction
+
+from aftersales.core import clock, modules
 from aftersales.core.models import Store, User
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem
@@ -37,9 +39,9 @@ TRACKING = {
 async def seed(store: Store, owner: User) -> int:
     """Walk one case to each state; returns how many cases were created."""
     if "return_address" not in store.settings:
-        await Store.filter(id=store.id).update(
-            settings={**store.settings, "return_address": ADDRESS}
-        )
+        async with in_transaction() as conn:
+            changes = {"return_address": ADDRESS}
+            await modules.current().update_store_settings(store, "returns", changes, conn)
     plans: list[tuple[str, ReturnKind, ReasonCode, list[str]]] = [
         ("awaiting_shipment", ReturnKind.RETURN, ReasonCode.CHANGED_MIND, ["approve"]),
         ("in_transit", ReturnKind.RETURN, ReasonCode.SIZE_FIT, ["approve", "track"]),

@@ -12,7 +12,7 @@ from connectors.tracking import Kuaidi100
 
 
 async def return_deadline_sweep(ctx: dict[str, Any]) -> int:
-    """Every minute: escalate, close abandoned cases, follow refunds that landed."""
+    """Every minute: escalate, close abandoned cases, follow refund decisions that landed."""
     outcome = await deadlines.sweep()
     return outcome.escalated + outcome.abandoned
 

@@ -101,7 +101,7 @@ async def return_detail(request: Request) -> Response:
             "payers": list(ShippingPayer),
             "results": list(InspectionResult),
             "templates": REFUSAL_TEMPLATES,
-            "default_address": ctx.store.settings.get("return_address", ""),
+            "default_address": service.store_setting(ctx.store, "return_address"),
             "phone": phone_for(role, customer.phone) if customer else None,
             "address": address_for(role, customer.address) if customer else None,
             "scanned": request.query_params.get("scanned") == "1",
@@ -371,7 +371,7 @@ async def new_submit(request: Request) -> Response:
 
 
 def _category_rows(store: Store) -> list[dict[str, Any]]:
-    raw = store.settings.get("returns_policy") or {}
+    raw = service.store_setting(store, "returns_policy")
     policy = Policy.from_settings(raw)
     names = list(dict.fromkeys([*policy.keywords, *LAW_EXCLUDED, *policy.categories]))
     rows = []
@@ -401,7 +401,7 @@ async def policy_page(request: Request) -> Response:
     return render(
         request,
         "returns/policy.html",
-        {"store": store, "policy": Policy.from_settings(store.settings.get("returns_policy")),
+        {"store": store, "policy": service.policy_of(store),
          "rows": _category_rows(store)},
     )  # fmt: skip
 

@@ -25,7 +25,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, cases, clock
+from aftersales.core import audit, cases, clock, modules
 from aftersales.core.errors import InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.models import Store, User
@@ -64,6 +64,12 @@ from connectors.tracking import TrackingResult, carrier_code, check_tracking_no
 
 log = logging.getLogger("aftersales.returns")
 
+# The store settings this module owns (declared on its manifest), with their defaults.
+STORE_SETTINGS: dict[str, Any] = {
+    "returns_policy": {},  # as the policy form saved it; the law's windows fill the gaps
+    "return_address": "",  # filled in when approving a return
+}
+
 # Without a carrier's delivery time, a parcel is taken as delivered this long after it
 # shipped; the verdict says so, and an agent can check the real date.
 ASSUMED_TRANSIT_DAYS = 3
@@ -76,8 +82,13 @@ FINISHED_REFUND = frozenset(
 )
 
 
+def store_setting(store: Store, key: str) -> Any:
+    """One of this module's store settings (``STORE_SETTINGS``), through the registry."""
+    return modules.current().store_setting(store, "returns", key)
+
+
 def policy_of(store: Store) -> policies.Policy:
-    return policies.Policy.from_settings(store.settings.get("returns_policy"))
+    return policies.Policy.from_settings(store_setting(store, "returns_policy"))
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -782,10 +793,13 @@ async def _trigger_refund(
     if case.refund_id is not None:
         refund = await Refund.get(id=case.refund_id).using_db(conn)
         if refund.status is RefundStatus.REFUNDED:
-            return await move(
+            case = await move(
                 case, ReturnStatus.REFUND_TRIGGERED, conn, action="refund_triggered",
                 actor=inspector, data={"refund_id": refund.id, "already_paid": True},
             )  # fmt: skip
+            # Its ``refund_settled`` came before the case waited for it: close as
+            # settlement.py does when the money lands after the inspection.
+            return await _close(case, "refunded", None, conn)
         if refund.status in FINISHED_REFUND:
             raise InvalidInput(
                 N_(
@@ -1013,21 +1027,17 @@ async def save_policy(
         "returns_policy": store.settings.get("returns_policy"),
         "return_address": store.settings.get("return_address"),
     }
-    settings = dict(store.settings)
-    settings["returns_policy"] = raw
-    settings["return_address"] = return_address.strip()
+    changes = {"returns_policy": raw, "return_address": return_address.strip()}
     async with in_transaction() as conn:
-        await Store.filter(id=store.id).using_db(conn).update(settings=settings)
+        # Only our own keys: the store's other settings (sync interval, timers)
+        # may have changed since this store row was read, and stay as they are.
+        await modules.current().update_store_settings(store, "returns", changes, conn)
         await audit.record(
             "return.policy_changed",
             subject_type="store",
             subject_id=store.id,
             actor=actor,
-            data={
-                "before": before,
-                "after": {"returns_policy": raw, "return_address": return_address.strip()},
-            },
+            data={"before": before, "after": changes},
             using_db=conn,
         )
-    store.settings = settings
     return parsed

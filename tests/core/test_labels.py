@@ -23,7 +23,7 @@ import aftersales
 from aftersales.core import i18n
 from aftersales.core.labels import FALLBACK, GENERIC, OTHER, LabelBook
 from aftersales.core.models import OutboxStatus, Role
-from aftersales.core.modules import Module, all_modules, module_labels
+from aftersales.core.modules import Module, Registry, all_modules, module_labels
 from aftersales.core.reasons import ReasonCode
 from aftersales.core.templating import build_environment
 from aftersales.refunds.models import EvidenceKind, Refund, RefundKind, RefundStatus
@@ -269,7 +269,7 @@ def test_the_macro_renders_the_label_escaped_and_the_generic_for_unknowns() -> N
         label="Plugin",
         labels={"ticket_status": {"open": "<b>Open</b>", FALLBACK: "Some state"}},
     )
-    env = build_environment([plugin])
+    env = build_environment(Registry([plugin]))
     template = env.from_string(
         '{% import "_macros.html" as ui %}'
         '{{ ui.status("ticket_status", v) }}|{{ label("event", v) }}'

@@ -12,7 +12,7 @@ from __future__ import annotations
 import jinja2
 from jinja2 import nodes
 
-from aftersales.core.modules import all_modules
+from aftersales.core.modules import Registry, all_modules
 from aftersales.core.templating import build_environment
 
 # How many leading arguments of each gettext callable are msgids.
@@ -38,7 +38,7 @@ def non_literal_gettext(env: jinja2.Environment, source: str) -> list[str]:
 
 
 def test_every_template_gives_gettext_a_literal_msgid() -> None:
-    env = build_environment(all_modules())
+    env = build_environment(Registry(all_modules()))
     assert env.loader is not None
     names = [n for n in env.list_templates() if n.endswith(".html")]
     assert "refunds/report.html" in names and "_macros.html" in names
@@ -51,7 +51,7 @@ def test_every_template_gives_gettext_a_literal_msgid() -> None:
 
 
 def test_the_check_catches_what_it_is_for() -> None:
-    env = build_environment([])
+    env = build_environment(Registry([]))
     bad = [
         "{{ _(message) }}",
         "{{ _(row.label) }}",

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from aftersales.core import outbox
 from aftersales.core.config import Settings
 from aftersales.core.models import OutboxMessage, OutboxStatus, Role, Store
-from aftersales.core.modules import OutboxContext
+from aftersales.core.modules import OutboxContext, Registry
 from aftersales.core.redis import RedisHandle
 from aftersales.orders.service import create_store
 from aftersales.orders.sync import connector_for, record_handlers, sync_stream
@@ -40,7 +40,7 @@ from tests.factories import create_user
 from tests.fakes.serve import serve
 from tests.fakes.taobao import FakeTaobaoShop
 
-HANDLERS = record_handlers([refunds_module])
+HANDLERS = record_handlers(Registry([refunds_module]))
 
 
 @contextmanager

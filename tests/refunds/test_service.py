@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from aftersales.core import aftercommit, clock, outbox
 from aftersales.core.config import Settings
 from aftersales.core.models import AuditEvent, OutboxMessage, OutboxStatus, Role, Store
-from aftersales.core.modules import OutboxContext
+from aftersales.core.modules import OutboxContext, Registry
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order
 from aftersales.orders.sync import record_handlers, sync_stream
@@ -31,7 +31,7 @@ from tests.factories import create_store, create_user
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
-HANDLERS = record_handlers([refunds_module])
+HANDLERS = record_handlers(Registry([refunds_module]))
 
 
 async def demo_shop(*, rules: dict | None = None) -> Store:

@@ -10,7 +10,7 @@ import pytest
 from aftersales.core import clock, outbox
 from aftersales.core.config import Settings
 from aftersales.core.models import OutboxMessage, OutboxStatus, Role, Store
-from aftersales.core.modules import HandoverWindow, OutboxContext
+from aftersales.core.modules import HandoverWindow, OutboxContext, Registry
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import SyncState
 from aftersales.orders.sync import record_handlers, sync_stream
@@ -31,7 +31,7 @@ from tests.returns.test_api_flow import a_shipped_item, open_return
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
-HANDLERS = record_handlers([refunds_module, returns_module])
+HANDLERS = record_handlers(Registry([refunds_module, returns_module]))
 ADDRESS = "浙江省杭州市余杭区仓前街道 1 号 售后仓"
 
 
