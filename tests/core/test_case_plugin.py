@@ -26,7 +26,7 @@ from aftersales.core import clock, db
 from aftersales.core.cases import CaseRef, Severity
 from aftersales.core.config import Settings
 from aftersales.core.models import AuditEvent, Role, Store
-from aftersales.core.modules import HandoverWindow, Module, resolve_case
+from aftersales.core.modules import HandoverWindow, Registry
 from aftersales.core.redis import RedisHandle
 from aftersales.core.web import create_app
 from tests.conftest import csrf_from, sign_in
@@ -77,8 +77,10 @@ def on_plugin_desk(
     return run
 
 
-def _complaints(app: Starlette) -> Module:
-    return next(m for m in app.state.modules if m.name == "complaints")
+def _registry(app: Starlette) -> Registry:
+    registry: Registry = app.state.registry
+    assert "complaints" in registry
+    return registry
 
 
 async def _open(store: Store, order: str = "P-1001"):  # type: ignore[no-untyped-def]
@@ -229,7 +231,7 @@ async def test_handover_items_carry_the_kernels_severity_for_a_window(on_plugin_
         start = clock.now() + timedelta(hours=6)  # the next shift: +26h to +46h
         window = HandoverWindow(start=start, end=start + timedelta(hours=20))
 
-        items = await _complaints(app).handover_items(window)  # type: ignore[misc]
+        items = await _registry(app).handover_items(window)
         graded = {item.ref: item.severity for item in items}
         assert graded == {overdue.ref: Severity.OVERDUE, this_shift.ref: Severity.DUE_THIS_SHIFT}
         item = next(i for i in items if i.ref == overdue.ref)
@@ -245,7 +247,7 @@ async def test_resolve_case_names_title_link_and_state(on_plugin_desk) -> None:
         complaint = await _open(await create_store(), "P-77")
         ref = CaseRef.parse(str(complaint.ref))
         assert str(ref) == f"complaints:complaint:{complaint.id}"
-        found = await resolve_case(app.state.modules, ref)
+        found = await _registry(app).resolve_case(ref)
         assert found is not None
         assert (found.text, found.href, found.status) == (
             "Complaint about order P-77",
@@ -253,7 +255,7 @@ async def test_resolve_case_names_title_link_and_state(on_plugin_desk) -> None:
             "open",
         )
         gone = CaseRef("complaints", "complaint", complaint.id + 100)
-        assert await resolve_case(app.state.modules, gone) is None
+        assert await _registry(app).resolve_case(gone) is None
 
     await on_plugin_desk(scenario)
 
