@@ -41,6 +41,9 @@ from aftersales.refunds.errors import (
     WritebackNotFailed,
     already_decided,
 )
+from aftersales.refunds.errors import (
+    AlreadyDecided as AlreadyDecided,  # callers catch it from here
+)
 from aftersales.refunds.models import (
     AD_HOC_KINDS,
     OPEN_STATUSES,
