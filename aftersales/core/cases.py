@@ -42,7 +42,8 @@ from aftersales.core.i18n import N_
 from aftersales.core.reasons import ReasonCode
 
 if TYPE_CHECKING:
-    from aftersales.core.models import Store, User
+    from aftersales.core.models import AuditEvent, Store, User
+    from aftersales.core.modules import Tile
 
 log = logging.getLogger("aftersales.cases")
 
@@ -344,6 +345,32 @@ async def assign(
         return await model.get(id=case_id, using_db=conn)
 
 
+@dataclass(frozen=True)
+class History:
+    """A case's timeline as the shared ``_case.html`` ``timeline`` macro takes it.
+
+    ``events`` are the case's own audit events, newest first (as the refund
+    and return pages list them); ``actors`` the users who wrote them, by id.
+    Any case page gets its history from here instead of querying the audit
+    table itself, so a new case type needs no timeline code of its own.
+    """
+
+    events: list[AuditEvent]
+    actors: dict[int, User]
+
+
+async def history(case: Case, *, also: Collection[int | None] = ()) -> History:
+    """``case``'s timeline; ``also`` names more users the page shows (an assignee)."""
+    from aftersales.core.models import AuditEvent, User
+
+    events = await AuditEvent.filter(
+        subject_type=case.case_type.subject, subject_id=str(case.id)
+    ).order_by("-at", "-id")
+    ids = {e.actor_id for e in events if e.actor_id} | {i for i in also if i}
+    actors = {u.id: u for u in await User.filter(id__in=list(ids))} if ids else {}
+    return History(events=list(events), actors=actors)
+
+
 # -- deadlines ---------------------------------------------------------------------------------
 
 
@@ -372,6 +399,25 @@ async def due_counts(model: type[Case], open_statuses: Collection[Enum]) -> DueC
         due_soon=await model.filter(status__in=open_, **due_soon_filter(now)).count(),
         overdue=await model.filter(status__in=open_, due_at__lt=now).count(),
     )
+
+
+async def due_tiles(
+    model: type[Case], open_statuses: Collection[Enum], *, due_soon: str, overdue: str, href: str
+) -> list[Tile]:
+    """A case type's two home tiles: due soon (warn) and overdue (alert), from ``due_counts``.
+
+    ``due_soon`` and ``overdue`` are the tiles' msgids; each links to
+    ``href`` with ``?due=soon`` or ``?due=overdue``, a list that selects
+    with ``due_soon_filter`` (and ``due_at__lt=now``), so the number on a
+    tile is the length of the list it opens.
+    """
+    from aftersales.core.modules import Tile
+
+    counts = await due_counts(model, open_statuses)
+    return [
+        Tile(due_soon, counts.due_soon, f"{href}?due=soon", "warn" if counts.due_soon else "info"),
+        Tile(overdue, counts.overdue, f"{href}?due=overdue", "alert" if counts.overdue else "info"),
+    ]
 
 
 @dataclass(frozen=True)
