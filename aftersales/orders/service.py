@@ -503,6 +503,19 @@ def normalized_base_url(manifest: ConnectorManifest, base_url: str | None) -> st
     return manifest.normalize_base_url(base_url) or None if base_url else None
 
 
+def credential_labels(manifest: ConnectorManifest, names: list[str]) -> tuple[Msgid, ...]:
+    """The form's labels of these credentials, for a message that names them to a person.
+
+    The keys (``app_secret``) are the connector's; the agent typed into fields
+    labelled "App secret", in their own language.
+    """
+    labels = []
+    for name in names:
+        field = manifest.credential(name)
+        labels.append(Msgid(field.label if field is not None else name))
+    return tuple(labels)
+
+
 def _check_base_url(manifest: ConnectorManifest, base_url: str | None) -> None:
     if manifest.base_url_required and not base_url:
         raise InvalidInput(
@@ -530,7 +543,7 @@ async def create_store(
         raise InvalidInput(
             N_("A %(platform)s store needs: %(fields)s."),
             platform=Msgid(manifest.label),
-            fields=", ".join(missing),
+            fields=credential_labels(manifest, missing),
         )
     base_url = normalized_base_url(manifest, base_url)
     _check_base_url(manifest, base_url)
@@ -639,7 +652,7 @@ async def update_store(
                 obj=store,
                 old=old_host or default,
                 new=new_host or default,
-                fields=", ".join(missing),
+                fields=credential_labels(manifest, missing),
                 code="credentials_needed_again",
             )
     before = {

@@ -64,6 +64,7 @@ from aftersales.refunds.rules import (
     approval_limit,
     assess,
 )
+from connectors import registry
 from connectors.base import RefundDecision, RefundWriteResult
 
 log = logging.getLogger("aftersales.refunds")
@@ -331,7 +332,7 @@ async def start_refund(
         raise NotFound(N_("No order with id %(id)s."), id=order_id)
     store = await Store.get(id=order.store_id)  # type: ignore[attr-defined]
     if not capabilities_of(store.platform).start_refund:
-        raise PlatformCannotStart(store, platform=store.platform)
+        raise PlatformCannotStart(store, platform=platform_label(store.platform))
     item = None
     if platform_item_id:
         item = await OrderItem.get_or_none(order_id=order.id, platform_item_id=platform_item_id)
@@ -351,6 +352,12 @@ async def start_refund(
         review_case_id=review_case_id,
         platform_item_id=platform_item_id,
     )
+
+
+def platform_label(platform: str) -> Msgid:
+    """The platform as a message names it to a person ("淘宝", not its id "taobao")."""
+    manifest = registry.find(platform)
+    return Msgid(manifest.label if manifest is not None else platform)
 
 
 async def refund_returned_goods(
@@ -381,7 +388,7 @@ async def refund_returned_goods(
                 "none, so pay it on the platform and it will sync here."
             ),
             obj=order,
-            platform=store.platform,
+            platform=platform_label(store.platform),
             code="refund_platform_pays_on_request",
         )
     return await _open_desk_refund(
