@@ -17,7 +17,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock
+from aftersales.core import audit, clock, modules
 from aftersales.core.db import bulk_upsert, check_lengths, too_long
 from aftersales.core.errors import InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
@@ -574,6 +574,10 @@ MAX_INTERVAL_MINUTES = 24 * 60
 STORE_LABELS = {"name": N_("Store name"), "base_url": N_("Site URL")}
 
 
+# The store columns the edit form writes; settings are written key by key.
+STORE_FORM_COLUMNS = ["name", "base_url", "enabled", "credentials_encrypted"]
+
+
 @dataclass(frozen=True)
 class StoreChanges:
     """What the edit form sends; a blank credential keeps the stored one.
@@ -664,7 +668,6 @@ async def update_store(
     store.name = changes.name.strip()
     store.base_url = changes.base_url or None
     store.enabled = changes.enabled
-    store.settings = {**store.settings, "sync_interval_minutes": changes.sync_interval_minutes}
     store.credentials_encrypted = encrypt_credentials(secret_key, credentials)
     after = {
         "name": store.name,
@@ -674,7 +677,13 @@ async def update_store(
     }
     changed = {k: [before[k], v] for k, v in after.items() if before[k] != v}
     async with in_transaction() as conn:
-        await store.save(using_db=conn)
+        # Not the settings column: the form's own key goes through the registry,
+        # which re-reads the row, so a returns policy saved since this store was
+        # loaded is kept rather than overwritten with the stale copy.
+        await store.save(using_db=conn, update_fields=STORE_FORM_COLUMNS)
+        await modules.current().update_store_settings(
+            store, "orders", {"sync_interval_minutes": changes.sync_interval_minutes}, conn
+        )
         await audit.record(
             "store.updated",
             subject_type="store",
