@@ -333,6 +333,11 @@ async def assign(
                 N_("No %(case)s with id %(id)s."), case=Msgid(model.case_type.noun), id=case_id
             )
         check_version(case, expected_version)
+        if expected_version is None and case.assignee_id not in (None, user.id):
+            # A take that names no version (a button on a list) only takes a
+            # free case: someone else's is taken over from its own page, where
+            # the version shows who had it when the page was read.
+            raise CaseConflict(case)
         await _guarded_update(case, conn, assignee_id=user.id)
         await audit.record(
             event,
