@@ -200,7 +200,7 @@ def _unsigned_store(
 
     Anyone can sign with an empty key, so the desk does not rely on each
     connector to refuse one. The verifier only gets to recognise the
-    platform's unsigned ping (WooCommerce's when a hook is saved), keyed with
+    platform's unsigned ping (sent when a hook is saved on the platform), keyed with
     a random secret nobody can sign with; anything else is refused here.
     """
     try:

@@ -355,7 +355,7 @@ async def start_refund(
 
 
 def platform_label(platform: str) -> Msgid:
-    """The platform as a message names it to a person ("淘宝", not its id "taobao")."""
+    """The platform as a message names it to a person: its manifest's label, not its id."""
     manifest = registry.find(platform)
     return Msgid(manifest.label if manifest is not None else platform)
 
