@@ -423,7 +423,10 @@ class ConnectorManifest:
     back the platform lets a first sync read (``None``: no limit).
     ``normalize_base_url`` turns what an owner pasted into what the factory
     expects; ``default_base_url`` says where credentials go when no URL is
-    set, so moving a store elsewhere can be recognised.
+    set, so moving a store elsewhere can be recognised. ``status_labels``
+    names the platform's own order and refund status words (``WAIT_SELLER_AGREE``)
+    as English msgids the desk translates, so a page shows the platform's
+    status in the reader's words, not its API code.
     """
 
     platform: str
@@ -441,6 +444,7 @@ class ConnectorManifest:
     webhook_events: Mapping[str, Stream] = field(default_factory=dict)
     webhook_record: WebhookReader | None = None
     rate_limits: RateLimits = RateLimits()
+    status_labels: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def syncs(self) -> bool:

@@ -29,7 +29,7 @@ from connectors.base import (
     ReviewRecord,
     ShipmentRecord,
 )
-from connectors.taobao import refund_status  # the demo shop speaks TOP's words
+from connectors.taobao import STATUS_LABELS, refund_status  # the demo shop speaks TOP's words
 
 PRODUCTS = [
     ("纯棉短袖T恤 男款", ["白色 L", "黑色 XL", "灰色 M"], Decimal("69.00")),
@@ -340,4 +340,5 @@ manifest = ConnectorManifest(
     factory=connect,
     capabilities=CAPABILITIES,
     base_url_label="",
+    status_labels=STATUS_LABELS,
 )

@@ -210,6 +210,33 @@ REFUND_STATUS = {
     "CLOSED": AfterSaleStatus.CANCELLED,
     "SUCCESS": AfterSaleStatus.REFUNDED,
 }
+# TOP's trade and refund status words as the seller centre shows them (English
+# msgids; the desk's catalog holds the Chinese), for ``ConnectorManifest.status_labels``.
+STATUS_LABELS = {
+    "WAIT_BUYER_PAY": "Waiting for the buyer to pay",
+    "PAY_PENDING": "Payment being confirmed",
+    "WAIT_PRE_AUTH_CONFIRM": "Waiting for pre-authorisation",
+    "WAIT_SELLER_SEND_GOODS": "Paid, waiting for the seller to ship",
+    "SELLER_CONSIGNED_PART": "Partly shipped",
+    "PAID_FORBID_CONSIGN": "Paid, shipping blocked",
+    "WAIT_BUYER_CONFIRM_GOODS": "Shipped, waiting for the buyer to confirm receipt",
+    "TRADE_BUYER_SIGNED": "Signed for by the buyer",
+    "TRADE_FINISHED": "Trade completed",
+    "TRADE_CLOSED": "Trade closed",
+    "TRADE_CLOSED_BY_TAOBAO": "Trade closed before payment",
+    "TRADE_NO_CREATE_PAY": "No payment created",
+    "WAIT_SELLER_AGREE": "Waiting for the seller to agree",
+    "EXCHANGE_TRANSFORM_TO_REFUND": "Exchange turned into a refund",
+    "WAIT_BUYER_RETURN_GOODS": "Waiting for the buyer to return the goods",
+    "WAIT_SELLER_CONFIRM_GOODS": "Waiting for the seller to confirm the returned goods",
+    "WAIT_BUYER_CONFIRM_EXCHANGE_SELLER_SEND_GOODS": (
+        "Replacement shipped, waiting for the buyer to confirm"
+    ),
+    "WAIT_SELLER_CONSIGN_GOODS": "Waiting for the seller to ship the replacement",
+    "SELLER_REFUSE_BUYER": "Seller refused the refund",
+    "CLOSED": "Refund closed",
+    "SUCCESS": "Refund succeeded",
+}
 
 
 def refund_status(word: str) -> AfterSaleStatus:
@@ -1310,4 +1337,5 @@ manifest = ConnectorManifest(
     rate_limits=RateLimits(
         note="Calls per app per day, by the app's tier; a refusal says how long to wait."
     ),
+    status_labels=STATUS_LABELS,
 )

@@ -81,6 +81,19 @@ CARRIERS = {
     "京东": "jd",
 }
 CODES = frozenset(CARRIERS.values())
+# Kuaidi100 carrier codes -> the carrier's name, as an English msgid the desk translates
+# (Chinese carriers read in Chinese on a Chinese page: 中通快递, not ``zhongtong``).
+CARRIER_NAMES = {
+    "zhongtong": "ZTO Express",
+    "yuantong": "YTO Express",
+    "yunda": "Yunda Express",
+    "shentong": "STO Express",
+    "shunfeng": "SF Express",
+    "youzhengguonei": "China Post parcel",
+    "ems": "EMS",
+    "jtexpress": "J&T Express",
+    "jd": "JD Logistics",
+}
 # Prefixes some carriers print on every number (not an official list: a typo guard).
 PREFIXES = {"shunfeng": ("SF",), "jd": ("JD",), "jtexpress": ("JT",)}
 _NUMBER = re.compile(r"^[A-Za-z0-9]{8,32}$")

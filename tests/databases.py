@@ -64,8 +64,16 @@ async def in_own_tortoise_context(work: Callable[[], Awaitable[T]]) -> T:
     ``Tortoise.init`` re-initialises whatever context is current, and
     pytest-asyncio shares one context across the session's tests.
     """
-    from tortoise.context import _current_context
+    from tortoise import context as tortoise_context
 
     context = contextvars.copy_context()
-    context.run(_current_context.set, None)
-    return await asyncio.create_task(work(), context=context)
+    context.run(tortoise_context._current_context.set, None)
+    # The desk enables Tortoise's one process-wide fallback context; another
+    # ``Tortoise.init`` refuses while one is set, so the suite's steps aside
+    # for ``work`` and comes back after it.
+    suite_global = tortoise_context._global_context
+    tortoise_context._global_context = None
+    try:
+        return await asyncio.create_task(work(), context=context)
+    finally:
+        tortoise_context._global_context = suite_global

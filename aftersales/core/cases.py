@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -43,7 +43,7 @@ from aftersales.core.i18n import N_
 from aftersales.core.reasons import ReasonCode
 
 if TYPE_CHECKING:
-    from aftersales.core.models import Store, User
+    from aftersales.core.models import AuditEvent, Store, User
     from aftersales.core.modules import Tile
 
 log = logging.getLogger("aftersales.cases")
@@ -334,6 +334,11 @@ async def assign(
                 N_("No %(case)s with id %(id)s."), case=Msgid(model.case_type.noun), id=case_id
             )
         check_version(case, expected_version)
+        if expected_version is None and case.assignee_id not in (None, user.id):
+            # A take that names no version (a button on a list) only takes a
+            # free case: someone else's is taken over from its own page, where
+            # the version shows who had it when the page was read.
+            raise CaseConflict(case)
         await _guarded_update(case, conn, assignee_id=user.id)
         await audit.record(
             event,
@@ -366,6 +371,32 @@ def refusal_reason(reason: str, *, short: InvalidInput, long: InvalidInput | Non
     return reason
 
 
+@dataclass(frozen=True)
+class History:
+    """A case's timeline as the shared ``_case.html`` ``timeline`` macro takes it.
+
+    ``events`` are the case's own audit events, newest first (as the refund
+    and return pages list them); ``actors`` the users who wrote them, by id.
+    Any case page gets its history from here instead of querying the audit
+    table itself, so a new case type needs no timeline code of its own.
+    """
+
+    events: list[AuditEvent]
+    actors: dict[int, User]
+
+
+async def history(case: Case, *, also: Collection[int | None] = ()) -> History:
+    """``case``'s timeline; ``also`` names more users the page shows (an assignee)."""
+    from aftersales.core.models import AuditEvent, User
+
+    events = await AuditEvent.filter(
+        subject_type=case.case_type.subject, subject_id=str(case.id)
+    ).order_by("-at", "-id")
+    ids = {e.actor_id for e in events if e.actor_id} | {i for i in also if i}
+    actors = {u.id: u for u in await User.filter(id__in=list(ids))} if ids else {}
+    return History(events=list(events), actors=actors)
+
+
 # -- deadlines ---------------------------------------------------------------------------------
 
 
@@ -396,21 +427,38 @@ async def due_counts(model: type[Case], open_statuses: Collection[Enum]) -> DueC
     )
 
 
-def due_tiles(case_type: CaseType, counts: DueCounts, *, soon: str, overdue: str) -> list[Tile]:
-    """The two timer tiles of a case type's home checklist, each linking the queue it counts.
+class TimerCounts(Protocol):
+    """Anything counting a case type's timers (``DueCounts``, a module's own counts)."""
 
-    ``soon`` and ``overdue`` are the tiles' msgids; a tile with work waiting
-    is coloured (due soon a warning, overdue an alert), an empty one is not.
+    @property
+    def due_soon(self) -> int: ...
+
+    @property
+    def overdue(self) -> int: ...
+
+
+def timer_tiles(counts: TimerCounts, *, due_soon: str, overdue: str, href: str) -> list[Tile]:
+    """The two timer tiles from counts a module already has: due soon (warn), overdue (alert).
+
+    ``due_soon`` and ``overdue`` are the tiles' msgids; each links to
+    ``href`` with ``?due=soon`` or ``?due=overdue``, a list that selects
+    with ``due_soon_filter`` (and ``due_at__lt=now``), so the number on a
+    tile is the length of the list it opens.
     """
     from aftersales.core.modules import Tile  # the registry imports the kernel, not back
 
-    queue = f"/{case_type.module}/"
     return [
-        Tile(soon, counts.due_soon, f"{queue}?due=soon", "warn" if counts.due_soon else "info"),
-        Tile(
-            overdue, counts.overdue, f"{queue}?due=overdue", "alert" if counts.overdue else "info"
-        ),
+        Tile(due_soon, counts.due_soon, f"{href}?due=soon", "warn" if counts.due_soon else "info"),
+        Tile(overdue, counts.overdue, f"{href}?due=overdue", "alert" if counts.overdue else "info"),
     ]
+
+
+async def due_tiles(
+    model: type[Case], open_statuses: Collection[Enum], *, due_soon: str, overdue: str, href: str
+) -> list[Tile]:
+    """A case type's two home tiles, counted here (``due_counts``): see ``timer_tiles``."""
+    counts = await due_counts(model, open_statuses)
+    return timer_tiles(counts, due_soon=due_soon, overdue=overdue, href=href)
 
 
 @dataclass(frozen=True)

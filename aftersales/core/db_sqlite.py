@@ -15,19 +15,28 @@ their schema editor.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from typing import Any
 
-from tortoise.backends.base.client import NestedTransactionContext, TransactionContext
+import aiosqlite
+from tortoise.backends.base.client import (
+    NestedTransactionContext,
+    TransactionalDBClient,
+    TransactionContext,
+)
 from tortoise.backends.sqlite.client import (
     SqliteClient,
     SqliteTransactionContext,
     SqliteTransactionWrapper,
     translate_exceptions,
 )
+from tortoise.connection import ConnectionToken, get_connections
 from tortoise.exceptions import TransactionManagementError
 
 from aftersales.core.aftercommit import TransactionFrame
+
+log = logging.getLogger("aftersales.db")
 
 # Milliseconds a writer waits for another process's lock before giving up.
 BUSY_TIMEOUT_MS = 15_000
@@ -41,7 +50,8 @@ class DeskSqliteClient(SqliteClient):
         super().__init__(file_path, **kwargs)
 
     def _in_transaction(self) -> TransactionContext:
-        return TransactionFrame(SqliteTransactionContext(DeskSqliteTransaction(self), self._lock))
+        transaction = DeskSqliteTransaction(self)
+        return TransactionFrame(DeskSqliteTransactionContext(transaction, self._lock))
 
     @translate_exceptions
     async def execute_many(self, query: str, values: list[Any]) -> None:
@@ -56,6 +66,52 @@ class DeskSqliteClient(SqliteClient):
                 raise
             else:
                 await connection.commit()
+
+
+class DeskSqliteTransactionContext(SqliteTransactionContext):
+    """Tortoise's SQLite transaction context, which lets go of the client when BEGIN fails.
+
+    Tortoise takes the client's one lock and sets the current connection
+    before ``begin()``; ``__aexit__`` gives both back, but it never runs when
+    ``__aenter__`` raises. ``BEGIN IMMEDIATE`` does raise when another process
+    holds the write lock past the busy timeout, and a request can be
+    cancelled while it waits: without this, the lock stayed taken and every
+    later query of the process hung.
+    """
+
+    async def __aenter__(self) -> TransactionalDBClient:
+        await self._trxlock.acquire()
+        token: ConnectionToken | None = None
+        try:
+            await self.ensure_connection()
+            token = get_connections().set(self.connection_name, self.connection)
+            await self.connection.begin()
+        except BaseException:
+            try:
+                await self._abandon_begin()
+            finally:
+                get_connections().reset(token)
+                self._trxlock.release()
+            raise
+        self.token = token
+        client: TransactionalDBClient = self.connection
+        return client
+
+    async def _abandon_begin(self) -> None:
+        """Roll back a BEGIN that may still succeed after its caller gave up on it.
+
+        A cancelled await does not stop aiosqlite's thread: the BEGIN still
+        runs there and may open a transaction on the shared connection. The
+        thread runs calls in order, so a rollback queued now runs after it;
+        with no transaction open it does nothing.
+        """
+        connection: aiosqlite.Connection | None = self.connection._connection
+        if connection is None:
+            return
+        try:
+            await connection.rollback()
+        except Exception as exc:  # the BEGIN's own error is the one to report
+            log.warning("sqlite.rollback_after_failed_begin error=%s", exc)
 
 
 class DeskSqliteTransaction(SqliteTransactionWrapper):

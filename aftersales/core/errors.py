@@ -23,7 +23,9 @@ Raise with a literal msgid marked ``N_`` so the extractor finds it::
 
 or declare a class with its own ``code`` and ``msgid`` and raise that.
 Parameter values that are themselves msgids to translate (a status label)
-are wrapped in ``Msgid``.
+are wrapped in ``Msgid``; a tuple or list of them (the labels of the missing
+fields) is translated item by item and joined the reader's way ("、" in
+Chinese, ", " in English).
 
 Programmer errors stay ``assert``/``TypeError``; they become a 500 page.
 """
@@ -50,6 +52,23 @@ def money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+# How a list of words is joined in a sentence, per locale; others use English's.
+LIST_SEPARATORS = {"zh_CN": "、"}
+
+
+def _param(value: object, *, translate: bool) -> object:
+    """A parameter as the message shows it: msgids translated, lists joined."""
+    gettext = i18n.gettext if translate else str
+    if isinstance(value, Msgid):
+        return gettext(value)
+    if isinstance(value, tuple | list):
+        separator = LIST_SEPARATORS.get(i18n.get_locale(), ", ") if translate else ", "
+        return separator.join(
+            gettext(item) if isinstance(item, Msgid) else str(item) for item in value
+        )
+    return value
+
+
 def render(msgid: str, params: Mapping[str, object], *, translate: bool = True) -> str:
     """``msgid`` in the current locale with ``params`` filled in.
 
@@ -61,9 +80,7 @@ def render(msgid: str, params: Mapping[str, object], *, translate: bool = True) 
     text = gettext(msgid)
     if not params:
         return text
-    values = {
-        key: gettext(value) if isinstance(value, Msgid) else value for key, value in params.items()
-    }
+    values = {key: _param(value, translate=translate) for key, value in params.items()}
     try:
         return text % values
     except (KeyError, ValueError, TypeError):
@@ -81,6 +98,8 @@ def _plain(value: object) -> object:
         return f"{value:.2f}"
     if isinstance(value, Enum):
         return value.value
+    if isinstance(value, tuple | list):
+        return [_plain(item) for item in value]
     return str(value)
 
 

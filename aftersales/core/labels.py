@@ -21,6 +21,7 @@ from functools import cache
 from aftersales.core import i18n
 from aftersales.core.i18n import N_
 from aftersales.core.modules import Module, all_modules, module_labels
+from connectors import registry as connector_registry
 
 FALLBACK = "*"
 """A kind's map may hold this key: its own generic, used for values it does not know."""
@@ -60,6 +61,17 @@ class LabelBook:
         """The label in the current locale, as plain text (autoescape escapes it)."""
         return str(i18n.gettext(self.msgid(kind, value)))
 
+    def text_or_value(self, kind: str, value: object) -> str:
+        """The label when ``value`` is declared, else the value as it is.
+
+        For kinds whose values are partly the user's own words: a store's own
+        return category is shown as the owner typed it, the law's are labelled.
+        """
+        key = str(value)
+        if key in self._maps.get(kind, {}) and key != FALLBACK:
+            return self.text(kind, key)
+        return key
+
 
 @cache
 def _installed() -> LabelBook:
@@ -69,3 +81,15 @@ def _installed() -> LabelBook:
 def label_for(kind: str, value: object) -> str:
     """The translated label from any installed module, for Python callers (exports, jobs)."""
     return _installed().text(kind, value)
+
+
+def platform_status(platform: str, word: str) -> str:
+    """A platform's own status word (``WAIT_SELLER_AGREE``) in the reader's language.
+
+    The words belong to the platform, so its connector's manifest names them
+    (``status_labels``). A word the connector does not name is shown as the
+    platform wrote it: it is the platform's data, and the only clue an agent has.
+    """
+    manifest = connector_registry.find(platform)
+    msgid = manifest.status_labels.get(word) if manifest is not None else None
+    return str(i18n.gettext(msgid)) if msgid else word

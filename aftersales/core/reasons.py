@@ -3,7 +3,7 @@
 One list, so the owner's "refunds by reason" and "negative reviews by
 reason" speak the same words and a quality problem is counted as one thing
 whether it surfaced as a refund, a return or a bad review. Platforms send
-free text (Taobao's reason is a sentence the buyer picked); ``classify``
+free text (often a sentence the buyer picked from a list); ``classify``
 maps it to a code with word lists and says ``OTHER`` honestly when no word
 matches, so agents can tag it by hand.
 """

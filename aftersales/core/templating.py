@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from aftersales.core import clock, i18n
 from aftersales.core.auth import csrf_token
 from aftersales.core.i18n import N_
-from aftersales.core.labels import LabelBook
+from aftersales.core.labels import LabelBook, platform_status
 from aftersales.core.modules import NavEntry, Registry
 from aftersales.core.money import format_money
 
@@ -53,7 +53,10 @@ def build_environment(registry: Registry) -> jinja2.Environment:
     env.filters["money"] = format_money
     env.globals["tr"] = tr
     # label(kind, value): a stored word (status, event, reason) from the modules' maps.
-    env.globals["label"] = LabelBook(registry.labels()).text
+    book = LabelBook(registry.labels())
+    env.globals["label"] = book.text
+    env.globals["label_or_value"] = book.text_or_value
+    env.globals["platform_status"] = platform_status
     return env
 
 

@@ -58,18 +58,22 @@ async def sync_store_stream(ctx: dict[str, Any], store_id: int, stream: str) -> 
     if not await lease.acquire():
         return "busy"
     settings = ctx["settings"]
-    connector = connector_for(store, settings.secret_key)
     try:
-        result = await sync_stream(
-            store,
-            Stream(stream),
-            connector,
-            # The worker's registry; a hand-made ctx (a script, a test) uses the process's.
-            handlers=record_handlers(ctx.get("registry") or modules.current()),
-            progress=lease.keep,
-        )
+        # Inside the try: credentials that no longer decrypt, or a connector that
+        # cannot be built, must not keep the lease (and every later sync) busy.
+        connector = connector_for(store, settings.secret_key)
+        try:
+            result = await sync_stream(
+                store,
+                Stream(stream),
+                connector,
+                # The worker's registry; a hand-made ctx (a script, a test) uses the process's.
+                handlers=record_handlers(ctx.get("registry") or modules.current()),
+                progress=lease.keep,
+            )
+        finally:
+            await connector.aclose()
     finally:
-        await connector.aclose()
         await lease.release()
     return f"{result.records} records, {result.bad_records} bad"
 

@@ -17,7 +17,7 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock
+from aftersales.core import audit, clock, modules
 from aftersales.core.db import bulk_upsert, check_lengths, too_long
 from aftersales.core.errors import InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
@@ -409,7 +409,9 @@ async def customers_with_phone(number: str) -> list[int]:
 
 
 async def get_order(order_id: int) -> Order:
-    order = await Order.get_or_none(id=order_id).prefetch_related("customer", "items", "shipments")
+    order = await Order.get_or_none(id=order_id).prefetch_related(
+        "customer", "items", "shipments", "store"
+    )
     if order is None:
         raise NotFound(N_("No such order."), id=order_id)
     return order
@@ -521,6 +523,19 @@ def normalized_base_url(manifest: ConnectorManifest, base_url: str | None) -> st
     return manifest.normalize_base_url(base_url) or None if base_url else None
 
 
+def credential_labels(manifest: ConnectorManifest, names: list[str]) -> tuple[Msgid, ...]:
+    """The form's labels of these credentials, for a message that names them to a person.
+
+    The keys (``app_secret``) are the connector's; the agent typed into fields
+    labelled "App secret", in their own language.
+    """
+    labels = []
+    for name in names:
+        field = manifest.credential(name)
+        labels.append(Msgid(field.label if field is not None else name))
+    return tuple(labels)
+
+
 def _check_base_url(manifest: ConnectorManifest, base_url: str | None) -> None:
     if manifest.base_url_required and not base_url:
         raise InvalidInput(
@@ -548,7 +563,7 @@ async def create_store(
         raise InvalidInput(
             N_("A %(platform)s store needs: %(fields)s."),
             platform=Msgid(manifest.label),
-            fields=", ".join(missing),
+            fields=credential_labels(manifest, missing),
         )
     base_url = normalized_base_url(manifest, base_url)
     _check_base_url(manifest, base_url)
@@ -577,6 +592,10 @@ async def create_store(
 
 MAX_INTERVAL_MINUTES = 24 * 60
 STORE_LABELS = {"name": N_("Store name"), "base_url": N_("Site URL")}
+
+
+# The store columns the edit form writes; settings are written key by key.
+STORE_FORM_COLUMNS = ["name", "base_url", "enabled", "credentials_encrypted"]
 
 
 @dataclass(frozen=True)
@@ -657,7 +676,7 @@ async def update_store(
                 obj=store,
                 old=old_host or default,
                 new=new_host or default,
-                fields=", ".join(missing),
+                fields=credential_labels(manifest, missing),
                 code="credentials_needed_again",
             )
     before = {
@@ -669,7 +688,6 @@ async def update_store(
     store.name = changes.name.strip()
     store.base_url = changes.base_url or None
     store.enabled = changes.enabled
-    store.settings = {**store.settings, "sync_interval_minutes": changes.sync_interval_minutes}
     store.credentials_encrypted = encrypt_credentials(secret_key, credentials)
     after = {
         "name": store.name,
@@ -679,7 +697,13 @@ async def update_store(
     }
     changed = {k: [before[k], v] for k, v in after.items() if before[k] != v}
     async with in_transaction() as conn:
-        await store.save(using_db=conn)
+        # Not the settings column: the form's own key goes through the registry,
+        # which re-reads the row, so a returns policy saved since this store was
+        # loaded is kept rather than overwritten with the stale copy.
+        await store.save(using_db=conn, update_fields=STORE_FORM_COLUMNS)
+        await modules.current().update_store_settings(
+            store, "orders", {"sync_interval_minutes": changes.sync_interval_minutes}, conn
+        )
         await audit.record(
             "store.updated",
             subject_type="store",

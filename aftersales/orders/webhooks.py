@@ -2,7 +2,9 @@
 
 The store is looked up and the body's size bounded before it is read, so an
 unsigned flood costs us at most ``MAX_BODY_BYTES`` per request. The signature
-is checked against the raw body in constant time before anything is parsed.
+is checked against the raw body in constant time before anything is parsed;
+a store with no webhook secret is refused by the desk itself (only the
+platform's unsigned ping is answered), whatever its connector would accept.
 A body already taken (same store, same bytes: a sha256 of both) or a delivery
 id seen before is acknowledged without acting, so a platform retrying does not
 disable the hook and an attacker replaying a captured body under a new
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,6 +38,7 @@ from connectors.base import (
     OrderRecord,
     Stream,
     WebhookEvent,
+    WebhookVerifier,
 )
 
 log = logging.getLogger("aftersales.webhooks")
@@ -124,6 +128,8 @@ async def receive(request: Request) -> Response:
     secret = decrypt_credentials(
         request.app.state.settings.secret_key, store.credentials_encrypted
     ).get(service.WEBHOOK_SECRET, "")
+    if not secret:
+        return _unsigned_store(manifest.webhook, store, headers, body, ip)
     try:
         event = manifest.webhook(headers, body, secret)
     except BadSignature:
@@ -185,6 +191,28 @@ async def receive(request: Request) -> Response:
         )
         return JSONResponse({"status": "stale", "platform_order_id": record.platform_order_id})
     return JSONResponse({"status": "ok", "platform_order_id": record.platform_order_id})
+
+
+def _unsigned_store(
+    verify: WebhookVerifier, store: Store, headers: dict[str, str], body: bytes, ip: str
+) -> Response:
+    """A store with no webhook secret takes no delivery: 401, whatever its verifier says.
+
+    Anyone can sign with an empty key, so the desk does not rely on each
+    connector to refuse one. The verifier only gets to recognise the
+    platform's unsigned ping (sent when a hook is saved on the platform), keyed with
+    a random secret nobody can sign with; anything else is refused here.
+    """
+    try:
+        event: WebhookEvent | None = verify(headers, body, secrets.token_hex(32))
+    except (BadSignature, BadPayload):
+        event = None
+    if event is not None and event.ping:
+        return JSONResponse({"status": "pong"})
+    log.warning("webhooks.no_secret store=%s platform=%s ip=%s", store.id, store.platform, ip)
+    return _refuse(
+        401, "no_webhook_secret", "This store has no webhook secret: no delivery can be verified."
+    )
 
 
 def _order(manifest: ConnectorManifest, event: WebhookEvent) -> OrderRecord | None:

@@ -29,10 +29,10 @@ REPORT_READERS = MANAGERS  # supervisors produce reports, owners read them
 async def dashboard_tiles(user: User) -> list[Tile]:
     """The refund timers: due in two hours, late, or not reaching the platform."""
     counts = await service.counts()
-    tiles = cases.due_tiles(
-        Refund.case_type,
+    tiles = cases.timer_tiles(
         counts,
-        soon=N_("Refunds due within 2 hours"),
+        href="/refunds/",
+        due_soon=N_("Refunds due within 2 hours"),
         overdue=N_("Refunds overdue"),
     )
     if counts.writeback_failed:

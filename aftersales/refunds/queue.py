@@ -24,7 +24,7 @@ from aftersales.refunds.models import (
     RefundEvidence,
     RefundStatus,
 )
-from aftersales.refunds.rules import Assessment, assess
+from aftersales.refunds.rules import Assessment, assess, read_rule
 
 PAGE_SIZE = 50
 
@@ -43,6 +43,11 @@ class QueueRow:
     order: Order | None
     buyer: str
     verdict: Assessment | None
+
+    @property
+    def rule(self) -> Assessment | None:
+        """The rule a decided refund went by, read back so the page can translate it."""
+        return read_rule(self.refund.rule)
 
 
 RefundPage = DuePage[QueueRow]
@@ -111,6 +116,11 @@ class RefundContext:
     events: list[AuditEvent]
     evidence: list[RefundEvidence] = field(default_factory=list)
     actors: dict[int, User] = field(default_factory=dict)
+
+    @property
+    def rule(self) -> Assessment | None:
+        """The rule stored on the refund, read back so the page can translate it."""
+        return read_rule(self.refund.rule)
 
 
 async def context(refund_id: int) -> RefundContext:

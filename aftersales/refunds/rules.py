@@ -8,7 +8,9 @@ has to guess why the worker approved something or why an agent was stopped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
@@ -59,19 +61,70 @@ class Verdict(StrEnum):
 
 @dataclass(frozen=True)
 class Assessment:
-    """The verdict and the rule that gave it, as a msgid plus its figure.
+    """The verdict and the rule that gave it, as a msgid plus its figures.
 
     ``rule`` is the English sentence stored on the refund and in the audit
-    trail; pages translate ``label`` and fill in ``value``.
+    trail; pages translate ``label`` and fill in ``value``, itself a stored
+    word of ``value_kind`` (a reason code, a role) when that is set, so a page
+    says "质量问题", not ``quality``. ``more`` holds further figures by name.
     """
 
     verdict: Verdict
     label: str
     value: str = ""
+    value_kind: str = ""
+    more: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def rule(self) -> str:
-        return self.label % {"value": self.value} if self.value else self.label
+        return self.label % {"value": self.value, **self.more} if self.value else self.label
+
+
+SUPERVISOR_RULE = N_("amount above %(value)s: a supervisor decides")
+PERSON_RULE = N_("reason %(value)s always needs a person")
+AUTO_RULE = N_("refund only, not shipped, amount up to %(value)s: auto-approved")
+AGENT_RULE = N_("an agent decides")
+REMAINDER_RULE = N_("over the refundable remainder: a person decides")
+CAP_RULE = N_("%(value)s may approve up to %(limit)s")
+NO_CAP_RULE = N_("%(value)s may approve any amount")
+INSPECTED_RULE = N_("return case %(value)s inspected by %(inspector)s")
+# Every rule sentence a refund can store: what it decided, and what kind its value is.
+STORED_RULES: tuple[tuple[str, Verdict, str], ...] = (
+    (SUPERVISOR_RULE, Verdict.NEEDS_SUPERVISOR, ""),
+    (PERSON_RULE, Verdict.NEEDS_PERSON, "reason"),
+    (AUTO_RULE, Verdict.AUTO_APPROVE, ""),
+    (AGENT_RULE, Verdict.AGENT_MAY_DECIDE, ""),
+    (REMAINDER_RULE, Verdict.NEEDS_PERSON, ""),
+    (CAP_RULE, Verdict.AGENT_MAY_DECIDE, "role"),
+    (NO_CAP_RULE, Verdict.AGENT_MAY_DECIDE, "role"),
+    (INSPECTED_RULE, Verdict.AGENT_MAY_DECIDE, ""),
+)
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _pattern(label: str) -> re.Pattern[str]:
+    parts = _PLACEHOLDER.split(label)  # text, name, text, name, ..., text
+    return re.compile(
+        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+    )
+
+
+_STORED_PATTERNS = [(_pattern(rule), rule, verdict, kind) for rule, verdict, kind in STORED_RULES]
+
+
+def read_rule(stored: str) -> Assessment | None:
+    """The assessment behind a rule sentence stored on a refund, so a page can translate it.
+
+    The refund keeps the English sentence (the audit trail is English and
+    stable); read back, it is a msgid and its figures again. ``None`` for a
+    sentence no rule here writes (a note typed by hand, an older wording).
+    """
+    for pattern, label, verdict, kind in _STORED_PATTERNS:
+        if found := pattern.fullmatch(stored):
+            figures = found.groupdict()
+            value = figures.pop("value", "")
+            return Assessment(verdict, label, value, kind if value else "", figures)
+    return None
 
 
 def assess(
@@ -85,22 +138,14 @@ def assess(
     """What the rules say about a refund request before anyone decides."""
     if rules.supervisor_above is not None and amount > rules.supervisor_above:
         return Assessment(
-            Verdict.NEEDS_SUPERVISOR,
-            N_("amount above %(value)s: a supervisor decides"),
-            f"{rules.supervisor_above:.2f}",
+            Verdict.NEEDS_SUPERVISOR, SUPERVISOR_RULE, f"{rules.supervisor_above:.2f}"
         )
     if reason in rules.human_reasons:
-        return Assessment(
-            Verdict.NEEDS_PERSON, N_("reason %(value)s always needs a person"), reason.value
-        )
+        return Assessment(Verdict.NEEDS_PERSON, PERSON_RULE, reason.value, "reason")
     limit = rules.auto_approve_unshipped_up_to
     if kind is RefundKind.REFUND_ONLY and limit is not None and not shipped and amount <= limit:
-        return Assessment(
-            Verdict.AUTO_APPROVE,
-            N_("refund only, not shipped, amount up to %(value)s: auto-approved"),
-            f"{limit:.2f}",
-        )
-    return Assessment(Verdict.AGENT_MAY_DECIDE, N_("an agent decides"))
+        return Assessment(Verdict.AUTO_APPROVE, AUTO_RULE, f"{limit:.2f}")
+    return Assessment(Verdict.AGENT_MAY_DECIDE, AGENT_RULE)
 
 
 def approval_limit(rules: Rules, role: Role, *, ad_hoc: bool = False) -> Decimal | None:

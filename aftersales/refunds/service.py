@@ -54,7 +54,17 @@ from aftersales.refunds.models import (
     RefundRules,
     RefundStatus,
 )
-from aftersales.refunds.rules import DEFAULT_RULES, Rules, Verdict, approval_limit, assess
+from aftersales.refunds.rules import (
+    CAP_RULE,
+    DEFAULT_RULES,
+    NO_CAP_RULE,
+    REMAINDER_RULE,
+    Rules,
+    Verdict,
+    approval_limit,
+    assess,
+)
+from connectors import registry
 from connectors.base import RefundDecision, RefundWriteResult
 
 log = logging.getLogger("aftersales.refunds")
@@ -260,9 +270,9 @@ async def _approve_checked(
             conn=conn,
         )
         rule = rule or (
-            f"{actor.role.value} may approve up to {limit:.2f}"
+            CAP_RULE % {"value": actor.role.value, "limit": f"{limit:.2f}"}
             if limit is not None
-            else f"{actor.role.value} may approve any amount"
+            else NO_CAP_RULE % {"value": actor.role.value}
         )
     left = await ledger.refundable(refund, conn=conn)
     if left is None:
@@ -322,7 +332,7 @@ async def start_refund(
         raise NotFound(N_("No order with id %(id)s."), id=order_id)
     store = await Store.get(id=order.store_id)  # type: ignore[attr-defined]
     if not capabilities_of(store.platform).start_refund:
-        raise PlatformCannotStart(store, platform=store.platform)
+        raise PlatformCannotStart(store, platform=platform_label(store.platform))
     item = None
     if platform_item_id:
         item = await OrderItem.get_or_none(order_id=order.id, platform_item_id=platform_item_id)
@@ -342,6 +352,12 @@ async def start_refund(
         review_case_id=review_case_id,
         platform_item_id=platform_item_id,
     )
+
+
+def platform_label(platform: str) -> Msgid:
+    """The platform as a message names it to a person: its manifest's label, not its id."""
+    manifest = registry.find(platform)
+    return Msgid(manifest.label if manifest is not None else platform)
 
 
 async def refund_returned_goods(
@@ -372,7 +388,7 @@ async def refund_returned_goods(
                 "none, so pay it on the platform and it will sync here."
             ),
             obj=order,
-            platform=store.platform,
+            platform=platform_label(store.platform),
             code="refund_platform_pays_on_request",
         )
     return await _open_desk_refund(
@@ -583,11 +599,7 @@ async def auto_approve(
         return
     left = await ledger.refundable(refund, conn=conn)
     if left is None or refund.requested_amount > left.limit:
-        await (
-            Refund.filter(id=refund.id)
-            .using_db(conn)
-            .update(rule="over the refundable remainder: a person decides")
-        )
+        await Refund.filter(id=refund.id).using_db(conn).update(rule=REMAINDER_RULE)
         return
     refund = await Refund.get(id=refund.id).using_db(conn)
     await _decide(

@@ -43,10 +43,10 @@ async def dashboard_tiles(user: User) -> list[Tile]:
             "/returns/?status=received",
             "warn" if counts.inspection_backlog else "info",
         ),
-        *cases.due_tiles(
-            ReturnCase.case_type,
+        *cases.timer_tiles(
             counts,
-            soon=N_("Return deadlines within 2 hours"),
+            href="/returns/",
+            due_soon=N_("Return deadlines within 2 hours"),
             overdue=N_("Return deadlines missed"),
         ),
     ]

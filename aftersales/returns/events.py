@@ -13,7 +13,7 @@ from aftersales.core.i18n import N_
 from aftersales.core.labels import FALLBACK
 from aftersales.returns.models import InspectionResult, ReturnStatus, ShippingPayer
 from aftersales.returns.policy import ReturnKind
-from connectors.tracking import TrackingState
+from connectors.tracking import CARRIER_NAMES, TrackingState
 
 EVENTS: dict[str, str] = {
     "return.requested": N_("Request opened"),
@@ -83,6 +83,16 @@ PARCEL_STATES: dict[str, str] = {
     FALLBACK: N_("unknown"),
 }
 
+# The categories the law names (policy.LAW_EXCLUDED); a store's own categories show
+# as the owner typed them (``label_or_value``).
+RETURN_CATEGORIES: dict[str, str] = {
+    "custom": N_("Custom-made"),
+    "perishable": N_("Perishable"),
+    "digital": N_("Digital"),
+    "periodical": N_("Newspapers and periodicals"),
+}
+CARRIERS: dict[str, str] = {code: N_(name) for code, name in CARRIER_NAMES.items()}
+
 LABELS: Mapping[str, Mapping[str, str]] = {
     "event": EVENTS,
     "return_status": STATUSES,
@@ -90,4 +100,6 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "inspection_result": INSPECTION_RESULTS,
     "shipping_payer": SHIPPING_PAYERS,
     "parcel_state": PARCEL_STATES,
+    "return_category": RETURN_CATEGORIES,
+    "carrier": CARRIERS,
 }

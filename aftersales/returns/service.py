@@ -36,6 +36,7 @@ from aftersales.orders.sync import capabilities_of
 from aftersales.refunds import service as refunds
 from aftersales.refunds.errors import status_label as refund_status_label
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
+from aftersales.refunds.rules import INSPECTED_RULE
 from aftersales.returns import policy as policies
 from aftersales.returns.errors import (
     AlreadyDone as AlreadyDone,  # callers catch it here: every step's 409
@@ -791,7 +792,9 @@ async def _trigger_refund(
     The inspector decides it: the refunds service checks their cap (refusing
     with ``INSPECTION_OVER_CAP``) and records them as the refund's decider.
     """
-    rule = f"return case {case.id} inspected by {inspector.username}"
+    # The rule names the case and the inspector, translatable when read back
+    # (``refunds.rules.read_rule``); no English note is written beside it.
+    rule = INSPECTED_RULE % {"value": case.id, "inspector": inspector.username}
     if case.refund_id is not None:
         refund = await Refund.get(id=case.refund_id).using_db(conn)
         if refund.status is RefundStatus.REFUNDED:
@@ -813,7 +816,7 @@ async def _trigger_refund(
                 code="return_request_finished",
             )
         decision = await refunds.pay_for_return(
-            case.refund_id, amount=amount, note=f"Return case {case.id}", rule=rule,
+            case.refund_id, amount=amount, note="", rule=rule,
             actor=inspector, cap_message=INSPECTION_OVER_CAP,
         )  # fmt: skip
     else:
@@ -825,7 +828,7 @@ async def _trigger_refund(
             case.order_id,
             lines=lines or [(None, amount)],  # type: ignore[list-item]
             reason=case.reason,
-            note=f"Return case {case.id}",
+            note="",
             rule=rule,
             actor=inspector,
             cap_message=INSPECTION_OVER_CAP,

@@ -161,6 +161,22 @@ async def test_assign_is_guarded_like_a_move() -> None:
         await service.assign(refund.id, second, expected_version=refund.version)
 
 
+async def test_a_take_without_a_version_only_takes_a_free_case() -> None:
+    """Two agents press "take" on the same list row: one gets it, the other is told."""
+    await demo_shop()
+    first = await create_user(role=Role.AGENT)
+    second = await create_user(role=Role.AGENT)
+    refund = await open_request()
+    await cases.assign(Refund, refund.id, first, event="refund.assigned")
+    with pytest.raises(CaseConflict):
+        await cases.assign(Refund, refund.id, second, event="refund.assigned")
+    assert (await Refund.get(id=refund.id)).assignee_id == first.id
+    assert len(await _events(refund, "refund.assigned")) == 1
+    # Taking one's own case again changes nothing but is not an error.
+    await cases.assign(Refund, refund.id, first, event="refund.assigned")
+    assert (await Refund.get(id=refund.id)).assignee_id == first.id
+
+
 async def test_due_soon_and_due_counts_agree() -> None:
     await demo_shop()
     await Refund.all().update(due_at=None)

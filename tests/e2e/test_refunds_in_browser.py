@@ -49,6 +49,8 @@ async def test_the_owner_reads_the_refund_report(demo_desk: RunningDesk, browser
     await page.get_by_label("用户名").fill(DEMO_USER)
     await page.get_by_label("密码").fill(DEMO_PASSWORD)
     await page.get_by_role("button", name="登录").click()
+    # Reports live behind one menu entry that lists each module's report.
+    await page.get_by_role("link", name="报表", exact=True).click()
     await page.get_by_role("link", name="退款报表").click()
     await expect(page.get_by_role("heading", name="退款报表")).to_be_visible()
     await expect(page.locator("section.chart svg")).to_have_count(2)

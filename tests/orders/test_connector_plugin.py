@@ -210,7 +210,7 @@ async def test_an_entry_point_connector_is_connected_synced_and_its_webhook_veri
     token = await csrf_from(client, "/orders/stores/")
     fields = {"csrf_token": token, "name": "Acme", "platform": "acme", "merchant_id": "m-7"}
     refused = await client.post("/orders/stores/", data=fields, follow_redirects=True)
-    assert "Acme Mall store needs: api_token" in refused.text
+    assert "Acme Mall store needs: API token." in refused.text
     connected = await client.post(
         "/orders/stores/",
         data=fields | {"api_token": "acme-token", "webhook_secret": "whsec", "session": "x"},

@@ -8,11 +8,13 @@ import pytest
 
 from aftersales.core.config import Settings
 from aftersales.core.errors import InvalidInput
-from aftersales.core.models import AuditEvent, Store
+from aftersales.core.models import AuditEvent, Role, Store
 from aftersales.core.security import decrypt_credentials
 from aftersales.orders.models import Order
-from aftersales.orders.service import create_store, import_orders
+from aftersales.orders.service import StoreChanges, create_store, import_orders, update_store
+from aftersales.returns import service as returns_service
 from tests.core.test_cli import run
+from tests.factories import create_user
 
 HEADER = (
     "订单编号,买家会员名,订单状态,买家实际支付金额,订单创建时间,订单付款时间,宝贝标题,收货地址\n"
@@ -72,3 +74,29 @@ async def test_cli_store_add_and_import_csv(settings: Settings, tmp_path: Path) 
     assert await Order.filter(store_id=int(store_id)).count() == 2
     listed = run(settings, "store", "list")
     assert "导出店" in listed.stdout
+
+
+@pytest.mark.usefixtures("clean_db")
+async def test_saving_the_store_form_keeps_a_returns_policy_saved_meanwhile(
+    settings: Settings,
+) -> None:
+    owner = await create_user(role=Role.OWNER)
+    store = await create_store(name="Demo", platform="demo", secret_key=settings.secret_key)
+    form = await Store.get(id=store.id)  # the owner opens the store page
+    # Meanwhile a supervisor saves the store's returns policy on the returns page.
+    policy_page = await Store.get(id=store.id)
+    await returns_service.save_policy(
+        policy_page, {"no_reason_days": 10}, return_address="仓库", actor=owner
+    )
+    changes = StoreChanges(
+        name="Demo 2", base_url=None, enabled=False, sync_interval_minutes=30, credentials={}
+    )
+    await update_store(form, changes, secret_key=settings.secret_key, actor=owner)
+    saved = await Store.get(id=store.id)
+    assert (saved.name, saved.enabled) == ("Demo 2", False)
+    assert saved.settings == {
+        "returns_policy": {"no_reason_days": 10},
+        "return_address": "仓库",
+        "sync_interval_minutes": 30,
+    }
+    assert form.settings == saved.settings

@@ -62,8 +62,25 @@ async def test_a_bad_store_form_says_what_is_missing(client: httpx.AsyncClient) 
         data={"csrf_token": token, "name": "Woo", "platform": "woocommerce", "key": "ck"},
         follow_redirects=True,
     )
-    assert "needs: secret" in response.text
+    assert "needs: Consumer secret." in response.text  # the field's label, not its key
     assert not await Store.exists(name="Woo")
+
+
+async def test_a_chinese_store_form_names_the_missing_fields_in_chinese(
+    client: httpx.AsyncClient,
+) -> None:
+    await create_user(username="admin", role=Role.ADMIN)
+    await sign_in(client, "admin")
+    token = await csrf_from(client, "/orders/stores/")
+    response = await client.post(
+        "/orders/stores/",
+        data={"csrf_token": token, "name": "淘宝", "platform": "taobao", "app_key": "k"},
+        headers={"Accept-Language": "zh-CN"},
+        follow_redirects=True,
+    )
+    assert "店铺需要：App Secret、SessionKey（授权码）。" in response.text
+    assert "app_secret" not in response.text.split("店铺需要：")[1][:80]
+    assert not await Store.exists(name="淘宝")
 
 
 async def test_the_customer_page_lists_the_buyers_orders(client: httpx.AsyncClient, app) -> None:
@@ -247,12 +264,13 @@ async def test_moving_a_store_to_another_host_needs_its_credentials_again(
                 "enabled": "on", "base_url": other_url + "/", "key": "", "secret": ""}  # fmt: skip
         assert "needs its credentials typed again" in (await client.get(url)).text
         refused = await client.post(url, data=form, follow_redirects=True)
-        assert "enter the credentials again (key, secret)" in refused.text
+        assert "enter the credentials again (Consumer key, Consumer secret)" in refused.text
         assert shop_url.removeprefix("http://") in refused.text
         in_chinese = await client.post(
             url, data=form, headers={"Accept-Language": "zh-CN"}, follow_redirects=True
         )
-        assert "请重新输入凭据（key, secret）" in in_chinese.text
+        labels = "Consumer key（消费者密钥）、Consumer secret（消费者密钥密文）"
+        assert f"请重新输入凭据（{labels}）" in in_chinese.text
         # Re-entering only the key, or moving to another port of the same host, is no better.
         port_only = shop_url.rsplit(":", 1)[0] + ":1"
         for base_url, key in ((other_url, shop.key), (port_only, "")):

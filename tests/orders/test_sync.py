@@ -7,12 +7,18 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from arq.connections import ArqRedis
 from tortoise.transactions import in_transaction
 
+from aftersales.core.config import Settings
+from aftersales.core.errors import ConfigError
+from aftersales.core.security import encrypt_credentials
+from aftersales.orders import jobs
+from aftersales.orders.lease import StreamLease, lock_key
 from aftersales.orders.models import Customer, Order, OrderItem, Shipment, SyncState
 from aftersales.orders.service import upsert_orders
 from aftersales.orders.sync import sync_orders
-from connectors.base import OrderRecord, Page
+from connectors.base import OrderRecord, Page, Stream
 from connectors.demo import DemoConnector
 from tests.factories import create_store
 
@@ -140,3 +146,22 @@ async def test_racing_writers_never_roll_an_order_back(first: str) -> None:
     order = await Order.get(store=store)
     assert order.platform_status == "NEWER"
     assert order.platform_updated_at == NOW + timedelta(minutes=1)
+
+
+async def test_a_connector_that_cannot_be_built_leaves_the_sync_lease_free(
+    redis: ArqRedis, settings: Settings
+) -> None:
+    """Credentials that no longer decrypt (a changed secret key) fail the job, not the next one.
+
+    The lease was taken before the connector was built, outside the ``try``
+    whose ``finally`` releases it, so every sync of that stream stayed "busy"
+    for the lease's whole lifetime.
+    """
+    store = await create_store(platform="woocommerce")
+    store.credentials_encrypted = encrypt_credentials("another-key" * 4, {"key": "ck"})
+    await store.save(update_fields=["credentials_encrypted"])
+    ctx = {"redis": redis, "settings": settings}
+    with pytest.raises(ConfigError, match="cannot be decrypted"):
+        await jobs.sync_store_stream(ctx, store.id, Stream.ORDERS.value)
+    assert await redis.get(lock_key(store.id, Stream.ORDERS.value)) is None
+    assert await StreamLease(redis, store.id, Stream.ORDERS.value).acquire()

@@ -19,6 +19,7 @@ from aftersales.orders.models import Order, SyncError, SyncState
 from aftersales.orders.service import create_store
 from aftersales.orders.sync import connector_for, sync_stream
 from aftersales.orders.webhooks import MAX_BODY_BYTES
+from connectors import woocommerce
 from connectors.base import OrderStatus, Stream
 from tests.fakes.serve import serve
 from tests.fakes.woocommerce import FakeWooShop, make_app
@@ -125,6 +126,46 @@ async def test_a_store_without_a_webhook_secret_refuses_everything(
         f"/hooks/woocommerce/{store.id}", content=body, headers=woo_headers(body, "d4", forged)
     )
     assert response.status_code == 401
+
+
+async def test_a_store_without_a_webhook_secret_is_refused_before_its_verifier_is_trusted(
+    client: httpx.AsyncClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The desk refuses unsigned stores itself; a verifier that forgets to is not enough.
+
+    Anyone can compute an HMAC keyed with "": a connector that checked the
+    signature without refusing an empty secret would take a forged order.
+    """
+    checked: list[str] = []
+
+    def careless(secret: str, body: bytes, signature: str | None) -> bool:
+        checked.append(secret)
+        return True
+
+    monkeypatch.setattr(woocommerce, "verify_webhook", careless)
+    store = await create_store(
+        name="NoSecret",
+        platform="woocommerce",
+        base_url="https://shop.example",
+        credentials={"key": "ck", "secret": "cs"},
+        secret_key=settings.secret_key,
+    )
+    body = woo_order()
+    forged = base64.b64encode(hmac.new(b"", body, hashlib.sha256).digest()).decode()
+    response = await client.post(
+        f"/hooks/woocommerce/{store.id}", content=body, headers=woo_headers(body, "d6", forged)
+    )
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "no_webhook_secret"
+    assert not await Order.filter(store_id=store.id).exists()
+    assert "" not in checked
+    # WooCommerce's unsigned creation ping is still answered, so the hook can be saved.
+    ping = await client.post(
+        f"/hooks/woocommerce/{store.id}",
+        content=b"webhook_id=15",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert ping.status_code == 200 and ping.json() == {"status": "pong"}
 
 
 async def test_a_signed_shopify_webhook_upserts_the_order(

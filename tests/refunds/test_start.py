@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from aftersales.core import outbox
+from aftersales.core import i18n, outbox
 from aftersales.core.config import Settings
 from aftersales.core.models import AuditEvent, OutboxMessage, OutboxStatus, Role, Store
 from aftersales.core.modules import OutboxContext
@@ -105,6 +105,30 @@ async def test_a_shipping_refund_is_a_shipping_line_and_taobao_stores_cannot_sta
             order.id, kind=RefundKind.SHIPPING, amount="8.00", reason=ReasonCode.LOGISTICS,
             actor=boss, note="退运费",
         )  # fmt: skip
+
+
+async def test_a_store_that_cannot_start_refunds_is_named_by_its_platform_label() -> None:
+    await demo_shop()
+    boss = await create_user(role=Role.SUPERVISOR)
+    order = await a_paid_order()
+    await Store.filter(id=order.store_id).update(platform="taobao")
+    with pytest.raises(service.InvalidInput) as cannot_start:
+        await service.start_refund(
+            order.id, kind=RefundKind.SHIPPING, amount="8.00", reason=ReasonCode.LOGISTICS,
+            actor=boss, note="退运费",
+        )  # fmt: skip
+    with pytest.raises(service.InvalidInput) as pays_on_request:
+        await service.refund_returned_goods(
+            order.id, lines=[], reason=ReasonCode.OTHER, note="", rule="", actor=boss
+        )
+    token = i18n.set_locale("zh_CN")
+    try:
+        for error in (cannot_start.value, pays_on_request.value):
+            assert error.message.startswith("淘宝"), error.message
+            assert "taobao" not in error.message
+    finally:
+        i18n._current.reset(token)
+    assert cannot_start.value.english.startswith("A Taobao store")
 
 
 async def test_starting_a_refund_from_the_order_page_and_the_api(
