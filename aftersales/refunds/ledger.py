@@ -80,7 +80,9 @@ async def refundable(refund: Refund, *, conn: BaseDBAsyncClient | None = None) -
 async def lock_order(order_id: int | None, conn: BaseDBAsyncClient) -> None:
     """Serialise decisions on one order, so two refunds cannot both spend its remainder."""
     if order_id is not None and conn.capabilities.dialect == "postgres":
-        await Order.filter(id=order_id).select_for_update().using_db(conn).values_list("id")
+        # The whole row: Tortoise drops FOR UPDATE from a values_list() query,
+        # which left this lock a plain read (two decisions both spent the remainder).
+        await Order.filter(id=order_id).select_for_update().using_db(conn).first()
 
 
 async def pay_out(refund: Refund, source: LedgerSource, conn: BaseDBAsyncClient) -> None:
