@@ -12,19 +12,24 @@ Errors (all ``AfterSalesError``)::
     WrongPassword              400  the current password, when changing one's own
     TokenAlreadyRevoked        409
     NotFound                   404  no such user or token
+    PermissionDenied           403  someone other than an admin managing users
+    InvalidInput               400  a display name too long, a role that does not exist
+
+``actor=None`` is the shell (``aftersales user ...``): whoever has it runs the desk.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock
+from aftersales.core import audit, clock, service
 from aftersales.core.auth import end_sessions
-from aftersales.core.errors import Conflict, InvalidInput, NotFound
+from aftersales.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from aftersales.core.i18n import N_
 from aftersales.core.models import ApiToken, Role, User
 from aftersales.core.security import (
@@ -67,6 +72,65 @@ async def end_user_sessions(user: User) -> None:
     """
     await end_sessions(user.id)
     log.info("auth.sessions_ended user_id=%s", user.id)
+
+
+DISPLAY_NAME_MAX = 128
+
+
+def require_admin(actor: User | None) -> None:
+    """Only an admin manages other people's accounts (the shell, ``None``, may too).
+
+    Checked here, not only on the routes, so no caller can skip it.
+    """
+    if actor is not None and actor.role is not Role.ADMIN:
+        raise PermissionDenied(N_("Only an administrator manages users."), obj=actor)
+
+
+def clean_display_name(name: str) -> str:
+    """A display name as stored: trimmed, on one line, at most 128 characters (may be empty)."""
+    name = " ".join(name.split())
+    if len(name) > DISPLAY_NAME_MAX:
+        raise InvalidInput(
+            N_("A display name is at most %(count)s characters."),
+            count=DISPLAY_NAME_MAX,
+            code="display_name_too_long",
+        )
+    return name
+
+
+def parse_role(value: str) -> Role:
+    """A role from a form, or a 400 that says to choose one."""
+    try:
+        return Role(value)
+    except ValueError:
+        raise InvalidInput(N_("Choose a role."), code="invalid_role") from None
+
+
+def generate_password() -> str:
+    """A first password for the admin to pass on; shown once, never stored in clear."""
+    return secrets.token_urlsafe(12)
+
+
+async def add_user(
+    username: str,
+    password: str,
+    *,
+    role: Role,
+    display_name: str = "",
+    actor: User | None,
+) -> tuple[User, str | None]:
+    """An admin adds a colleague; an empty password means the desk picks one.
+
+    Returns the user and the generated password (``None`` when the admin gave
+    one), which the page shows exactly once.
+    """
+    require_admin(actor)
+    name = clean_display_name(display_name)
+    generated = generate_password() if not password else None
+    user = await service.create_user(
+        username, generated or password, role=role, display_name=name, actor=actor
+    )
+    return user, generated
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -139,35 +203,46 @@ async def deactivate_user(user_id: int, *, actor: User | None) -> User:
     The rows stay (audit events and cases point at them). An admin cannot lock
     themself out, and the last active admin stays, or nobody could undo it.
     """
+    require_admin(actor)
     user = await get_user(user_id)
     if actor is not None and actor.id == user.id:
         raise CannotDeactivateYourself(obj=user)
     if not user.is_active:
         return user
     async with in_transaction() as conn:
-        if user.role is Role.ADMIN:
-            # Locking the admins' rows makes two admins deactivating each other
-            # wait for one another on PostgreSQL, so one of them stays.
-            # Whole rows: Tortoise leaves FOR UPDATE out of a values_list() query.
-            admins = (
-                await User.filter(role=Role.ADMIN, is_active=True)
-                .select_for_update()
-                .using_db(conn)
-            )
-            if not {admin.id for admin in admins} - {user.id}:
-                raise LastActiveAdmin(obj=user, name=user.username)
+        await _keep_an_admin(user, conn)
         await _change_user(user, "user.deactivated", actor, conn, is_active=False)
     await end_user_sessions(user)
     await user.refresh_from_db()
     return user
 
 
+async def _keep_an_admin(user: User, conn: BaseDBAsyncClient) -> None:
+    """Refuse when ``user`` is the last active admin and is about to stop being one.
+
+    Locking the admins' rows makes two admins demoting or deactivating each
+    other wait for one another on PostgreSQL, so one of them stays.
+    Whole rows: Tortoise leaves FOR UPDATE out of a values_list() query.
+    """
+    if user.role is not Role.ADMIN or not user.is_active:
+        return
+    admins = await User.filter(role=Role.ADMIN, is_active=True).select_for_update().using_db(conn)
+    if not {admin.id for admin in admins} - {user.id}:
+        raise LastActiveAdmin(obj=user, name=user.username)
+
+
 async def _change_user(
-    user: User, action: str, actor: User | None, conn: BaseDBAsyncClient, **changes: Any
+    user: User,
+    action: str,
+    actor: User | None,
+    conn: BaseDBAsyncClient,
+    *,
+    data: dict[str, Any] | None = None,
+    **changes: Any,
 ) -> None:
     """One account change and its audit event, in the caller's transaction.
 
-    The event names the user but never the values (a password hash stays out).
+    The event names the user, and only the values ``data`` gives (a password hash stays out).
     """
     await User.filter(id=user.id).using_db(conn).update(**changes)
     await audit.record(
@@ -175,13 +250,61 @@ async def _change_user(
         subject_type="user",
         subject_id=user.id,
         actor=actor,
-        data={"username": user.username},
+        data={"username": user.username, **(data or {})},
         using_db=conn,
     )
 
 
+# -- role and display name --------------------------------------------------------------------
+
+
+async def set_role(user_id: int, role: Role, *, actor: User | None) -> User:
+    """An admin gives a user another role; the last active admin keeps theirs.
+
+    The role is read from the database on every request, so it applies at once.
+    """
+    require_admin(actor)
+    user = await get_user(user_id)
+    if user.role is role:
+        return user
+    async with in_transaction() as conn:
+        await _keep_an_admin(user, conn)
+        await _change_user(
+            user,
+            "user.role_changed",
+            actor,
+            conn,
+            data={"from": user.role.value, "to": role.value},
+            role=role,
+        )
+    await user.refresh_from_db()
+    return user
+
+
+async def set_display_name(user_id: int, name: str, *, actor: User | None) -> User:
+    """Everyone names themself; an admin may name anyone (the header shows it)."""
+    if actor is None or actor.id != user_id:
+        require_admin(actor)
+    user = await get_user(user_id)
+    name = clean_display_name(name)
+    if user.display_name == name:
+        return user
+    async with in_transaction() as conn:
+        await _change_user(
+            user,
+            "user.display_name_changed",
+            actor,
+            conn,
+            data={"from": user.display_name, "to": name},
+            display_name=name,
+        )
+    await user.refresh_from_db()
+    return user
+
+
 async def activate_user(user_id: int, *, actor: User | None) -> User:
     """Let a deactivated user sign in again with their old password; their tokens work again."""
+    require_admin(actor)
     user = await get_user(user_id)
     if user.is_active:
         return user
@@ -221,6 +344,7 @@ async def reset_password(user_id: int, new: str, *, actor: User | None) -> User:
 
     An admin changes their own password on the account page, with the current one.
     """
+    require_admin(actor)
     user = await get_user(user_id)
     if actor is not None and actor.id == user.id:
         raise InvalidInput(

@@ -18,6 +18,8 @@ EVENTS: dict[str, str] = {
     "user.deactivated": N_("User deactivated"),
     "user.password_changed": N_("Password changed"),
     "user.password_reset": N_("Password reset by an administrator"),
+    "user.role_changed": N_("Role changed"),
+    "user.display_name_changed": N_("Display name changed"),
     "token.created": N_("API token created"),
     "token.revoked": N_("API token revoked"),
 }

@@ -16,8 +16,7 @@ from starlette.routing import Route
 import aftersales.core.api  # noqa: F401  (registers the {name:id} path convertor used below)
 from aftersales.core import accounts, db, i18n, service, throttle
 from aftersales.core.auth import current_user, remember_login, requires
-from aftersales.core.errors import AfterSalesError, InvalidInput, PermissionDenied
-from aftersales.core.i18n import N_
+from aftersales.core.errors import AfterSalesError, PermissionDenied
 from aftersales.core.i18n import gettext as _
 from aftersales.core.jobs import worker_heartbeat
 from aftersales.core.models import Role
@@ -121,6 +120,23 @@ async def account_language(request: Request) -> Response:
     return RedirectResponse("/account", status_code=303)
 
 
+async def account_name(request: Request) -> Response:
+    """Everyone sets the name the header and the case pages show for them."""
+    form = await request.form()
+    user = current_user(request)
+    try:
+        await accounts.set_display_name(user.id, str(form.get("display_name", "")), actor=user)
+    except AfterSalesError as exc:
+        return render(
+            request,
+            "core/account.html",
+            {"name_error": exc.message, **PASSWORD_RULE},
+            status=exc.status,
+        )
+    flash(request, _("Display name saved."))
+    return RedirectResponse("/account", status_code=303)
+
+
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -187,16 +203,15 @@ async def users_page(request: Request) -> Response:
 
 @requires(Role.ADMIN)
 async def user_add(request: Request) -> Response:
+    """Add a user; a blank first password makes the desk pick one, shown once on their page."""
     form = await request.form()
     fields = {k: str(form.get(k, "")) for k in ("username", "display_name", "role")}
     try:
-        if fields["role"] not in {r.value for r in Role}:
-            raise InvalidInput(N_("Choose a role."), code="invalid_role")
-        person = await service.create_user(
+        person, generated = await accounts.add_user(
             fields["username"],
             str(form.get("password", "")),
-            role=Role(fields["role"]),
-            display_name=fields["display_name"].strip()[:128],
+            role=accounts.parse_role(fields["role"]),
+            display_name=fields["display_name"],
             actor=current_user(request),
         )
     except AfterSalesError as exc:
@@ -212,13 +227,41 @@ async def user_add(request: Request) -> Response:
             status=exc.status,
         )
     flash(request, _("User %(name)s added.") % {"name": person.username})
-    return RedirectResponse(f"/users/{person.id}", status_code=303)
+    if generated is None:
+        return RedirectResponse(f"/users/{person.id}", status_code=303)
+    ticket = secrets.token_urlsafe(24)
+    await request.app.state.redis.set(
+        _ticket_key(person.id, ticket, "password"), generated, ex=TOKEN_TICKET_SECONDS
+    )
+    return RedirectResponse(f"/users/{person.id}?password_shown={ticket}", status_code=303)
+
+
+@requires(Role.ADMIN)
+async def user_profile(request: Request) -> Response:
+    """An admin sets a user's display name and role (the last active admin stays one)."""
+    form = await request.form()
+    user_id: int = request.path_params["user_id"]
+    actor = current_user(request)
+
+    async def change() -> None:
+        # Both checked before either is written, so a refusal changes nothing.
+        role = accounts.parse_role(str(form.get("role", "")))
+        name = accounts.clean_display_name(str(form.get("display_name", "")))
+        await accounts.set_role(user_id, role, actor=actor)
+        await accounts.set_display_name(user_id, name, actor=actor)
+
+    return await _user_action(request, change(), _("Saved."))
 
 
 @requires(Role.ADMIN)
 async def user_page(request: Request) -> Response:
     user_id: int = request.path_params["user_id"]
-    return await _user_page(request, user_id, new_token=await _take_new_token(request, user_id))
+    return await _user_page(
+        request,
+        user_id,
+        new_token=await _take_new_token(request, user_id),
+        new_password=await _take_new_token(request, user_id, "password"),
+    )
 
 
 async def _user_action(request: Request, action: Awaitable[object], done: str) -> Response:
@@ -296,18 +339,19 @@ async def token_create(request: Request) -> Response:
 TOKEN_TICKET_SECONDS = 60
 
 
-def _ticket_key(user_id: int, ticket: str) -> str:
-    return f"aftersales:new-token:{user_id}:{ticket}"
+def _ticket_key(user_id: int, ticket: str, what: str = "token") -> str:
+    return f"aftersales:new-{what}:{user_id}:{ticket}"
 
 
-async def _take_new_token(request: Request, user_id: int) -> str | None:
-    """The token behind ``?shown=``, once: the first look deletes it."""
-    ticket = request.query_params.get("shown")
+async def _take_new_token(request: Request, user_id: int, what: str = "token") -> str | None:
+    """The token (or first password) behind ``?shown=`` (``?password_shown=``), once:
+    the first look deletes it."""
+    ticket = request.query_params.get("shown" if what == "token" else f"{what}_shown")
     if not ticket:
         return None
     async with request.app.state.redis.pipeline(transaction=True) as pipe:
-        pipe.get(_ticket_key(user_id, ticket))
-        pipe.delete(_ticket_key(user_id, ticket))
+        pipe.get(_ticket_key(user_id, ticket, what))
+        pipe.delete(_ticket_key(user_id, ticket, what))
         value, _deleted = await pipe.execute()
     return value.decode() if isinstance(value, bytes) else value
 
@@ -345,12 +389,14 @@ routes = [
     Route("/account", account, name="account"),
     Route("/account/language", account_language, methods=["POST"]),
     Route("/account/password", account_password, methods=["POST"]),
+    Route("/account/name", account_name, methods=["POST"]),
     Route("/users/", users_page, name="users"),
     Route("/users/", user_add, methods=["POST"]),
     Route("/users/{user_id:id}", user_page, name="user"),
     Route("/users/{user_id:id}/deactivate", user_deactivate, methods=["POST"]),
     Route("/users/{user_id:id}/activate", user_activate, methods=["POST"]),
     Route("/users/{user_id:id}/password", user_password, methods=["POST"]),
+    Route("/users/{user_id:id}/profile", user_profile, methods=["POST"]),
     Route("/users/{user_id:id}/tokens", token_create, methods=["POST"]),
     Route("/users/{user_id:id}/tokens/{token_id:id}/revoke", token_revoke, methods=["POST"]),
     Route("/healthz", healthz, name="healthz"),

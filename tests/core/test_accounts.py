@@ -170,6 +170,7 @@ async def test_the_users_pages_are_for_admins_only(app, client: httpx.AsyncClien
         assert (await client.get(f"/users/{target.id}")).status_code == 403
         for path, data in (
             (f"/users/{target.id}/deactivate", {}),
+            (f"/users/{target.id}/profile", {"role": "admin", "display_name": "x"}),
             (f"/users/{target.id}/password", {"new_password": "taken-over-123"}),
             (f"/users/{target.id}/tokens", {"name": "mine now"}),
             (f"/users/{target.id}/tokens/{row.id}/revoke", {}),
@@ -190,7 +191,11 @@ async def test_the_users_pages_are_for_admins_only(app, client: httpx.AsyncClien
 async def test_users_actions_need_the_forms_csrf_token(client: httpx.AsyncClient) -> None:
     await signed_in_admin(client)
     agent = await create_user(username="xiaowang")
-    for path in (f"/users/{agent.id}/deactivate", f"/users/{agent.id}/password"):
+    for path in (
+        f"/users/{agent.id}/deactivate",
+        f"/users/{agent.id}/password",
+        f"/users/{agent.id}/profile",
+    ):
         forged = await client.post(path, data={"csrf_token": "forged", "new_password": "x" * 12})
         assert forged.status_code == 403
     missing = await client.post("/account/password", data={"new_password": "x" * 12})
@@ -376,3 +381,126 @@ async def test_admins_deactivating_each_other_at_once_leave_one_active(
     assert await User.filter(role=Role.ADMIN, is_active=True).count() >= 1
     refused = [o for o in outcomes if isinstance(o, Exception)]
     assert all(isinstance(o, accounts.LastActiveAdmin) for o in refused), outcomes
+
+
+# -- issue 13: roles, display names and first passwords in the browser ------------------------
+
+
+async def test_an_admin_adds_a_user_with_a_generated_password_shown_once(
+    app, client: httpx.AsyncClient
+) -> None:
+    await signed_in_admin(client)
+    added = await post(
+        client, "/users/", {"username": "xiaozhou", "display_name": "小周", "role": "agent"}
+    )
+    assert added.status_code == 303 and "password_shown=" in added.headers["location"]
+    page = await client.get(added.headers["location"], headers=ZH)
+    assert "初始密码" in page.text and page.headers["Cache-Control"] == "no-store"
+    shown = re.search(r'id="first-password">([^<]+)<', page.text)
+    assert shown
+    again = await client.get(added.headers["location"])
+    assert shown.group(1) not in again.text  # once only
+    async with browser(app) as theirs:
+        assert (await sign_in(theirs, "xiaozhou", shown.group(1))).status_code == 303
+        assert "小周" in (await theirs.get("/")).text
+    assert (await User.get(username="xiaozhou")).display_name == "小周"
+
+
+async def test_an_admin_sets_role_and_display_name_audited(client: httpx.AsyncClient) -> None:
+    admin = await signed_in_admin(client)
+    agent = await create_user(username="xiaowang")
+    done = await post(
+        client, f"/users/{agent.id}/profile", {"display_name": "  王  小二 ", "role": "supervisor"}
+    )
+    assert done.status_code == 303
+    fresh = await User.get(id=agent.id)
+    assert fresh.role is Role.SUPERVISOR and fresh.display_name == "王 小二"
+    role_event = await AuditEvent.get(action="user.role_changed", subject_id=str(agent.id))
+    assert role_event.actor_id == admin.id  # type: ignore[attr-defined]
+    assert role_event.data["from"] == "agent" and role_event.data["to"] == "supervisor"
+    assert await AuditEvent.exists(action="user.display_name_changed", subject_id=str(agent.id))
+    bad = await post(
+        client, f"/users/{agent.id}/profile", {"display_name": "x", "role": "root"}, headers=ZH
+    )
+    assert bad.status_code == 400 and "选择" in bad.text
+    long = await post(
+        client,
+        f"/users/{agent.id}/profile",
+        {"display_name": "名" * 129, "role": "agent"},
+        headers=ZH,
+    )
+    assert long.status_code == 400 and "显示名称最多 128 个字符" in long.text
+    fresh = await User.get(id=agent.id)
+    assert fresh.role is Role.SUPERVISOR and fresh.display_name == "王 小二"
+
+
+async def test_the_last_active_admin_keeps_the_role(client: httpx.AsyncClient) -> None:
+    admin = await signed_in_admin(client)
+    refused = await post(
+        client, f"/users/{admin.id}/profile", {"display_name": "", "role": "agent"}, headers=ZH
+    )
+    assert refused.status_code == 409
+    assert (await User.get(id=admin.id)).role is Role.ADMIN
+    assert not await AuditEvent.exists(action="user.role_changed")
+    second = await create_user(username="second", role=Role.ADMIN)
+    done = await post(client, f"/users/{second.id}/profile", {"role": "owner"})
+    assert done.status_code == 303 and (await User.get(id=second.id)).role is Role.OWNER
+
+
+async def test_only_admins_manage_users_in_the_service() -> None:
+    from aftersales.core import accounts
+    from aftersales.core.errors import PermissionDenied
+
+    supervisor = await create_user(role=Role.SUPERVISOR)
+    agent = await create_user()
+    for action in (
+        accounts.set_role(agent.id, Role.ADMIN, actor=supervisor),
+        accounts.set_display_name(agent.id, "x", actor=supervisor),
+        accounts.deactivate_user(agent.id, actor=supervisor),
+        accounts.activate_user(agent.id, actor=supervisor),
+        accounts.reset_password(agent.id, "y" * 12, actor=supervisor),
+        accounts.add_user("sneaky", "", role=Role.ADMIN, actor=supervisor),
+    ):
+        try:
+            await action
+        except PermissionDenied as exc:
+            assert exc.status == 403
+        else:
+            raise AssertionError("a supervisor managed a user")
+    assert (await User.get(id=agent.id)).role is Role.AGENT
+    # Everyone names themself; the shell (actor=None) may do anything.
+    assert (await accounts.set_display_name(agent.id, "阿强", actor=agent)).display_name == "阿强"
+    assert (await accounts.set_role(agent.id, Role.OWNER, actor=None)).role is Role.OWNER
+
+
+async def test_everyone_sets_their_display_name_shown_in_the_header(
+    client: httpx.AsyncClient,
+) -> None:
+    agent = await create_user(username="xiaowang")
+    await sign_in(client, "xiaowang")
+    assert 'class="user-name">xiaowang<' in (await client.get("/")).text
+    done = await post(client, "/account/name", {"display_name": "王小二"}, page="/account")
+    assert done.status_code == 303
+    assert 'class="user-name">王小二<' in (await client.get("/")).text
+    assert await AuditEvent.exists(
+        action="user.display_name_changed", subject_id=str(agent.id), actor_id=agent.id
+    )
+    long = await post(
+        client, "/account/name", {"display_name": "x" * 200}, page="/account", headers=ZH
+    )
+    assert long.status_code == 400 and "显示名称最多" in long.text
+    forged = await client.post("/account/name", data={"csrf_token": "no", "display_name": "z"})
+    assert forged.status_code == 403
+    assert (await User.get(id=agent.id)).display_name == "王小二"
+
+
+async def test_an_admin_reset_ends_the_users_sessions(app, client: httpx.AsyncClient) -> None:
+    await signed_in_admin(client)
+    agent = await create_user(username="xiaowang")
+    async with browser(app) as theirs:
+        await sign_in(theirs, "xiaowang")
+        assert await opens_the_desk(theirs)
+        done = await post(client, f"/users/{agent.id}/password", {"new_password": "new-pass-12345"})
+        assert done.status_code == 303
+        assert not await opens_the_desk(theirs)
+        assert (await sign_in(theirs, "xiaowang", "new-pass-12345")).status_code == 303
