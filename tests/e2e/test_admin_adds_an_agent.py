@@ -39,6 +39,16 @@ async def test_an_admin_adds_an_agent_who_signs_in_and_changes_the_password(
     row = page.locator("table.users tbody tr", has_text=AGENT)
     await expect(row).to_contain_text(DISPLAY)
     await expect(row).to_contain_text("客服")
+
+    # A blank first password: the desk picks one and shows it once.
+    await page.get_by_label("用户名").fill("xiaoli")
+    await page.get_by_label("角色").select_option("night_agent")
+    await page.get_by_role("button", name="添加用户").click()
+    picked = await page.locator("#first-password").inner_text()
+    assert len(picked) >= 10
+    await page.screenshot(path=SCREENSHOTS / "user-first-password-zh-1280.png", full_page=True)
+    await page.reload()
+    await expect(page.locator("#first-password")).to_have_count(0)
     await context.close()
 
     # The agent, on a phone: signed in with the given password, named in the header.
