@@ -54,8 +54,10 @@ def tables(report: RefundReport, _: Callable[[str], str]) -> dict[str, Table]:
         "summary": ([_("Figure"), _("This period"), _("Previous period")], summary),
         "series": (
             [_("From"), _("Refunded"), _("Refunds"), _("Paid on orders"), _("Refund rate")],
-            [[date.fromisoformat(r.key), r.amount, r.refunds, r.paid, Rate(r.rate)]
-             for r in report.series],
+            [
+                [date.fromisoformat(r.key), r.amount, r.refunds, r.paid, Rate(r.rate)]
+                for r in report.series
+            ],
         ),
     }
     for group in ("reason", "sku", "store", "agent"):

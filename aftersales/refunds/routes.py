@@ -15,8 +15,8 @@ from starlette.routing import Route
 from aftersales.core import case_routes, clock
 from aftersales.core.api import number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
-from aftersales.core.export import csv_response, xlsx_response
 from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound
+from aftersales.core.export import csv_response, xlsx_response
 from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store

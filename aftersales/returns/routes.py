@@ -15,8 +15,8 @@ from starlette.routing import Route
 from aftersales.core import case_routes, cases, clock
 from aftersales.core.api import number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
-from aftersales.core.export import csv_response, to_csv, to_xlsx, xlsx_response
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
+from aftersales.core.export import csv_response, to_csv, to_xlsx, xlsx_response
 from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store
@@ -25,8 +25,8 @@ from aftersales.core.photos import Upload, check_photo
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order, OrderItem
-from aftersales.returns import photos, queue, service
 from aftersales.returns import export as returns_export
+from aftersales.returns import photos, queue, service
 from aftersales.returns import report as returns_report
 from aftersales.returns.models import (
     InspectionResult,

@@ -141,7 +141,7 @@ def test_the_writer_formats_by_kind_and_leaves_empty_figures_blank() -> None:
     (row,) = list(csv.reader(io.StringIO(to_csv(table, zone=ZONE).decode("utf-8-sig"))))[1:]
     assert row == ["'=SUM(A1)", "12.3%", "5.2", "-5.00", "2026-12-01 10:30", "2026-12-01", ""]
     sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx({"t": table}, {}, zone=ZONE))).active
-    cells = list(sheet.iter_rows(min_row=2))[0]
+    (cells,) = list(sheet.iter_rows(min_row=2))
     assert (cells[0].value, cells[0].data_type) == ("=SUM(A1)", "s")
     assert (cells[1].value, cells[1].number_format) == (pytest.approx(0.1234), "0.0%")
     assert (cells[2].value, cells[2].number_format) == (5.25, "0.0")
