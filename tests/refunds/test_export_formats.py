@@ -20,7 +20,9 @@ from aftersales.core import clock
 from aftersales.core.export import Hours, Rate, to_csv, to_xlsx
 from aftersales.core.models import Role
 from aftersales.refunds import service
+from aftersales.refunds.charts import breakdown_chart, round_ticks, series_chart
 from aftersales.refunds.models import Refund, RefundStatus
+from aftersales.refunds.report import Row
 from connectors.base import AfterSaleStatus, RefundDecision, RefundWriteResult
 from tests.conftest import sign_in
 from tests.factories import create_hostile_shop, create_user
@@ -149,3 +151,24 @@ def test_the_writer_formats_by_kind_and_leaves_empty_figures_blank() -> None:
     assert cells[4].value == datetime(2026, 12, 1, 10, 30) and cells[4].is_date
     assert cells[5].value == datetime(2026, 12, 1) and cells[5].number_format == "yyyy-mm-dd"
     assert cells[6].value is None
+
+
+def test_chart_axes_count_in_round_steps() -> None:
+    assert round_ticks(987.1) == [0, 200, 400, 600, 800, 1000]
+    assert round_ticks(3.3) == [0, 1, 2, 3, 4]
+    assert round_ticks(0.7) == [0, 0.2, 0.4, 0.6, 0.8]
+    assert round_ticks(0) == [0, 1], "an empty chart still has an axis"
+    rows = [
+        Row(key=day, label=day, amount=Decimal(amount), refunds=1, paid=Decimal(paid))
+        for day, amount, paid in (
+            ("2026-11-01", "123.45", "1033"),
+            ("2026-11-02", "987.10", "7777"),
+            ("2026-11-03", "33.30", "999"),
+        )
+    ]
+    svg = series_chart(rows, title="t", amount_label="a", rate_label="r")
+    numbers = {float(n) for n in re.findall(r"<text[^>]*>([\d.]+)</text>", svg)}
+    assert {0, 200, 1000} <= numbers, "amounts"
+    assert {5, 10, 15} <= numbers and all(n == round(n) for n in numbers), "and rates, round"
+    bars = breakdown_chart(rows, title="t", now_label="a", before_label="b")
+    assert {"0", "200", "400", "1000"} <= set(re.findall(r"<text[^>]*>([\d.]+)</text>", bars))
