@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aftersales.core.export import Rate, Table
-from aftersales.core.i18n import N_
+from aftersales.core.i18n import N_, pgettext
 from aftersales.core.labels import label_for
 from aftersales.returns.report import ReturnReport
 
@@ -27,7 +27,7 @@ def tables(report: ReturnReport, _: Callable[[str], str]) -> dict[str, Table]:
     """The report's tables, in the order the page shows them."""
     summary: list[list[object]] = [
         [_("Return and exchange cases"), report.cases],
-        [_("Returns"), report.returns],
+        [pgettext("goods", "Returns"), report.returns],
         [_("Exchanges"), report.exchanges],
         [_("Refused by the shop"), report.refused],
         [_("Units sold"), report.units_sold],

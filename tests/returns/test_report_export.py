@@ -110,6 +110,9 @@ async def test_the_export_speaks_chinese(client: httpx.AsyncClient, app) -> None
     assert book.sheetnames[0] == "汇总" and "按原因" in book.sheetnames
     summary = [r[0].value for r in book["汇总"].iter_rows(min_row=1)]
     assert summary[0] == "指标" and "退货率（件数）" in summary and "售出件数" in summary
+    assert "退货" in summary and "退换货" not in summary, "returns as 退货 beside 换货"
+    page = (await client.get("/returns/report", headers=zh)).text
+    assert re.search(r'<span class="label">退货</span>', page), "the tile, too"
     products = (await client.get("/returns/report/products.csv", headers=zh)).content
     header = next(csv.reader(io.StringIO(products.decode("utf-8-sig"))))
     assert header == ["商品", "售出", "退货", "换货", "退换率"]
