@@ -50,6 +50,12 @@ def gettext(message: str) -> str:
     return translations(get_locale()).ugettext(message)
 
 
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the sense ``context`` names: one English word, two Chinese ones
+    ("Returns" is the module, 退换货, and on a report the returned goods, 退货)."""
+    return str(translations(get_locale()).pgettext(context, message))
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(get_locale()).ungettext(singular, plural, n)
 

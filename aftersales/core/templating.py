@@ -49,7 +49,9 @@ def build_environment(registry: Registry) -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(["html", "xml"]),
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True, pgettext=i18n.pgettext
+    )
     env.filters["money"] = format_money
     env.globals["tr"] = tr
     # label(kind, value): a stored word (status, event, reason) from the modules' maps.

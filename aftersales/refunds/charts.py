@@ -12,6 +12,7 @@ file in step with the style).
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Sequence
 
@@ -60,19 +61,39 @@ def stylesheet() -> str:
 
 
 def _chart(kind: type, title: str, **options: object) -> pygal.Graph:
-    return kind(
-        title=title,
-        style=STYLE,
-        js=[],
-        disable_xml_declaration=True,
-        height=300,
-        width=800,
-        x_label_rotation=30,
-        truncate_label=-1,
-        print_values=False,
-        show_minor_x_labels=False,
-        **options,
-    )
+    settings: dict[str, object] = {
+        "title": title,
+        "style": STYLE,
+        "js": [],
+        "disable_xml_declaration": True,
+        "height": 300,
+        "width": 800,
+        "x_label_rotation": 30,
+        "truncate_label": -1,
+        "print_values": False,
+        "show_minor_x_labels": False,
+    }
+    return kind(**{**settings, **options})
+
+
+TICKS = 5
+"""About this many steps on a value axis."""
+
+
+def round_step(top: float, steps: int = TICKS) -> float:
+    """The smallest of 1, 2 or 5 times a power of ten that covers ``top`` in ``steps``."""
+    if top <= 0:
+        return 1.0
+    rough = top / steps
+    power = 10 ** math.floor(math.log10(rough))
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= rough * (1 - 1e-9))
+
+
+def round_ticks(top: float, step: float | None = None) -> list[float]:
+    """Axis labels from 0 past ``top`` in a round step (0, 200, 400 ... not 3.33, 4.37)."""
+    step = step or round_step(top)
+    count = max(math.ceil(top / step - 1e-9), 1)
+    return [round(i * step, 10) for i in range(count + 1)]
 
 
 def series_chart(rows: Sequence[Row], *, title: str, amount_label: str, rate_label: str) -> str:
@@ -80,8 +101,16 @@ def series_chart(rows: Sequence[Row], *, title: str, amount_label: str, rate_lab
     chart = _chart(pygal.Bar, title, legend_at_bottom=True)
     chart.x_labels = [r.label for r in rows]
     chart.x_labels_major = [r.label for r in rows][:: max(len(rows) // 12, 1)]
-    chart.add(amount_label, [float(r.amount) for r in rows])
+    amounts = [float(r.amount) for r in rows]
+    ticks = round_ticks(max(amounts, default=0))
+    chart.y_labels, chart.range = ticks, (0, ticks[-1])
+    chart.add(amount_label, amounts)
     rates = [round(r.rate * 100, 2) if r.rate is not None else None for r in rows]
+    # The rate axis shares the amount axis's lines, so its top is a round step
+    # times as many steps: its labels are round too.
+    steps = len(ticks) - 1
+    rate_step = round_step(max((v for v in rates if v is not None), default=0), steps)
+    chart.secondary_range = (0, rate_step * steps)
     # pygal cannot scale a secondary axis with no value on it (a store or period
     # with no paid orders): keep the legend entry, drop the empty axis.
     chart.add(rate_label, rates, secondary=any(v is not None for v in rates), stroke=True)
@@ -93,8 +122,11 @@ def breakdown_chart(
 ) -> str:
     """The largest groups, this period beside the one before."""
     top = list(rows)[:limit]
-    chart = _chart(pygal.HorizontalBar, title, legend_at_bottom=True)
+    # Horizontal bars draw the amounts on the x axis: every round tick shows.
+    chart = _chart(pygal.HorizontalBar, title, legend_at_bottom=True, show_minor_x_labels=True)
     chart.x_labels = [r.label for r in top]
+    ticks = round_ticks(max((float(max(r.amount, r.previous_amount)) for r in top), default=0))
+    chart.y_labels, chart.range = ticks, (0, ticks[-1])
     chart.add(now_label, [float(r.amount) for r in top])
     chart.add(before_label, [float(r.previous_amount) for r in top])
     return _svg(chart)

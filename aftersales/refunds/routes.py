@@ -16,6 +16,7 @@ from aftersales.core import case_routes, clock
 from aftersales.core.api import number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound
+from aftersales.core.export import csv_response, xlsx_response
 from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store
@@ -333,13 +334,9 @@ async def report_csv(request: Request) -> Response:
         raise NotFound(N_("There is no report table %(table)s."), table=table)
     result = await _report(request)
     first, last = _days(request, result)
-    body = export.to_csv(export.tables(result, _)[table])
-    name = f"refunds-{table}-{first}-{last}.csv"
-    return Response(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    zone = request.app.state.settings.zone
+    body = export.to_csv(export.tables(result, _)[table], zone=zone)
+    return csv_response(body, f"refunds-{table}-{first}-{last}.csv")
 
 
 @requires(*MANAGERS)
@@ -347,12 +344,9 @@ async def report_xlsx(request: Request) -> Response:
     result = await _report(request)
     first, last = _days(request, result)
     names = {key: _(label) for key, label in export.TABLE_NAMES.items()}
-    body = export.to_xlsx(export.tables(result, _), names)
-    return Response(
-        body,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="refunds-{first}-{last}.xlsx"'},
-    )
+    zone = request.app.state.settings.zone
+    body = export.to_xlsx(export.tables(result, _), names, zone=zone)
+    return xlsx_response(body, f"refunds-{first}-{last}.xlsx")
 
 
 routes = [

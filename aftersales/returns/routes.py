@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from aftersales.core import case_routes, cases, clock
 from aftersales.core.api import number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
+from aftersales.core.export import csv_response, to_csv, to_xlsx, xlsx_response
 from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store
@@ -23,6 +25,7 @@ from aftersales.core.photos import Upload, check_photo
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order, OrderItem
+from aftersales.returns import export as returns_export
 from aftersales.returns import photos, queue, service
 from aftersales.returns import report as returns_report
 from aftersales.returns.models import (
@@ -427,22 +430,32 @@ async def policy_save(request: Request) -> Response:
     return RedirectResponse(f"/returns/policy/{store.id}", status_code=303)
 
 
-@requires(*MANAGERS)
-async def report_page(request: Request) -> Response:
+async def _report(request: Request) -> tuple[returns_report.ReturnReport, date, date]:
+    """The report the query asks for, with its first and last local day."""
     settings = request.app.state.settings
     q = request.query_params
     period = period_from_days(
         q.get("from") or None, q.get("to") or None, zone=settings.zone, now=clock.now()
     )
-    store_id = number_or_none(q.get("store"))
-    result = await returns_report.return_report(period, store_id=store_id)
+    result = await returns_report.return_report(period, store_id=number_or_none(q.get("store")))
+    first = period.start.astimezone(settings.zone).date()
+    last = (period.end.astimezone(settings.zone) - timedelta(seconds=1)).date()
+    return result, first, last
+
+
+@requires(*MANAGERS)
+async def report_page(request: Request) -> Response:
+    result, first, last = await _report(request)
+    store_id = number_or_none(request.query_params.get("store"))
+    query = urlencode({"from": first, "to": last, **({"store": store_id} if store_id else {})})
     return render(
         request,
         "returns/report.html",
         {
             "r": result,
-            "first": period.start.astimezone(settings.zone).date(),
-            "last": (period.end.astimezone(settings.zone) - timedelta(seconds=1)).date(),
+            "first": first,
+            "last": last,
+            "query": query,
             "stores": await Store.all().order_by("id"),
             "store_id": store_id,
             "reasons": LABELS,
@@ -450,8 +463,30 @@ async def report_page(request: Request) -> Response:
     )
 
 
+@requires(*MANAGERS)
+async def report_csv(request: Request) -> Response:
+    table = request.path_params["table"]
+    if table not in returns_export.TABLES:
+        raise NotFound(N_("There is no report table %(table)s."), table=table)
+    result, first, last = await _report(request)
+    zone = request.app.state.settings.zone
+    body = to_csv(returns_export.tables(result, _)[table], zone=zone)
+    return csv_response(body, f"returns-{table}-{first}-{last}.csv")
+
+
+@requires(*MANAGERS)
+async def report_xlsx(request: Request) -> Response:
+    result, first, last = await _report(request)
+    names = {key: _(label) for key, label in returns_export.TABLE_NAMES.items()}
+    zone = request.app.state.settings.zone
+    body = to_xlsx(returns_export.tables(result, _), names, zone=zone)
+    return xlsx_response(body, f"returns-{first}-{last}.xlsx")
+
+
 routes = [
     Route("/report", report_page),
+    Route("/report.xlsx", report_xlsx),
+    Route("/report/{table}.csv", report_csv),
     Route("/", return_queue, name="returns"),
     Route("/receiving", receiving),
     Route("/new", new_form),
