@@ -94,7 +94,10 @@ class OrderLink:
 
 @dataclass(frozen=True)
 class StoreLink:
-    """A settings page a module keeps per store, linked from the store page; ``path`` has ``{store_id}``."""
+    """A per-store settings page of a module, linked from the store page.
+
+    ``path`` has ``{store_id}``.
+    """
 
     label: str  # an English msgid
     path: str
@@ -495,7 +498,7 @@ class Registry:
         ]
 
     def store_links(self, user: User | None = None) -> list[StoreLink]:
-        """The per-store settings pages every module offers on a store page, those ``user`` may open."""
+        """Every module's per-store settings pages for a store page, those ``user`` may open."""
         return [
             link
             for module in self.modules
