@@ -93,6 +93,35 @@ class OrderLink:
 
 
 @dataclass(frozen=True)
+class StoreLink:
+    """A per-store settings page of a module, linked from the store page.
+
+    ``path`` has ``{store_id}``.
+    """
+
+    label: str  # an English msgid
+    path: str
+    roles: frozenset[Role] | None = None  # None: everyone who may open the store page
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A mark a module puts on a row of the orders list (an open refund), linking to it."""
+
+    label: str  # an English msgid; translated when rendered
+    href: str
+    level: str = "warn"  # info | warn | alert
+
+
+OrderBadges = Callable[[Sequence[int]], Awaitable[Mapping[int, Sequence[Badge]]]]
+"""``order_badges(order_ids)`` marks the orders of one list page, in one query.
+
+Given the ids shown on the page, it answers only those with something to
+mark: order id -> the module's badges for that order.
+"""
+
+
+@dataclass(frozen=True)
 class ReportLink:
     """A report page listed on the Reports page; ``roles`` None: the report readers."""
 
@@ -167,6 +196,10 @@ class Module:
     - ``order_events(order_id)``: awaitable list of ``TimelineEvent`` for the
       order detail page (a refund decided, a review received).
     - ``order_links``: actions offered on the order page (start a refund).
+    - ``store_links``: the module's per-store settings pages (refund rules, return
+      policy), linked from the store page so an owner finds them from the store.
+    - ``order_badges(order_ids)``: awaitable order id -> list of ``Badge`` for the
+      rows of one orders-list page (an open refund or return), one query a page.
     - ``on_startup()``: awaited once when the desk or a worker starts (load a
       model, warm a cache).
     - ``subscribers``: domain event name -> ``Subscriber`` (see ``DOMAIN_EVENTS``).
@@ -197,6 +230,8 @@ class Module:
     reports: Sequence[ReportLink] = ()
     order_events: Callable[[int], Awaitable[list[TimelineEvent]]] | None = None
     order_links: Sequence[OrderLink] = ()
+    order_badges: OrderBadges | None = None
+    store_links: Sequence[StoreLink] = ()
     on_startup: Callable[[], Awaitable[None]] | None = None
     subscribers: Mapping[str, Subscriber] = field(default_factory=dict)
     emits: Sequence[str] = ()
@@ -462,6 +497,15 @@ class Registry:
             if link.roles is None or (user is not None and user.role in link.roles)
         ]
 
+    def store_links(self, user: User | None = None) -> list[StoreLink]:
+        """Every module's per-store settings pages for a store page, those ``user`` may open."""
+        return [
+            link
+            for module in self.modules
+            for link in module.store_links
+            if link.roles is None or (user is not None and user.role in link.roles)
+        ]
+
     async def dashboard_tiles(self, user: User) -> list[tuple[Module, list[Tile]]]:
         """The home page's sections: each module's tiles for ``user``, empty ones left out."""
         sections = []
@@ -493,6 +537,24 @@ class Registry:
                 found = await self._isolated(module, "order_events", module.order_events(order_id))
                 events.extend(found or ())
         return events
+
+    async def order_badges(self, order_ids: Sequence[int]) -> dict[int, list[Badge]]:
+        """Every module's marks for the orders of one list page, in module order.
+
+        Asked once per page with the page's ids (no query per row); a module
+        whose hook fails is logged and its badges left out, the list still shows.
+        """
+        badges: dict[int, list[Badge]] = {}
+        if not order_ids:
+            return badges
+        for module in self.modules:
+            if module.order_badges is not None:
+                found = await self._isolated(
+                    module, "order_badges", module.order_badges(list(order_ids))
+                )
+                for order_id, marks in (found or {}).items():
+                    badges.setdefault(order_id, []).extend(marks)
+        return badges
 
     async def resolve_case(self, ref: CaseRef) -> ResolvedCase | None:
         """Title, link and live state of the case ``ref`` names, from the module owning it.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from tortoise.expressions import Q
 
 from aftersales.core import cases
@@ -10,12 +12,14 @@ from aftersales.core.cases import CaseRef, ResolvedCase, Severity
 from aftersales.core.i18n import N_
 from aftersales.core.models import AuditEvent, User
 from aftersales.core.modules import (
+    Badge,
     HandoverItem,
     HandoverWindow,
     Module,
     NavEntry,
     OrderLink,
     ReportLink,
+    StoreLink,
     Tile,
     TimelineEvent,
 )
@@ -97,6 +101,21 @@ async def order_events(order_id: int) -> list[TimelineEvent]:
     return events
 
 
+async def order_badges(order_ids: Sequence[int]) -> dict[int, list[Badge]]:
+    """The orders-list mark "refund open" on each listed order with an open refund.
+
+    One query for the page's orders, so a newcomer sees at a glance which
+    order already has a refund being worked (and opens it) before starting another.
+    """
+    refunds = await Refund.filter(order_id__in=order_ids, status__in=OPEN_STATUSES).only(
+        "id", "order_id"
+    )
+    badges: dict[int, list[Badge]] = {}
+    for refund in sorted(refunds, key=lambda r: r.id):
+        badges.setdefault(refund.order_id, []).append(Badge(N_("Refund open"), refund.href))
+    return badges
+
+
 async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
     """Open refunds the next shift must answer, and parcels still to stop.
 
@@ -171,6 +190,8 @@ module = Module(
     reports=[ReportLink(N_("Refund report"), "/refunds/report", REPORT_READERS)],
     emits=["refund_settled"],
     order_events=order_events,
+    order_badges=order_badges,
+    store_links=[StoreLink(N_("Refund rules"), "/refunds/rules/{store_id}", MANAGERS)],
     order_links=[OrderLink(N_("Start a refund"), "/refunds/new?order={order_id}")],
     handover_items=handover_items,
     resolve_case=resolve_case,

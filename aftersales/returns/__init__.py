@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aftersales.core import cases
 from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.cases import CaseRef, ResolvedCase
@@ -9,12 +11,14 @@ from aftersales.core.errors import Msgid
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import (
+    Badge,
     HandoverItem,
     HandoverWindow,
     Module,
     NavEntry,
     OrderLink,
     ReportLink,
+    StoreLink,
     Tile,
     TimelineEvent,
 )
@@ -108,6 +112,21 @@ async def order_events(order_id: int) -> list[TimelineEvent]:
     return events
 
 
+async def order_badges(order_ids: Sequence[int]) -> dict[int, list[Badge]]:
+    """The orders-list mark "return open" on each listed order with an open return or exchange.
+
+    One query for the page's orders (see ``Registry.order_badges``).
+    """
+    found = await ReturnCase.filter(order_id__in=order_ids, status__in=OPEN_STATUSES).only(
+        "id", "order_id", "kind"
+    )
+    badges: dict[int, list[Badge]] = {}
+    for case in sorted(found, key=lambda c: c.id):
+        label = N_("Exchange open") if case.kind.value == "exchange" else N_("Return open")
+        badges.setdefault(case.order_id, []).append(Badge(label, case.href))
+    return badges
+
+
 module = Module(
     name="returns",
     label=N_("Returns"),
@@ -129,6 +148,8 @@ module = Module(
     ],
     reports=[ReportLink(N_("Returns report"), "/returns/report", MANAGERS)],
     order_events=order_events,
+    order_badges=order_badges,
+    store_links=[StoreLink(N_("Return policy"), "/returns/policy/{store_id}", MANAGERS)],
     order_links=[OrderLink(N_("Open a return"), "/returns/new?order={order_id}")],
     handover_items=handover_items,
     resolve_case=resolve_case,

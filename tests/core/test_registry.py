@@ -235,6 +235,29 @@ async def test_order_events_reach_the_order_page(clean_db: Settings, registry: R
     assert await registry.order_events(42) == []
 
 
+async def test_order_badges_mark_the_listed_orders_in_one_call(
+    clean_db: Settings, registry: Registry
+) -> None:
+    badges = await registry.order_badges([42, 43])
+    assert [(b.label, b.href) for b in badges[42]] == [("Hooked badge", "/hooked/42")]
+    assert [(b.label, b.href) for b in badges[43]] == [("Hooked badge", "/hooked/43")]
+    assert [c for c in hooked_module.CALLS if c[0] == "order_badges"] == [
+        ("order_badges", [42, 43])
+    ]  # once for the page, not once a row
+    assert await registry.order_badges([]) == {}  # an empty page asks nobody
+    hooked_module.BROKEN.add("order_badges")
+    assert await registry.order_badges([42]) == {}  # refunds and returns have none open
+
+
+async def test_store_links_follow_roles(clean_db: Settings, registry: Registry) -> None:
+    agent = await create_user(username="agent1", role=Role.AGENT)
+    owner = await create_user(username="owner1", role=Role.OWNER)
+    assert registry.store_links(agent) == []
+    paths = [link.path for link in registry.store_links(owner)]
+    assert "/refunds/rules/{store_id}" in paths and "/returns/policy/{store_id}" in paths
+    assert "/hooked/settings/{store_id}" in paths
+
+
 async def test_resolve_case_asks_the_module_that_owns_the_reference(registry: Registry) -> None:
     ref = CaseRef("hooked", "thing", 5)
     resolved = await registry.resolve_case(ref)

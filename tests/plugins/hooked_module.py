@@ -20,12 +20,14 @@ from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.cases import CaseRef, HandoverItem, Severity
 from aftersales.core.models import User
 from aftersales.core.modules import (
+    Badge,
     HandoverWindow,
     Module,
     NavEntry,
     OrderLink,
     OutboxContext,
     ReportLink,
+    StoreLink,
     Tile,
     TimelineEvent,
 )
@@ -104,6 +106,11 @@ async def order_events(order_id: int) -> list[TimelineEvent]:
     return [TimelineEvent(WHEN, "Hooked event", f"order {order_id}")]
 
 
+async def order_badges(order_ids: Any) -> dict[int, list[Badge]]:
+    _ran("order_badges", list(order_ids))
+    return {order_id: [Badge("Hooked badge", f"/hooked/{order_id}")] for order_id in order_ids}
+
+
 async def on_startup() -> None:
     _ran("on_startup")
 
@@ -130,6 +137,8 @@ module = Module(
     reports=[ReportLink("Hooked report", "/hooked/report", MANAGERS)],
     order_events=order_events,
     order_links=[OrderLink("Hook this order", "/hooked/new?order={order_id}", MANAGERS)],
+    order_badges=order_badges,
+    store_links=[StoreLink("Hooked settings", "/hooked/settings/{store_id}", MANAGERS)],
     on_startup=on_startup,
     subscribers={"refund_settled": on_refund_settled},
     store_settings={"hooked_level": 3},
