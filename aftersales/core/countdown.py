@@ -48,6 +48,23 @@ def span(minutes: int) -> str:
     return _("%(m)s min") % {"m": mins}
 
 
+def words() -> dict[str, str]:
+    """The countdown's phrases in the reader's language, ``{t}``/``{d}``/``{h}``/``{m}`` as holes.
+
+    ``desk.js`` refreshes the text every minute from these, so the browser says
+    exactly what the server would, in the same language, without a catalog of its own.
+    """
+    return {
+        "left": _("%(time)s left") % {"time": "{t}"},
+        "overdue": _("%(time)s overdue") % {"time": "{t}"},
+        "dh": _("%(d)s d %(h)s h") % {"d": "{d}", "h": "{h}"},
+        "d": _("%(d)s d") % {"d": "{d}"},
+        "hm": _("%(h)s h %(m)s min") % {"h": "{h}", "m": "{m}"},
+        "h": _("%(h)s h") % {"h": "{h}"},
+        "m": _("%(m)s min") % {"m": "{m}"},
+    }
+
+
 def countdown(due: datetime | None, now: datetime, zone: ZoneInfo) -> Countdown | None:
     """How long until ``due`` (or how long past it) as the desk says it; none without a timer."""
     if due is None:

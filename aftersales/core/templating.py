@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from aftersales.core import clock, i18n
 from aftersales.core.auth import csrf_token
 from aftersales.core.countdown import countdown
+from aftersales.core.countdown import words as countdown_words
 from aftersales.core.i18n import N_
 from aftersales.core.labels import LabelBook, platform_status
 from aftersales.core.modules import NavEntry, Registry
@@ -93,6 +94,8 @@ def render(
         "now": now,
         # countdown(due_at): time left as ``ui.due`` shows it, from the same "now" as the page.
         "countdown": lambda due: countdown(due, now, zone),
+        "countdown_words": countdown_words(),
+        "now_iso": now.isoformat(),
         "flash": session.pop("flash", None) if session is not None else None,
         **(context or {}),
     }
