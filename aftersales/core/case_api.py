@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from aftersales.core import api
+from aftersales.core import api, cases
 from aftersales.core.auth import current_user
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
@@ -43,11 +43,11 @@ def queue_filters(request: Request, *, statuses: type[Enum], kinds: type[Enum]) 
     """The ``QueueFilters`` fields of a case queue's query, each checked (400 when wrong)."""
     q = request.query_params
     due = q.get("due", "")
-    if due not in ("", "soon", "overdue"):
+    if due and due not in cases.DUE_FILTERS:
         raise InvalidInput(
             N_("%(name)s must be one of %(choices)s."),
             name="due",
-            choices="soon, overdue",
+            choices=", ".join(cases.DUE_FILTERS),
             code="invalid_parameter",
         )
     status = q.get("status") or None
@@ -64,6 +64,7 @@ def queue_filters(request: Request, *, statuses: type[Enum], kinds: type[Enum]) 
         "unassigned": assignee == "none",
         "open_only": status == "open",
         "page": api.page_param(q.get("page")),
+        "zone": request.app.state.settings.zone,
     }
 
 

@@ -54,11 +54,12 @@ def queue_filters(request: Request, *, statuses: type[Enum], kinds: type[Enum]) 
         "status": choice(statuses, q.get("status")),
         "kind": choice(kinds, q.get("kind")),
         "reason": choice(ReasonCode, q.get("reason")),
-        "due": q.get("due", "") if q.get("due") in ("soon", "overdue") else "",
+        "due": q.get("due", "") if q.get("due") in cases.DUE_FILTERS else "",
         "assignee_id": user.id if q.get("assignee") == "me" else None,
         "unassigned": q.get("assignee") == "none",
         "open_only": q.get("status") in (None, "", "open"),
         "page": number_or_none(q.get("page"), maximum=MAX_PAGE) or 1,
+        "zone": request.app.state.settings.zone,
     }
 
 

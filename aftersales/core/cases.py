@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
+from zoneinfo import ZoneInfo
 
 from tortoise import fields
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -37,7 +38,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock
+from aftersales.core import audit, clock, shifts
 from aftersales.core.errors import Conflict, InvalidInput, Msgid, NotFound, render
 from aftersales.core.i18n import N_
 from aftersales.core.reasons import ReasonCode
@@ -409,6 +410,29 @@ def is_due_soon(case: Case, now: datetime | None = None) -> bool:
 def due_soon_filter(now: datetime) -> dict[str, datetime]:
     """The ``filter()`` arguments of "due soon", as the tiles and queues select it."""
     return {"due_at__gte": now, "due_at__lt": now + DUE_SOON}
+
+
+# The due filters every queue and the API accept ("" is no filter). "today" and
+# "shift" count only what is still ahead: an overdue case has its own filter.
+DUE_FILTERS = ("soon", "overdue", "today", "shift")
+
+
+def due_filter(due: str, now: datetime, zone: ZoneInfo) -> dict[str, datetime]:
+    """The ``filter()`` arguments of one due filter, the same for every module and the API.
+
+    "today" ends at the store's local midnight, "shift" where
+    ``shifts.current_shift_end`` says the current shift ends; an unknown
+    value is no filter.
+    """
+    if due == "soon":
+        return due_soon_filter(now)
+    if due == "overdue":
+        return {"due_at__lt": now}
+    if due == "today":
+        return {"due_at__gte": now, "due_at__lt": shifts.end_of_day(now, zone)}
+    if due == "shift":
+        return {"due_at__gte": now, "due_at__lt": shifts.current_shift_end(now, zone)}
+    return {}
 
 
 @dataclass(frozen=True)

@@ -7,15 +7,16 @@ with no timer, newest request first, one page at a time.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo
 
 from tortoise.queryset import QuerySet
 
 from aftersales.core import clock
-from aftersales.core.cases import DUE_SOON
+from aftersales.core.cases import DUE_SOON, due_filter
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -29,11 +30,13 @@ class QueueFilters:
     status: Enum | None = None
     kind: Enum | None = None
     reason: Enum | None = None
-    due: str = ""  # "soon" | "overdue" | ""
+    due: str = ""  # "" or one of ``cases.DUE_FILTERS``
     assignee_id: int | None = None
     unassigned: bool = False
     open_only: bool = False
     page: int = 1
+    # The store's time zone, where "today" and "this shift" end.
+    zone: ZoneInfo = field(default=ZoneInfo("Asia/Shanghai"), compare=False)
 
 
 def narrow(
@@ -58,8 +61,8 @@ def narrow(
         query = query.filter(reason=filters.reason)
     if filters.due == "soon":
         query = query.filter(due_at__gte=now, due_at__lt=now + due_soon)
-    elif filters.due == "overdue":
-        query = query.filter(due_at__lt=now)
+    elif filters.due:
+        query = query.filter(**due_filter(filters.due, now, filters.zone))
     if filters.unassigned:
         query = query.filter(assignee_id=None)
     elif filters.assignee_id:

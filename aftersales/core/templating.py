@@ -13,6 +13,8 @@ from starlette.responses import HTMLResponse, Response
 
 from aftersales.core import clock, i18n
 from aftersales.core.auth import csrf_token
+from aftersales.core.countdown import countdown
+from aftersales.core.countdown import words as countdown_words
 from aftersales.core.i18n import N_
 from aftersales.core.labels import LabelBook, platform_status
 from aftersales.core.modules import NavEntry, Registry
@@ -79,6 +81,7 @@ def render(
     env: jinja2.Environment = request.app.state.jinja
     zone = request.app.state.settings.zone
     session = request.scope.get("session")
+    now = clock.now()
     values = {
         "request": request,
         "user": request.scope.get("state", {}).get("user"),
@@ -90,7 +93,11 @@ def render(
         "locale": i18n.get_locale(),
         "languages": i18n.LANGUAGE_NAMES,
         "local_time": lambda v, fmt="%Y-%m-%d %H:%M": local_time(v, zone, fmt),
-        "now": clock.now(),
+        "now": now,
+        # countdown(due_at): time left as ``ui.due`` shows it, from the same "now" as the page.
+        "countdown": lambda due: countdown(due, now, zone),
+        "countdown_words": countdown_words(),
+        "now_iso": now.isoformat(),
         "flash": session.pop("flash", None) if session is not None else None,
         **(context or {}),
     }

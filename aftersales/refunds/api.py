@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from aftersales.core import case_api, clock
+from aftersales.core import case_api, cases, clock
 from aftersales.core.api import (
     AMOUNT,
     DAY,
@@ -300,7 +300,7 @@ api_routes = [
             query("status", {"type": "string", "enum": ["open", *(s.value for s in RefundStatus)]}),
             query("kind", {"type": "string", "enum": [k.value for k in RefundKind]}),
             query("reason", {"type": "string", "enum": [r.value for r in ReasonCode]}),
-            query("due", {"type": "string", "enum": ["soon", "overdue"]}),
+            query("due", {"type": "string", "enum": list(cases.DUE_FILTERS)}),
             query("min_amount", AMOUNT),
             query("max_amount", AMOUNT),
             query("assignee", {"type": "string"}, "me, none or a user id"),

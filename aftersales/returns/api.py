@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from aftersales.core import case_api, clock
+from aftersales.core import case_api, cases, clock
 from aftersales.core.api import (
     AMOUNT,
     DAY,
@@ -490,7 +490,7 @@ api_routes = [
             query("status", {"type": "string", "enum": ["open", *(s.value for s in ReturnStatus)]}),
             query("kind", {"type": "string", "enum": [k.value for k in ReturnKind]}),
             query("reason", {"type": "string", "enum": [r.value for r in ReasonCode]}),
-            query("due", {"type": "string", "enum": ["soon", "overdue"]}),
+            query("due", {"type": "string", "enum": list(cases.DUE_FILTERS)}),
             query("assignee", TEXT, "me, none or a user id"),
         ),
     ),
