@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import importlib
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -31,14 +30,9 @@ def plugin_installed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def plugin_client(
-    plugin_installed: None, clean_db: Settings, redis_handle: RedisHandle, redis: ArqRedis
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(clean_db, manage_db=False, redis=redis_handle)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as c:
-            yield c
+def plugin_client(plugin_installed: None, client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The suite's desk client, built after the plugin is on the path (argument order)."""
+    return client
 
 
 def test_builtin_modules_are_all_registered() -> None:

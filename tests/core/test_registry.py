@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from arq.connections import ArqRedis
 from starlette.routing import Mount, Route
 from tortoise.transactions import in_transaction
 
@@ -25,7 +24,6 @@ from aftersales.core.jobs import worker_kwargs
 from aftersales.core.models import Role, Store
 from aftersales.core.modules import HandoverWindow, Module, Registry
 from aftersales.core.redis import RedisHandle
-from aftersales.core.web import create_app
 from aftersales.refunds import intake as refunds_intake
 from aftersales.refunds import module as refunds_module
 from aftersales.returns import intake as returns_intake
@@ -57,14 +55,9 @@ def registry(hooked: None, settings: Settings) -> Registry:
 
 
 @pytest.fixture
-async def hooked_client(
-    hooked: None, clean_db: Settings, redis_handle: RedisHandle, redis: ArqRedis
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(clean_db, manage_db=False, redis=redis_handle)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as c:
-            yield c
+def hooked_client(hooked: None, client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The suite's desk client, built after the plugin is on the path (argument order)."""
+    return client
 
 
 def test_build_reads_the_entry_points_once_and_keeps_the_enabled(registry: Registry) -> None:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from aftersales.core.config import Settings
-from aftersales.core.models import AuditEvent
+from aftersales.core.models import AuditEvent, Store
 from aftersales.orders.models import Order, SyncError, SyncState
 from aftersales.orders.service import create_store
 from aftersales.orders.sync import connector_for, sync_stream
@@ -110,9 +110,10 @@ async def test_the_woocommerce_creation_ping_is_answered(
     assert response.status_code == 200
 
 
-async def test_a_store_without_a_webhook_secret_refuses_everything(
-    client: httpx.AsyncClient, settings: Settings
-) -> None:
+async def post_forged_to_unsigned_store(
+    client: httpx.AsyncClient, settings: Settings, delivery: str
+) -> tuple[Store, httpx.Response]:
+    """A store saved with no webhook secret, and an order signed with the empty key."""
     store = await create_store(
         name="NoSecret",
         platform="woocommerce",
@@ -123,8 +124,15 @@ async def test_a_store_without_a_webhook_secret_refuses_everything(
     body = woo_order()
     forged = base64.b64encode(hmac.new(b"", body, hashlib.sha256).digest()).decode()
     response = await client.post(
-        f"/hooks/woocommerce/{store.id}", content=body, headers=woo_headers(body, "d4", forged)
+        f"/hooks/woocommerce/{store.id}", content=body, headers=woo_headers(body, delivery, forged)
     )
+    return store, response
+
+
+async def test_a_store_without_a_webhook_secret_refuses_everything(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    _, response = await post_forged_to_unsigned_store(client, settings, "d4")
     assert response.status_code == 401
 
 
@@ -143,18 +151,7 @@ async def test_a_store_without_a_webhook_secret_is_refused_before_its_verifier_i
         return True
 
     monkeypatch.setattr(woocommerce, "verify_webhook", careless)
-    store = await create_store(
-        name="NoSecret",
-        platform="woocommerce",
-        base_url="https://shop.example",
-        credentials={"key": "ck", "secret": "cs"},
-        secret_key=settings.secret_key,
-    )
-    body = woo_order()
-    forged = base64.b64encode(hmac.new(b"", body, hashlib.sha256).digest()).decode()
-    response = await client.post(
-        f"/hooks/woocommerce/{store.id}", content=body, headers=woo_headers(body, "d6", forged)
-    )
+    store, response = await post_forged_to_unsigned_store(client, settings, "d6")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "no_webhook_secret"
     assert not await Order.filter(store_id=store.id).exists()
