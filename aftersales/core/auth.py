@@ -47,6 +47,11 @@ gone wrong. Page forms (here) and JSON bodies (``api.json_body``) both hold to i
 
 MANAGERS = frozenset({Role.SUPERVISOR, Role.OWNER, Role.ADMIN})
 EVERYONE = frozenset(Role)
+BUYER_EDITORS = frozenset({Role.AGENT, Role.NIGHT_AGENT, Role.SUPERVISOR, Role.OWNER})
+"""Who tags a buyer and keeps notes: those who talk to buyers and decide their cases.
+
+An admin runs accounts and stores; they read the tags but do not change them.
+"""
 
 
 class Unauthorized(AfterSalesError):

@@ -9,7 +9,7 @@ module; this is only the part that would otherwise be written twice.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 
 from aftersales.core import cases
 from aftersales.core.api import MAX_PAGE, number_or_none
-from aftersales.core.auth import current_user
+from aftersales.core.auth import BUYER_EDITORS, current_user
 from aftersales.core.errors import AfterSalesError
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store, User
@@ -66,8 +66,12 @@ def queue_filters(request: Request, *, statuses: type[Enum], kinds: type[Enum]) 
 async def queue_page(
     request: Request, template: str, *, result: Any, filters: Any, **context: Any
 ) -> Response:
-    """A queue page: the rows, the filters, the query kept for the pager, the shared choices."""
+    """A queue page: the rows, the filters, the query kept for the pager, the shared choices.
+
+    Rows that carry their ``customer`` get the buyers' flags, asked once for the page.
+    """
     params = {k: v for k, v in request.query_params.items() if k != "page"}
+    buyers = await buyer_context(request, (getattr(row, "customer", None) for row in result.rows))
     return render(
         request,
         template,
@@ -79,9 +83,25 @@ async def queue_page(
             "stores": await Store.all().order_by("id"),
             "reasons": LABELS,
             "due_soon": cases.is_due_soon,
+            **buyers,
             **context,
         },
     )
+
+
+async def buyer_context(request: Request, customers: Iterable[Any]) -> dict[str, Any]:
+    """What the buyer macros of ``_case.html`` read beside the customers themselves.
+
+    ``buyer_flags``: what the modules mark on these buyers (frequent refunds),
+    one registry call for the whole page, so a queue costs no query per row.
+    ``may_edit_buyer``: whether the reader may change tags and notes (the form
+    shows only then; the orders route checks the role again).
+    """
+    ids = sorted({c.id for c in customers if c is not None})
+    return {
+        "buyer_flags": await request.app.state.registry.buyer_flags(ids),
+        "may_edit_buyer": current_user(request).role in BUYER_EDITORS,
+    }
 
 
 def buyer_contact(request: Request, customer: Any) -> dict[str, str | None]:

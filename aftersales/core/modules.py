@@ -122,6 +122,30 @@ mark: order id -> the module's badges for that order.
 
 
 @dataclass(frozen=True)
+class BuyerFlag:
+    """A mark a module puts on a buyer wherever their tags show (frequent refunds).
+
+    Computed from the module's own records, never stored on the buyer, so it
+    comes and goes with what the buyer does. ``hint`` says the rule in words
+    with ``params`` (the queue's tooltip, the case page's legend).
+    """
+
+    key: str  # stable name; a hand-set tag of the same name is not shown twice
+    label: str  # an English msgid; translated when rendered
+    hint: str = ""  # an English msgid with %(name)s parameters from ``params``
+    params: Mapping[str, int | str] = field(default_factory=dict)
+    level: str = "warn"  # info | warn | alert
+
+
+BuyerFlags = Callable[[Sequence[int]], Awaitable[Mapping[int, Sequence[BuyerFlag]]]]
+"""``buyer_flags(customer_ids)`` marks the buyers of one page (a queue, a case), in one query.
+
+Given the customer ids shown, it answers only those with something to mark:
+customer id -> the module's flags for that buyer.
+"""
+
+
+@dataclass(frozen=True)
 class ReportLink:
     """A report page listed on the Reports page; ``roles`` None: the report readers."""
 
@@ -200,6 +224,8 @@ class Module:
       policy), linked from the store page so an owner finds them from the store.
     - ``order_badges(order_ids)``: awaitable order id -> list of ``Badge`` for the
       rows of one orders-list page (an open refund or return), one query a page.
+    - ``buyer_flags(customer_ids)``: awaitable customer id -> list of ``BuyerFlag``
+      for the buyers a queue page or a case shows (frequent refunds), one query a call.
     - ``on_startup()``: awaited once when the desk or a worker starts (load a
       model, warm a cache).
     - ``subscribers``: domain event name -> ``Subscriber`` (see ``DOMAIN_EVENTS``).
@@ -231,6 +257,7 @@ class Module:
     order_events: Callable[[int], Awaitable[list[TimelineEvent]]] | None = None
     order_links: Sequence[OrderLink] = ()
     order_badges: OrderBadges | None = None
+    buyer_flags: BuyerFlags | None = None
     store_links: Sequence[StoreLink] = ()
     on_startup: Callable[[], Awaitable[None]] | None = None
     subscribers: Mapping[str, Subscriber] = field(default_factory=dict)
@@ -555,6 +582,26 @@ class Registry:
                 for order_id, marks in (found or {}).items():
                     badges.setdefault(order_id, []).extend(marks)
         return badges
+
+    async def buyer_flags(self, customer_ids: Sequence[int]) -> dict[int, list[BuyerFlag]]:
+        """Every module's flags for the buyers one page shows, in module order.
+
+        Asked once per page (a queue's rows, a case's buyer) with the page's
+        customer ids, so a queue costs one query per module, not one per row.
+        A module whose hook fails is logged and its flags left out; the tags
+        and the page still show.
+        """
+        flags: dict[int, list[BuyerFlag]] = {}
+        if not customer_ids:
+            return flags
+        for module in self.modules:
+            if module.buyer_flags is not None:
+                found = await self._isolated(
+                    module, "buyer_flags", module.buyer_flags(list(customer_ids))
+                )
+                for customer_id, marks in (found or {}).items():
+                    flags.setdefault(customer_id, []).extend(marks)
+        return flags
 
     async def resolve_case(self, ref: CaseRef) -> ResolvedCase | None:
         """Title, link and live state of the case ``ref`` names, from the module owning it.

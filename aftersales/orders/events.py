@@ -40,9 +40,18 @@ STREAMS: dict[str, str] = {
     Stream.REVIEWS: N_("Reviews"),
 }
 
+CUSTOMER_TAGS: dict[str, str] = {
+    "vip": N_("VIP"),
+    "angry": N_("Angry"),
+    "difficult": N_("Difficult"),
+    "frequent_refunds": N_("Frequent refunds"),
+}
+"""Tags agents put on buyers, shown in words; any other tag is the agent's own text."""
+
 LABELS: Mapping[str, Mapping[str, str]] = {
     "event": EVENTS,
     "order_status": ORDER_STATUSES,
     "order_sort": SORTS,
     "sync_stream": STREAMS,
+    "customer_tag": CUSTOMER_TAGS,
 }

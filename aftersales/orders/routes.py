@@ -10,8 +10,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from aftersales.core import case_routes
 from aftersales.core.api import date_param, id_param, page_param
-from aftersales.core.auth import MANAGERS, current_user, requires
+from aftersales.core.auth import BUYER_EDITORS, MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Role, Store
@@ -95,6 +96,7 @@ async def order_detail(request: Request) -> Response:
             ],
             "phone": phone_for(user.role, order.customer.phone),
             "address": address_for(user.role, order.customer.address),
+            **await case_routes.buyer_context(request, [order.customer]),
         },
     )
 
@@ -221,18 +223,31 @@ async def customer_detail(request: Request) -> Response:
         "orders/customer.html",
         {
             "customer": customer,
-            "known_tags": service.CUSTOMER_TAGS,
-            "other_tags": ", ".join(t for t in customer.tags if t not in service.CUSTOMER_TAGS),
             "orders": await service.customer_orders(customer),
             "phone": phone_for(role, customer.phone),
             "address": address_for(role, customer.address),
+            **await case_routes.buyer_context(request, [customer]),
         },
     )
 
 
+def _back(value: object, default: str) -> str:
+    """Where the buyer form came from (a refund, a return case), if it is a page of ours.
+
+    Only a path on this site: ``//host`` or a backslash would send the agent elsewhere.
+    """
+    path = str(value or "")
+    if path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path if path.isprintable() else default
+    return default
+
+
+@requires(*BUYER_EDITORS)
 async def customer_edit(request: Request) -> Response:
+    """Save a buyer's tags and notes from the customer page or a case's buyer card."""
     customer = await service.get_customer(request.path_params["customer_id"])
     form = await request.form()
+    back = _back(form.get("back"), f"/orders/customers/{customer.id}")
     tags = [str(t) for t in form.getlist("tag") if str(t) in service.CUSTOMER_TAGS]
     tags += [t for t in str(form.get("other_tags") or "").replace("，", ",").split(",")]
     try:
@@ -246,7 +261,7 @@ async def customer_edit(request: Request) -> Response:
         flash(request, exc.message, "alert")
     else:
         flash(request, _("Buyer saved."))
-    return RedirectResponse(f"/orders/customers/{customer.id}", status_code=303)
+    return RedirectResponse(back, status_code=303)
 
 
 routes = [

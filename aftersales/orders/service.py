@@ -24,6 +24,7 @@ from aftersales.core.i18n import N_
 from aftersales.core.models import Store, User
 from aftersales.core.modules import Registry, TimelineEvent
 from aftersales.core.security import decrypt_credentials, encrypt_credentials
+from aftersales.orders import events as order_words
 from aftersales.orders.models import (
     Customer,
     Order,
@@ -791,13 +792,8 @@ async def get_customer(customer_id: int) -> Customer:
     return customer
 
 
-# Tags agents put on buyers; the handover and the refund page show them.
-CUSTOMER_TAGS = {
-    "vip": N_("VIP"),
-    "angry": N_("Angry"),
-    "difficult": N_("Difficult"),
-    "frequent_refunds": N_("Frequent refunds"),
-}
+# Tags agents put on buyers (declared with the module's words, shown by ``label``).
+CUSTOMER_TAGS = order_words.CUSTOMER_TAGS
 MAX_TAGS = 8
 MAX_NOTES = 2000
 

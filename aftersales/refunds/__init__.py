@@ -23,7 +23,7 @@ from aftersales.core.modules import (
     Tile,
     TimelineEvent,
 )
-from aftersales.refunds import api, events, intake, jobs, service, writeback
+from aftersales.refunds import api, buyers, events, intake, jobs, service, writeback
 from aftersales.refunds.models import OPEN_STATUSES, Refund, RefundKind, RefundStatus
 from aftersales.refunds.routes import routes
 
@@ -191,6 +191,7 @@ module = Module(
     emits=["refund_settled"],
     order_events=order_events,
     order_badges=order_badges,
+    buyer_flags=buyers.buyer_flags,
     store_links=[StoreLink(N_("Refund rules"), "/refunds/rules/{store_id}", MANAGERS)],
     order_links=[OrderLink(N_("Start a refund"), "/refunds/new?order={order_id}")],
     handover_items=handover_items,

@@ -49,6 +49,11 @@ class QueueRow:
         """The rule a decided refund went by, read back so the page can translate it."""
         return read_rule(self.refund.rule)
 
+    @property
+    def customer(self) -> Customer | None:
+        """The buyer, loaded with the order: the row's tags and flags are theirs."""
+        return self.order.customer if self.order else None
+
 
 RefundPage = DuePage[QueueRow]
 

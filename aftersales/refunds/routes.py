@@ -75,6 +75,7 @@ async def refund_detail(request: Request) -> Response:
             "reasons": LABELS,
             "templates": REFUSAL_TEMPLATES,
             **case_routes.buyer_contact(request, ctx.customer),
+            **await case_routes.buyer_context(request, [ctx.customer]),
         },
     )
 

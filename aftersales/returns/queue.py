@@ -39,6 +39,7 @@ class QueueRow:
     case: ReturnCase
     buyer: str
     lines: list[ReturnLine]
+    customer: Customer | None = None  # the row's tags and flags are theirs
 
 
 ReturnPage = DuePage[QueueRow]
@@ -62,6 +63,7 @@ async def _rows(cases: list[ReturnCase]) -> list[QueueRow]:
             case=case,
             buyer=orders[case.order_id].customer.nick if case.order_id in orders else "",
             lines=lines.get(case.id, []),
+            customer=orders[case.order_id].customer if case.order_id in orders else None,
         )
         for case in cases
     ]

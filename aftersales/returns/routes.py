@@ -82,6 +82,7 @@ async def return_detail(request: Request) -> Response:
             "templates": REFUSAL_TEMPLATES,
             "default_address": service.store_setting(ctx.store, "return_address"),
             **case_routes.buyer_contact(request, ctx.customer),
+            **await case_routes.buyer_context(request, [ctx.customer]),
             "scanned": request.query_params.get("scanned") == "1",
             "due_soon": cases.is_due_soon,
         },

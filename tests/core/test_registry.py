@@ -242,6 +242,17 @@ async def test_order_badges_mark_the_listed_orders_in_one_call(
     assert await registry.order_badges([42]) == {}  # refunds and returns have none open
 
 
+async def test_buyer_flags_mark_the_buyers_of_a_page_in_one_call(
+    clean_db: Settings, registry: Registry
+) -> None:
+    flags = await registry.buyer_flags([7, 8])
+    assert [(f.key, f.label, f.params) for f in flags[7]] == [("hooked", "Hooked flag", {"n": 7})]
+    assert [c for c in hooked_module.CALLS if c[0] == "buyer_flags"] == [("buyer_flags", [7, 8])]
+    assert await registry.buyer_flags([]) == {}  # a page with no buyers asks nobody
+    hooked_module.BROKEN.add("buyer_flags")
+    assert await registry.buyer_flags([7]) == {}  # refunds: no such buyer, no requests
+
+
 async def test_store_links_follow_roles(clean_db: Settings, registry: Registry) -> None:
     agent = await create_user(username="agent1", role=Role.AGENT)
     owner = await create_user(username="owner1", role=Role.OWNER)

@@ -21,6 +21,7 @@ from aftersales.core.cases import CaseRef, HandoverItem, Severity
 from aftersales.core.models import User
 from aftersales.core.modules import (
     Badge,
+    BuyerFlag,
     HandoverWindow,
     Module,
     NavEntry,
@@ -111,6 +112,14 @@ async def order_badges(order_ids: Any) -> dict[int, list[Badge]]:
     return {order_id: [Badge("Hooked badge", f"/hooked/{order_id}")] for order_id in order_ids}
 
 
+async def buyer_flags(customer_ids: Any) -> dict[int, list[BuyerFlag]]:
+    _ran("buyer_flags", list(customer_ids))
+    return {
+        customer_id: [BuyerFlag("hooked", "Hooked flag", "%(n)s hooks", {"n": customer_id})]
+        for customer_id in customer_ids
+    }
+
+
 async def on_startup() -> None:
     _ran("on_startup")
 
@@ -138,6 +147,7 @@ module = Module(
     order_events=order_events,
     order_links=[OrderLink("Hook this order", "/hooked/new?order={order_id}", MANAGERS)],
     order_badges=order_badges,
+    buyer_flags=buyer_flags,
     store_links=[StoreLink("Hooked settings", "/hooked/settings/{store_id}", MANAGERS)],
     on_startup=on_startup,
     subscribers={"refund_settled": on_refund_settled},
