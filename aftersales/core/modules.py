@@ -373,7 +373,10 @@ class Registry:
             for setting in module.store_setting_fields:
                 if setting.key not in module.store_settings:
                     raise ConfigError(
-                        N_("Module %(module)s describes a store setting %(key)s it does not declare."),
+                        N_(
+                            "Module %(module)s describes a store setting %(key)s it does not "
+                            "declare."
+                        ),
                         module=module.name,
                         key=setting.key,
                     )

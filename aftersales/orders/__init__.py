@@ -71,8 +71,10 @@ module = Module(
         SettingField(
             "history_days",
             N_("First sync reaches back"),
-            N_("How many days of past orders a new store's first sync reads; "
-               "the platform may allow fewer."),
+            N_(
+                "How many days of past orders a new store's first sync reads; "
+                "the platform may allow fewer."
+            ),
             minimum=1,
             maximum=sync.MAX_HISTORY_DAYS,
             unit=N_("days"),

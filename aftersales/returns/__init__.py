@@ -10,7 +10,6 @@ from aftersales.core.cases import CaseRef, ResolvedCase
 from aftersales.core.errors import Msgid
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
-from aftersales.core.setting_fields import SettingField
 from aftersales.core.modules import (
     Badge,
     HandoverItem,
@@ -23,6 +22,7 @@ from aftersales.core.modules import (
     Tile,
     TimelineEvent,
 )
+from aftersales.core.setting_fields import SettingField
 from aftersales.returns import (
     api,
     deadlines,
@@ -162,8 +162,10 @@ module = Module(
         SettingField(
             "return_address",
             N_("Return address"),
-            N_("Recipient, phone and full address buyers send returns to; "
-               "filled in when a return is approved."),
+            N_(
+                "Recipient, phone and full address buyers send returns to; "
+                "filled in when a return is approved."
+            ),
             kind="textarea",
             max_length=500,
         )

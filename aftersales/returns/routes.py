@@ -28,13 +28,13 @@ from aftersales.orders.models import Order, OrderItem
 from aftersales.returns import export as returns_export
 from aftersales.returns import parcels, photos, queue, service
 from aftersales.returns import report as returns_report
+from aftersales.returns.events import RETURN_CATEGORIES
 from aftersales.returns.models import (
     InspectionResult,
     ReturnCase,
     ReturnStatus,
     ShippingPayer,
 )
-from aftersales.returns.events import RETURN_CATEGORIES
 from aftersales.returns.policy import LAW_EXCLUDED, Policy, ReturnKind
 
 MAX_QUANTITY = 100_000
@@ -365,8 +365,9 @@ def _category_rows(store: Store) -> list[dict[str, Any]]:
                 "law_excludes": name in LAW_EXCLUDED,
             }
         )
-    rows.append({"name": "", "known": False, "keywords": "", "no_reason_days": "", "quality_return_days": "",
-                 "quality_exchange_days": "", "excluded": None, "law_excludes": False})  # fmt: skip
+    rows.append({"name": "", "known": False, "keywords": "", "no_reason_days": "",
+                 "quality_return_days": "", "quality_exchange_days": "", "excluded": None,
+                 "law_excludes": False})  # fmt: skip
     return rows
 
 

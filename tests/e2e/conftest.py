@@ -114,6 +114,7 @@ class Browsers:
     def __init__(self, playwright: Playwright) -> None:
         self._playwright = playwright
         self._launched: dict[str, Browser] = {}
+        self._pack = LANGUAGE_PACK.exists()  # without it Chromium stays English anyway
 
     async def _chromium(self, language: str) -> Browser:
         if language not in self._launched:
@@ -126,7 +127,7 @@ class Browsers:
         return self._launched[language]
 
     async def new_context(self, **options: Any) -> BrowserContext:
-        chinese = str(options.get("locale", "")).startswith("zh") and LANGUAGE_PACK.exists()
+        chinese = str(options.get("locale", "")).startswith("zh") and self._pack
         chromium = await self._chromium("zh_CN" if chinese else "en")
         return await chromium.new_context(**options)
 

@@ -35,9 +35,10 @@ async def test_the_page_shows_every_modules_settings_and_saves_them(
     store = await create_store()
     await create_user(username="owner", role=Role.OWNER)
     await sign_in(client, "owner")
-    assert f'href="/orders/stores/{store.id}/settings"' in (
-        await client.get(f"/orders/stores/{store.id}")
-    ).text
+    assert (
+        f'href="/orders/stores/{store.id}/settings"'
+        in (await client.get(f"/orders/stores/{store.id}")).text
+    )
     page = (await client.get(f"/orders/stores/{store.id}/settings")).text
     registry: Registry = app.state.registry
     for module, fields in registry.store_setting_fields():
