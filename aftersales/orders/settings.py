@@ -16,7 +16,6 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, cases
-from aftersales.core.db import check_lengths
 from aftersales.core.errors import InvalidInput, PermissionDenied
 from aftersales.core.i18n import N_
 from aftersales.core.models import Role, Store, User
@@ -78,8 +77,10 @@ class Section:
 
 def sections(store: Store, registry: Registry, user: User) -> list[Section]:
     """What the page shows, in order: the store, each module, the timers."""
-    own = [Row(NAME, "store.name", store.name), Row(zone_field(store.timezone), "store.timezone",
-           store.timezone)]  # fmt: skip
+    own = [
+        Row(NAME, "store.name", store.name),
+        Row(zone_field(store.timezone), "store.timezone", store.timezone),
+    ]
     result = [Section(N_("This store"), own, editable=user.role in STORE_EDITORS)]
     for module, fields_ in registry.store_setting_fields():
         rows = [
@@ -122,7 +123,6 @@ async def save(
         )
     if not values["store.name"]:
         raise InvalidInput(N_("A store needs a name."), obj=store)
-    check_lengths(Store, {"name": values["store.name"]})
     if not changed:
         return changed
     per_module: dict[str, dict[str, Any]] = {}

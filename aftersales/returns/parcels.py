@@ -74,10 +74,10 @@ async def delivered_not_received() -> list[Waiting]:
     now = clock.now()
     found = await ReturnCase.filter(status=ReturnStatus.DELIVERED).order_by("delivered_at", "id")
     trackings: dict[int, ReturnTracking] = {}
-    for tracking in await ReturnTracking.filter(
-        case_id__in=[c.id for c in found], active=True
-    ).order_by("id"):
-        trackings[tracking.case_id] = tracking  # the newest active number wins
+    for row in await ReturnTracking.filter(case_id__in=[c.id for c in found], active=True).order_by(
+        "id"
+    ):
+        trackings[row.case_id] = row  # the newest active number wins
     rows = []
     for case in found:
         tracking = trackings.get(case.id)
