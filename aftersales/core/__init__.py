@@ -19,5 +19,8 @@ module = Module(
     api_routes=_api_routes,
     nav=[NavEntry(N_("Users"), "/users/", frozenset({Role.ADMIN}))],
     can_disable=False,
+    # The kernel's deadline timers a store overrides (``cases.timer``), written whole
+    # by the store's settings page, which shows every declared timer.
+    store_settings={"timers": {}},
     labels=_labels,
 )

@@ -42,6 +42,7 @@ from aftersales.core import audit, clock, shifts
 from aftersales.core.errors import Conflict, InvalidInput, Msgid, NotFound, render
 from aftersales.core.i18n import N_
 from aftersales.core.reasons import ReasonCode
+from aftersales.core.setting_fields import SettingField
 
 if TYPE_CHECKING:
     from aftersales.core.models import AuditEvent, Store, User
@@ -538,11 +539,71 @@ TIMER_DEFAULTS: dict[str, int] = {
 }
 
 
-def declare_timers(defaults: Mapping[str, int]) -> None:
-    """Add a module's timers; a name already declared must keep its default."""
+# The settings page's words for each timer: a label, and what the number means.
+TIMER_WORDS: dict[str, tuple[str, str]] = {
+    "refund_unshipped_hours": (
+        N_("Refund on an unshipped order: the platform refunds after"),
+        N_("How long the platform waits for an answer to a refund on an order not yet "
+           "shipped before it refunds by itself."),
+    ),
+    "refund_shipped_days": (
+        N_("Request on a shipped order: the platform agrees after"),
+        N_("How long the platform waits for an answer to a refund or return on a shipped "
+           "order before it agrees by itself."),
+    ),
+    "return_ship_days": (
+        N_("The buyer ships the return within"),
+        N_("After the shop agrees to a return, the buyer has this long to send the goods, "
+           "or the request closes."),
+    ),
+    "return_confirm_days": (
+        N_("Confirm receipt of a return within"),
+        N_("After the parcel arrives, the shop has this long to confirm receipt, or the "
+           "platform refunds."),
+    ),
+    "replacement_ship_hours": (
+        N_("Ship an exchange's replacement within"),
+        N_("The shop's own promise for sending the replacement of an exchange."),
+    ),
+}  # fmt: skip
+# A timer longer than this is a typo (a month of hours, a quarter of days).
+MAX_TIMER = {"hours": 720, "days": 90}
+
+
+def declare_timers(
+    defaults: Mapping[str, int], words: Mapping[str, tuple[str, str]] | None = None
+) -> None:
+    """Add a module's timers; a name already declared must keep its default.
+
+    ``words`` gives each timer a label and help text (msgids) for the store's
+    settings page; a timer without them shows its name there.
+    """
     for name, value in defaults.items():
         if TIMER_DEFAULTS.setdefault(name, value) != value:
             raise ValueError(f"timer {name!r} is already declared as {TIMER_DEFAULTS[name]}")
+    TIMER_WORDS.update(words or {})
+
+
+def timer_fields() -> list[SettingField]:
+    """Every declared timer as a field of the store's settings page.
+
+    The unit is the name's last word (``_hours`` or ``_days``), as every timer is named.
+    """
+    fields_ = []
+    for name in TIMER_DEFAULTS:
+        unit = "hours" if name.endswith("_hours") else "days"
+        label, help_ = TIMER_WORDS.get(name, (name, ""))
+        fields_.append(
+            SettingField(
+                name,
+                label,
+                help_,
+                minimum=1,
+                maximum=MAX_TIMER[unit],
+                unit=N_("hours") if unit == "hours" else N_("days"),
+            )
+        )
+    return fields_
 
 
 def timer(store: Store, name: str) -> int:

@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Mount
 from aftersales.core.cases import CaseRef, CaseResolver, HandoverItem, ResolvedCase
 from aftersales.core.errors import ConfigError
 from aftersales.core.i18n import N_
+from aftersales.core.setting_fields import SettingField
 
 if TYPE_CHECKING:
     from aftersales.core.config import Settings
@@ -235,7 +236,9 @@ class Module:
     ``after`` names modules whose hooks must run before this one's (returns
     intake reads the refund that refunds intake just wrote). ``store_settings``
     declares the per-store settings this module owns, with their defaults,
-    read through ``Registry.store_setting``.
+    read through ``Registry.store_setting``; ``store_setting_fields`` gives
+    those the store's settings page edits a label, help text and what a valid
+    value is (``Registry.store_setting_fields``).
     """
 
     name: str
@@ -263,6 +266,7 @@ class Module:
     subscribers: Mapping[str, Subscriber] = field(default_factory=dict)
     emits: Sequence[str] = ()
     store_settings: Mapping[str, Any] = field(default_factory=dict)
+    store_setting_fields: Sequence[SettingField] = ()
     after: Sequence[str] = ()
     templates: Path | None = None
     can_disable: bool = True
@@ -392,6 +396,16 @@ class Registry:
                         key=key,
                         first=owner,
                         second=module.name,
+                    )
+            for setting in module.store_setting_fields:
+                if setting.key not in module.store_settings:
+                    raise ConfigError(
+                        N_(
+                            "Module %(module)s describes a store setting %(key)s it does not "
+                            "declare."
+                        ),
+                        module=module.name,
+                        key=setting.key,
                     )
         declared = set(DOMAIN_EVENTS)
         for module in installed or self.modules:
@@ -657,6 +671,14 @@ class Registry:
             raise KeyError(f"module {module!r} declares no store setting {key!r}")
         value = (store.settings or {}).get(key)
         return copy.deepcopy(defaults[key]) if value is None else value
+
+    def store_setting_fields(self) -> list[tuple[Module, list[SettingField]]]:
+        """Each module's settings the store's settings page edits, in module order.
+
+        Only modules that describe at least one setting (``store_setting_fields``)
+        are listed; a setting without a field (a policy with its own page) is not.
+        """
+        return [(m, list(m.store_setting_fields)) for m in self.modules if m.store_setting_fields]
 
     async def update_store_settings(
         self, store: Any, module: str, changes: Mapping[str, Any], conn: Any

@@ -4,6 +4,7 @@ from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import Module, NavEntry, Tile
+from aftersales.core.setting_fields import SettingField
 from aftersales.orders import api, events, jobs, service, sync, webhooks
 from aftersales.orders.routes import routes
 
@@ -55,6 +56,36 @@ module = Module(
     store_settings={
         "sync_interval_minutes": jobs.DEFAULT_INTERVAL_MINUTES,
         "history_days": sync.DEFAULT_HISTORY_DAYS,
+        # The language replies to this store's buyers are written in (quick replies).
+        "buyer_language": "zh_CN",
     },
+    store_setting_fields=[
+        SettingField(
+            "sync_interval_minutes",
+            N_("Sync every"),
+            N_("How often the desk fetches new orders, requests and reviews from the platform."),
+            minimum=1,
+            maximum=service.MAX_INTERVAL_MINUTES,
+            unit=N_("minutes"),
+        ),
+        SettingField(
+            "history_days",
+            N_("First sync reaches back"),
+            N_(
+                "How many days of past orders a new store's first sync reads; "
+                "the platform may allow fewer."
+            ),
+            minimum=1,
+            maximum=sync.MAX_HISTORY_DAYS,
+            unit=N_("days"),
+        ),
+        SettingField(
+            "buyer_language",
+            N_("Buyers' language"),
+            N_("The language replies and quick replies to this store's buyers are written in."),
+            kind="choice",
+            choices=[("zh_CN", N_("Chinese")), ("en", N_("English"))],
+        ),
+    ],
     labels=events.LABELS,
 )

@@ -14,6 +14,7 @@ from connectors.base import OrderStatus, Stream
 EVENTS: dict[str, str] = {
     "store.created": N_("Store added"),
     "store.updated": N_("Store settings changed"),
+    "store.settings_updated": N_("Store settings page saved"),
     "store.csv_imported": N_("Orders imported from a CSV file"),
     "customer.updated": N_("Customer details changed"),
     "order.webhook_applied": N_("Changed by a platform notification"),

@@ -20,6 +20,7 @@ from aftersales.core.modules import Registry
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.templating import flash, render
 from aftersales.orders import jobs, service
+from aftersales.orders import settings as store_settings
 from connectors import registry
 from connectors.base import OrderStatus, Stream
 
@@ -163,6 +164,50 @@ async def store_detail(request: Request) -> Response:
     )
 
 
+def _settings_page(
+    request: Request, store: Store, *, form: dict[str, str] | None = None, error: str = ""
+) -> Response:
+    modules: Registry = request.app.state.registry
+    user = current_user(request)
+    return render(
+        request,
+        "orders/settings.html",
+        {
+            "store": store,
+            "sections": store_settings.sections(store, modules, user),
+            "form": form or {},
+            "links": [
+                (link.label, link.path.format(store_id=store.id))
+                for link in modules.store_links(user)
+            ],
+            **({"flash": {"message": error, "level": "alert"}} if error else {}),
+        },
+        status=400 if error else 200,
+    )
+
+
+@requires(*MANAGERS)
+async def store_settings_page(request: Request) -> Response:
+    """Every setting of one store in one place, each with its words and help."""
+    return _settings_page(request, await service.get_store(request.path_params["store_id"]))
+
+
+@requires(*MANAGERS)
+async def store_settings_save(request: Request) -> Response:
+    """Save the settings page; a bad value shows the page again (400) with nothing saved."""
+    store = await service.get_store(request.path_params["store_id"])
+    form = await request.form()
+    fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    try:
+        await store_settings.save(
+            store, fields, registry=request.app.state.registry, actor=current_user(request)
+        )
+    except InvalidInput as exc:
+        return _settings_page(request, store, form=fields, error=exc.message)
+    flash(request, _("Settings saved."))
+    return RedirectResponse(f"/orders/stores/{store.id}/settings", status_code=303)
+
+
 def _credential_names(platform: str) -> tuple[str, ...]:
     manifest = registry.find(platform)
     return service.credential_names(manifest) if manifest is not None else ()
@@ -271,6 +316,8 @@ routes = [
     Route("/stores/", store_add, methods=["POST"]),
     Route("/stores/{store_id:id}", store_detail),
     Route("/stores/{store_id:id}", store_edit, methods=["POST"]),
+    Route("/stores/{store_id:id}/settings", store_settings_page),
+    Route("/stores/{store_id:id}/settings", store_settings_save, methods=["POST"]),
     Route("/stores/{store_id:id}/sync", store_sync, methods=["POST"]),
     Route("/stores/{store_id:id}/check", store_check, methods=["POST"]),
     Route("/customers/{customer_id:id}", customer_detail, name="customer"),

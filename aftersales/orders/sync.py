@@ -37,6 +37,7 @@ log = logging.getLogger("aftersales.sync")
 
 CONNECTOR_GROUP = GROUP  # one entry-point group, read here and by the page reader
 DEFAULT_HISTORY_DAYS = 90
+MAX_HISTORY_DAYS = 3650  # ten years: the settings page refuses more as a typo
 ID_FIELD = {
     Stream.AFTER_SALES: "platform_refund_id",
     Stream.REVIEWS: "platform_review_id",

@@ -22,7 +22,17 @@ from aftersales.core.modules import (
     Tile,
     TimelineEvent,
 )
-from aftersales.returns import api, deadlines, events, intake, jobs, service, settlement
+from aftersales.core.setting_fields import SettingField
+from aftersales.returns import (
+    api,
+    deadlines,
+    events,
+    intake,
+    jobs,
+    parcels,
+    service,
+    settlement,
+)
 from aftersales.returns.models import OPEN_STATUSES, ReturnCase, ReturnStatus
 from aftersales.returns.routes import routes
 
@@ -32,14 +42,22 @@ async def dashboard_tiles(user: User) -> list[Tile]:
 
     Each link opens the queue with the filter its number counted: awaiting
     receipt is in transit or delivered (the carrier says so, the warehouse has
-    not scanned it yet), the timers count open cases like the queue does.
+    not scanned it yet), the delivered ones alone open the receiving page's list,
+    the timers count open cases like the queue does.
     """
     counts = await deadlines.counts()
+    delivered = await parcels.delivered_count()
     return [
         Tile(
             N_("Returns awaiting receipt"),
             counts.awaiting_receipt,
             "/returns/?status=awaiting_receipt",
+        ),
+        Tile(
+            N_("Parcels delivered, not yet scanned"),
+            delivered,
+            "/returns/receiving#delivered",
+            "warn" if delivered else "info",
         ),
         Tile(
             N_("Returns to inspect"),
@@ -139,6 +157,19 @@ module = Module(
     after=("refunds",),
     subscribers={"refund_settled": settlement.on_refund_settled},
     store_settings=service.STORE_SETTINGS,
+    # The policy itself has its own page (store_links); the address fits a plain box.
+    store_setting_fields=[
+        SettingField(
+            "return_address",
+            N_("Return address"),
+            N_(
+                "Recipient, phone and full address buyers send returns to; "
+                "filled in when a return is approved."
+            ),
+            kind="textarea",
+            max_length=500,
+        )
+    ],
     dashboard_tiles=dashboard_tiles,
     routes=routes,
     api_routes=api.api_routes,

@@ -1,4 +1,5 @@
-"""Following return parcels: ask the carrier about each one in transit.
+"""Following return parcels: ask the carrier about each one in transit, and list
+those the carrier delivered that the warehouse has not scanned yet.
 
 A parcel is asked about at most every ``RECHECK``; a number the carrier does
 not know yet is kept with the error and asked again later. A refused account
@@ -8,7 +9,8 @@ stops the round, since every other parcel would be refused the same way.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
 
@@ -51,3 +53,41 @@ async def poll(provider: TrackingProvider, *, limit: int = BATCH) -> int:
         if case is not None and case.status is ReturnStatus.DELIVERED:
             moved += 1
     return moved
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A parcel at the shop by the carrier's word, not yet received at the warehouse."""
+
+    case: ReturnCase
+    tracking: ReturnTracking | None  # the active number; None for a case delivered by hand
+    delivered_at: datetime | None
+    days_waiting: int
+
+
+async def delivered_not_received() -> list[Waiting]:
+    """Every delivered, unscanned return parcel, the longest waiting first.
+
+    A parcel left lying at the gate still runs the confirm-receipt timer, so the
+    oldest is the one to find first. The home tile counts this same list.
+    """
+    now = clock.now()
+    found = await ReturnCase.filter(status=ReturnStatus.DELIVERED).order_by("delivered_at", "id")
+    trackings: dict[int, ReturnTracking] = {}
+    for row in await ReturnTracking.filter(case_id__in=[c.id for c in found], active=True).order_by(
+        "id"
+    ):
+        trackings[row.case_id] = row  # the newest active number wins
+    rows = []
+    for case in found:
+        tracking = trackings.get(case.id)
+        at = case.delivered_at or (tracking.delivered_at if tracking else None)
+        days = max(0, (now - at).days) if at else 0
+        rows.append(Waiting(case, tracking, at, days))
+    # A case without a delivery time (moved by hand) goes after the dated ones.
+    return sorted(rows, key=lambda w: (w.delivered_at is None, w.delivered_at or now, w.case.id))
+
+
+async def delivered_count() -> int:
+    """How many parcels ``delivered_not_received`` lists, for the home tile."""
+    return await ReturnCase.filter(status=ReturnStatus.DELIVERED).count()

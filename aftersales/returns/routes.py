@@ -26,8 +26,9 @@ from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order, OrderItem
 from aftersales.returns import export as returns_export
-from aftersales.returns import photos, queue, service
+from aftersales.returns import parcels, photos, queue, service
 from aftersales.returns import report as returns_report
+from aftersales.returns.events import RETURN_CATEGORIES
 from aftersales.returns.models import (
     InspectionResult,
     ReturnCase,
@@ -271,7 +272,11 @@ assign = case_routes.take(
 
 
 async def receiving(request: Request) -> Response:
-    """Scan a parcel: one match lands on its case, ready to inspect."""
+    """Scan a parcel: one match lands on its case, ready to inspect.
+
+    Below the scan box, the parcels the carrier delivered that nobody scanned yet
+    (oldest first) and those received and waiting for inspection.
+    """
     scanned = request.query_params.get("q", "").strip()
     matches: list[ReturnCase] = []
     if scanned:
@@ -282,7 +287,12 @@ async def receiving(request: Request) -> Response:
     return render(
         request,
         "returns/receiving.html",
-        {"scanned": scanned, "matches": matches, "backlog": backlog},
+        {
+            "scanned": scanned,
+            "matches": matches,
+            "backlog": backlog,
+            "delivered": await parcels.delivered_not_received(),
+        },
     )
 
 
@@ -346,6 +356,8 @@ def _category_rows(store: Store) -> list[dict[str, Any]]:
         rows.append(
             {
                 "name": name,
+                # The law's categories show in words; a store's own as the owner typed it.
+                "known": name in RETURN_CATEGORIES,
                 "keywords": "、".join(policy.keywords.get(name, ())),
                 "no_reason_days": rules.get("no_reason_days") or "",
                 "quality_return_days": rules.get("quality_return_days") or "",
@@ -354,8 +366,9 @@ def _category_rows(store: Store) -> list[dict[str, Any]]:
                 "law_excludes": name in LAW_EXCLUDED,
             }
         )
-    rows.append({"name": "", "keywords": "", "no_reason_days": "", "quality_return_days": "",
-                 "quality_exchange_days": "", "excluded": None, "law_excludes": False})  # fmt: skip
+    rows.append({"name": "", "known": False, "keywords": "", "no_reason_days": "",
+                 "quality_return_days": "", "quality_exchange_days": "", "excluded": None,
+                 "law_excludes": False})  # fmt: skip
     return rows
 
 

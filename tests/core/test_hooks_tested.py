@@ -28,7 +28,7 @@ def test_the_registry_has_its_documented_hooks() -> None:
     hooks = {"nav", "routes", "api_routes", "webhooks", "jobs", "cron", "record_handlers"}
     hooks |= {"dashboard_tiles", "handover_items", "resolve_case", "order_events"}
     hooks |= {"order_links", "outbox_handlers", "on_startup", "emit", "store_setting", "reports"}
-    hooks |= {"order_badges", "store_links", "buyer_flags"}
+    hooks |= {"order_badges", "store_links", "buyer_flags", "store_setting_fields"}
     assert hooks <= set(public_methods())
     for name in public_methods():
         assert inspect.getdoc(getattr(Registry, name)), f"Registry.{name} has no docstring"

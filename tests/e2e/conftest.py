@@ -10,10 +10,11 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
 from tests.databases import fresh_database_url
 
@@ -95,15 +96,54 @@ def demo_desk(tmp_path: Path, demo_database: str) -> Iterator[RunningDesk]:
             process.kill()
 
 
+# Chromium's languages: Debian's chromium-l10n holds the zh-CN pack a Chinese one needs.
+LANGUAGE_PACK = Path("/usr/lib/chromium/locales/zh-CN.pak")
+
+
+class Browsers:
+    """Opens each context in a Chromium that speaks the context's language.
+
+    Chromium takes the layout of date inputs (年/月/日 against mm/dd/yyyy) and
+    its own words (a file input's button) from the language the browser
+    process started in, not from a context's ``locale``: a zh-CN context in an
+    English Chromium shows mm/dd/yyyy on a Chinese page. So a zh-CN context
+    opens in a Chromium started with ``LANGUAGE=zh_CN``, every other one in
+    the English Chromium; each is launched the first time it is needed.
+    """
+
+    def __init__(self, playwright: Playwright) -> None:
+        self._playwright = playwright
+        self._launched: dict[str, Browser] = {}
+        self._pack = LANGUAGE_PACK.exists()  # without it Chromium stays English anyway
+
+    async def _chromium(self, language: str) -> Browser:
+        if language not in self._launched:
+            env = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL")}
+            if language == "zh_CN":
+                env["LANGUAGE"] = "zh_CN"
+            self._launched[language] = await self._playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS, env=env
+            )
+        return self._launched[language]
+
+    async def new_context(self, **options: Any) -> BrowserContext:
+        chinese = str(options.get("locale", "")).startswith("zh") and self._pack
+        chromium = await self._chromium("zh_CN" if chinese else "en")
+        return await chromium.new_context(**options)
+
+    async def close(self) -> None:
+        for chromium in self._launched.values():
+            await chromium.close()
+        self._launched.clear()
+
+
 @pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+async def browser() -> AsyncIterator[Browsers]:
     assert os.path.exists(CHROMIUM), (  # noqa: ASYNC240 - once per test, before any I/O
         "Debian's chromium is missing: run scripts/test, which installs it"
     )
     SCREENSHOTS.mkdir(exist_ok=True)
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
-        yield chromium
-        await chromium.close()
+        browsers = Browsers(playwright)
+        yield browsers
+        await browsers.close()
