@@ -159,3 +159,68 @@ def approval_limit(rules: Rules, role: Role, *, ad_hoc: bool = False) -> Decimal
         caps.append(rules.ad_hoc_agent_up_to)
     present = [c for c in caps if c is not None]
     return min(present) if present else None
+
+
+# Whose decision a refund is, said to the person about to decide it (``explain``).
+OVER_NIGHT_CAP = N_("Over your %(limit)s night cap: a supervisor decides.")
+OVER_CAP = N_("Over your %(limit)s cap: a supervisor decides.")
+WITHIN_CAP = N_("Within your %(limit)s cap: you decide.")
+NO_CAP = N_("Your role has no cap: you decide.")
+AUTO_WOULD_APPLY = N_(
+    "Auto-approval would apply (refund only, not shipped, up to %(auto)s): you may approve it."
+)
+
+
+class Decider(StrEnum):
+    """Who takes the decision the page offers: the reader, or a supervisor."""
+
+    YOU = "you"
+    SUPERVISOR = "supervisor"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The rule that applies to one refund for one reader, as a msgid and its figures.
+
+    The refund page shows it before the buttons and the API answers it, both
+    from ``explain``, so they cannot say different things. ``decider`` picks
+    the page's primary button: "Approve", or "Send to supervisor" when the
+    amount is over the reader's cap (an approval would only be refused).
+    """
+
+    decider: Decider
+    msgid: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    limit: Decimal | None = None
+
+    @property
+    def yours(self) -> bool:
+        return self.decider is Decider.YOU
+
+
+def explain(
+    rules: Rules,
+    role: Role,
+    *,
+    kind: RefundKind,
+    amount: Decimal,
+    reason: ReasonCode,
+    shipped: bool,
+    ad_hoc: bool = False,
+) -> Explanation:
+    """Whose decision ``amount`` is for ``role`` under ``rules``, in words.
+
+    The cap is ``approval_limit``'s, the one ``service.check_cap`` enforces,
+    so "you decide" is never followed by a refusal for the amount it names.
+    """
+    limit = approval_limit(rules, role, ad_hoc=ad_hoc)
+    figure = {"limit": f"{limit:.2f}"} if limit is not None else {}
+    if limit is not None and amount > limit:
+        night = role is Role.NIGHT_AGENT and limit == rules.night_agent_up_to
+        return Explanation(Decider.SUPERVISOR, OVER_NIGHT_CAP if night else OVER_CAP, figure, limit)
+    verdict = assess(rules, kind=kind, amount=amount, reason=reason, shipped=shipped)
+    if verdict.verdict is Verdict.AUTO_APPROVE:
+        return Explanation(Decider.YOU, AUTO_WOULD_APPLY, {"auto": verdict.value}, limit)
+    if limit is None:
+        return Explanation(Decider.YOU, NO_CAP)
+    return Explanation(Decider.YOU, WITHIN_CAP, figure, limit)
