@@ -641,6 +641,19 @@ async def explain_for(refund: Refund, actor: User, *, shipped: bool) -> Explanat
     )
 
 
+async def explain_amount(store_id: int, actor: User, amount: Decimal) -> Explanation:
+    """The rule for a decision that commits ``amount`` outside a buyer's refund-only
+    request (approving a return case): the same caps as ``check_cap``, in words."""
+    return explain(
+        await rules_for(store_id),
+        actor.role,
+        kind=RefundKind.RETURN_AND_REFUND,  # goods come back first: never auto-approved
+        amount=amount,
+        reason=ReasonCode.OTHER,
+        shipped=True,
+    )
+
+
 async def decision_view(refund: Refund, actor: User, *, shipped: bool) -> DecisionView:
     """The decision area of the refund page for ``actor`` (see ``DecisionView``)."""
     explanation = (

@@ -76,6 +76,7 @@ async def return_detail(request: Request) -> Response:
         {
             "c": ctx,
             "case": ctx.case,
+            "decision": await service.decision_view(ctx.case, current_user(request)),
             "reasons": LABELS,
             "payers": list(ShippingPayer),
             "results": list(InspectionResult),
@@ -127,6 +128,23 @@ async def reject(request: Request) -> Response:
             expected_version=_version(f),
         ),
         _("Refused."),
+    )
+
+
+async def refer(request: Request) -> Response:
+    """ "Send to supervisor": approving is over the agent's cap; the case waits in their list."""
+    user = current_user(request)
+    to = f"/returns/{request.path_params['case_id']}"
+    return await case_routes.step(
+        request,
+        to,
+        lambda f: service.refer(
+            request.path_params["case_id"],
+            actor=user,
+            note=f.get("note", ""),
+            expected_version=_version(f),
+        ),
+        _("Sent to a supervisor. It waits in their list until they decide."),
     )
 
 
@@ -496,6 +514,7 @@ routes = [
     Route("/{case_id:id}", return_detail),
     Route("/{case_id:id}/approve", approve, methods=["POST"]),
     Route("/{case_id:id}/reject", reject, methods=["POST"]),
+    Route("/{case_id:id}/refer", refer, methods=["POST"]),
     Route("/{case_id:id}/tracking", tracking, methods=["POST"]),
     Route("/{case_id:id}/receive", receive, methods=["POST"]),
     Route("/{case_id:id}/inspect", receive_and_inspect, methods=["POST"]),
