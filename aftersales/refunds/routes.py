@@ -28,7 +28,7 @@ from aftersales.orders.models import Order
 from aftersales.refunds import charts, evidence, export, queue, report, service
 from aftersales.refunds.models import AD_HOC_KINDS, EvidenceKind, Refund, RefundKind, RefundStatus
 from aftersales.refunds.replies import REFUSAL_TEMPLATES
-from aftersales.refunds.rules import Rules, Verdict
+from aftersales.refunds.rules import Rules, Verdict, summary
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -207,10 +207,11 @@ async def rules_page(request: Request) -> Response:
     store = await Store.get_or_none(id=request.path_params["store_id"])
     if store is None:
         raise NotFound(N_("No such store."), id=request.path_params["store_id"])
+    rules = await service.rules_for(store.id)
     return render(
         request,
         "refunds/rules.html",
-        {"store": store, "rules": await service.rules_for(store.id), "reasons": LABELS},
+        {"store": store, "rules": rules, "reasons": LABELS, "summary": summary(rules)},
     )
 
 

@@ -15,8 +15,10 @@ from decimal import Decimal
 from enum import StrEnum
 
 from aftersales.core.auth import MANAGERS
+from aftersales.core.errors import Msgid, render
 from aftersales.core.i18n import N_
 from aftersales.core.models import Role
+from aftersales.core.reasons import LABELS as REASON_LABELS
 from aftersales.core.reasons import ReasonCode
 from aftersales.refunds.models import RefundKind
 
@@ -224,3 +226,61 @@ def explain(
     if limit is None:
         return Explanation(Decider.YOU, NO_CAP)
     return Explanation(Decider.YOU, WITHIN_CAP, figure, limit)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One rule said as a sentence: a msgid and its figures, read in the reader's language.
+
+    A figure may be a ``Msgid`` (a reason's label) or a list of them, joined
+    as the reader's language joins a list (``core.errors.render``).
+    """
+
+    msgid: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return render(self.msgid, self.params)
+
+
+SUMMARY_SUPERVISOR = N_("Refunds above %(amount)s need a supervisor; agents decide up to it.")
+SUMMARY_NO_SUPERVISOR = N_("No amount needs a supervisor: agents decide any refund.")
+SUMMARY_NIGHT = N_("Night-shift agents decide refunds up to %(amount)s.")
+SUMMARY_AD_HOC = N_(
+    "Agents may start a refund themselves (shipping, price difference, compensation) "
+    "up to %(amount)s."
+)
+SUMMARY_AUTO = N_(
+    "Refund-only requests on orders not yet shipped, up to %(amount)s, are approved by "
+    "the desk by itself."
+)
+SUMMARY_NO_AUTO = N_("Nothing is approved automatically: a person decides every request.")
+SUMMARY_REASONS = N_("Requests for %(reasons)s always need a person, whatever the amount.")
+SUMMARY_MANAGERS = N_("Supervisors and owners may approve any amount.")
+
+
+def summary(rules: Rules) -> list[Sentence]:
+    """The rules in force as sentences, for the rules page (not "key: value" figures)."""
+
+    def amount(value: Decimal) -> dict[str, object]:
+        return {"amount": f"{value:.2f}"}
+
+    out = [
+        Sentence(SUMMARY_SUPERVISOR, amount(rules.supervisor_above))
+        if rules.supervisor_above is not None
+        else Sentence(SUMMARY_NO_SUPERVISOR)
+    ]
+    if rules.night_agent_up_to is not None:
+        out.append(Sentence(SUMMARY_NIGHT, amount(rules.night_agent_up_to)))
+    if rules.ad_hoc_agent_up_to is not None:
+        out.append(Sentence(SUMMARY_AD_HOC, amount(rules.ad_hoc_agent_up_to)))
+    if rules.auto_approve_unshipped_up_to is not None:
+        out.append(Sentence(SUMMARY_AUTO, amount(rules.auto_approve_unshipped_up_to)))
+    else:
+        out.append(Sentence(SUMMARY_NO_AUTO))
+    if rules.human_reasons:
+        reasons = [Msgid(REASON_LABELS[r]) for r in sorted(rules.human_reasons)]
+        out.append(Sentence(SUMMARY_REASONS, {"reasons": reasons}))
+    out.append(Sentence(SUMMARY_MANAGERS))
+    return out

@@ -26,7 +26,7 @@ from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order, OrderItem
 from aftersales.returns import export as returns_export
-from aftersales.returns import photos, queue, service
+from aftersales.returns import photos, policy_summary, queue, service
 from aftersales.returns import report as returns_report
 from aftersales.returns.models import (
     InspectionResult,
@@ -385,7 +385,8 @@ async def policy_page(request: Request) -> Response:
         request,
         "returns/policy.html",
         {"store": store, "policy": service.policy_of(store),
-         "rows": _category_rows(store)},
+         "rows": _category_rows(store),
+         "summary": policy_summary.summary(service.policy_of(store))},
     )  # fmt: skip
 
 
