@@ -76,6 +76,8 @@ async def test_a_night_agent_sends_a_refund_over_the_cap_and_a_supervisor_approv
     await cards.first.get_by_role("link", name="打开并处理").click()
     assert page.url.endswith(refund_path)
     await expect(page.locator("#decision-rule")).to_have_text("你的角色没有金额上限：由你决定。")
+    await expect(page.locator("#referral")).to_contain_text("夜班小李")
+    await page.screenshot(path=SCREENSHOTS / "refund_sent_supervisor_decides_1280.png")
     await page.get_by_role("button", name="同意", exact=True).click()
     await expect(page.locator(".flash")).to_contain_text("已同意，正在回传平台。")
     await expect(page.locator("h1 .status").first).not_to_have_text("待处理")
