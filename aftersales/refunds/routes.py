@@ -122,8 +122,9 @@ async def refund_reject(request: Request) -> Response:
 async def refund_refer(request: Request) -> Response:
     """ "Send to supervisor": the refund waits in the supervisors' list, with the note."""
     user = current_user(request)
-    return await _decide(
+    return await case_routes.step(
         request,
+        f"/refunds/{request.path_params['refund_id']}",
         lambda f: service.refer(
             request.path_params["refund_id"],
             actor=user,

@@ -458,7 +458,7 @@ async def approval_amount(
     against the approver's cap: the buyer's refund request, else what the goods are
     worth; None for an exchange (goods for goods)."""
     if case.refund_id is not None:
-        refund = await Refund.get_or_none(id=case.refund_id).using_db(conn)
+        refund = await Refund.get_or_none(id=case.refund_id, using_db=conn)
         if refund is not None:
             return refund.requested_amount
     if case.kind is ReturnKind.EXCHANGE:
@@ -502,7 +502,7 @@ async def refer(
     closes when the case moves (approved, refused, cancelled).
     """
     async with in_transaction() as conn:
-        case = await ReturnCase.get_or_none(id=case_id).using_db(conn)
+        case = await ReturnCase.get_or_none(id=case_id, using_db=conn)
         if case is None:
             raise NotFound(N_("No return case with id %(id)s."), id=case_id)
         cases.check_version(case, expected_version)

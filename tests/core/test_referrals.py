@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -117,3 +118,19 @@ async def test_only_managers_have_a_waiting_list() -> None:
         assert await referrals.waiting_for(user) == [] and await waiting.dashboard_tiles(user) == []
     for role in (Role.SUPERVISOR, Role.OWNER, Role.ADMIN):
         assert len(await referrals.waiting_for(await create_user(role=role))) == 1
+
+
+async def test_two_sends_at_once_leave_one_referral() -> None:
+    await demo_shop()
+    night = await create_user(role=Role.NIGHT_AGENT)
+    other = await create_user(role=Role.NIGHT_AGENT)
+    refund = await over_night_cap()
+    outcomes = await asyncio.gather(
+        service.refer(refund.id, actor=night, note="a"),
+        service.refer(refund.id, actor=other, note="b"),
+        return_exceptions=True,
+    )
+    sent = [o for o in outcomes if isinstance(o, Referral)]
+    refused = [o for o in outcomes if isinstance(o, referrals.ReferralOpen)]
+    assert (len(sent), len(refused)) == (1, 1), outcomes
+    assert await Referral.filter(case_id=refund.id, open_ref__isnull=False).count() == 1
