@@ -17,7 +17,7 @@ from aftersales.core import case_api, referrals
 from aftersales.core.api import PAGING, api_route, json_money, json_time, page_param
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.i18n import N_
-from aftersales.core.models import User
+from aftersales.core.models import Referral, User
 from aftersales.core.modules import Tile
 from aftersales.core.templating import render
 
@@ -38,6 +38,22 @@ async def waiting_page(request: Request) -> Response:
     return render(
         request, "core/waiting.html", {"items": await referrals.waiting_for(current_user(request))}
     )
+
+
+def referral_json(r: Referral) -> dict[str, Any]:
+    """One referral as the API answers a send (``POST .../refer``), for any case type."""
+    return {
+        "id": r.id,
+        "case": f"{r.module}:{r.kind}:{r.case_id}",
+        "amount": json_money(r.amount) if r.amount is not None else None,
+        "currency": r.currency or None,
+        "note": r.note,
+        "from_user_id": r.from_user_id,
+        "to_role": r.to_role.value,
+        "sent_at": json_time(r.created_at),
+        "closed_at": json_time(r.closed_at),
+        "outcome": r.outcome or None,
+    }
 
 
 def waiting_json(item: referrals.Waiting) -> dict[str, Any]:

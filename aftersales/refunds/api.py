@@ -35,6 +35,7 @@ from aftersales.core.i18n import N_
 from aftersales.core.models import Referral
 from aftersales.core.periods import period_from_days
 from aftersales.core.reasons import ReasonCode
+from aftersales.core.waiting import referral_json
 from aftersales.orders.models import Order
 from aftersales.refunds import queue, report, service
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
@@ -144,21 +145,6 @@ def explanation_json(e: Explanation) -> dict[str, Any]:
         "decides": e.decider.value,
         "message": render(e.msgid, e.params),
         "limit": json_money(e.limit) if e.limit is not None else None,
-    }
-
-
-def referral_json(r: Referral) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "case": f"{r.module}:{r.kind}:{r.case_id}",
-        "amount": json_money(r.amount) if r.amount is not None else None,
-        "currency": r.currency or None,
-        "note": r.note,
-        "from_user_id": r.from_user_id,
-        "to_role": r.to_role.value,
-        "sent_at": json_time(r.created_at),
-        "closed_at": json_time(r.closed_at),
-        "outcome": r.outcome or None,
     }
 
 

@@ -12,6 +12,7 @@ from aftersales.returns.models import ReturnStatus
 from aftersales.returns.policy import ReturnKind
 from tests.conftest import csrf_from, sign_in
 from tests.factories import create_store, create_user
+from tests.orders.test_api import bearer
 from tests.refunds.test_caps import an_order
 from tests.returns.test_cases import ADDRESS
 
@@ -47,3 +48,26 @@ async def test_an_agent_sends_a_return_over_the_cap_and_the_approval_closes_it(
     assert referral.closed_by_id == boss.id and referral.open_ref is None
     assert referral.outcome == ReturnStatus.AWAITING_SHIPMENT.value
     assert await referrals.waiting_for(boss) == []
+
+
+async def test_the_api_sends_a_return_once(client: httpx.AsyncClient, app) -> None:
+    store = await create_store()
+    order, item = await an_order(store)
+    agent = await create_user(role=Role.AGENT)
+    case = await service.open_case(
+        order.id, kind=ReturnKind.RETURN, lines=[service.LineRequest(item.platform_item_id, 2)],
+        reason=ReasonCode.QUALITY, actor=agent,
+    )  # fmt: skip
+    headers = await bearer(Role.AGENT)
+    sent = await client.post(
+        f"/api/v1/returns/{case.id}/refer", json={"note": "坏了", "version": case.version},
+        headers=headers,
+    )  # fmt: skip
+    assert sent.status_code == 201 and sent.json()["case"] == f"returns:return:{case.id}"
+    assert sent.json()["amount"] == "476.00"
+    again = await client.post(f"/api/v1/returns/{case.id}/refer", json={}, headers=headers)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "referral_already_open"
+    stale = await client.post(
+        f"/api/v1/returns/{case.id}/refer", json={"version": case.version + 5}, headers=headers
+    )
+    assert stale.status_code == 409
