@@ -3,7 +3,9 @@
 Everything here is shared by the domain modules and imports none of them.
 """
 
+from aftersales.core import waiting as _waiting
 from aftersales.core.api import api_routes as _api_routes
+from aftersales.core.auth import MANAGERS
 from aftersales.core.events import LABELS as _labels
 from aftersales.core.i18n import N_
 from aftersales.core.models import Role
@@ -15,9 +17,13 @@ module = Module(
     label=N_("Desk"),
     models="aftersales.core.models",
     migrations="aftersales.core.migrations",
-    routes=_routes,
-    api_routes=_api_routes,
-    nav=[NavEntry(N_("Users"), "/users/", frozenset({Role.ADMIN}))],
+    routes=[*_routes, *_waiting.routes],
+    api_routes=[*_api_routes, *_waiting.api_routes],
+    nav=[
+        NavEntry(N_("Users"), "/users/", frozenset({Role.ADMIN})),
+        NavEntry(_waiting.TILE, _waiting.PATH, MANAGERS),
+    ],
+    dashboard_tiles=_waiting.dashboard_tiles,
     can_disable=False,
     # The kernel's deadline timers a store overrides (``cases.timer``), written whole
     # by the store's settings page, which shows every declared timer.

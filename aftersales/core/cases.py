@@ -12,6 +12,8 @@ fields, its platform mapping, its decisions). This module owns the rest:
   timeline, in the caller's transaction, so a change and its history commit
   together or not at all;
 - ``assign()``, guarded the same way;
+- closing the case's referral to a supervisor (``core/referrals.py``) when
+  ``move()`` changes its status: the decision it waited for was taken;
 - due-soon and overdue escalation, selected in SQL;
 - per-store platform timers with declared defaults;
 - ``CaseRef``: a stable ``module:kind:id`` reference that outlives a page
@@ -38,7 +40,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock, shifts
+from aftersales.core import audit, clock, referrals, shifts
 from aftersales.core.errors import Conflict, InvalidInput, Msgid, NotFound, render
 from aftersales.core.i18n import N_
 from aftersales.core.reasons import ReasonCode
@@ -267,7 +269,8 @@ async def move(
     a case without moving it) is not checked against the machine either.
     The audit ``event`` (``"refund.approved"``, written out so the label test
     finds it in the source) carries ``from`` and ``to``, so
-    the timeline shows every move the same way. Returns the fresh row.
+    the timeline shows every move the same way. A move to another status
+    closes the case's open referral to a supervisor. Returns the fresh row.
     """
     _check_event(type(case), event)
     check_version(case, expected_version)
@@ -282,6 +285,10 @@ async def move(
         data={"from": case.status.value, "to": new_status.value, **(data or {})},
         using_db=conn,
     )
+    if new_status != case.status:
+        # Whatever moved it (a supervisor, the buyer on the platform, a sync), the
+        # decision a referral waited for is taken: it leaves "waiting for me".
+        await referrals.close_for(case, actor=actor, outcome=str(new_status.value), conn=conn)
     return await type(case).get(id=case.id, using_db=conn)
 
 
@@ -645,6 +652,7 @@ class ResolvedCase:
     status: str  # the status value
     title_params: Mapping[str, object] = field(default_factory=dict)
     status_label: str = ""  # a msgid; empty: show the value
+    due_at: datetime | None = None  # its deadline now, for lists that show the time left
 
     @property
     def text(self) -> str:
@@ -670,7 +678,7 @@ async def resolve(
     if case is None:
         return None
     msgid, params = title(case)
-    return ResolvedCase(ref, msgid, case.href, case.status.value, params)
+    return ResolvedCase(ref, msgid, case.href, case.status.value, params, due_at=case.due_at)
 
 
 # -- handover ----------------------------------------------------------------------------------

@@ -22,6 +22,9 @@ EVENTS: dict[str, str] = {
     "user.display_name_changed": N_("Display name changed"),
     "token.created": N_("API token created"),
     "token.revoked": N_("API token revoked"),
+    # On a case's own timeline (core/referrals.py), whichever module the case is of.
+    "referral.sent": N_("Sent to a supervisor"),
+    "referral.closed": N_("Decided after it was sent to a supervisor"),
 }
 
 ROLES: dict[str, str] = {

@@ -125,3 +125,40 @@ class Store(Model):
 
     class Meta:
         table = "stores"
+
+
+class Referral(Model):
+    """A case sent to a supervisor for a decision its sender may not take alone.
+
+    ``module``/``kind``/``case_id`` are the case's ``CaseRef``, so any case
+    type can be sent without core knowing its table. ``open_ref`` holds that
+    reference while the referral waits and is cleared when it closes: being
+    unique, it lets the database itself refuse a second open referral of one
+    case, whichever web node or worker asks. ``amount`` is the figure the
+    supervisor is asked about, as it stood when the case was sent.
+    """
+
+    id = fields.IntField(primary_key=True)
+    module = fields.CharField(max_length=32)
+    kind = fields.CharField(max_length=32)
+    case_id = fields.IntField()
+    open_ref = fields.CharField(max_length=100, null=True, unique=True)
+    amount = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
+    currency = fields.CharField(max_length=3, default="")
+    from_user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    from_user_id: int | None
+    note = fields.TextField(default="")
+    to_role = fields.CharEnumField(Role, max_length=16, default=Role.SUPERVISOR)
+    created_at = fields.DatetimeField(db_index=True)
+    closed_at = fields.DatetimeField(null=True)
+    closed_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    closed_by_id: int | None
+    outcome = fields.CharField(max_length=32, default="")
+
+    class Meta:
+        table = "referrals"
+        indexes = (("module", "kind", "case_id"),)

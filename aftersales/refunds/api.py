@@ -30,12 +30,16 @@ from aftersales.core.api import (
     query,
 )
 from aftersales.core.auth import MANAGERS, current_user, requires
-from aftersales.core.errors import InvalidInput
+from aftersales.core.errors import InvalidInput, render
 from aftersales.core.i18n import N_
+from aftersales.core.models import Referral
 from aftersales.core.periods import period_from_days
 from aftersales.core.reasons import ReasonCode
+from aftersales.core.waiting import referral_json
+from aftersales.orders.models import Order
 from aftersales.refunds import queue, report, service
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
+from aftersales.refunds.rules import Explanation
 
 REFUND_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -135,6 +139,46 @@ async def _reject(step: case_api.CaseAction) -> service.Decision:
     )
 
 
+def explanation_json(e: Explanation) -> dict[str, Any]:
+    """The rule sentence the refund page shows its reader, for an API client."""
+    return {
+        "decides": e.decider.value,
+        "message": render(e.msgid, e.params),
+        "limit": json_money(e.limit) if e.limit is not None else None,
+    }
+
+
+async def refund_decision(request: Request) -> Response:
+    """Whose decision this refund is for the caller, and its open referral, if any."""
+    refund = await service.get_refund(request.path_params["refund_id"])
+    order = await Order.get_or_none(id=refund.order_id) if refund.order_id else None
+    view = await service.decision_view(
+        refund, current_user(request), shipped=bool(order and order.shipped_at)
+    )
+    return JSONResponse(
+        {
+            "refund_id": refund.id,
+            "status": refund.status.value,
+            "rule": explanation_json(view.explanation) if view.explanation else None,
+            "referral": referral_json(view.referral) if view.referral else None,
+        }
+    )
+
+
+async def _refer(step: case_api.CaseAction) -> Referral:
+    note = step.body.get("note", "")
+    if not isinstance(note, str):
+        raise InvalidInput(N_("%(name)s must be a string."), name="note", code="invalid_parameter")
+    return await service.refer(
+        step.case_id, actor=step.actor, note=note, expected_version=step.version
+    )
+
+
+async def _referred(referral: Referral) -> Response:
+    return JSONResponse(referral_json(referral), status_code=201)
+
+
+refer = case_api.action("refund_id", _refer, _referred)
 approve = case_api.action("refund_id", _approve, _answer)
 reject = case_api.action("refund_id", _reject, _answer)
 
@@ -328,6 +372,25 @@ api_routes = [
         },
     ),
     api_route("/refunds/{refund_id:id}", get_refund, summary="One refund", response=REFUND_SCHEMA),
+    api_route(
+        "/refunds/{refund_id:id}/decision",
+        refund_decision,
+        summary="Whose decision a refund is for the caller (the rule in words) and its referral",
+    ),
+    api_route(
+        "/refunds/{refund_id:id}/refer",
+        refer,
+        methods=["POST"],
+        summary="Send an undecided refund to a supervisor (note, version); 409 if already sent",
+        status=201,
+        body={
+            "type": "object",
+            "properties": {
+                "note": {"type": "string"},
+                "version": {"type": "integer", "minimum": 1},
+            },
+        },
+    ),
     api_route(
         "/refunds/{refund_id:id}/approve",
         approve,

@@ -28,7 +28,7 @@ from aftersales.orders.models import Order
 from aftersales.refunds import charts, evidence, export, queue, report, service
 from aftersales.refunds.models import AD_HOC_KINDS, EvidenceKind, Refund, RefundKind, RefundStatus
 from aftersales.refunds.replies import REFUSAL_TEMPLATES
-from aftersales.refunds.rules import Rules, Verdict
+from aftersales.refunds.rules import Rules, Verdict, summary
 
 
 def _decimal(value: str | None) -> Decimal | None:
@@ -66,12 +66,16 @@ async def refund_queue(request: Request) -> Response:
 
 async def refund_detail(request: Request) -> Response:
     ctx = await queue.context(request.path_params["refund_id"])
+    decision = await service.decision_view(
+        ctx.refund, current_user(request), shipped=bool(ctx.order and ctx.order.shipped_at)
+    )
     return render(
         request,
         "refunds/detail.html",
         {
             "c": ctx,
             "refund": ctx.refund,
+            "decision": decision,
             "reasons": LABELS,
             "templates": REFUSAL_TEMPLATES,
             **case_routes.buyer_contact(request, ctx.customer),
@@ -113,6 +117,22 @@ async def refund_reject(request: Request) -> Response:
             expected_version=case_routes.form_version(f),
         ),
         _("Refused. The platform is being told."),
+    )
+
+
+async def refund_refer(request: Request) -> Response:
+    """ "Send to supervisor": the refund waits in the supervisors' list, with the note."""
+    user = current_user(request)
+    return await case_routes.step(
+        request,
+        f"/refunds/{request.path_params['refund_id']}",
+        lambda f: service.refer(
+            request.path_params["refund_id"],
+            actor=user,
+            note=f.get("note", ""),
+            expected_version=case_routes.form_version(f),
+        ),
+        _("Sent to a supervisor. It waits in their list until they decide."),
     )
 
 
@@ -189,10 +209,11 @@ async def rules_page(request: Request) -> Response:
     store = await Store.get_or_none(id=request.path_params["store_id"])
     if store is None:
         raise NotFound(N_("No such store."), id=request.path_params["store_id"])
+    rules = await service.rules_for(store.id)
     return render(
         request,
         "refunds/rules.html",
-        {"store": store, "rules": await service.rules_for(store.id), "reasons": LABELS},
+        {"store": store, "rules": rules, "reasons": LABELS, "summary": summary(rules)},
     )
 
 
@@ -361,6 +382,7 @@ routes = [
     Route("/{refund_id:id}", refund_detail),
     Route("/{refund_id:id}/approve", refund_approve, methods=["POST"]),
     Route("/{refund_id:id}/reject", refund_reject, methods=["POST"]),
+    Route("/{refund_id:id}/refer", refund_refer, methods=["POST"]),
     Route("/{refund_id:id}/retry", refund_retry, methods=["POST"]),
     Route("/{refund_id:id}/assign", refund_assign, methods=["POST"]),
     Route("/{refund_id:id}/evidence", evidence_add, methods=["POST"]),

@@ -15,8 +15,10 @@ from decimal import Decimal
 from enum import StrEnum
 
 from aftersales.core.auth import MANAGERS
+from aftersales.core.errors import Msgid, render
 from aftersales.core.i18n import N_
 from aftersales.core.models import Role
+from aftersales.core.reasons import LABELS as REASON_LABELS
 from aftersales.core.reasons import ReasonCode
 from aftersales.refunds.models import RefundKind
 
@@ -159,3 +161,126 @@ def approval_limit(rules: Rules, role: Role, *, ad_hoc: bool = False) -> Decimal
         caps.append(rules.ad_hoc_agent_up_to)
     present = [c for c in caps if c is not None]
     return min(present) if present else None
+
+
+# Whose decision a refund is, said to the person about to decide it (``explain``).
+OVER_NIGHT_CAP = N_("Over your %(limit)s night cap: a supervisor decides.")
+OVER_CAP = N_("Over your %(limit)s cap: a supervisor decides.")
+WITHIN_CAP = N_("Within your %(limit)s cap: you decide.")
+NO_CAP = N_("Your role has no cap: you decide.")
+AUTO_WOULD_APPLY = N_(
+    "Auto-approval would apply (refund only, not shipped, up to %(auto)s): you may approve it."
+)
+
+
+class Decider(StrEnum):
+    """Who takes the decision the page offers: the reader, or a supervisor."""
+
+    YOU = "you"
+    SUPERVISOR = "supervisor"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The rule that applies to one refund for one reader, as a msgid and its figures.
+
+    The refund page shows it before the buttons and the API answers it, both
+    from ``explain``, so they cannot say different things. ``decider`` picks
+    the page's primary button: "Approve", or "Send to supervisor" when the
+    amount is over the reader's cap (an approval would only be refused).
+    """
+
+    decider: Decider
+    msgid: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    limit: Decimal | None = None
+
+    @property
+    def yours(self) -> bool:
+        return self.decider is Decider.YOU
+
+
+def explain(
+    rules: Rules,
+    role: Role,
+    *,
+    kind: RefundKind,
+    amount: Decimal,
+    reason: ReasonCode,
+    shipped: bool,
+    ad_hoc: bool = False,
+) -> Explanation:
+    """Whose decision ``amount`` is for ``role`` under ``rules``, in words.
+
+    The cap is ``approval_limit``'s, the one ``service.check_cap`` enforces,
+    so "you decide" is never followed by a refusal for the amount it names.
+    """
+    limit = approval_limit(rules, role, ad_hoc=ad_hoc)
+    figure = {"limit": f"{limit:.2f}"} if limit is not None else {}
+    if limit is not None and amount > limit:
+        night = role is Role.NIGHT_AGENT and limit == rules.night_agent_up_to
+        return Explanation(Decider.SUPERVISOR, OVER_NIGHT_CAP if night else OVER_CAP, figure, limit)
+    verdict = assess(rules, kind=kind, amount=amount, reason=reason, shipped=shipped)
+    if verdict.verdict is Verdict.AUTO_APPROVE:
+        return Explanation(Decider.YOU, AUTO_WOULD_APPLY, {"auto": verdict.value}, limit)
+    if limit is None:
+        return Explanation(Decider.YOU, NO_CAP)
+    return Explanation(Decider.YOU, WITHIN_CAP, figure, limit)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One rule said as a sentence: a msgid and its figures, read in the reader's language.
+
+    A figure may be a ``Msgid`` (a reason's label) or a list of them, joined
+    as the reader's language joins a list (``core.errors.render``).
+    """
+
+    msgid: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return render(self.msgid, self.params)
+
+
+SUMMARY_SUPERVISOR = N_("Refunds above %(amount)s need a supervisor; agents decide up to it.")
+SUMMARY_NO_SUPERVISOR = N_("No amount needs a supervisor: agents decide any refund.")
+SUMMARY_NIGHT = N_("Night-shift agents decide refunds up to %(amount)s.")
+SUMMARY_AD_HOC = N_(
+    "Agents may start a refund themselves (shipping, price difference, compensation) "
+    "up to %(amount)s."
+)
+SUMMARY_AUTO = N_(
+    "Refund-only requests on orders not yet shipped, up to %(amount)s, are approved by "
+    "the desk by itself."
+)
+SUMMARY_NO_AUTO = N_("Nothing is approved automatically: a person decides every request.")
+SUMMARY_REASONS = N_("Requests for %(reasons)s always need a person, whatever the amount.")
+SUMMARY_MANAGERS = N_("Supervisors and owners may approve any amount.")
+
+
+def summary(rules: Rules) -> list[Sentence]:
+    """The rules in force as sentences, for the rules page (not "key: value" figures)."""
+
+    def amount(value: Decimal) -> dict[str, object]:
+        return {"amount": f"{value:.2f}"}
+
+    out = [
+        Sentence(SUMMARY_SUPERVISOR, amount(rules.supervisor_above))
+        if rules.supervisor_above is not None
+        else Sentence(SUMMARY_NO_SUPERVISOR)
+    ]
+    if rules.night_agent_up_to is not None:
+        out.append(Sentence(SUMMARY_NIGHT, amount(rules.night_agent_up_to)))
+    if rules.ad_hoc_agent_up_to is not None:
+        out.append(Sentence(SUMMARY_AD_HOC, amount(rules.ad_hoc_agent_up_to)))
+    if rules.auto_approve_unshipped_up_to is not None:
+        out.append(Sentence(SUMMARY_AUTO, amount(rules.auto_approve_unshipped_up_to)))
+    else:
+        out.append(Sentence(SUMMARY_NO_AUTO))
+    if rules.human_reasons:
+        reasons = [Msgid(REASON_LABELS[r]) for r in sorted(rules.human_reasons)]
+        out.append(Sentence(SUMMARY_REASONS, {"reasons": reasons}))
+    out.append(Sentence(SUMMARY_MANAGERS))
+    return out

@@ -22,10 +22,10 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, cases, clock, outbox
+from aftersales.core import audit, cases, clock, outbox, referrals
 from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
-from aftersales.core.models import OutboxMessage, Store, User
+from aftersales.core.models import OutboxMessage, Referral, Store, User
 from aftersales.core.money import parse_amount
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem
@@ -59,10 +59,12 @@ from aftersales.refunds.rules import (
     DEFAULT_RULES,
     NO_CAP_RULE,
     REMAINDER_RULE,
+    Explanation,
     Rules,
     Verdict,
     approval_limit,
     assess,
+    explain,
 )
 from connectors import registry
 from connectors.base import RefundDecision, RefundWriteResult
@@ -614,6 +616,76 @@ async def auto_approve(
         conn=conn,
     )
     log.info("refunds.auto_approved refund=%s amount=%s", refund.id, refund.requested_amount)
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """What the refund page shows above its buttons: the rule for the reader, and the
+    referral the refund waits in (with its sender), if it was sent to a supervisor."""
+
+    explanation: Explanation | None
+    referral: Referral | None = None
+    sender: User | None = None
+
+
+async def explain_for(refund: Refund, actor: User, *, shipped: bool) -> Explanation:
+    """The rule that applies to ``refund`` for ``actor``, in words: page and API alike."""
+    return explain(
+        await rules_for(refund.store_id),
+        actor.role,
+        kind=refund.kind,
+        amount=refund.requested_amount,
+        reason=refund.reason,
+        shipped=shipped,
+        ad_hoc=refund.kind in AD_HOC_KINDS,
+    )
+
+
+async def explain_amount(store_id: int, actor: User, amount: Decimal) -> Explanation:
+    """The rule for a decision that commits ``amount`` outside a buyer's refund-only
+    request (approving a return case): the same caps as ``check_cap``, in words."""
+    return explain(
+        await rules_for(store_id),
+        actor.role,
+        kind=RefundKind.RETURN_AND_REFUND,  # goods come back first: never auto-approved
+        amount=amount,
+        reason=ReasonCode.OTHER,
+        shipped=True,
+    )
+
+
+async def decision_view(refund: Refund, actor: User, *, shipped: bool) -> DecisionView:
+    """The decision area of the refund page for ``actor`` (see ``DecisionView``)."""
+    explanation = (
+        await explain_for(refund, actor, shipped=shipped)
+        if refund.status is RefundStatus.REQUESTED
+        else None
+    )
+    referral = await referrals.open_for(refund.ref)
+    sender = (
+        await User.get_or_none(id=referral.from_user_id)
+        if referral and referral.from_user_id
+        else None
+    )
+    return DecisionView(explanation, referral, sender)
+
+
+async def refer(
+    refund_id: int, *, actor: User, note: str = "", expected_version: int | None = None
+) -> Referral:
+    """Send an undecided request to a supervisor with ``note``: it waits in their list.
+
+    Only a request still waiting for a decision is sent (``AlreadyDecided``
+    otherwise); a second send while the first waits is refused
+    (``ReferralOpen``, 409). The referral closes when the refund is decided.
+    """
+    async with in_transaction() as conn:
+        refund, _ = await _load_for_decision(refund_id, conn, None)
+        _undecided(refund, {RefundStatus.REQUESTED})
+        cases.check_version(refund, expected_version)
+        return await referrals.send(
+            refund, actor=actor, note=note, amount=refund.requested_amount, conn=conn
+        )
 
 
 async def assign(refund_id: int, user: User, *, expected_version: int | None = None) -> None:

@@ -32,9 +32,10 @@ from aftersales.core.api import (
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.i18n import N_
-from aftersales.core.models import Store
+from aftersales.core.models import Referral, Store
 from aftersales.core.periods import period_from_days
 from aftersales.core.reasons import ReasonCode
+from aftersales.core.waiting import referral_json
 from aftersales.orders.models import Order, OrderItem
 from aftersales.returns import queue, report, service
 from aftersales.returns.models import (
@@ -333,6 +334,20 @@ async def _cancel(step: case_api.CaseAction) -> ReturnCase:
     )
 
 
+async def _refer(step: case_api.CaseAction) -> Referral:
+    note = step.body.get("note", "")
+    if not isinstance(note, str):
+        raise InvalidInput(N_("%(name)s must be a string."), name="note", code="invalid_parameter")
+    return await service.refer(
+        step.case_id, actor=step.actor, note=note, expected_version=step.version
+    )
+
+
+async def _referred(referral: Referral) -> Response:
+    return JSONResponse(referral_json(referral), status_code=201)
+
+
+refer = case_api.action("case_id", _refer, _referred)
 approve = case_api.action("case_id", _approve, _answer)
 reject = case_api.action("case_id", _reject, _answer)
 tracking = case_api.action("case_id", _tracking, _answer)
@@ -530,6 +545,20 @@ api_routes = [
     api_route("/returns/{case_id:id}", get_return, summary="One case", response=CASE_SCHEMA),
     _step("approve", approve, "Approve (return_address, shipping_payer, shipping_cost, note)"),
     _step("reject", reject, "Refuse (reason)"),
+    api_route(
+        "/returns/{case_id:id}/refer",
+        refer,
+        methods=["POST"],
+        summary="Send a case waiting for approval to a supervisor (note, version); 409 if sent",
+        status=201,
+        body={
+            "type": "object",
+            "properties": {
+                "note": {"type": "string"},
+                "version": {"type": "integer", "minimum": 1},
+            },
+        },
+    ),
     _step("tracking", tracking, "The buyer's return carrier and tracking_no"),
     _step("receive", receive, "The warehouse received the parcel"),
     _step("inspect", inspect, "Inspection per line; a return triggers its refund once"),

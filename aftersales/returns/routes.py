@@ -26,7 +26,7 @@ from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order, OrderItem
 from aftersales.returns import export as returns_export
-from aftersales.returns import parcels, photos, queue, service
+from aftersales.returns import parcels, photos, policy_summary, queue, service
 from aftersales.returns import report as returns_report
 from aftersales.returns.events import RETURN_CATEGORIES
 from aftersales.returns.models import (
@@ -77,6 +77,7 @@ async def return_detail(request: Request) -> Response:
         {
             "c": ctx,
             "case": ctx.case,
+            "decision": await service.decision_view(ctx.case, current_user(request)),
             "reasons": LABELS,
             "payers": list(ShippingPayer),
             "results": list(InspectionResult),
@@ -129,6 +130,23 @@ async def reject(request: Request) -> Response:
             expected_version=_version(f),
         ),
         _("Refused."),
+    )
+
+
+async def refer(request: Request) -> Response:
+    """ "Send to supervisor": approving is over the agent's cap; the case waits in their list."""
+    user = current_user(request)
+    to = f"/returns/{request.path_params['case_id']}"
+    return await case_routes.step(
+        request,
+        to,
+        lambda f: service.refer(
+            request.path_params["case_id"],
+            actor=user,
+            note=f.get("note", ""),
+            expected_version=_version(f),
+        ),
+        _("Sent to a supervisor. It waits in their list until they decide."),
     )
 
 
@@ -381,7 +399,8 @@ async def policy_page(request: Request) -> Response:
         request,
         "returns/policy.html",
         {"store": store, "policy": service.policy_of(store),
-         "rows": _category_rows(store)},
+         "rows": _category_rows(store),
+         "summary": policy_summary.summary(service.policy_of(store))},
     )  # fmt: skip
 
 
@@ -510,6 +529,7 @@ routes = [
     Route("/{case_id:id}", return_detail),
     Route("/{case_id:id}/approve", approve, methods=["POST"]),
     Route("/{case_id:id}/reject", reject, methods=["POST"]),
+    Route("/{case_id:id}/refer", refer, methods=["POST"]),
     Route("/{case_id:id}/tracking", tracking, methods=["POST"]),
     Route("/{case_id:id}/receive", receive, methods=["POST"]),
     Route("/{case_id:id}/inspect", receive_and_inspect, methods=["POST"]),

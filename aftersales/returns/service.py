@@ -25,10 +25,10 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, cases, clock, modules
+from aftersales.core import audit, cases, clock, modules, referrals
 from aftersales.core.errors import InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
-from aftersales.core.models import Store, User
+from aftersales.core.models import Referral, Store, User
 from aftersales.core.money import parse_amount
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem, Shipment, ShipmentDirection
@@ -36,7 +36,7 @@ from aftersales.orders.sync import capabilities_of
 from aftersales.refunds import service as refunds
 from aftersales.refunds.errors import status_label as refund_status_label
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
-from aftersales.refunds.rules import INSPECTED_RULE
+from aftersales.refunds.rules import INSPECTED_RULE, Explanation
 from aftersales.returns import policy as policies
 from aftersales.returns.errors import (
     AlreadyDone as AlreadyDone,  # callers catch it here: every step's 409
@@ -449,6 +449,67 @@ INSPECTION_OVER_CAP = N_(
     "This inspection would refund %(amount)s, above your cap of %(limit)s. Nothing was "
     "saved: a supervisor records this inspection, and the refund is theirs."
 )
+
+
+async def approval_amount(
+    case: ReturnCase, conn: BaseDBAsyncClient | None = None
+) -> Decimal | None:
+    """What approving this case commits the shop to pay, as ``approve`` checks it
+    against the approver's cap: the buyer's refund request, else what the goods are
+    worth; None for an exchange (goods for goods)."""
+    if case.refund_id is not None:
+        refund = await Refund.get_or_none(id=case.refund_id, using_db=conn)
+        if refund is not None:
+            return refund.requested_amount
+    if case.kind is ReturnKind.EXCHANGE:
+        return None
+    lines = await ReturnLine.filter(case_id=case.id).using_db(conn)
+    return sum((line.unit_price * line.quantity for line in lines), Decimal(0))
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """Above the return's decision buttons: whose decision it is for the reader, in words,
+    and the referral the case waits in (with its sender) once sent to a supervisor."""
+
+    explanation: Explanation | None
+    referral: Referral | None = None
+    sender: User | None = None
+
+
+async def decision_view(case: ReturnCase, actor: User) -> DecisionView:
+    """The decision area of the return page for ``actor`` (see ``DecisionView``)."""
+    explanation = None
+    if case.status is ReturnStatus.REQUESTED:
+        amount = await approval_amount(case)
+        if amount is not None:
+            explanation = await refunds.explain_amount(case.store_id, actor, amount)
+    referral = await referrals.open_for(case.ref)
+    sender = (
+        await User.get_or_none(id=referral.from_user_id)
+        if referral and referral.from_user_id
+        else None
+    )
+    return DecisionView(explanation, referral, sender)
+
+
+async def refer(
+    case_id: int, *, actor: User, note: str = "", expected_version: int | None = None
+) -> Referral:
+    """Send a return still waiting for approval to a supervisor, with ``note``.
+
+    A second send while the first waits is refused (409); the referral
+    closes when the case moves (approved, refused, cancelled).
+    """
+    async with in_transaction() as conn:
+        case = await ReturnCase.get_or_none(id=case_id, using_db=conn)
+        if case is None:
+            raise NotFound(N_("No return case with id %(id)s."), id=case_id)
+        cases.check_version(case, expected_version)
+        if case.status is not ReturnStatus.REQUESTED:
+            raise WrongState(case, case.status)
+        amount = await approval_amount(case, conn)
+        return await referrals.send(case, actor=actor, note=note, amount=amount, conn=conn)
 
 
 async def _check_cap(
