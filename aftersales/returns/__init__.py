@@ -22,7 +22,7 @@ from aftersales.core.modules import (
     Tile,
     TimelineEvent,
 )
-from aftersales.returns import api, deadlines, events, intake, jobs, service, settlement
+from aftersales.returns import api, deadlines, events, intake, jobs, replies, service, settlement
 from aftersales.returns.models import OPEN_STATUSES, ReturnCase, ReturnStatus
 from aftersales.returns.routes import routes
 
@@ -154,4 +154,6 @@ module = Module(
     handover_items=handover_items,
     resolve_case=resolve_case,
     labels=events.LABELS,
+    phrase_context=replies.phrase_context,
+    phrases=replies.PHRASES,
 )
