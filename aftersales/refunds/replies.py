@@ -70,7 +70,7 @@ PHRASES = seeds(
          "{buyer_nick}亲，我们暂未收到订单 {order_no} 寄回的商品，请提供退货快递单号，"
          "收到后我们会马上为您退款。", {"return_received": False}),
         ("refunds.refuse.too_much.zh", _REFUSE, "zh-CN", "申请金额超过实付",
-         "{buyer_nick}亲，申请的退款金额 {amount} 超过了该商品的实付金额，"
+         "{buyer_nick}亲，订单 {order_no} 申请的退款金额 {amount} 超过了该商品的实付金额，"
          "请修改金额后重新提交，我们会尽快处理。", {}),
         ("refunds.refuse.shipped.en", _REFUSE, "en", "Shipped: ask for a return",
          "Hi {buyer_nick}, order {order_no} has already shipped, so we cannot refund {amount} "

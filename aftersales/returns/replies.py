@@ -63,8 +63,6 @@ PHRASES = seeds(
         ("returns.refuse.late.zh", _REFUSE, "zh-CN", "超过七天无理由期限",
          "{buyer_nick}亲，订单 {order_no} 已超过七天无理由退货期限，无法退货。"
          "如有质量问题请提供照片，我们为您处理。", {}),
-        ("returns.refuse.custom.zh", _REFUSE, "zh-CN", "定制商品不支持无理由退换",
-         "{buyer_nick}亲，{item}为定制商品，不支持无理由退换。", {}),
         ("returns.refuse.used.en", _REFUSE, "en", "Used: cannot be resold",
          "Hi {buyer_nick}, {item} has been used or its tags removed, so we cannot take it back. "
          "We are sorry.", {}),
