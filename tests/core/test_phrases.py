@@ -15,6 +15,8 @@ from aftersales.core.phrases import PhraseContext, PhraseInput
 from aftersales.orders.models import Order
 from aftersales.refunds import module as refunds_module
 from aftersales.refunds.models import Refund
+from aftersales.returns import module as returns_module
+from aftersales.returns.models import ReturnCase
 from tests.conftest import csrf_from, sign_in
 from tests.factories import create_store, create_user
 from tests.orders.test_api import bearer
@@ -290,3 +292,23 @@ async def test_refusing_from_a_phrase_counts_its_use(client: httpx.AsyncClient, 
     )
     await phrase.refresh_from_db()
     assert phrase.usage_count == 1
+
+
+async def test_a_return_case_fills_its_address_and_says_whether_the_goods_came_back() -> None:
+    from tests.returns.test_cases import synced_shop
+
+    store = await synced_shop()
+    store.settings = {"return_address": "杭州市余杭区仓库 1 号"}
+    await store.save()
+    case = await ReturnCase.filter(received_at=None).order_by("id").first()
+    assert case is not None
+    registry = Registry([refunds_module, returns_module])
+    context = await registry.phrase_context(case.ref)
+    assert context is not None
+    assert context.values["return_address"] == (case.return_address or "杭州市余杭区仓库 1 号")
+    assert context.values["order_no"] == case.platform_order_id
+    assert context.facts == {"shipped": True, "return_received": False}
+    await phrases.seed()
+    waiting = await Phrase.get(seed_key="refunds.refuse.not_back.zh")
+    assert phrases.render(waiting, context).warnings == ()
+    assert await registry.phrase_context(CaseRef("returns", "return", 2**31 - 1)) is None
