@@ -312,3 +312,24 @@ async def test_a_return_case_fills_its_address_and_says_whether_the_goods_came_b
     waiting = await Phrase.get(seed_key="refunds.refuse.not_back.zh")
     assert phrases.render(waiting, context).warnings == ()
     assert await registry.phrase_context(CaseRef("returns", "return", 2**31 - 1)) is None
+
+
+async def test_the_return_page_offers_its_refusals_filled_in_and_escaped(
+    client: httpx.AsyncClient, app
+) -> None:
+    from tests.returns.test_cases import synced_shop
+
+    await synced_shop()
+    await phrases.seed()
+    agent = await create_user(username="xiaochen")
+    await phrases.create(
+        agent, PhraseInput("<b>坏</b>", "<script>x</script>{order_no}", "refuse"), team=False
+    )
+    await sign_in(client, agent.username)
+    case = await ReturnCase.filter(status="requested").order_by("id").first()
+    assert case is not None
+    page = await client.get(f"/returns/{case.id}")
+    assert page.status_code == 200
+    assert 'name="phrase_id"' in page.text and 'details class="phrases"' in page.text
+    assert f"订单 {case.platform_order_id} 已超过七天无理由退货期限" in page.text
+    assert "<script>x</script>" not in page.text and "&lt;script&gt;x&lt;/script&gt;" in page.text

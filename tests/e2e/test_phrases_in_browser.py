@@ -70,6 +70,11 @@ async def test_an_agent_refuses_a_refund_with_a_team_phrase_filled_from_the_case
     await phone_page.keyboard.press("Alt+Digit1")
     reason = phone_page.locator("form[action$='/reject'] textarea[name=reason]")
     await expect(reason).not_to_have_value("")
+    await phone_page.goto(demo_desk.url + "/phrases/")
+    await expect(phone_page.locator(".phrase-card").first).to_be_visible()
+    width = await phone_page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the phrases page is {width} px wide on a 390 px phone"
+    await phone_page.screenshot(path=SCREENSHOTS / "phrases_zh_390.png")
     await phone.close()
 
     # One click puts the reply in, filled in; sending it is what the buyer reads.
