@@ -150,6 +150,17 @@ async def cmd_init(settings: Settings, args: argparse.Namespace) -> None:
         print(f"Made {settings.data_dir} readable by this user only (was {mode:o})")
     await cmd_migrate(settings, args)
 
+    async def seed_phrases() -> None:
+        from aftersales.core import phrases
+        from aftersales.core.modules import Registry, install
+
+        install(Registry.build(settings))
+        added = await phrases.seed()
+        if added:
+            print(f"Added {added} team quick replies")
+
+    await _with_db(settings, seed_phrases)
+
     async def create_admin() -> None:
         if args.admin_user is None and await User.filter(role=Role.ADMIN).exists():
             print("An admin already exists; nothing more to do.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aftersales.core import clock, service
+from aftersales.core import clock, phrases, service
 from aftersales.core.config import Settings
 from aftersales.core.models import Role, Store, User
 from aftersales.core.modules import Registry, install
@@ -38,6 +38,7 @@ async def load(username: str, password: str, settings: Settings) -> str:
     connector = DemoConnector(now=clock.now())  # the desk's clock, so tests can move it
     landed = await sync_orders(store, connector)
     registry = install(Registry.build(settings))
+    await phrases.seed()  # the team's quick replies, refusals among them
     requests = await sync_stream(
         store, Stream.AFTER_SALES, connector, handlers=record_handlers(registry)
     )

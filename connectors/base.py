@@ -426,7 +426,9 @@ class ConnectorManifest:
     set, so moving a store elsewhere can be recognised. ``status_labels``
     names the platform's own order and refund status words (``WAIT_SELLER_AGREE``)
     as English msgids the desk translates, so a page shows the platform's
-    status in the reader's words, not its API code.
+    status in the reader's words, not its API code. ``buyer_language`` is the
+    language the platform's buyers read (``zh-CN`` or ``en``), so quick replies
+    for its stores are offered in it first.
     """
 
     platform: str
@@ -445,6 +447,7 @@ class ConnectorManifest:
     webhook_record: WebhookReader | None = None
     rate_limits: RateLimits = RateLimits()
     status_labels: Mapping[str, str] = field(default_factory=dict)
+    buyer_language: str = "zh-CN"
 
     @property
     def syncs(self) -> bool:

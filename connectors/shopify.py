@@ -752,6 +752,7 @@ def shop_url(credentials: Mapping[str, str]) -> str | None:
 manifest = ConnectorManifest(
     platform="shopify",
     label="Shopify",
+    buyer_language="en",
     factory=connect,
     credentials=(
         CredentialField(

@@ -609,6 +609,7 @@ def _webhook_record(event: WebhookEvent) -> OrderRecord:
 manifest = ConnectorManifest(
     platform="woocommerce",
     label="WooCommerce",
+    buyer_language="en",
     factory=connect,
     credentials=(
         CredentialField("key", "Consumer key", secret=False, help="Starts with ck_."),

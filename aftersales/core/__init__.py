@@ -5,11 +5,13 @@ Everything here is shared by the domain modules and imports none of them.
 
 from aftersales.core import waiting as _waiting
 from aftersales.core.api import api_routes as _api_routes
-from aftersales.core.auth import MANAGERS
+from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.events import LABELS as _labels
 from aftersales.core.i18n import N_
 from aftersales.core.models import Role
 from aftersales.core.modules import Module, NavEntry
+from aftersales.core.phrase_api import api_routes as _phrase_api
+from aftersales.core.phrase_routes import routes as _phrase_routes
 from aftersales.core.routes import routes as _routes
 
 module = Module(
@@ -17,11 +19,12 @@ module = Module(
     label=N_("Desk"),
     models="aftersales.core.models",
     migrations="aftersales.core.migrations",
-    routes=[*_routes, *_waiting.routes],
-    api_routes=[*_api_routes, *_waiting.api_routes],
+    routes=[*_routes, *_waiting.routes, *_phrase_routes],
+    api_routes=[*_api_routes, *_waiting.api_routes, *_phrase_api],
     nav=[
-        NavEntry(N_("Users"), "/users/", frozenset({Role.ADMIN})),
         NavEntry(_waiting.TILE, _waiting.PATH, MANAGERS),
+        NavEntry(N_("Quick replies"), "/phrases/", EVERYONE),
+        NavEntry(N_("Users"), "/users/", frozenset({Role.ADMIN})),
     ],
     dashboard_tiles=_waiting.dashboard_tiles,
     can_disable=False,

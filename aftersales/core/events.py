@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aftersales.core.i18n import N_
-from aftersales.core.models import OutboxStatus, Role
+from aftersales.core.models import OutboxStatus, PhraseCategory, Role
 from aftersales.core.reasons import LABELS as REASON_LABELS
 
 EVENTS: dict[str, str] = {
@@ -25,6 +25,9 @@ EVENTS: dict[str, str] = {
     # On a case's own timeline (core/referrals.py), whichever module the case is of.
     "referral.sent": N_("Sent to a supervisor"),
     "referral.closed": N_("Decided after it was sent to a supervisor"),
+    "phrase.created": N_("Quick reply added"),
+    "phrase.changed": N_("Quick reply changed"),
+    "phrase.deleted": N_("Quick reply deleted"),
 }
 
 ROLES: dict[str, str] = {
@@ -43,9 +46,24 @@ OUTBOX_STATUSES: dict[str, str] = {
     OutboxStatus.FAILED: N_("Sending failed"),
 }
 
+# Quick replies: what each is for, and the language the buyer reads it in.
+PHRASE_CATEGORIES: dict[str, str] = {
+    PhraseCategory.GREETING: N_("Greeting"),
+    PhraseCategory.APPROVE: N_("Approval"),
+    PhraseCategory.REFUSE: N_("Refusal"),
+    PhraseCategory.ASK_PHOTOS: N_("Ask for photos"),
+    PhraseCategory.WHERE_IS_PARCEL: N_("Where is my parcel"),
+    PhraseCategory.APOLOGY: N_("Apology"),
+    PhraseCategory.RETURN_ADDRESS: N_("Return address"),
+    PhraseCategory.REVIEW_EXPLANATION: N_("Review explanation"),
+}
+PHRASE_LANGUAGES: dict[str, str] = {"zh-CN": N_("Chinese"), "en": N_("English")}
+
 LABELS: Mapping[str, Mapping[str, str]] = {
     "event": EVENTS,
     "role": ROLES,
     "reason": {code.value: msgid for code, msgid in REASON_LABELS.items()},
     "outbox_status": OUTBOX_STATUSES,
+    "phrase_category": PHRASE_CATEGORIES,
+    "phrase_language": PHRASE_LANGUAGES,
 }

@@ -162,3 +162,44 @@ class Referral(Model):
     class Meta:
         table = "referrals"
         indexes = (("module", "kind", "case_id"),)
+
+
+class PhraseCategory(StrEnum):
+    GREETING = "greeting"
+    APPROVE = "approve"
+    REFUSE = "refuse"
+    ASK_PHOTOS = "ask_photos"
+    WHERE_IS_PARCEL = "where_is_parcel"
+    APOLOGY = "apology"
+    RETURN_ADDRESS = "return_address"
+    REVIEW_EXPLANATION = "review_explanation"
+
+
+class Phrase(Model):
+    """A quick reply an agent inserts into a reply or note (the team's, or one agent's own).
+
+    ``owner`` empty: a team phrase, edited by managers only. ``assumes`` holds
+    the facts the text takes for granted (``{"shipped": true}``), so a phrase
+    that contradicts a case warns before it is sent. ``seed_key`` names a
+    phrase the desk ships, so seeding again finds it instead of adding a copy.
+    A deleted phrase keeps its row (``deleted_at``) so a later seed does not bring it back.
+    """
+
+    id = fields.IntField(primary_key=True)
+    title = fields.CharField(max_length=128)
+    body = fields.TextField()
+    category = fields.CharEnumField(PhraseCategory, max_length=24, db_index=True)
+    language = fields.CharField(max_length=8, default="zh-CN")
+    owner: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "core.User", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    owner_id: int | None
+    assumes: fields.JSONField[dict[str, bool]] = fields.JSONField(default=dict)
+    usage_count = fields.IntField(default=0)
+    seed_key = fields.CharField(max_length=64, null=True, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    deleted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "phrases"

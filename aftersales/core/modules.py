@@ -32,6 +32,7 @@ from aftersales.core.setting_fields import SettingField
 if TYPE_CHECKING:
     from aftersales.core.config import Settings
     from aftersales.core.models import Role, User
+    from aftersales.core.phrases import PhraseContext, PhraseContextHook, SeedPhrase
 
 log = logging.getLogger("aftersales.modules")
 T = TypeVar("T")
@@ -232,6 +233,11 @@ class Module:
     - ``subscribers``: domain event name -> ``Subscriber`` (see ``DOMAIN_EVENTS``).
     - ``labels``: kind (``event``, ``refund_status``, ...) -> value -> English
       msgid, the module's stored words as pages show them (see ``core/labels.py``).
+    - ``phrase_context(ref)``: awaitable ``PhraseContext`` (``core/phrases.py``) of
+      one of its cases: the values of the quick replies' placeholders and the
+      facts a reply may contradict (shipped or not), or None when not its own.
+    - ``phrases``: ``SeedPhrase`` team quick replies the module ships (its refusal
+      texts), added once by ``phrases.seed``.
 
     ``after`` names modules whose hooks must run before this one's (returns
     intake reads the refund that refunds intake just wrote). ``store_settings``
@@ -271,6 +277,8 @@ class Module:
     templates: Path | None = None
     can_disable: bool = True
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    phrase_context: PhraseContextHook | None = None
+    phrases: Sequence[SeedPhrase] = ()
 
 
 def _load(ref: str) -> Module:
@@ -628,6 +636,23 @@ class Registry:
         if module is None or module.resolve_case is None:
             return None
         return await self._isolated(module, "resolve_case", module.resolve_case(ref))
+
+    async def phrase_context(self, ref: CaseRef) -> PhraseContext | None:
+        """What the case ``ref`` tells a quick reply, from the module owning it.
+
+        The placeholders' values (buyer nick, order number, amount, ...) and
+        the facts of the case (shipped or not) that a reply may contradict.
+        None when the module is not enabled, answers nothing for it, or
+        failed (logged): the picker then shows the phrases with markers.
+        """
+        module = self._by_name.get(getattr(ref, "module", ""))
+        if module is None or module.phrase_context is None:
+            return None
+        return await self._isolated(module, "phrase_context", module.phrase_context(ref))
+
+    def seed_phrases(self) -> list[SeedPhrase]:
+        """Every enabled module's shipped team quick replies, in module order (for seeding)."""
+        return [phrase for module in self.modules for phrase in module.phrases]
 
     # -- start-up and domain events ----------------------------------------------------------
 

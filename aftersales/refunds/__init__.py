@@ -23,7 +23,7 @@ from aftersales.core.modules import (
     Tile,
     TimelineEvent,
 )
-from aftersales.refunds import api, buyers, events, intake, jobs, service, writeback
+from aftersales.refunds import api, buyers, events, intake, jobs, replies, service, writeback
 from aftersales.refunds.models import OPEN_STATUSES, Refund, RefundKind, RefundStatus
 from aftersales.refunds.routes import routes
 
@@ -197,4 +197,6 @@ module = Module(
     handover_items=handover_items,
     resolve_case=resolve_case,
     labels=events.LABELS,
+    phrase_context=replies.phrase_context,
+    phrases=replies.PHRASES,
 )

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from aftersales.core import case_routes, clock
+from aftersales.core import case_routes, clock, phrases
 from aftersales.core.api import number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound
@@ -27,7 +27,6 @@ from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order
 from aftersales.refunds import charts, evidence, export, queue, report, service
 from aftersales.refunds.models import AD_HOC_KINDS, EvidenceKind, Refund, RefundKind, RefundStatus
-from aftersales.refunds.replies import REFUSAL_TEMPLATES
 from aftersales.refunds.rules import Rules, Verdict, summary
 
 
@@ -77,7 +76,7 @@ async def refund_detail(request: Request) -> Response:
             "refund": ctx.refund,
             "decision": decision,
             "reasons": LABELS,
-            "templates": REFUSAL_TEMPLATES,
+            "phrases": await phrases.for_case(current_user(request), ctx.refund.ref),
             **case_routes.buyer_contact(request, ctx.customer),
             **await case_routes.buyer_context(request, [ctx.customer]),
         },
@@ -110,11 +109,15 @@ async def refund_reject(request: Request) -> Response:
     user = current_user(request)
     return await _decide(
         request,
-        lambda f: service.reject(
-            request.path_params["refund_id"],
-            actor=user,
-            reason=f.get("reason", ""),
-            expected_version=case_routes.form_version(f),
+        lambda f: phrases.with_use(
+            user,
+            f.get("phrase_id"),
+            service.reject(
+                request.path_params["refund_id"],
+                actor=user,
+                reason=f.get("reason", ""),
+                expected_version=case_routes.form_version(f),
+            ),
         ),
         _("Refused. The platform is being told."),
     )

@@ -30,6 +30,7 @@ from aftersales.returns import (
     intake,
     jobs,
     parcels,
+    replies,
     service,
     settlement,
 )
@@ -185,4 +186,6 @@ module = Module(
     handover_items=handover_items,
     resolve_case=resolve_case,
     labels=events.LABELS,
+    phrase_context=replies.phrase_context,
+    phrases=replies.PHRASES,
 )

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from aftersales.core import case_routes, cases, clock
+from aftersales.core import case_routes, cases, clock, phrases
 from aftersales.core.api import number_or_none
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import AfterSalesError, InvalidInput, NotFound
@@ -40,11 +40,6 @@ from aftersales.returns.policy import LAW_EXCLUDED, Policy, ReturnKind
 MAX_QUANTITY = 100_000
 MAX_WINDOW_DAYS = 3650
 """A return window longer than ten years is a typo, and a huge one overflowed timedelta."""
-REFUSAL_TEMPLATES = (
-    "商品已使用/吊牌已剪，影响二次销售，无法退货。",
-    "已超过七天无理由退货期限。",
-    "定制商品不支持无理由退换。",
-)
 
 
 _enum = case_routes.choice
@@ -81,7 +76,7 @@ async def return_detail(request: Request) -> Response:
             "reasons": LABELS,
             "payers": list(ShippingPayer),
             "results": list(InspectionResult),
-            "templates": REFUSAL_TEMPLATES,
+            "phrases": await phrases.for_case(current_user(request), ctx.case.ref),
             "default_address": service.store_setting(ctx.store, "return_address"),
             **case_routes.buyer_contact(request, ctx.customer),
             **await case_routes.buyer_context(request, [ctx.customer]),
@@ -123,11 +118,15 @@ async def reject(request: Request) -> Response:
     user = current_user(request)
     return await _step(
         request,
-        lambda f: service.reject(
-            request.path_params["case_id"],
-            actor=user,
-            reason=f.get("reason", ""),
-            expected_version=_version(f),
+        lambda f: phrases.with_use(
+            user,
+            f.get("phrase_id"),
+            service.reject(
+                request.path_params["case_id"],
+                actor=user,
+                reason=f.get("reason", ""),
+                expected_version=_version(f),
+            ),
         ),
         _("Refused."),
     )

@@ -1,19 +1,6 @@
 // The desk's only script, loaded from /static so the Content-Security-Policy
 // can forbid inline script. Pages work without it; it only saves typing.
 
-// A <select data-fills="FIELD"> copies its choice into that field of its form
-// (reply templates on the refund and return pages).
-document.addEventListener("change", (event) => {
-  const select = event.target;
-  if (!(select instanceof HTMLSelectElement) || !select.dataset.fills || !select.form) {
-    return;
-  }
-  const field = select.form.elements.namedItem(select.dataset.fills);
-  if (field instanceof HTMLInputElement || field instanceof HTMLTextAreaElement) {
-    field.value = select.value;
-  }
-});
-
 // A <span class="countdown" data-due data-now data-words> (the ui.due macro) says the
 // time left to a deadline; the server wrote it when the page was made, and this keeps
 // it true every minute. "data-now" is the server's clock, so the browser's clock (or a
@@ -56,4 +43,87 @@ if (!window.tickCountdowns) {
 
   window.tickCountdowns = tickCountdowns;
   setInterval(tickCountdowns, 60 * 1000);
+}
+
+// Quick replies (the phrase picker, templates/_phrases.html). A button
+// [data-phrase-insert] carries its reply already filled in from the case; a click puts
+// it into the form's field named by the picker's data-phrases-for (at the cursor, or in
+// place of an empty box), remembers its id in the form's phrase_id so the desk counts
+// the use when the form goes through, and shows the reply's warning (it contradicts the
+// case) beside the box before anything is sent. Alt+P opens or closes the picker of the
+// form being typed in; Alt+1 to Alt+9 insert its first nine replies.
+if (!window.phrasePicker) {
+  window.phrasePicker = true;
+
+  function pickerOf(element) {
+    const form = element && element.closest ? element.closest("form") : null;
+    return (form || document).querySelector("details.phrases");
+  }
+
+  function insert(button) {
+    const picker = button.closest("details.phrases");
+    const form = button.closest("form");
+    if (!picker || !form) {
+      return;
+    }
+    const field = form.elements.namedItem(picker.dataset.phrasesFor);
+    if (!(field instanceof HTMLTextAreaElement || field instanceof HTMLInputElement)) {
+      return;
+    }
+    const text = button.dataset.text || "";
+    if (!field.value.trim()) {
+      field.value = text;
+    } else {
+      const start = field.selectionStart ?? field.value.length;
+      const end = field.selectionEnd ?? start;
+      field.value = field.value.slice(0, start) + text + field.value.slice(end);
+    }
+    const used = form.elements.namedItem("phrase_id");
+    if (used instanceof HTMLInputElement) {
+      used.value = button.dataset.phraseInsert;
+    }
+    const alert = form.querySelector(".phrase-alert");
+    if (alert) {
+      alert.textContent = button.dataset.warning ? "⚠ " + button.dataset.warning : "";
+      alert.hidden = !button.dataset.warning;
+    }
+    picker.open = false;
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    field.focus();
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target instanceof Element ? event.target.closest("[data-phrase-insert]") : null;
+    if (button) {
+      event.preventDefault();
+      insert(button);
+    }
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (!event.altKey || event.ctrlKey || event.metaKey) {
+      return;
+    }
+    const picker = pickerOf(document.activeElement);
+    if (!picker) {
+      return;
+    }
+    if (event.code === "KeyP") {
+      event.preventDefault();
+      picker.open = !picker.open;
+      const first = picker.querySelector("[data-phrase-insert]");
+      if (picker.open && first) {
+        first.focus();
+      }
+      return;
+    }
+    const digit = /^Digit([1-9])$/.exec(event.code);
+    if (digit) {
+      const button = picker.querySelectorAll("[data-phrase-insert]")[Number(digit[1]) - 1];
+      if (button) {
+        event.preventDefault();
+        insert(button);
+      }
+    }
+  });
 }

@@ -22,7 +22,7 @@ from babel.messages.pofile import read_po
 import aftersales
 from aftersales.core import i18n
 from aftersales.core.labels import FALLBACK, GENERIC, OTHER, LabelBook
-from aftersales.core.models import OutboxStatus, Role
+from aftersales.core.models import OutboxStatus, PhraseCategory, Role
 from aftersales.core.modules import Module, Registry, all_modules, module_labels
 from aftersales.core.reasons import ReasonCode
 from aftersales.core.templating import build_environment
@@ -53,6 +53,7 @@ ENUM_KINDS: dict[str, type[StrEnum]] = {
     "sync_stream": Stream,
     "role": Role,
     "reason": ReasonCode,
+    "phrase_category": PhraseCategory,
 }
 # Enums that are inner workings, never shown as words on a page.
 NOT_SHOWN = {"LedgerSource", "TrackingSource", "ShipmentDirection", "Verdict"}

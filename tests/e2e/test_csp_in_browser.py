@@ -57,19 +57,21 @@ async def test_the_demo_desk_runs_under_its_csp_without_a_single_violation(
     assert await title.evaluate("e => getComputedStyle(e).fontSize") == "14px"
     await visit("/returns/report")
 
-    # A reply template still fills the refusal on a refund page (static/desk.js).
+    # A quick reply still fills the refusal on a refund page (static/desk.js).
     await visit("/refunds/")
     links = page.locator("table.refunds tbody tr a[href^='/refunds/']")
     hrefs = [await links.nth(n).get_attribute("href") for n in range(await links.count())]
     for href in hrefs:
         await visit(str(href))
-        templates = page.locator("select[data-fills=reason]")
-        if await templates.count():
+        picker = page.locator("details.phrases")
+        if await picker.count():
             break
     else:
         raise AssertionError("no refund in the demo can be refused")
-    choice = await templates.locator("option").nth(1).get_attribute("value")
-    await templates.select_option(index=1)
+    await picker.locator("summary").click()
+    reply = picker.locator("[data-phrase-insert]").first
+    choice = await reply.get_attribute("data-text")
+    await reply.click()
     await expect(page.locator("textarea[name=reason]")).to_have_value(str(choice))
     seen.extend(await violations(page))
 

@@ -6,7 +6,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('core', '0003_session_generation')]
+    dependencies = [('core', '0004_phrases')]
 
     initial = False
 
