@@ -85,6 +85,8 @@ class PhraseContext:
     platform: str
     values: Mapping[str, str] = field(default_factory=dict)
     facts: Mapping[str, bool] = field(default_factory=dict)
+    language: str = ""
+    """The store's own choice (its ``buyer_language`` setting); empty: the platform's."""
 
 
 PhraseContextHook = Callable[[CaseRef], Awaitable[PhraseContext | None]]
@@ -154,10 +156,15 @@ class UnknownPlaceholder(InvalidInput):
 # -- languages and placeholders ----------------------------------------------------------------
 
 
-def language_for(platform: str) -> str:
-    """The language the buyers of a platform read (its connector's manifest says)."""
+def language_for(platform: str, chosen: str = "") -> str:
+    """The language a store's buyers read: the store's choice, else its platform's.
+
+    The platform's comes from its connector's manifest, so a Shopify store
+    answers in English without anyone setting it; a store that sells to
+    Chinese buyers on Shopify says so on its settings page.
+    """
     manifest = connector_registry.find(platform)
-    language = manifest.buyer_language if manifest is not None else DEFAULT_LANGUAGE
+    language = chosen or (manifest.buyer_language if manifest is not None else DEFAULT_LANGUAGE)
     return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 
@@ -300,7 +307,7 @@ async def context(ref: CaseRef) -> PhraseContext | None:
 async def for_case(user: User, ref: CaseRef) -> Picker:
     """The picker of a case page: phrases in its buyers' language, filled in from it."""
     ctx = await context(ref)
-    language = language_for(ctx.platform) if ctx else DEFAULT_LANGUAGE
+    language = language_for(ctx.platform, ctx.language) if ctx else DEFAULT_LANGUAGE
     phrases = await list_for(user, language=language)
     return Picker(language, tuple(render(p, ctx) for p in phrases))
 

@@ -56,8 +56,9 @@ module = Module(
     store_settings={
         "sync_interval_minutes": jobs.DEFAULT_INTERVAL_MINUTES,
         "history_days": sync.DEFAULT_HISTORY_DAYS,
-        # The language replies to this store's buyers are written in (quick replies).
-        "buyer_language": "zh_CN",
+        # The language replies to this store's buyers are written in (quick replies);
+        # empty: the platform's (its connector manifest's ``buyer_language``).
+        "buyer_language": "",
     },
     store_setting_fields=[
         SettingField(
@@ -84,7 +85,11 @@ module = Module(
             N_("Buyers' language"),
             N_("The language replies and quick replies to this store's buyers are written in."),
             kind="choice",
-            choices=[("zh_CN", N_("Chinese")), ("en", N_("English"))],
+            choices=[
+                ("", N_("As the platform's buyers read (English on Shopify and WooCommerce)")),
+                ("zh-CN", N_("Chinese")),
+                ("en", N_("English")),
+            ],
         ),
     ],
     labels=events.LABELS,

@@ -15,7 +15,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, cases
+from aftersales.core import audit, cases, modules
 from aftersales.core.errors import InvalidInput, PermissionDenied
 from aftersales.core.i18n import N_
 from aftersales.core.models import Role, Store, User
@@ -151,3 +151,15 @@ async def save(
             using_db=conn,
         )
     return changed
+
+
+def buyer_language(store: Store) -> str:
+    """The language the store chose for replies to its buyers; empty: its platform's.
+
+    Refunds and returns hand it to the quick replies (``PhraseContext.language``),
+    which fall back on the connector manifest's language when it is empty.
+    """
+    registry = modules.current()
+    if "orders" not in registry:
+        return ""
+    return str(registry.store_setting(store, "orders", "buyer_language") or "")

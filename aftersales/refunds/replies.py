@@ -15,6 +15,7 @@ from aftersales.core.models import PhraseCategory, Store
 from aftersales.core.money import format_money
 from aftersales.core.phrases import PhraseContext, deadline_text, seeds
 from aftersales.orders.models import Order, ShipmentDirection
+from aftersales.orders.settings import buyer_language
 from aftersales.refunds.models import Refund
 
 
@@ -51,7 +52,9 @@ async def phrase_context(ref: CaseRef) -> PhraseContext | None:
     registry = modules.current()
     if "returns" in registry:  # the return address is the returns module's setting
         values["return_address"] = str(registry.store_setting(store, "returns", "return_address"))
-    return PhraseContext(platform=store.platform, values=values, facts=facts)
+    return PhraseContext(
+        platform=store.platform, values=values, facts=facts, language=buyer_language(store)
+    )
 
 
 _REFUSE = PhraseCategory.REFUSE

@@ -14,6 +14,7 @@ from aftersales.core.models import PhraseCategory, Store
 from aftersales.core.money import format_money
 from aftersales.core.phrases import PhraseContext, deadline_text, seeds
 from aftersales.orders.models import Order
+from aftersales.orders.settings import buyer_language
 from aftersales.returns import service
 from aftersales.returns.models import ReturnCase
 
@@ -52,6 +53,7 @@ async def phrase_context(ref: CaseRef) -> PhraseContext | None:
         platform=store.platform,
         values=values,
         facts={"shipped": True, "return_received": case.received_at is not None},
+        language=buyer_language(store),
     )
 
 

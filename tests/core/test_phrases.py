@@ -333,3 +333,19 @@ async def test_the_return_page_offers_its_refusals_filled_in_and_escaped(
     assert 'name="phrase_id"' in page.text and 'details class="phrases"' in page.text
     assert f"订单 {case.platform_order_id} 已超过七天无理由退货期限" in page.text
     assert "<script>x</script>" not in page.text and "&lt;script&gt;x&lt;/script&gt;" in page.text
+
+
+async def test_a_store_that_chose_its_buyers_language_is_offered_that_language(app) -> None:
+    """The store's settings page choice wins over the platform's language, both ways."""
+    await phrases.seed()
+    await demo_shop()
+    refund = await _refund(shipped=True)
+    agent = await create_user()
+    store = await refund.store
+    assert (await phrases.for_case(agent, refund.ref)).language == "zh-CN"  # the platform's
+
+    store.settings = {**(store.settings or {}), "buyer_language": "en"}
+    await store.save(update_fields=["settings"])
+    picker = await phrases.for_case(agent, refund.ref)
+    assert picker.language == "en"
+    assert picker.items and all(r.phrase.language == "en" for r in picker.items)
