@@ -341,4 +341,5 @@ manifest = ConnectorManifest(
     capabilities=CAPABILITIES,
     base_url_label="",
     status_labels=STATUS_LABELS,
+    buyer_locale="zh_CN",
 )

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import orjson
 
-from connectors.base import AuthFailed, PlatformError, RateLimited
+from connectors.base import AuthFailed, PlatformError, RateLimited, Trouble
 
 RETRY_STATUSES = {500, 502, 503, 504}
 Sleep = Callable[[float], Awaitable[None]]
@@ -34,6 +34,19 @@ class Pacer:
 
     def observe(self, response: httpx.Response) -> None:
         return None
+
+
+def trouble_of(exc: Exception) -> Trouble:
+    """What a transport failure means for people: refused, no such address, too slow, lost."""
+    if isinstance(exc, httpx.TimeoutException):
+        return Trouble.TIMEOUT
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc).lower()
+        if "refused" in text:
+            return Trouble.CONNECTION_REFUSED
+        if any(w in text for w in ("name or service", "nodename", "getaddrinfo", "resolution")):
+            return Trouble.ADDRESS_NOT_FOUND
+    return Trouble.UNREACHABLE
 
 
 def decode_json(content: bytes) -> Any:
@@ -123,7 +136,9 @@ class PlatformClient:
         assert last is not None
         if isinstance(last, RateLimited | PlatformError):
             raise last
-        raise PlatformError(f"{method} {url} failed {self.max_attempts} times: {last!r}")
+        raise PlatformError(
+            f"{method} {url} failed {self.max_attempts} times: {last!r}", trouble=trouble_of(last)
+        ) from last
 
     async def json(self, method: str, url: str, **kwargs: Any) -> tuple[Any, httpx.Response]:
         """Like ``request`` but also retries a body that is not whole JSON (cut short)."""
@@ -136,10 +151,11 @@ class PlatformClient:
                     raise PlatformError(
                         f"{method} {url} answered {response.status_code}: {response.text[:200]}",
                         status=response.status_code,
+                        trouble=Trouble.BAD_ANSWER,
                     ) from None
                 self.retries += 1
                 await self.sleep(self._backoff(attempt))
-        raise PlatformError(f"{method} {url} never returned whole JSON")
+        raise PlatformError(f"{method} {url} never returned whole JSON", trouble=Trouble.BAD_ANSWER)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -163,7 +179,8 @@ class PlatformClient:
                 continue
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 raise PlatformError(
-                    f"{method} {url}: the answer was lost ({exc!r}); the write may have been made"
+                    f"{method} {url}: the answer was lost ({exc!r}); the write may have been made",
+                    trouble=Trouble.ANSWER_LOST,
                 ) from None
             self.pacer.observe(response)
             if response.status_code == 429:

@@ -1338,4 +1338,5 @@ manifest = ConnectorManifest(
         note="Calls per app per day, by the app's tier; a refusal says how long to wait."
     ),
     status_labels=STATUS_LABELS,
+    buyer_locale="zh_CN",
 )
