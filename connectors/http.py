@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import random
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +42,14 @@ def trouble_of(exc: Exception) -> Trouble:
     if isinstance(exc, httpx.TimeoutException):
         return Trouble.TIMEOUT
     if isinstance(exc, httpx.ConnectError):
+        # httpx keeps the socket's own error in the chain ("All connection attempts failed").
+        seen: BaseException | None = exc
+        while seen is not None:
+            if isinstance(seen, ConnectionRefusedError):
+                return Trouble.CONNECTION_REFUSED
+            if isinstance(seen, socket.gaierror):
+                return Trouble.ADDRESS_NOT_FOUND
+            seen = seen.__cause__ or seen.__context__
         text = str(exc).lower()
         if "refused" in text:
             return Trouble.CONNECTION_REFUSED
@@ -169,11 +178,13 @@ class PlatformClient:
         leaves it to the caller's retry, which looks before it writes. A 5xx comes back
         as a response, so its body can say whether it was a refusal.
         """
+        unsent: Exception | None = None  # the last connection that never opened
         for attempt in range(self.max_attempts):
             await self.pacer.wait(self.sleep)
             try:
                 response = await self.http.request(method, url, **kwargs)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                unsent = exc
                 self.retries += 1
                 await self.sleep(self._backoff(attempt))
                 continue
@@ -184,6 +195,7 @@ class PlatformClient:
                 ) from None
             self.pacer.observe(response)
             if response.status_code == 429:
+                unsent = None
                 self.retries += 1
                 await self.sleep(_retry_after(response) or self._backoff(attempt))
                 continue
@@ -193,6 +205,11 @@ class PlatformClient:
                 return decode_json(response.content), response
             except ValueError:
                 return None, response
+        if unsent is not None:  # never sent at all: nothing can have been written
+            raise PlatformError(
+                f"{method} {url} could not connect {self.max_attempts} times: {unsent!r}",
+                trouble=trouble_of(unsent),
+            ) from unsent
         raise RateLimited(f"{method} {url} stayed rate limited", retry_after=self.backoff_cap)
 
 

@@ -101,7 +101,7 @@ def carrier_name(name: str | None) -> str:
 
     Platforms and shops write carriers as codes or in their own words; the
     tracking connector knows both (``CARRIERS``, ``CARRIER_NAMES``). A carrier
-    it does not know (UPS on a Shopify order) is shown as the platform wrote it.
+    it does not know (UPS, on a shop abroad) is shown as the platform wrote it.
     """
     if not name:
         return ""
