@@ -127,7 +127,7 @@ def _classify(exc: BaseException) -> tuple[str, dict[str, Any]]:
     if isinstance(exc, WriteRefused):
         return "write_refused", {}
     if isinstance(exc, PlatformError):
-        if exc.trouble in DETAILS:
+        if exc.trouble is not None and exc.trouble in DETAILS:
             return "unreachable", {"detail": {"msgid": DETAILS[exc.trouble]}}
         if exc.trouble is not None:
             return str(exc.trouble), {}

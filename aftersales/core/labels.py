@@ -97,7 +97,9 @@ def platform_status(platform: str, word: str) -> str:
 
 
 def carrier_name(name: str | None) -> str:
-    """A parcel's carrier in the reader's language: ``zhongtong`` and 中通 read 中通快递 / ZTO Express.
+    """A parcel's carrier in the reader's language: ``zhongtong`` and 中通 read 中通快递.
+
+    In English that is "ZTO Express".
 
     Platforms and shops write carriers as codes or in their own words; the
     tracking connector knows both (``CARRIERS``, ``CARRIER_NAMES``). A carrier

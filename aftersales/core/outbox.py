@@ -156,7 +156,9 @@ async def deliver(
     handler = handlers.get(message.kind)
     if handler is None:
         await OutboxMessage.filter(fence).update(
-            status=OutboxStatus.FAILED, locked_until=None, **_failed(failures.no_handler(message.kind))
+            status=OutboxStatus.FAILED,
+            locked_until=None,
+            **_failed(failures.no_handler(message.kind)),
         )
         log.error("outbox.no_handler id=%s kind=%s", message.id, message.kind)
         return OutboxStatus.FAILED

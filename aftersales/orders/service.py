@@ -18,10 +18,10 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock, failures, modules
-from aftersales.core.labels import carrier_name
 from aftersales.core.db import bulk_upsert, check_lengths, too_long
 from aftersales.core.errors import InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
+from aftersales.core.labels import carrier_name
 from aftersales.core.models import Store, User
 from aftersales.core.modules import Registry, TimelineEvent
 from aftersales.core.security import decrypt_credentials, encrypt_credentials
@@ -741,6 +741,7 @@ class StreamStatus:
     platform: str = ""
     error_code: str | None = None
     error_params: dict[str, Any] | None = None
+    syncing: bool = True  # the store is synced on schedule (not paused)
 
     @property
     def problem(self) -> str | None:
@@ -751,7 +752,8 @@ class StreamStatus:
 
     @property
     def retried(self) -> bool:
-        return failures.is_retried(self.error_code)
+        """The next scheduled sync may well succeed by itself (a paused store has none)."""
+        return self.syncing and failures.is_retried(self.error_code)
 
 
 async def store_status(store: Store) -> list[StreamStatus]:
@@ -769,6 +771,7 @@ async def store_status(store: Store) -> list[StreamStatus]:
                 platform=store.platform,
                 error_code=state.error_code if state else None,
                 error_params=state.error_params if state else None,
+                syncing=store.enabled,
             )
         )
     return out

@@ -141,7 +141,9 @@ def _summary(
         + line(
             N_("%(direction)s: %(carrier)s %(number)s, sent %(time)s"),
             direction=Msgid(
-                N_("To the buyer") if p.direction is ShipmentDirection.OUTBOUND else N_("Back to the shop")
+                N_("To the buyer")
+                if p.direction is ShipmentDirection.OUTBOUND
+                else N_("Back to the shop")
             ),
             carrier=carrier_name(p.carrier) or "-",
             number=p.tracking_no,

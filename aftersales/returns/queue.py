@@ -82,7 +82,9 @@ class CaseContext:
     events: list[AuditEvent]
     actors: dict[int, User] = field(default_factory=dict)
     photos: list[ReturnAttachment] = field(default_factory=list)
-    writeback: OutboxMessage | None = None  # the linked refund's decision on its way to the platform
+    writeback: OutboxMessage | None = (
+        None  # the linked refund's decision on its way to the platform
+    )
 
     def parcel_events(self, tracking: ReturnTracking) -> list[tuple[datetime, str]]:
         """The carrier's events as times the page shows in the shop's zone."""

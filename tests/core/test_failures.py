@@ -78,7 +78,9 @@ def test_each_platform_failure_has_its_own_words() -> None:
         assert english and english[0].isupper() and "%(" not in english, english
         assert english != chinese and "Error" not in chinese, chinese
     auth = failures.of_exception(AuthFailed("refused"))
-    assert read(auth, "en", platform=None).startswith("The platform refused the store's credentials")
+    assert read(auth, "en", platform=None).startswith(
+        "The platform refused the store's credentials"
+    )
     assert not auth.retried
 
 

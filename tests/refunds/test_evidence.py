@@ -120,7 +120,9 @@ async def test_the_summary_speaks_the_buyers_language_in_words_not_codes(
     refund = await Refund.filter(status=RefundStatus.REQUESTED, intercept_parcel=True).first()
     url = f"/refunds/{refund.id}"
     token = await csrf_from(client, url)
-    await client.post(f"{url}/evidence", data={"csrf_token": token, "kind": "note", "text": "已拦截"})
+    await client.post(
+        f"{url}/evidence", data={"csrf_token": token, "kind": "note", "text": "已拦截"}
+    )
     pack = await client.get(f"{url}/evidence.zip", headers={"Accept-Language": "en"})
     with zipfile.ZipFile(io.BytesIO(pack.content)) as archive:
         summary = archive.read("summary.txt").decode()

@@ -211,7 +211,7 @@ async def test_a_refused_write_back_keeps_its_row_and_key_and_is_retried_from_th
         assert failed.status is RefundStatus.WRITEBACK_FAILED and failed.writeback_error
         page = await client.get(f"/refunds/{refund.id}")
         assert "Retry the write-back" in page.text
-        # The agent reads why in words; the key is for supervisors (tests/refunds/test_writeback_words.py).
+        # The agent reads why in words; the key is for supervisors (test_writeback_words.py).
         assert "Taobao refused this write" in page.text and key not in page.text
 
         platform_refund.status = status_before  # and asked again
