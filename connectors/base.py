@@ -5,7 +5,7 @@ Exception tree::
     ConnectorError
     ├── AuthFailed          credentials refused; a person must fix the store
     ├── RateLimited         slow down; ``retry_after`` seconds
-    ├── PlatformError       the platform said no or broke (code, message)
+    ├── PlatformError       the platform said no or broke (code, message, trouble)
     │   └── WriteRefused    a write the platform will never accept as sent
     └── BadPayload          one record could not be read (``record_id``)
 
@@ -48,11 +48,36 @@ class RateLimited(ConnectorError):
         self.retry_after = retry_after
 
 
+class Trouble(StrEnum):
+    """How a call to a platform went wrong, when it never got a proper answer.
+
+    The desk tells people what happened in their own words ("could not reach
+    Taobao: connection refused"); it cannot read that from an exception's
+    English text, and must not learn a transport library's classes, so the
+    client that saw the failure names it here.
+    """
+
+    CONNECTION_REFUSED = "connection_refused"
+    ADDRESS_NOT_FOUND = "address_not_found"
+    UNREACHABLE = "unreachable"  # any other connection that never opened or broke
+    TIMEOUT = "timeout"
+    ANSWER_LOST = "answer_lost"  # a write sent whose answer never came: it may have been made
+    BAD_ANSWER = "bad_answer"  # an answer that is not what the platform's API returns
+
+
 class PlatformError(ConnectorError):
-    def __init__(self, message: str, *, code: str = "", status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        status: int | None = None,
+        trouble: Trouble | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
+        self.trouble = trouble
 
 
 class WriteRefused(PlatformError):
@@ -427,8 +452,9 @@ class ConnectorManifest:
     names the platform's own order and refund status words (``WAIT_SELLER_AGREE``)
     as English msgids the desk translates, so a page shows the platform's
     status in the reader's words, not its API code. ``buyer_language`` is the
-    language the platform's buyers read (``zh-CN`` or ``en``), so quick replies
-    for its stores are offered in it first.
+    language the platform's buyers and arbitrators read (``zh-CN`` or ``en``):
+    quick replies for its stores are offered in it and texts for them, such as
+    the evidence summary, are written in it, unless the store chose otherwise.
     """
 
     platform: str

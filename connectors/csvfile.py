@@ -740,4 +740,5 @@ def _generic_record(order_id: str, lines: list[_Line]) -> OrderRecord:
 
 
 # A store fed by uploads: nothing to sign in to and nothing to sync.
+# Imports are mostly Taobao's seller-center export: its buyers read Chinese.
 manifest = ConnectorManifest(platform="csv", label="CSV import", base_url_label="")

@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import random
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import orjson
 
-from connectors.base import AuthFailed, PlatformError, RateLimited
+from connectors.base import AuthFailed, PlatformError, RateLimited, Trouble
 
 RETRY_STATUSES = {500, 502, 503, 504}
 Sleep = Callable[[float], Awaitable[None]]
@@ -34,6 +35,27 @@ class Pacer:
 
     def observe(self, response: httpx.Response) -> None:
         return None
+
+
+def trouble_of(exc: Exception) -> Trouble:
+    """What a transport failure means for people: refused, no such address, too slow, lost."""
+    if isinstance(exc, httpx.TimeoutException):
+        return Trouble.TIMEOUT
+    if isinstance(exc, httpx.ConnectError):
+        # httpx keeps the socket's own error in the chain ("All connection attempts failed").
+        seen: BaseException | None = exc
+        while seen is not None:
+            if isinstance(seen, ConnectionRefusedError):
+                return Trouble.CONNECTION_REFUSED
+            if isinstance(seen, socket.gaierror):
+                return Trouble.ADDRESS_NOT_FOUND
+            seen = seen.__cause__ or seen.__context__
+        text = str(exc).lower()
+        if "refused" in text:
+            return Trouble.CONNECTION_REFUSED
+        if any(w in text for w in ("name or service", "nodename", "getaddrinfo", "resolution")):
+            return Trouble.ADDRESS_NOT_FOUND
+    return Trouble.UNREACHABLE
 
 
 def decode_json(content: bytes) -> Any:
@@ -123,7 +145,9 @@ class PlatformClient:
         assert last is not None
         if isinstance(last, RateLimited | PlatformError):
             raise last
-        raise PlatformError(f"{method} {url} failed {self.max_attempts} times: {last!r}")
+        raise PlatformError(
+            f"{method} {url} failed {self.max_attempts} times: {last!r}", trouble=trouble_of(last)
+        ) from last
 
     async def json(self, method: str, url: str, **kwargs: Any) -> tuple[Any, httpx.Response]:
         """Like ``request`` but also retries a body that is not whole JSON (cut short)."""
@@ -136,10 +160,11 @@ class PlatformClient:
                     raise PlatformError(
                         f"{method} {url} answered {response.status_code}: {response.text[:200]}",
                         status=response.status_code,
+                        trouble=Trouble.BAD_ANSWER,
                     ) from None
                 self.retries += 1
                 await self.sleep(self._backoff(attempt))
-        raise PlatformError(f"{method} {url} never returned whole JSON")
+        raise PlatformError(f"{method} {url} never returned whole JSON", trouble=Trouble.BAD_ANSWER)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -153,20 +178,24 @@ class PlatformClient:
         leaves it to the caller's retry, which looks before it writes. A 5xx comes back
         as a response, so its body can say whether it was a refusal.
         """
+        unsent: Exception | None = None  # the last connection that never opened
         for attempt in range(self.max_attempts):
             await self.pacer.wait(self.sleep)
             try:
                 response = await self.http.request(method, url, **kwargs)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                unsent = exc
                 self.retries += 1
                 await self.sleep(self._backoff(attempt))
                 continue
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 raise PlatformError(
-                    f"{method} {url}: the answer was lost ({exc!r}); the write may have been made"
+                    f"{method} {url}: the answer was lost ({exc!r}); the write may have been made",
+                    trouble=Trouble.ANSWER_LOST,
                 ) from None
             self.pacer.observe(response)
             if response.status_code == 429:
+                unsent = None
                 self.retries += 1
                 await self.sleep(_retry_after(response) or self._backoff(attempt))
                 continue
@@ -176,6 +205,11 @@ class PlatformClient:
                 return decode_json(response.content), response
             except ValueError:
                 return None, response
+        if unsent is not None:  # never sent at all: nothing can have been written
+            raise PlatformError(
+                f"{method} {url} could not connect {self.max_attempts} times: {unsent!r}",
+                trouble=trouble_of(unsent),
+            ) from unsent
         raise RateLimited(f"{method} {url} stayed rate limited", retry_after=self.backoff_cap)
 
 

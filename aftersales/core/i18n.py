@@ -7,8 +7,10 @@ same Jinja environment serves every user in their own language.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import io
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -40,6 +42,20 @@ def translations(locale: str) -> NullTranslations:
 
 def set_locale(locale: str) -> contextvars.Token[str]:
     return _current.set(locale if locale in SUPPORTED else DEFAULT_LOCALE)
+
+
+@contextlib.contextmanager
+def speaking(locale: str) -> Iterator[None]:
+    """Translate in ``locale`` for a while: a text for someone other than the reader.
+
+    The evidence summary is for the platform's arbitrator and buyer, so it is
+    written in the store's buyer language whoever downloads it.
+    """
+    token = set_locale(locale)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 def get_locale() -> str:

@@ -22,6 +22,7 @@ from aftersales.core import i18n
 from aftersales.core.i18n import N_
 from aftersales.core.modules import Module, all_modules, module_labels
 from connectors import registry as connector_registry
+from connectors import tracking
 
 FALLBACK = "*"
 """A kind's map may hold this key: its own generic, used for values it does not know."""
@@ -93,3 +94,35 @@ def platform_status(platform: str, word: str) -> str:
     manifest = connector_registry.find(platform)
     msgid = manifest.status_labels.get(word) if manifest is not None else None
     return str(i18n.gettext(msgid)) if msgid else word
+
+
+def carrier_name(name: str | None) -> str:
+    """A parcel's carrier in the reader's language: ``zhongtong`` and 中通 read 中通快递.
+
+    In English that is "ZTO Express".
+
+    Platforms and shops write carriers as codes or in their own words; the
+    tracking connector knows both (``CARRIERS``, ``CARRIER_NAMES``). A carrier
+    it does not know (UPS, on a shop abroad) is shown as the platform wrote it.
+    """
+    if not name:
+        return ""
+    try:
+        code = tracking.carrier_code(name)
+    except ValueError:
+        return name
+    msgid = tracking.CARRIER_NAMES.get(code)
+    return str(i18n.gettext(msgid)) if msgid else name
+
+
+def buyer_locale(platform: str, chosen: str = "") -> str:
+    """The catalog locale of texts a store's buyers and arbitrators read.
+
+    The store's own choice (``chosen``, its ``buyer_language`` setting) if any,
+    else the platform's manifest (``ConnectorManifest.buyer_language``), so the
+    quick replies and the evidence summary agree on one language per store.
+    """
+    manifest = connector_registry.find(platform)
+    language = chosen or (manifest.buyer_language if manifest is not None else "zh-CN")
+    locale = language.replace("-", "_")
+    return locale if locale in i18n.SUPPORTED else i18n.DEFAULT_LOCALE

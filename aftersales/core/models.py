@@ -100,7 +100,9 @@ class OutboxMessage(Model):
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)
     locked_until = fields.DatetimeField(null=True)
-    last_error = fields.TextField(null=True)
+    last_error = fields.TextField(null=True)  # technical, for managers and logs
+    error_code = fields.CharField(max_length=32, null=True)  # core.failures, for people
+    error_params: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     result: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     created_at = fields.DatetimeField()
     delivered_at = fields.DatetimeField(null=True)

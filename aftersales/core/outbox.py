@@ -27,7 +27,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 
-from aftersales.core import aftercommit, clock
+from aftersales.core import aftercommit, clock, failures
 from aftersales.core.errors import AfterSalesError
 from aftersales.core.models import OutboxMessage, OutboxStatus
 from aftersales.core.modules import OutboxContext, OutboxHandler
@@ -158,7 +158,7 @@ async def deliver(
         await OutboxMessage.filter(fence).update(
             status=OutboxStatus.FAILED,
             locked_until=None,
-            last_error=f"no handler for outbox kind {message.kind!r}",
+            **_failed(failures.no_handler(message.kind)),
         )
         log.error("outbox.no_handler id=%s kind=%s", message.id, message.kind)
         return OutboxStatus.FAILED
@@ -171,15 +171,16 @@ async def deliver(
         )
     except PermanentFailure as exc:
         await OutboxMessage.filter(fence).update(
-            status=OutboxStatus.FAILED, locked_until=None, last_error=exc.message
+            status=OutboxStatus.FAILED, locked_until=None, **_failed(failures.of_exception(exc))
         )
         log.warning("outbox.failed id=%s kind=%s error=%s", message.id, message.kind, exc)
         return OutboxStatus.FAILED
     except Exception as exc:  # any transient trouble: retry with the same key
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        failure = failures.of_exception(exc)
+        error = failure.technical
         if message.attempts >= MAX_ATTEMPTS:
             await OutboxMessage.filter(fence).update(
-                status=OutboxStatus.FAILED, locked_until=None, last_error=error
+                status=OutboxStatus.FAILED, locked_until=None, **_failed(failure)
             )
             log.warning("outbox.gave_up id=%s kind=%s error=%s", message.id, message.kind, error)
             return OutboxStatus.FAILED
@@ -187,7 +188,7 @@ async def deliver(
             status=OutboxStatus.PENDING,
             locked_until=None,
             next_attempt_at=clock.now() + backoff(message.attempts),
-            last_error=error,
+            **_failed(failure),
         )
         log.info("outbox.retry_scheduled id=%s attempts=%s", message.id, message.attempts)
         return OutboxStatus.PENDING
@@ -197,8 +198,19 @@ async def deliver(
         delivered_at=clock.now(),
         result=result,
         last_error=None,
+        error_code=None,
+        error_params=None,
     )
     return OutboxStatus.DELIVERED
+
+
+def _failed(failure: failures.Failure) -> dict[str, Any]:
+    """The columns a failed attempt writes: the technical text and the code people read."""
+    return {
+        "last_error": failure.technical,
+        "error_code": failure.code,
+        "error_params": failure.params,
+    }
 
 
 async def retry_failed(message_id: int) -> bool:

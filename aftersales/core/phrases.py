@@ -31,14 +31,13 @@ from zoneinfo import ZoneInfo
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock, i18n
+from aftersales.core import audit, clock, i18n, labels
 from aftersales.core.auth import MANAGERS
 from aftersales.core.cases import CaseRef
 from aftersales.core.errors import InvalidInput, Msgid, NotFound, PermissionDenied
 from aftersales.core.events import PHRASE_LANGUAGES
 from aftersales.core.i18n import N_
 from aftersales.core.models import Phrase, PhraseCategory, User
-from connectors import registry as connector_registry
 
 T = TypeVar("T")
 
@@ -163,8 +162,7 @@ def language_for(platform: str, chosen: str = "") -> str:
     answers in English without anyone setting it; a store that sells to
     Chinese buyers on Shopify says so on its settings page.
     """
-    manifest = connector_registry.find(platform)
-    language = chosen or (manifest.buyer_language if manifest is not None else DEFAULT_LANGUAGE)
+    language = labels.buyer_locale(platform, chosen).replace("_", "-")
     return language if language in LANGUAGES else DEFAULT_LANGUAGE
 
 

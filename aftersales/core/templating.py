@@ -11,12 +11,12 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from aftersales.core import clock, i18n
-from aftersales.core.auth import csrf_token
+from aftersales.core import clock, failures, i18n
+from aftersales.core.auth import MANAGERS, csrf_token
 from aftersales.core.countdown import countdown
 from aftersales.core.countdown import words as countdown_words
 from aftersales.core.i18n import N_
-from aftersales.core.labels import LabelBook, platform_status
+from aftersales.core.labels import LabelBook, carrier_name, platform_status
 from aftersales.core.modules import NavEntry, Registry
 from aftersales.core.money import format_money
 
@@ -62,6 +62,12 @@ def build_environment(registry: Registry) -> jinja2.Environment:
     env.globals["label_or_value"] = book.text_or_value
     env.globals["label_values"] = book.values  # a kind's declared values (a form's choices)
     env.globals["platform_status"] = platform_status
+    # Who may open the technical details of a failure (``ui.technical``): idempotency keys,
+    # payloads and exception texts are for supervisors and up, agents read the sentence.
+    env.globals["managers"] = MANAGERS
+    env.globals["failure"] = failures.sentence
+    env.globals["platform_name"] = failures.platform_name
+    env.globals["carrier"] = carrier_name
     return env
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -98,7 +98,9 @@ class SyncState(Model):
     cursor = fields.TextField(null=True)
     last_synced_at = fields.DatetimeField(null=True)
     completed_at = fields.DatetimeField(null=True)
-    last_error = fields.TextField(null=True)
+    last_error = fields.TextField(null=True)  # technical, for managers and logs
+    error_code = fields.CharField(max_length=32, null=True)  # core.failures, for people
+    error_params: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     records_seen = fields.BigIntField(default=0)
 
     class Meta:
@@ -164,7 +166,9 @@ class SyncError(Model):
     store_id: int
     stream = fields.CharField(max_length=16)
     record_id = fields.CharField(max_length=64, null=True)
-    message = fields.TextField()
+    message = fields.TextField()  # technical, for managers and logs
+    error_code = fields.CharField(max_length=32, null=True)  # core.failures, for people
+    error_params: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(db_index=True)
 
     class Meta:

@@ -17,10 +17,11 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock, modules
+from aftersales.core import audit, clock, failures, modules
 from aftersales.core.db import bulk_upsert, check_lengths, too_long
 from aftersales.core.errors import InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
+from aftersales.core.labels import carrier_name
 from aftersales.core.models import Store, User
 from aftersales.core.modules import Registry, TimelineEvent
 from aftersales.core.security import decrypt_credentials, encrypt_credentials
@@ -452,7 +453,7 @@ async def order_timeline(order: Order, registry: Registry) -> list[TimelineEvent
             TimelineEvent(
                 at=s.shipped_at or s.created_at,
                 label=N_("Parcel sent"),
-                detail=f"{s.carrier} {s.tracking_no}".strip(),
+                detail=f"{carrier_name(s.carrier)} {s.tracking_no}".strip(),
             )
             for s in order.shipments
             if s.direction == ShipmentDirection.OUTBOUND
@@ -461,7 +462,7 @@ async def order_timeline(order: Order, registry: Registry) -> list[TimelineEvent
             TimelineEvent(
                 at=s.shipped_at or s.created_at,
                 label=N_("Return parcel"),
-                detail=f"{s.carrier} {s.tracking_no}".strip(),
+                detail=f"{carrier_name(s.carrier)} {s.tracking_no}".strip(),
             )
             for s in order.shipments
             if s.direction == ShipmentDirection.RETURN
@@ -731,25 +732,50 @@ def _without_secrets(url: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class StreamStatus:
+    """One stream's last sync; ``last_error`` is technical, ``problem`` the sentence for people."""
+
     stream: str
     last_synced_at: datetime | None
     completed_at: datetime | None
     last_error: str | None
     records_seen: int
+    platform: str = ""
+    error_code: str | None = None
+    error_params: dict[str, Any] | None = None
+    syncing: bool = True  # the store is synced on schedule (not paused)
+
+    @property
+    def problem(self) -> str | None:
+        """The failure in the reader's language (``core.failures``), or None when it synced."""
+        if not self.last_error and not self.error_code:
+            return None
+        return failures.sentence(self.error_code, self.error_params, self.platform)
+
+    @property
+    def retried(self) -> bool:
+        """The next scheduled sync may well succeed by itself (a paused store has none)."""
+        return self.syncing and failures.is_retried(self.error_code)
 
 
 async def store_status(store: Store) -> list[StreamStatus]:
     states = {s.stream: s for s in await SyncState.filter(store_id=store.id)}
-    return [
-        StreamStatus(
-            stream=stream.value,
-            last_synced_at=states[stream.value].last_synced_at if stream.value in states else None,
-            completed_at=states[stream.value].completed_at if stream.value in states else None,
-            last_error=states[stream.value].last_error if stream.value in states else None,
-            records_seen=states[stream.value].records_seen if stream.value in states else 0,
+    out: list[StreamStatus] = []
+    for stream in Stream:
+        state = states.get(stream.value)
+        out.append(
+            StreamStatus(
+                stream=stream.value,
+                last_synced_at=state.last_synced_at if state else None,
+                completed_at=state.completed_at if state else None,
+                last_error=state.last_error if state else None,
+                records_seen=state.records_seen if state else 0,
+                platform=store.platform,
+                error_code=state.error_code if state else None,
+                error_params=state.error_params if state else None,
+                syncing=store.enabled,
+            )
         )
-        for stream in Stream
-    ]
+    return out
 
 
 async def get_store(store_id: int) -> Store:

@@ -20,7 +20,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from aftersales.core import clock
+from aftersales.core import clock, failures
 from aftersales.core.db import too_long
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
@@ -189,6 +189,7 @@ async def commit_page(
                         stream=stream.value,
                         record_id=e.record_id[:64] if e.record_id else None,
                         message=str(e),
+                        error_code="bad_record",
                         created_at=now,
                     )
                     for e in page.errors
@@ -299,15 +300,22 @@ async def sync_stream(
                 if outcome is not None:
                     await outcome
     except Exception as exc:
-        message = f"{type(exc).__name__}: {exc}"
-        await SyncState.filter(store_id=store.id, stream=stream.value).update(last_error=message)
+        failure = failures.of_exception(exc)
+        error = {
+            "last_error": failure.technical,
+            "error_code": failure.code,
+            "error_params": failure.params,
+        }
+        await SyncState.filter(store_id=store.id, stream=stream.value).update(**error)
         if not await SyncState.exists(store_id=store.id, stream=stream.value):
-            await SyncState.create(store_id=store.id, stream=stream.value, last_error=message)
-        log.warning("sync.failed store=%s stream=%s error=%s", store.id, stream.value, message)
+            await SyncState.create(store_id=store.id, stream=stream.value, **error)
+        log.warning(
+            "sync.failed store=%s stream=%s error=%s", store.id, stream.value, failure.technical
+        )
         raise
     finished = clock.now()
     updated = await SyncState.filter(store_id=store.id, stream=stream.value).update(
-        last_error=None, completed_at=finished
+        last_error=None, error_code=None, error_params=None, completed_at=finished
     )
     if not updated:  # a stream with no page at all still counts as synced
         await SyncState.create(store_id=store.id, stream=stream.value, completed_at=finished)

@@ -98,6 +98,7 @@ async def _keep_bad_payload(store: Store, exc: BadPayload, topic: str) -> None:
         stream=Stream.ORDERS.value,
         record_id=(exc.record_id or "")[:64] or None,
         message=f"webhook {topic[:64]}: {exc}"[:2000],
+        error_code="bad_record",
         created_at=clock.now(),
     )
 

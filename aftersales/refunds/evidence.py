@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock
-from aftersales.core.errors import InvalidInput, NotFound
+from aftersales.core import audit, clock, i18n
+from aftersales.core.errors import InvalidInput, Msgid, NotFound, render
 from aftersales.core.i18n import N_
-from aftersales.core.models import AuditEvent, User
+from aftersales.core.labels import buyer_locale, carrier_name, label_for
+from aftersales.core.models import AuditEvent, Store, User
+from aftersales.core.money import format_money
 from aftersales.core.photos import Upload, extension_for, save_photo
-from aftersales.orders.models import Order, Shipment
+from aftersales.orders.models import Order, Shipment, ShipmentDirection
+from aftersales.orders.settings import buyer_language
 from aftersales.refunds.models import EvidenceKind, Refund, RefundEvidence
 
 MAX_TEXT = 5000
@@ -90,6 +94,74 @@ async def evidence_file(refund_id: int, evidence_id: int, data_dir: Path) -> tup
     return evidence_dir(data_dir, refund_id) / item.stored_as, item.content_type
 
 
+def _summary(
+    refund: Refund,
+    order: Order | None,
+    parcels: list[Shipment],
+    items: list[RefundEvidence],
+    events: list[AuditEvent],
+    zone: ZoneInfo,
+) -> list[str]:
+    """The summary's lines in the current locale: words, never the desk's codes.
+
+    The arbitrator reads this beside the buyer's story, so a kind reads 仅退款,
+    a carrier 中通快递 and the history 已同意, not ``refund_only``, ``zhongtong``
+    or ``refund.approved``.
+    """
+
+    def when(value: datetime | None) -> str:
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    def line(msgid: str, **params: object) -> str:
+        return render(msgid, params)
+
+    lines = [
+        line(N_("Refund %(number)s"), number=refund.platform_refund_id or refund.id),
+        line(N_("Order %(number)s"), number=refund.platform_order_id),
+        line(N_("Kind: %(kind)s"), kind=label_for("refund_kind", refund.kind)),
+        line(
+            N_("Requested: %(amount)s"),
+            amount=format_money(refund.requested_amount, refund.currency),
+        ),
+        line(N_("Buyer's reason: %(reason)s"), reason=refund.platform_reason or "-"),
+        line(N_("Buyer wrote: %(text)s"), text=refund.buyer_text or "-"),
+        line(N_("Requested at: %(time)s"), time=when(refund.requested_at)),
+    ]
+    if order is not None:
+        lines += [
+            line(
+                N_("Paid: %(amount)s at %(time)s"),
+                amount=format_money(order.paid_amount, order.currency),
+                time=when(order.paid_at),
+            ),
+            line(N_("Shipped at: %(time)s"), time=when(order.shipped_at)),
+        ]
+    lines += ["", line(N_("Parcels (logistics trace):"))]
+    lines += [
+        "  "
+        + line(
+            N_("%(direction)s: %(carrier)s %(number)s, sent %(time)s"),
+            direction=Msgid(
+                N_("To the buyer")
+                if p.direction is ShipmentDirection.OUTBOUND
+                else N_("Back to the shop")
+            ),
+            carrier=carrier_name(p.carrier) or "-",
+            number=p.tracking_no,
+            time=when(p.shipped_at),
+        )
+        for p in parcels
+    ] or ["  -"]
+    lines += ["", line(N_("Chat excerpts and notes:"))]
+    for item in items:
+        if item.kind is not EvidenceKind.PHOTO:
+            kind = label_for("evidence_kind", item.kind)
+            lines += [f"  [{when(item.added_at)}] {kind}:", f"  {item.text}", ""]
+    lines += ["", line(N_("History:"))]
+    lines += [f"  {when(e.at)} {label_for('event', e.action)}" for e in events]
+    return lines
+
+
 async def evidence_pack(refund_id: int, data_dir: Path, zone: ZoneInfo) -> bytes:
     """A zip the agent uploads to the platform: summary.txt and the photos."""
     refund = await Refund.get_or_none(id=refund_id)
@@ -102,34 +174,9 @@ async def evidence_pack(refund_id: int, data_dir: Path, zone: ZoneInfo) -> bytes
         "at", "id"
     )
 
-    def when(value: object) -> str:
-        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else "-"  # type: ignore[attr-defined]
-
-    lines = [
-        f"退款 Refund {refund.platform_refund_id or refund.id}",
-        f"订单 Order {refund.platform_order_id}",
-        f"类型 Kind: {refund.kind.value}",
-        f"申请金额 Requested: {refund.requested_amount:.2f} {refund.currency}",
-        f"买家原因 Buyer's reason: {refund.platform_reason or '-'}",
-        f"买家留言 Buyer wrote: {refund.buyer_text or '-'}",
-        f"申请时间 Requested at: {when(refund.requested_at)}",
-    ]
-    if order is not None:
-        lines += [
-            f"实付 Paid: {order.paid_amount:.2f} {order.currency} at {when(order.paid_at)}",
-            f"发货 Shipped at: {when(order.shipped_at)}",
-        ]
-    lines += ["", "物流 Parcels (logistics trace):"]
-    lines += [
-        f"  {p.direction.value}: {p.carrier} {p.tracking_no} sent {when(p.shipped_at)}"
-        for p in parcels
-    ] or ["  -"]
-    lines += ["", "聊天记录与说明 Chat excerpts and notes:"]
-    for item in items:
-        if item.kind is not EvidenceKind.PHOTO:
-            lines += [f"  [{when(item.added_at)}] {item.kind.value}:", f"  {item.text}", ""]
-    lines += ["", "处理记录 History:"]
-    lines += [f"  {when(e.at)} {e.action}" for e in events]
+    store = await Store.get(id=refund.store_id)
+    with i18n.speaking(buyer_locale(store.platform, buyer_language(store))):
+        lines = _summary(refund, order, parcels, items, events, zone)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("summary.txt", "\n".join(lines) + "\n")

@@ -12,12 +12,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from aftersales.core.errors import Msgid
+from aftersales.core.i18n import N_
 from aftersales.core.models import Store
 from aftersales.core.modules import OutboxContext
 from aftersales.core.outbox import PermanentFailure
 from aftersales.orders.models import OrderItem
 from aftersales.orders.sync import connector_for
 from aftersales.refunds import service
+from aftersales.refunds.events import STATUSES
 from aftersales.refunds.models import RefundLine, RefundStatus
 from connectors.base import RefundDecision, RefundWrite, WriteRefused
 
@@ -26,7 +29,7 @@ async def deliver(payload: dict[str, Any], idempotency_key: str, context: Outbox
     decision = RefundDecision(payload["decision"])
     refund = await service.start_writeback(int(payload["refund_id"]))
     if refund is None:
-        raise PermanentFailure("The refund no longer exists.")
+        raise PermanentFailure(N_("The refund no longer exists."))
     assert context.settings is not None, "the worker passes its settings"
     if decision is RefundDecision.APPROVE and refund.status is RefundStatus.REFUNDED:
         return {"platform_status": refund.platform_status, "already_done": True}
@@ -36,9 +39,9 @@ async def deliver(payload: dict[str, Any], idempotency_key: str, context: Outbox
     if refund.status is not expected:
         # The buyer cancelled, or the platform decided first: there is nothing left to say.
         raise PermanentFailure(
-            "The refund is %(state)s now; the decision was not sent.",
+            N_("The refund is %(state)s now; the decision was not sent."),
             obj=refund,
-            state=refund.status.value,
+            state=Msgid(STATUSES[refund.status]),
         )
     store = await Store.get(id=refund.store_id)
     lines = await RefundLine.filter(refund_id=refund.id)
@@ -71,7 +74,8 @@ async def deliver(payload: dict[str, Any], idempotency_key: str, context: Outbox
         result = await connector.decide_refund(write, idempotency_key=idempotency_key)
     except WriteRefused as exc:
         await service.fail_writeback(refund.id, decision, str(exc))
-        raise PermanentFailure(str(exc)) from None
+        # ``from exc``: the page says why the platform refused (core.failures reads the cause).
+        raise PermanentFailure(N_("The platform refused the write.")) from exc
     finally:
         await connector.aclose()
     await service.finish_writeback(refund.id, decision, result)

@@ -18,7 +18,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, cases, clock
+from aftersales.core import audit, cases, clock, failures
 from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.models import Store
 from aftersales.core.reasons import classify
@@ -77,7 +77,9 @@ async def intake(store: Store, records: list[AfterSaleRecord], conn: BaseDBAsync
                 store_id=store.id,
                 stream="after_sales",
                 record_id=record.platform_refund_id,
-                message=f"return case: {exc.message}",
+                message=f"return case: {exc.english}",
+                error_code=(failure := failures.of_exception(exc)).code,
+                error_params=failure.params,
                 created_at=clock.now(),
                 using_db=conn,
             )

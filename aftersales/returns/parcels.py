@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
 
-from aftersales.core import clock
+from aftersales.core import clock, failures
 from aftersales.returns import service
 from aftersales.returns.models import ReturnCase, ReturnStatus, ReturnTracking
 from connectors.base import AuthFailed, ConnectorError
@@ -44,10 +44,10 @@ async def poll(provider: TrackingProvider, *, limit: int = BATCH) -> int:
             result = await provider.track(tracking.carrier, tracking.tracking_no)
         except AuthFailed as exc:
             log.error("returns.tracking_refused %s", exc)
-            await service.record_tracking_error(tracking.id, str(exc))
+            await service.record_tracking_error(tracking.id, failures.technical(exc))
             break
         except ConnectorError as exc:
-            await service.record_tracking_error(tracking.id, str(exc))
+            await service.record_tracking_error(tracking.id, failures.technical(exc))
             continue
         case = await service.record_tracking(tracking.id, result)
         if case is not None and case.status is ReturnStatus.DELIVERED:

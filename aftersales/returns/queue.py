@@ -11,7 +11,7 @@ from datetime import datetime
 
 from tortoise.expressions import Q
 
-from aftersales.core.models import AuditEvent, Store, User
+from aftersales.core.models import AuditEvent, OutboxMessage, Store, User
 from aftersales.core.paging import DuePage, QueueFilters, due_first, narrow
 from aftersales.orders import service as orders_service
 from aftersales.orders.models import Customer, Order, Shipment
@@ -84,6 +84,9 @@ class CaseContext:
     events: list[AuditEvent]
     actors: dict[int, User] = field(default_factory=dict)
     photos: list[ReturnAttachment] = field(default_factory=list)
+    writeback: OutboxMessage | None = (
+        None  # the linked refund's decision on its way to the platform
+    )
 
     def parcel_events(self, tracking: ReturnTracking) -> list[tuple[datetime, str]]:
         """The carrier's events as times the page shows in the shop's zone."""
@@ -112,11 +115,14 @@ async def context(case_id: int) -> CaseContext:
         customer=order.customer if order else None,
         lines=sorted(case.lines, key=lambda line: line.id),
         trackings=sorted(case.trackings, key=lambda t: t.id, reverse=True),
-        refund=await Refund.get_or_none(id=case.refund_id) if case.refund_id else None,
+        refund=(refund := await Refund.get_or_none(id=case.refund_id) if case.refund_id else None),
         replacement=await Shipment.get_or_none(id=case.replacement_id)
         if case.replacement_id
         else None,
         events=events,
         actors=actors,
         photos=await ReturnAttachment.filter(case_id=case.id).order_by("id"),
+        writeback=await OutboxMessage.get_or_none(id=refund.writeback_id)
+        if refund is not None and refund.writeback_id
+        else None,
     )

@@ -504,3 +504,16 @@ async def test_an_admin_reset_ends_the_users_sessions(app, client: httpx.AsyncCl
         assert done.status_code == 303
         assert not await opens_the_desk(theirs)
         assert (await sign_in(theirs, "xiaowang", "new-pass-12345")).status_code == 303
+
+
+async def test_deactivating_is_a_danger_button_and_activating_is_not(
+    app, client: httpx.AsyncClient
+) -> None:
+    """停用 locks a colleague out: it looks like refusing a refund, not like saving."""
+    await signed_in_admin(client)
+    agent = await create_user(username="xiaoli")
+    page = (await client.get(f"/users/{agent.id}", headers={"Accept-Language": "zh-CN"})).text
+    assert '<button type="submit" class="danger">停用</button>' in page
+    await post(client, f"/users/{agent.id}/deactivate", page=f"/users/{agent.id}")
+    page = (await client.get(f"/users/{agent.id}")).text
+    assert '<button type="submit">Activate</button>' in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import httpx
@@ -107,3 +108,28 @@ async def test_photos_are_kept_private_and_the_pack_names_them_itself(
         assert archive.namelist() == ["summary.txt", "photos/photo-1.jpg", "photos/photo-2.png"]
         assert archive.read("photos/photo-1.jpg") == JPEG
         assert archive.read("photos/photo-2.png") == PNG
+
+
+async def test_the_summary_speaks_the_buyers_language_in_words_not_codes(
+    client: httpx.AsyncClient, app
+) -> None:
+    """The arbitrator of a Chinese platform reads Chinese, whoever downloads the pack."""
+    await demo_shop()
+    await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "agent")
+    refund = await Refund.filter(status=RefundStatus.REQUESTED, intercept_parcel=True).first()
+    url = f"/refunds/{refund.id}"
+    token = await csrf_from(client, url)
+    await client.post(
+        f"{url}/evidence", data={"csrf_token": token, "kind": "note", "text": "已拦截"}
+    )
+    pack = await client.get(f"{url}/evidence.zip", headers={"Accept-Language": "en"})
+    with zipfile.ZipFile(io.BytesIO(pack.content)) as archive:
+        summary = archive.read("summary.txt").decode()
+    parcel = await Shipment.filter(order_id=refund.order_id).first()
+    assert f"类型：{ {'refund_only': '仅退款'}.get(refund.kind.value, '退货退款') }" in summary
+    assert f"寄给买家：{parcel.carrier} {parcel.tracking_no}" in summary, summary
+    assert "已添加举证材料" in summary and "已拦截" in summary, summary
+    for code in (refund.kind.value, "refund.evidence_added", "outbound", "note", "Kind:", "sent"):
+        assert code not in summary, (code, summary)
+    assert not re.search(r"[a-z]+_[a-z]+", summary), summary  # no snake_case code at all
