@@ -158,9 +158,9 @@ class UnknownPlaceholder(InvalidInput):
 def language_for(platform: str, chosen: str = "") -> str:
     """The language a store's buyers read: the store's choice, else its platform's.
 
-    The platform's comes from its connector's manifest, so a Shopify store
-    answers in English without anyone setting it; a store that sells to
-    Chinese buyers on Shopify says so on its settings page.
+    The platform's comes from its connector's manifest, so a store on an
+    English-speaking platform answers in English without anyone setting it; a
+    store there that sells to Chinese buyers says so on its settings page.
     """
     language = labels.buyer_locale(platform, chosen).replace("_", "-")
     return language if language in LANGUAGES else DEFAULT_LANGUAGE

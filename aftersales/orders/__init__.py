@@ -86,7 +86,7 @@ module = Module(
             N_("The language replies and quick replies to this store's buyers are written in."),
             kind="choice",
             choices=[
-                ("", N_("As the platform's buyers read (English on Shopify and WooCommerce)")),
+                ("", N_("As the platform's buyers read (its connector says)")),
                 ("zh-CN", N_("Chinese")),
                 ("en", N_("English")),
             ],
