@@ -34,7 +34,7 @@ from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
 from aftersales.core.periods import period_from_days
 from aftersales.core.reasons import ReasonCode
-from aftersales.refunds import queue, report, service
+from aftersales.refunds import links, queue, report, service
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
 
 REFUND_SCHEMA: dict[str, Any] = {
@@ -77,6 +77,7 @@ def refund_json(refund: Refund) -> dict[str, Any]:
         "due_at": json_time(refund.due_at),
         "escalated": refund.escalated,
         "intercept_parcel": refund.intercept_parcel,
+        "worked_in": refund.worked_in if links.is_linked(refund) else None,
         "rule": refund.rule,
         "decided_at": json_time(refund.decided_at),
         "refunded_at": json_time(refund.refunded_at),

@@ -29,6 +29,7 @@ from aftersales.returns import export as returns_export
 from aftersales.returns import photos, queue, service
 from aftersales.returns import report as returns_report
 from aftersales.returns.models import (
+    RUNNING_STATUSES,
     InspectionResult,
     ReturnCase,
     ReturnStatus,
@@ -58,13 +59,18 @@ def _filters(request: Request) -> queue.ReturnFilters:
 
 async def return_queue(request: Request) -> Response:
     filters = _filters(request)
+    result = await queue.search(filters)
     return await case_routes.queue_page(
         request,
         "returns/queue.html",
-        result=await queue.search(filters),
+        result=result,
         filters=filters,
         statuses=list(ReturnStatus),
         kinds=list(ReturnKind),
+        open_statuses=RUNNING_STATUSES,
+        **await case_routes.assign_choices(
+            current_user(request), [row.case.assignee_id for row in result.rows]
+        ),
     )
 
 
@@ -84,6 +90,8 @@ async def return_detail(request: Request) -> Response:
             **case_routes.buyer_contact(request, ctx.customer),
             "scanned": request.query_params.get("scanned") == "1",
             "due_soon": cases.is_due_soon,
+            "open_statuses": RUNNING_STATUSES,
+            **await case_routes.assign_choices(current_user(request), [ctx.case.assignee_id]),
         },
     )
 
@@ -264,8 +272,8 @@ async def cancel(request: Request) -> Response:
     )
 
 
-assign = case_routes.take(
-    ReturnCase.case_type, service.assign, param="case_id", done=N_("The case is yours.")
+assign = case_routes.assign(
+    ReturnCase.case_type, service.assign, param="case_id", taken=N_("The case is yours.")
 )
 
 
