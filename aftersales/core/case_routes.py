@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Collection
 from enum import Enum
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
@@ -21,8 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from aftersales.core import cases
 from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import current_user
-from aftersales.core.errors import AfterSalesError, NotFound
-from aftersales.core.i18n import N_
+from aftersales.core.errors import AfterSalesError
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store, User
 from aftersales.core.photos import photo_response
@@ -146,14 +145,6 @@ async def step(
     return await outcome(request, to, lambda: action(fields), done)
 
 
-class Assign(Protocol):
-    """A module's assign service: ``user`` gets the case, ``actor`` is who gave it."""
-
-    def __call__(
-        self, case_id: int, user: User, /, *, expected_version: int | None, actor: User
-    ) -> Awaitable[object]: ...
-
-
 def back_to(target: str | None, default: str) -> str:
     """``target`` when it is a path on this site (the queue a row was assigned from)."""
     if not target or not target.startswith("/") or target.startswith("//"):
@@ -164,16 +155,10 @@ def back_to(target: str | None, default: str) -> str:
 
 async def assignee_of(fields: Fields, actor: User) -> User:
     """The colleague a form names (``assignee``: a user id), or the actor: a take."""
-    wanted = number_or_none(fields.get("assignee", ""))
-    if wanted is None or wanted == actor.id:
-        return actor
-    user = await User.get_or_none(id=wanted)
-    if user is None:
-        raise NotFound(N_("No user with id %(id)s."), id=wanted)
-    return user
+    return await cases.assignee(number_or_none(fields.get("assignee", "")), actor)
 
 
-def assign(case_type: cases.CaseType, service: Assign, *, param: str, taken: str) -> Endpoint:
+def assign(case_type: cases.CaseType, service: cases.Assign, *, param: str, taken: str) -> Endpoint:
     """The take / take over / give-to-a-colleague form of a case page or a queue row.
 
     The form names the case's ``version`` as the page showed it (so a take

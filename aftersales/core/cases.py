@@ -340,6 +340,26 @@ async def case_workers() -> list[User]:
     return sorted(found, key=lambda u: (u.name.lower(), u.id))
 
 
+async def assignee(user_id: int | None, actor: User) -> User:
+    """The user a form or a body names to get a case (none: the actor, a take)."""
+    from aftersales.core.models import User
+
+    if user_id is None or user_id == actor.id:
+        return actor
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        raise NotFound(N_("No user with id %(id)s."), id=user_id)
+    return user
+
+
+class Assign(Protocol):
+    """A module's assign service: ``user`` gets the case, ``actor`` is who gave it."""
+
+    def __call__(
+        self, case_id: int, user: User, /, *, expected_version: int | None, actor: User
+    ) -> Awaitable[object]: ...
+
+
 class CaseClosed(Conflict):
     """A take or an assignment on a case that is over: nobody has anything left to do on it."""
 

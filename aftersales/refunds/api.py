@@ -140,6 +140,13 @@ approve = case_api.action("refund_id", _approve, _answer)
 reject = case_api.action("refund_id", _reject, _answer)
 
 
+async def _assigned(refund_id: int) -> Response:
+    return JSONResponse(refund_json(await service.get_refund(refund_id)))
+
+
+assign = case_api.assign("refund_id", service.assign, _assigned)
+
+
 REPORT_READERS = MANAGERS  # supervisors produce reports, owners read them
 GROUP_BY = (*report.GRAINS, *report.GROUPS)
 
@@ -344,5 +351,13 @@ api_routes = [
         summary="Refuse a refund (reason); Idempotency-Key repeats the first answer",
         response=REFUND_SCHEMA,
         body=DECISION_BODY,
+    ),
+    api_route(
+        "/refunds/{refund_id:id}/assign",
+        assign,
+        methods=["POST"],
+        summary="Take a refund, or give it to a colleague (assignee: a user id; managers)",
+        response=REFUND_SCHEMA,
+        body=case_api.ASSIGN_BODY,
     ),
 ]
