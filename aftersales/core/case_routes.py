@@ -21,7 +21,8 @@ from starlette.responses import RedirectResponse, Response
 from aftersales.core import cases
 from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import current_user
-from aftersales.core.errors import AfterSalesError
+from aftersales.core.errors import AfterSalesError, InvalidInput
+from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store, User
 from aftersales.core.photos import photo_response
@@ -175,6 +176,9 @@ def assign(case_type: cases.CaseType, service: cases.Assign, *, param: str, take
         actor = current_user(request)
         to = back_to(fields.get("next"), case_type.page.format(id=case_id))
         try:
+            if "assignee" in fields and not number_or_none(fields["assignee"]):
+                # The select left on "unassigned": say so rather than take it for the manager.
+                raise InvalidInput(N_("Choose the colleague to give it to."))
             user = await assignee_of(fields, actor)
             await service(case_id, user, expected_version=form_version(fields), actor=actor)
         except AfterSalesError as exc:

@@ -154,6 +154,15 @@ async def test_a_supervisor_assigns_from_the_queue_and_an_agent_cannot(
         },
     )
     assert (await Refund.get(id=refund.id)).assignee_id == li.id
+    # "Assign" pressed with the select left on "unassigned" asks for a colleague.
+    fresh = await Refund.get(id=refund.id)
+    blank = await client.post(
+        f"/refunds/{refund.id}/assign",
+        data={"csrf_token": token, "version": str(fresh.version), "assignee": ""},
+        follow_redirects=True,
+    )
+    assert "Choose the colleague to give it to." in blank.text
+    assert (await Refund.get(id=refund.id)).assignee_id == li.id
 
     other = await Refund.filter(
         status=RefundStatus.REQUESTED, worked_in__isnull=True, assignee_id=None
