@@ -786,11 +786,17 @@ async def due_by(
     columns: Collection[str],
     *,
     also: Q | None = None,
+    only: Q | None = None,
 ) -> list[C]:
     """Open cases falling due before ``end`` (a shift's end), nearest first: the handover's pick.
 
     ``also`` adds the open cases that cannot wait for their deadline (a
-    parcel still to stop); only ``columns`` are read, a handover lists many.
+    parcel still to stop); ``only`` keeps those that are the module's own
+    work (a refund its return case works is that case's item); only
+    ``columns`` are read, a handover lists many.
     """
     due = Q(due_at__lt=end) if also is None else Q(due_at__lt=end) | also
-    return await model.filter(due, status__in=list(open_statuses)).order_by("due_at").only(*columns)
+    query = model.filter(due, status__in=list(open_statuses))
+    if only is not None:
+        query = query.filter(only)
+    return await query.order_by("due_at").only(*columns)

@@ -125,9 +125,12 @@ async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
 
     Selected in SQL: what falls due before the shift ends, and every request
     whose parcel is still to be stopped (that cannot wait for its deadline).
+    A refund its return case works is handed over as that case, not twice.
     """
     stop = Q(intercept_parcel=True, status=RefundStatus.REQUESTED)
-    due = await cases.due_by(Refund, window.end, OPEN_STATUSES, HANDOVER_COLUMNS, also=stop)
+    due = await cases.due_by(
+        Refund, window.end, OPEN_STATUSES, HANDOVER_COLUMNS, also=stop, only=links.worked_here()
+    )
     return [_handover_item(refund, window) for refund in due]
 
 

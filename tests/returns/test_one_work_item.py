@@ -191,3 +191,21 @@ async def test_a_case_that_ends_hands_what_is_left_back_to_the_refund_queue(
     assert refund.id in _listed((await client.get("/refunds/")).text)
     history = (await client.get(f"/refunds/{refund.id}")).text
     assert "Back to the refund queue: its return case ended" in history
+
+
+async def test_the_handover_lists_it_once_as_the_return_case(app) -> None:
+    from datetime import timedelta
+
+    from aftersales.core import clock
+    from aftersales.core.modules import HandoverWindow
+    from aftersales.refunds import module as refunds_module
+    from aftersales.returns import module as returns_module
+
+    await synced_shop()
+    case, refund = await _linked()
+    start = clock.now()
+    window = HandoverWindow(start=start, end=start + timedelta(days=30))
+    refund_items = {i.href for i in await refunds_module.handover_items(window)}
+    return_items = {i.href for i in await returns_module.handover_items(window)}
+    assert f"/refunds/{refund.id}" not in refund_items
+    assert f"/returns/{case.id}" in return_items
