@@ -84,7 +84,7 @@ def worked_here() -> Q:
 
 def is_linked(refund: Refund) -> bool:
     """``linked()`` for one row already read."""
-    ref = refund.worked_in
+    ref = refund.worked_in or ""
     return bool(ref) and ref.partition(":")[0] in _working_modules()
 
 
