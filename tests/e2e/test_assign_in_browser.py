@@ -67,6 +67,14 @@ async def test_a_manager_assigns_a_refund_from_the_queue_on_a_phone(
     await expect(page.locator("table.returns tbody tr").first).to_be_visible()
     await page.locator("table.returns tbody tr").first.scroll_into_view_if_needed()
     await page.screenshot(path=SCREENSHOTS / "return_queue_390.png", full_page=False)
+    # The case page: the same controls in a card of their own, above its history.
+    await page.locator("table.returns tbody tr td.key a").first.click()
+    card = page.locator("section.assign")
+    await card.locator("select[name=assignee]").select_option(label="小王")
+    await card.get_by_role("button", name="分配").click()
+    await expect(page.locator(".flash")).to_contain_text("已分给 小王。")
+    await page.locator("section.assign").scroll_into_view_if_needed()
+    await page.screenshot(path=SCREENSHOTS / "return_case_assign_390.png", full_page=False)
 
     await page.set_viewport_size(DESKTOP)
     await page.goto(demo_desk.url + "/refunds/")
