@@ -209,3 +209,21 @@ async def test_the_handover_lists_it_once_as_the_return_case(app) -> None:
     return_items = {i.href for i in await returns_module.handover_items(window)}
     assert f"/refunds/{refund.id}" not in refund_items
     assert f"/returns/{case.id}" in return_items
+
+
+async def test_the_migration_links_the_refunds_of_running_cases(app) -> None:
+    """The backfill of ``returns/0002``: run again on rows with their link wiped."""
+    import importlib
+
+    from tortoise import connections
+
+    migration = importlib.import_module("aftersales.returns.migrations.0002_refunds_worked_in")
+    await synced_shop()
+    case, refund = await _linked()
+    ended = await ReturnCase.filter(refund_id__not_isnull=True).exclude(id=case.id).first()
+    assert ended is not None
+    await ReturnCase.filter(id=ended.id).update(status=ReturnStatus.CANCELLED)
+    await Refund.all().update(worked_in=None)
+    await connections.get("default").execute_script(migration.LINK)
+    assert (await Refund.get(id=refund.id)).worked_in == f"returns:return:{case.id}"
+    assert (await Refund.get(id=ended.refund_id)).worked_in is None
