@@ -52,6 +52,7 @@ REFUND_SCHEMA: dict[str, Any] = {
         "currency": {"type": "string"},
         "reason": {"type": "string", "enum": [r.value for r in ReasonCode]},
         "due_at": {"type": ["string", "null"], "format": "date-time"},
+        "worked_in": {"type": ["string", "null"], "description": "the case that works it"},
         "version": {"type": "integer"},
     },
 }
