@@ -114,3 +114,33 @@ def action(
 
     endpoint.__doc__ = call.__doc__  # the step's body, as its module documents it
     return endpoint
+
+
+ASSIGN_BODY = {
+    "type": "object",
+    "properties": {
+        "assignee": {"type": "integer", "minimum": 1},
+        "version": {"type": "integer", "minimum": 1},
+    },
+}
+"""Take a case (no ``assignee``, or one's own id) or, as a manager, give it to a colleague."""
+
+
+def assign(
+    param: str, service: cases.Assign, answer: Callable[[int], Awaitable[Response]]
+) -> Endpoint:
+    """``POST .../{id}/assign``: the page's take and hand-over, for scripts.
+
+    ``version`` is the case's as the client read it: a case that changed
+    hands (or anything else) meanwhile answers 409 and stays as it is.
+    """
+
+    async def call(step: CaseAction) -> int:
+        raw = step.body.get("assignee")
+        wanted = None if raw is None else api.body_int(raw, name="assignee")
+        user = await cases.assignee(wanted, step.actor)
+        await service(step.case_id, user, expected_version=step.version, actor=step.actor)
+        return step.case_id
+
+    call.__doc__ = assign.__doc__
+    return action(param, call, answer)

@@ -9,11 +9,11 @@ module; this is only the part that would otherwise be written twice.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -21,7 +21,8 @@ from starlette.responses import RedirectResponse, Response
 from aftersales.core import cases
 from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import BUYER_EDITORS, current_user
-from aftersales.core.errors import AfterSalesError
+from aftersales.core.errors import AfterSalesError, InvalidInput
+from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store, User
 from aftersales.core.photos import photo_response
@@ -163,6 +164,69 @@ async def step(
     """Run one step from a case's form; an error is flashed and nothing else changes."""
     fields = await form_fields(request)
     return await outcome(request, to, lambda: action(fields), done)
+
+
+def back_to(target: str | None, default: str) -> str:
+    """``target`` when it is a path on this site (the queue a row was assigned from)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    parts = urlsplit(target)
+    return target if not parts.netloc and not parts.scheme else default
+
+
+async def assignee_of(fields: Fields, actor: User) -> User:
+    """The colleague a form names (``assignee``: a user id), or the actor: a take."""
+    return await cases.assignee(number_or_none(fields.get("assignee", "")), actor)
+
+
+def assign(case_type: cases.CaseType, service: cases.Assign, *, param: str, taken: str) -> Endpoint:
+    """The take / take over / give-to-a-colleague form of a case page or a queue row.
+
+    The form names the case's ``version`` as the page showed it (so a take
+    over, or a hand-over, of a case that changed hands meanwhile is refused)
+    and, for a hand-over, the ``assignee``; ``next`` is where to go back (a
+    queue). ``taken`` is the module's msgid for a take; a refusal (a stale
+    version, a closed case, an agent handing work out) is flashed and nothing
+    changes.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        case_id = request.path_params[param]
+        fields = await form_fields(request)
+        actor = current_user(request)
+        to = back_to(fields.get("next"), case_type.page.format(id=case_id))
+        try:
+            if "assignee" in fields and not number_or_none(fields["assignee"]):
+                # The select left on "unassigned": say so rather than take it for the manager.
+                raise InvalidInput(N_("Choose the colleague to give it to."))
+            user = await assignee_of(fields, actor)
+            await service(case_id, user, expected_version=form_version(fields), actor=actor)
+        except AfterSalesError as exc:
+            flash(request, exc.message, "alert")
+        else:
+            flash(request, _(taken) if user.id == actor.id else _("Given to %(name)s.") % {
+                "name": user.name
+            })  # fmt: skip
+        return RedirectResponse(to, status_code=303)
+
+    return endpoint
+
+
+async def assign_choices(reader: User, assignee_ids: Collection[int | None]) -> dict[str, Any]:
+    """What the assign controls (``_assign.html``) need for ``reader``.
+
+    ``may_assign``: a manager, who gives cases to ``workers`` (the active
+    colleagues who work cases); ``assignee_names`` covers every assignee
+    shown, a deactivated one too, who is no longer a choice.
+    """
+    may_assign = cases.may_assign_others(reader)
+    workers = await cases.case_workers() if may_assign else []
+    ids = {i for i in assignee_ids if i}
+    names = {u.id: u.name for u in workers}
+    missing = ids - names.keys()
+    if missing:
+        names |= {u.id: u.name for u in await User.filter(id__in=sorted(missing))}
+    return {"workers": workers, "assignee_names": names, "may_assign": may_assign}
 
 
 def take(

@@ -41,7 +41,14 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock, referrals, shifts
-from aftersales.core.errors import Conflict, InvalidInput, Msgid, NotFound, render
+from aftersales.core.errors import (
+    Conflict,
+    InvalidInput,
+    Msgid,
+    NotFound,
+    PermissionDenied,
+    render,
+)
 from aftersales.core.i18n import N_
 from aftersales.core.reasons import ReasonCode
 from aftersales.core.setting_fields import SettingField
@@ -322,6 +329,68 @@ async def open_case(
     return case
 
 
+# Who works cases, and so may be given one; managers give cases to them, everyone
+# else only takes a case for themselves (a night agent cannot hand work to a colleague).
+CASE_WORKER_ROLES = frozenset({"agent", "night_agent", "supervisor", "owner"})
+ASSIGNER_ROLES = frozenset({"supervisor", "owner", "admin"})
+
+
+def may_assign_others(user: User) -> bool:
+    """Whether ``user`` may give a case to someone else (else only take it themselves)."""
+    return str(user.role) in ASSIGNER_ROLES
+
+
+async def case_workers() -> list[User]:
+    """The active users a case may be given to, by name: the assign select's choices."""
+    from aftersales.core.models import User
+
+    found = await User.filter(is_active=True, role__in=sorted(CASE_WORKER_ROLES))
+    return sorted(found, key=lambda u: (u.name.lower(), u.id))
+
+
+async def assignee(user_id: int | None, actor: User) -> User:
+    """The user a form or a body names to get a case (none: the actor, a take)."""
+    from aftersales.core.models import User
+
+    if user_id is None or user_id == actor.id:
+        return actor
+    user = await User.get_or_none(id=user_id)
+    if user is None:
+        raise NotFound(N_("No user with id %(id)s."), id=user_id)
+    return user
+
+
+class Assign(Protocol):
+    """A module's assign service: ``user`` gets the case, ``actor`` is who gave it."""
+
+    def __call__(
+        self, case_id: int, user: User, /, *, expected_version: int | None, actor: User
+    ) -> Awaitable[object]: ...
+
+
+class CaseClosed(Conflict):
+    """A take or an assignment on a case that is over: nobody has anything left to do on it."""
+
+    code = "case_closed"
+    msgid = N_("This %(case)s is closed; there is nothing to take or hand over.")
+
+
+class AssignRefused(PermissionDenied):
+    """An agent giving a case to a colleague: only supervisors and owners hand out work."""
+
+    code = "assign_refused"
+    msgid = N_(
+        "Only a supervisor or an owner gives a case to a colleague; you can take it yourself."
+    )
+
+
+class NotACaseWorker(InvalidInput):
+    """The chosen colleague is deactivated or has a role that does not work cases."""
+
+    code = "assignee_not_a_case_worker"
+    msgid = N_("%(name)s cannot be given cases (deactivated, or not a case-working role).")
+
+
 async def assign(
     model: type[C],
     case_id: int,
@@ -329,13 +398,27 @@ async def assign(
     *,
     event: str,
     expected_version: int | None = None,
+    actor: User | None = None,
+    open_statuses: Collection[Enum] | None = None,
+    check: Callable[[C], Awaitable[None]] | None = None,
 ) -> C:
-    """``user`` takes the case; the queue's "mine" filter and the handover read it.
+    """``user`` gets the case; the queue's "mine" filter and the handover read it.
 
-    Guarded like a move: a take on a stale page, or two agents taking the
-    same case at once, leaves one assignee and refuses the other.
+    ``actor`` is who did it: by default ``user`` (a take); someone else is a
+    manager handing the case to ``user`` (``may_assign_others``), who must be
+    an active case worker. Guarded like a move: a take on a stale page, or two
+    agents taking the same case at once, leaves one assignee and refuses the
+    other. ``open_statuses`` refuses a case that is over (``CaseClosed``);
+    ``check`` is the module's own refusal, run on the row read (refunds
+    refuses a refund its return case works). Already ``user``'s: nothing changes.
     """
     _check_event(model, event)
+    actor = actor or user
+    if actor.id != user.id:
+        if not may_assign_others(actor):
+            raise AssignRefused()
+        if not user.is_active or str(user.role) not in CASE_WORKER_ROLES:
+            raise NotACaseWorker(obj=user, name=user.name)
     async with in_transaction() as conn:
         case = await model.get_or_none(id=case_id, using_db=conn)
         if case is None:
@@ -343,18 +426,27 @@ async def assign(
                 N_("No %(case)s with id %(id)s."), case=Msgid(model.case_type.noun), id=case_id
             )
         check_version(case, expected_version)
-        if expected_version is None and case.assignee_id not in (None, user.id):
+        if open_statuses is not None and case.status not in open_statuses:
+            raise CaseClosed(obj=case, case=Msgid(model.case_type.noun))
+        if check is not None:
+            await check(case)
+        if case.assignee_id == user.id:
+            return case
+        if expected_version is None and case.assignee_id is not None:
             # A take that names no version (a button on a list) only takes a
             # free case: someone else's is taken over from its own page, where
             # the version shows who had it when the page was read.
             raise CaseConflict(case)
         await _guarded_update(case, conn, assignee_id=user.id)
+        data: dict[str, Any] = {"assignee": user.username}
+        if actor.id != user.id:
+            data |= {"by": actor.username, "assignee_name": user.name}
         await audit.record(
             event,
             subject_type=model.case_type.subject,
             subject_id=case_id,
-            actor=user,
-            data={"assignee": user.username},
+            actor=actor,
+            data=data,
             using_db=conn,
         )
         return await model.get(id=case_id, using_db=conn)
@@ -763,11 +855,17 @@ async def due_by(
     columns: Collection[str],
     *,
     also: Q | None = None,
+    only: Q | None = None,
 ) -> list[C]:
     """Open cases falling due before ``end`` (a shift's end), nearest first: the handover's pick.
 
     ``also`` adds the open cases that cannot wait for their deadline (a
-    parcel still to stop); only ``columns`` are read, a handover lists many.
+    parcel still to stop); ``only`` keeps those that are the module's own
+    work (a refund its return case works is that case's item); only
+    ``columns`` are read, a handover lists many.
     """
     due = Q(due_at__lt=end) if also is None else Q(due_at__lt=end) | also
-    return await model.filter(due, status__in=list(open_statuses)).order_by("due_at").only(*columns)
+    query = model.filter(due, status__in=list(open_statuses))
+    if only is not None:
+        query = query.filter(only)
+    return await query.order_by("due_at").only(*columns)

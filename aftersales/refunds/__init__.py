@@ -23,7 +23,7 @@ from aftersales.core.modules import (
     Tile,
     TimelineEvent,
 )
-from aftersales.refunds import api, buyers, events, intake, jobs, replies, service, writeback
+from aftersales.refunds import api, buyers, events, intake, jobs, links, replies, service, writeback
 from aftersales.refunds.models import OPEN_STATUSES, Refund, RefundKind, RefundStatus
 from aftersales.refunds.routes import routes
 
@@ -44,7 +44,7 @@ async def dashboard_tiles(user: User) -> list[Tile]:
             Tile(
                 N_("Refund write-backs failing"),
                 counts.writeback_failed,
-                "/refunds/?writeback=failed&status=any",
+                "/refunds/?writeback=failed&status=any&linked=any",
                 "alert",
             )
         )
@@ -106,9 +106,13 @@ async def order_badges(order_ids: Sequence[int]) -> dict[int, list[Badge]]:
 
     One query for the page's orders, so a newcomer sees at a glance which
     order already has a refund being worked (and opens it) before starting another.
+    A refund its return case works is that case's badge ("return open"), not a
+    second one: the order has one thing open, not two.
     """
-    refunds = await Refund.filter(order_id__in=order_ids, status__in=OPEN_STATUSES).only(
-        "id", "order_id"
+    refunds = (
+        await Refund.filter(order_id__in=order_ids, status__in=OPEN_STATUSES)
+        .filter(links.worked_here())
+        .only("id", "order_id")
     )
     badges: dict[int, list[Badge]] = {}
     for refund in sorted(refunds, key=lambda r: r.id):
@@ -121,9 +125,12 @@ async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
 
     Selected in SQL: what falls due before the shift ends, and every request
     whose parcel is still to be stopped (that cannot wait for its deadline).
+    A refund its return case works is handed over as that case, not twice.
     """
     stop = Q(intercept_parcel=True, status=RefundStatus.REQUESTED)
-    due = await cases.due_by(Refund, window.end, OPEN_STATUSES, HANDOVER_COLUMNS, also=stop)
+    due = await cases.due_by(
+        Refund, window.end, OPEN_STATUSES, HANDOVER_COLUMNS, also=stop, only=links.worked_here()
+    )
     return [_handover_item(refund, window) for refund in due]
 
 

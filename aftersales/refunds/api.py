@@ -37,7 +37,7 @@ from aftersales.core.periods import period_from_days
 from aftersales.core.reasons import ReasonCode
 from aftersales.core.waiting import referral_json
 from aftersales.orders.models import Order
-from aftersales.refunds import queue, report, service
+from aftersales.refunds import links, queue, report, service
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
 from aftersales.refunds.rules import Explanation
 
@@ -56,6 +56,7 @@ REFUND_SCHEMA: dict[str, Any] = {
         "currency": {"type": "string"},
         "reason": {"type": "string", "enum": [r.value for r in ReasonCode]},
         "due_at": {"type": ["string", "null"], "format": "date-time"},
+        "worked_in": {"type": ["string", "null"], "description": "the case that works it"},
         "version": {"type": "integer"},
     },
 }
@@ -81,6 +82,7 @@ def refund_json(refund: Refund) -> dict[str, Any]:
         "due_at": json_time(refund.due_at),
         "escalated": refund.escalated,
         "intercept_parcel": refund.intercept_parcel,
+        "worked_in": refund.worked_in if links.is_linked(refund) else None,
         "rule": refund.rule,
         "decided_at": json_time(refund.decided_at),
         "refunded_at": json_time(refund.refunded_at),
@@ -181,6 +183,13 @@ async def _referred(referral: Referral) -> Response:
 refer = case_api.action("refund_id", _refer, _referred)
 approve = case_api.action("refund_id", _approve, _answer)
 reject = case_api.action("refund_id", _reject, _answer)
+
+
+async def _assigned(refund_id: int) -> Response:
+    return JSONResponse(refund_json(await service.get_refund(refund_id)))
+
+
+assign = case_api.assign("refund_id", service.assign, _assigned)
 
 
 REPORT_READERS = MANAGERS  # supervisors produce reports, owners read them
@@ -406,5 +415,13 @@ api_routes = [
         summary="Refuse a refund (reason); Idempotency-Key repeats the first answer",
         response=REFUND_SCHEMA,
         body=DECISION_BODY,
+    ),
+    api_route(
+        "/refunds/{refund_id:id}/assign",
+        assign,
+        methods=["POST"],
+        summary="Take a refund, or give it to a colleague (assignee: a user id; managers)",
+        response=REFUND_SCHEMA,
+        body=case_api.ASSIGN_BODY,
     ),
 ]

@@ -147,3 +147,28 @@ class WritebackNotFailed(Conflict):
 
     def __init__(self, refund: object) -> None:
         super().__init__(obj=refund)
+
+
+class WorkedInCase(Conflict):
+    """A decision or a take on a refund another case works (a return-and-refund's return case).
+
+    The buyer asked once, so the desk answers once: the return case decides
+    the goods and, through this module, the money; a second agent deciding
+    the same request from the refund page would race it.
+    """
+
+    code = "refund_worked_in_case"
+    msgid = N_("This refund is worked in %(case)s; decide and take it there. Nothing was changed.")
+
+    def __init__(self, refund: object, *, case: str) -> None:
+        super().__init__(obj=refund, case=case)
+
+
+class NotForBulk(Conflict):
+    """A ticked row the bulk approval may not decide: each refusal says why, the rest land."""
+
+    code = "refund_not_for_bulk"
+    msgid = N_("Refund for order %(order)s was not approved: %(why)s")
+
+    def __init__(self, refund: Refund, *, why: str) -> None:
+        super().__init__(obj=refund, order=refund.platform_order_id, why=Msgid(why))

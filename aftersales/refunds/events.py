@@ -23,6 +23,9 @@ EVENTS: dict[str, str] = {
     "refund.platform_changed": N_("Changed on the platform"),
     "refund.escalated": N_("Escalated: past its deadline"),
     "refund.assigned": N_("Taken by an agent"),
+    "refund.given": N_("Given to a colleague"),
+    "refund.linked": N_("Worked in its return case"),
+    "refund.unlinked": N_("Back to the refund queue: its return case ended"),
     "refund.evidence_added": N_("Evidence added"),
     "refund.rules_changed": N_("Refund rules changed"),
 }

@@ -86,6 +86,10 @@ class Refund(Case):
     writeback_error = fields.TextField(default="")
     intercept_parcel = fields.BooleanField(default=False)
     review_case_id = fields.IntField(null=True)
+    # The case that works this refund now (a ``CaseRef``, "returns:return:12"): a
+    # return-and-refund is decided in its return case, not a second time here.
+    # Written by the owning module through ``service.work_in``, cleared when it ends.
+    worked_in = fields.CharField(max_length=64, null=True, db_index=True)
     refunded_at = fields.DatetimeField(null=True)
 
     lines: fields.ReverseRelation[RefundLine]

@@ -11,20 +11,23 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 
+from aftersales.core.cases import ResolvedCase
 from aftersales.core.models import AuditEvent, OutboxMessage, OutboxStatus, Store, User
 from aftersales.core.paging import DuePage, QueueFilters, due_first, narrow
 from aftersales.orders import service as orders_service
 from aftersales.orders.models import Customer, Order
-from aftersales.refunds import ledger, service
+from aftersales.refunds import ledger, links, service
 from aftersales.refunds.models import (
+    AD_HOC_KINDS,
     OPEN_STATUSES,
     LedgerEntry,
     Refund,
     RefundEvidence,
     RefundStatus,
 )
-from aftersales.refunds.rules import Assessment, assess, read_rule
+from aftersales.refunds.rules import Assessment, approval_limit, assess, read_rule
 
 PAGE_SIZE = 50
 
@@ -35,6 +38,13 @@ class RefundFilters(QueueFilters):
     max_amount: Decimal | None = None
     intercept: bool = False
     writeback_failed: bool = False  # the platform refused our write-back for good
+    # Refunds another case works (a return-and-refund's return case): "work" leaves
+    # them out (the queue's default: they are not work here), "only" lists just
+    # them, "any" both (the API's default, and the failed write-backs tile).
+    linked: str = "any"
+
+
+LINKED_CHOICES = ("work", "only", "any")
 
 
 @dataclass
@@ -43,6 +53,8 @@ class QueueRow:
     order: Order | None
     buyer: str
     verdict: Assessment | None
+    worked_in: ResolvedCase | None = None  # the case that works it, when not this queue
+    bulk: bool = False  # the reader may tick it for the bulk approval
 
     @property
     def rule(self) -> Assessment | None:
@@ -55,10 +67,33 @@ class QueueRow:
         return self.order.customer if self.order else None
 
 
-RefundPage = DuePage[QueueRow]
+@dataclass
+class RefundPage(DuePage[QueueRow]):
+    linked: int = 0  # refunds the filters match that other cases work, left out
 
 
-async def search(filters: RefundFilters, *, per_page: int = PAGE_SIZE) -> RefundPage:
+async def search(
+    filters: RefundFilters, *, per_page: int = PAGE_SIZE, reader: User | None = None
+) -> RefundPage:
+    """One page of the queue; ``reader`` is who reads it (whose cap ticks the rows)."""
+    query = _query(filters)
+    if filters.linked == "work":
+        query, left_out = query.filter(links.worked_here()), query.filter(links.linked())
+    elif filters.linked == "only":
+        query, left_out = query.filter(links.linked()), None
+    else:
+        left_out = None
+    found = await due_first(query, page=filters.page, per_page=per_page)
+    return RefundPage(
+        await _rows(found.rows, reader),
+        found.total,
+        found.page,
+        found.pages,
+        linked=await left_out.count() if left_out is not None else 0,
+    )
+
+
+def _query(filters: RefundFilters) -> QuerySet[Refund]:
     query = narrow(Refund.all(), filters, open_statuses=OPEN_STATUSES)
     if filters.min_amount is not None:
         query = query.filter(requested_amount__gte=filters.min_amount)
@@ -68,11 +103,10 @@ async def search(filters: RefundFilters, *, per_page: int = PAGE_SIZE) -> Refund
         query = query.filter(intercept_parcel=True)
     if filters.writeback_failed:
         query = query.filter(writeback__status=OutboxStatus.FAILED)
-    found = await due_first(query, page=filters.page, per_page=per_page)
-    return found.with_rows(await _rows(found.rows))
+    return query
 
 
-async def _rows(refunds: list[Refund]) -> list[QueueRow]:
+async def _rows(refunds: list[Refund], reader: User | None) -> list[QueueRow]:
     orders = await orders_service.orders_with_buyers(r.order_id for r in refunds)
     rules = {sid: await service.rules_for(sid) for sid in {r.store_id for r in refunds}}
     rows = []
@@ -87,12 +121,23 @@ async def _rows(refunds: list[Refund]) -> list[QueueRow]:
                 reason=refund.reason,
                 shipped=bool(order and order.shipped_at),
             )
+        limit = (
+            approval_limit(rules[refund.store_id], reader.role, ad_hoc=refund.kind in AD_HOC_KINDS)
+            if reader is not None
+            else None
+        )
         rows.append(
             QueueRow(
                 refund=refund,
                 order=order,
                 buyer=order.customer.nick if order else "",
                 verdict=verdict,
+                worked_in=await links.working_case(refund),
+                bulk=reader is not None
+                and service.bulk_refusal(
+                    refund, verdict.verdict if verdict else None, reader, limit
+                )
+                is None,
             )
         )
     return rows
@@ -121,6 +166,7 @@ class RefundContext:
     events: list[AuditEvent]
     evidence: list[RefundEvidence] = field(default_factory=list)
     actors: dict[int, User] = field(default_factory=dict)
+    worked_in: ResolvedCase | None = None  # the case that decides it (its return case)
 
     @property
     def rule(self) -> Assessment | None:
@@ -179,4 +225,5 @@ async def context(refund_id: int) -> RefundContext:
         events=events,
         evidence=await RefundEvidence.filter(refund_id=refund.id).order_by("added_at", "id"),
         actors=actors,
+        worked_in=await links.working_case(refund),
     )

@@ -26,7 +26,14 @@ from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 from aftersales.orders.models import Order
 from aftersales.refunds import charts, evidence, export, queue, report, service
-from aftersales.refunds.models import AD_HOC_KINDS, EvidenceKind, Refund, RefundKind, RefundStatus
+from aftersales.refunds.models import (
+    AD_HOC_KINDS,
+    OPEN_STATUSES,
+    EvidenceKind,
+    Refund,
+    RefundKind,
+    RefundStatus,
+)
 from aftersales.refunds.rules import Rules, Verdict, summary
 
 
@@ -47,19 +54,27 @@ def _filters(request: Request) -> queue.RefundFilters:
         max_amount=maximum,
         intercept=q.get("intercept") == "1",
         writeback_failed=q.get("writeback") == "failed",
+        # The queue is the work to do here: a refund its return case works is
+        # counted beside it and listed on asking (``linked=only`` or ``any``).
+        linked=q.get("linked") if q.get("linked") in queue.LINKED_CHOICES else "work",
     )
 
 
 async def refund_queue(request: Request) -> Response:
     filters = _filters(request)
+    result = await queue.search(filters, reader=current_user(request))
     return await case_routes.queue_page(
         request,
         "refunds/queue.html",
-        result=await queue.search(filters),
+        result=result,
         filters=filters,
         statuses=list(RefundStatus),
         kinds=list(RefundKind),
         eligible=Verdict.AUTO_APPROVE,
+        open_statuses=OPEN_STATUSES,
+        **await case_routes.assign_choices(
+            current_user(request), [row.refund.assignee_id for row in result.rows]
+        ),
     )
 
 
@@ -77,8 +92,10 @@ async def refund_detail(request: Request) -> Response:
             "decision": decision,
             "reasons": LABELS,
             "phrases": await phrases.for_case(current_user(request), ctx.refund.ref),
+            "open_statuses": OPEN_STATUSES,
             **case_routes.buyer_contact(request, ctx.customer),
             **await case_routes.buyer_context(request, [ctx.customer]),
+            **await case_routes.assign_choices(current_user(request), [ctx.refund.assignee_id]),
         },
     )
 
@@ -189,13 +206,17 @@ async def evidence_zip(request: Request) -> Response:
     )
 
 
-refund_assign = case_routes.take(
-    Refund.case_type, service.assign, param="refund_id", done=N_("The refund is yours.")
+refund_assign = case_routes.assign(
+    Refund.case_type, service.assign, param="refund_id", taken=N_("The refund is yours.")
 )
 
 
 async def bulk_approve(request: Request) -> Response:
-    """Approve the ticked rows the rules call eligible; each is decided on its own."""
+    """Approve the ticked rows; each is checked again and decided on its own.
+
+    A row the page would not have ticked (a forged or stale post) is refused
+    by name with its reason; the others land.
+    """
     form = await request.form()
     ids = [int(v) for v in form.getlist("refund") if isinstance(v, str) and number_or_none(v)]
     outcome = await service.bulk_approve(ids, actor=current_user(request))
@@ -203,7 +224,9 @@ async def bulk_approve(request: Request) -> Response:
         "approved": outcome.approved,
         "skipped": len(outcome.skipped),
     }
-    flash(request, message, "alert" if outcome.skipped else "info")
+    # One flash per page: the count, then each refused row by name and why.
+    flash(request, " ".join([message, *(why for _, why in outcome.skipped)]),
+          "alert" if outcome.skipped else "info")  # fmt: skip
     return RedirectResponse(request.headers.get("referer") or "/refunds/", status_code=303)
 
 

@@ -23,19 +23,21 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, cases, clock, outbox, referrals
-from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound
+from aftersales.core.cases import CaseRef
+from aftersales.core.errors import AfterSalesError, InvalidInput, Msgid, NotFound, render
 from aftersales.core.i18n import N_
 from aftersales.core.models import OutboxMessage, Referral, Store, User
 from aftersales.core.money import parse_amount
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem
 from aftersales.orders.sync import capabilities_of
-from aftersales.refunds import ledger, states
+from aftersales.refunds import ledger, links, states
 from aftersales.refunds.errors import (
     REFUND_OVER_CAP,
     AmountExceedsRefundable,
     AmountExceedsRequested,
     NeedsSupervisor,
+    NotForBulk,
     OrderNotSynced,
     PlatformCannotStart,
     WritebackNotFailed,
@@ -220,10 +222,12 @@ async def approve(
     expected_version: int | None = None,
     idempotency_key: str | None = None,
     rule: str = "",
+    case: CaseRef | None = None,
 ) -> Decision:
     """Approve (all or part of) a request; the platform hears of it through the outbox.
 
-    ``actor=None`` is the auto-approval rule, which passes ``rule``.
+    ``actor=None`` is the auto-approval rule, which passes ``rule``. A refund
+    another case works (``links``) is approved only on behalf of that ``case``.
     """
     async with in_transaction() as conn:
         refund, repeated = await _load_for_decision(refund_id, conn, idempotency_key)
@@ -232,6 +236,7 @@ async def approve(
             return Decision(refund, writeback, repeated=True)
         _undecided(refund, {RefundStatus.REQUESTED})
         cases.check_version(refund, expected_version)
+        await links.check_free(refund, case=case)
         return await _approve_checked(
             refund,
             actor=actor,
@@ -501,8 +506,12 @@ async def reject(
     reason: str,
     expected_version: int | None = None,
     idempotency_key: str | None = None,
+    case: CaseRef | None = None,
 ) -> Decision:
-    """Refuse a request with a reason the buyer (and an arbitrator) will read."""
+    """Refuse a request with a reason the buyer (and an arbitrator) will read.
+
+    A refund another case works is refused only on behalf of that ``case``.
+    """
     reason = cases.refusal_reason(
         reason,
         short=InvalidInput(
@@ -522,6 +531,7 @@ async def reject(
             return Decision(refund, writeback, repeated=True)
         _undecided(refund, {RefundStatus.REQUESTED})
         cases.check_version(refund, expected_version)
+        await links.check_free(refund, case=case)
         return await _decide(
             refund,
             RefundStatus.REJECTED,
@@ -682,47 +692,103 @@ async def refer(
     async with in_transaction() as conn:
         refund, _ = await _load_for_decision(refund_id, conn, None)
         _undecided(refund, {RefundStatus.REQUESTED})
+        await links.check_free(refund)  # its return case is sent instead
         cases.check_version(refund, expected_version)
         return await referrals.send(
             refund, actor=actor, note=note, amount=refund.requested_amount, conn=conn
         )
 
 
-async def assign(refund_id: int, user: User, *, expected_version: int | None = None) -> None:
-    """An agent takes a refund; the queue's "mine" filter and the handover read it."""
+async def assign(
+    refund_id: int,
+    user: User,
+    *,
+    expected_version: int | None = None,
+    actor: User | None = None,
+) -> None:
+    """``user`` takes the refund, or a manager (``actor``) gives it to them.
+
+    The queue's "mine" filter and the handover read it. Refused on a refund
+    that is over, and on one its return case works (take that case instead).
+    """
     await cases.assign(
-        Refund, refund_id, user, event="refund.assigned", expected_version=expected_version
+        Refund,
+        refund_id,
+        user,
+        event="refund.assigned" if actor is None or actor.id == user.id else "refund.given",
+        expected_version=expected_version,
+        actor=actor,
+        open_statuses=OPEN_STATUSES,
+        check=links.check_free,
     )
 
 
 @dataclass
 class BulkOutcome:
     approved: int = 0
-    skipped: list[tuple[int, str]] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (refund id, message)
+
+
+# Why a ticked row is not for the bulk approval, each a msgid the refusal names.
+NOT_OPEN = N_("it is no longer waiting for a decision")
+LINKED = N_("it is worked in its return case")
+NOT_ELIGIBLE = N_("the rules leave it to a person")
+OVER_CAP = N_("it is above your cap")
+SOMEONE_ELSES = N_("a colleague has taken it")
+
+
+def bulk_refusal(
+    refund: Refund, verdict: Verdict | None, actor: User, limit: Decimal | None
+) -> str | None:
+    """Why ``refund`` may not be approved in bulk by ``actor`` (a msgid), None when it may.
+
+    The queue ticks only rows this passes, and the bulk approval asks it
+    again for each posted id, so a forged or stale post decides nothing
+    more than the page offered: a request still open, worked here (not in a
+    return case), that the store's rules would approve by themselves
+    (``assess``), within the actor's cap, and free or the actor's own.
+    """
+    if refund.status is not RefundStatus.REQUESTED:
+        return NOT_OPEN
+    if links.is_linked(refund):
+        return LINKED
+    if verdict is not Verdict.AUTO_APPROVE:
+        return NOT_ELIGIBLE
+    if limit is not None and refund.requested_amount > limit:
+        return OVER_CAP
+    if refund.assignee_id not in (None, actor.id):
+        return SOMEONE_ELSES
+    return None
 
 
 async def bulk_approve(refund_ids: list[int], *, actor: User) -> BulkOutcome:
-    """Approve each ticked refund the rules call eligible, each in its own transaction.
+    """Approve each ticked refund ``bulk_refusal`` lets through, each in its own transaction.
 
-    One refund failing a check (decided meanwhile, over the remainder, over
-    the agent's limit) is skipped with its reason; the others still land.
+    A refund failing a check (decided meanwhile, worked in its return case,
+    over the remainder, over the agent's limit, a colleague's) is skipped with
+    a message naming it and why; the others still land.
     """
     outcome = BulkOutcome()
     for refund_id in refund_ids:
         refund = await Refund.get_or_none(id=refund_id)
         if refund is None:
-            outcome.skipped.append((refund_id, "not found"))
+            outcome.skipped.append(
+                (refund_id, render(N_("No refund with id %(id)s."), {"id": refund_id}))
+            )
             continue
         order = await Order.get_or_none(id=refund.order_id) if refund.order_id else None
+        rules = await rules_for(refund.store_id)
         verdict = assess(
-            await rules_for(refund.store_id),
+            rules,
             kind=refund.kind,
             amount=refund.requested_amount,
             reason=refund.reason,
             shipped=bool(order and order.shipped_at),
         )
-        if verdict.verdict is not Verdict.AUTO_APPROVE:
-            outcome.skipped.append((refund_id, verdict.rule))
+        limit = approval_limit(rules, actor.role, ad_hoc=refund.kind in AD_HOC_KINDS)
+        why = bulk_refusal(refund, verdict.verdict, actor, limit)
+        if why is not None:
+            outcome.skipped.append((refund_id, NotForBulk(refund, why=why).message))
             continue
         try:
             await approve(
@@ -871,15 +937,17 @@ class Counts:
 async def counts() -> Counts:
     """The home tiles' numbers, each selected as the queue selects the tile's link.
 
-    ``?due=soon`` and ``?due=overdue`` list open refunds, ``?writeback=failed&status=any``
-    every refund whose write-back failed (a refusal the platform never heard too).
+    ``?due=soon`` and ``?due=overdue`` list open refunds worked here (one its
+    return case works counts on the returns tiles, not twice),
+    ``?writeback=failed&status=any&linked=any`` every refund whose write-back
+    failed (a refusal the platform never heard too, linked or not: only this
+    page retries it).
     """
-    due = await cases.due_counts(Refund, OPEN_STATUSES)
+    now = clock.now()
+    work = Refund.filter(status__in=list(OPEN_STATUSES)).filter(links.worked_here())
     return Counts(
-        due_soon=due.due_soon,
-        overdue=due.overdue,
+        due_soon=await work.filter(**cases.due_soon_filter(now)).count(),
+        overdue=await work.filter(due_at__lt=now).count(),
         writeback_failed=await Refund.filter(writeback__status=outbox.OutboxStatus.FAILED).count(),
-        intercepts=await Refund.filter(
-            intercept_parcel=True, status__in=list(OPEN_STATUSES)
-        ).count(),
+        intercepts=await work.filter(intercept_parcel=True).count(),
     )

@@ -34,7 +34,7 @@ from aftersales.returns import (
     service,
     settlement,
 )
-from aftersales.returns.models import OPEN_STATUSES, ReturnCase, ReturnStatus
+from aftersales.returns.models import OPEN_STATUSES, RUNNING_STATUSES, ReturnCase, ReturnStatus
 from aftersales.returns.routes import routes
 
 
@@ -134,9 +134,11 @@ async def order_events(order_id: int) -> list[TimelineEvent]:
 async def order_badges(order_ids: Sequence[int]) -> dict[int, list[Badge]]:
     """The orders-list mark "return open" on each listed order with an open return or exchange.
 
-    One query for the page's orders (see ``Registry.order_badges``).
+    One query for the page's orders (see ``Registry.order_badges``). A case
+    still waiting for its money is open too: its refund is worked here and shows
+    no badge of its own (``Refund.worked_in``), so this is the order's one mark.
     """
-    found = await ReturnCase.filter(order_id__in=order_ids, status__in=OPEN_STATUSES).only(
+    found = await ReturnCase.filter(order_id__in=order_ids, status__in=RUNNING_STATUSES).only(
         "id", "order_id", "kind"
     )
     badges: dict[int, list[Badge]] = {}

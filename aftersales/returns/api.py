@@ -358,6 +358,13 @@ close = case_api.action("case_id", _close, _answer)
 cancel = case_api.action("case_id", _cancel, _answer)
 
 
+async def _assigned(case_id: int) -> Response:
+    return JSONResponse(await _full(case_id))
+
+
+assign = case_api.assign("case_id", service.assign, _assigned)
+
+
 async def policy_check(request: Request) -> Response:
     """Would this item of this order come back, for this reason, today? And why."""
     q = request.query_params
@@ -461,6 +468,7 @@ STEP_BODIES: dict[str, dict[str, Any]] = {
     "ship-replacement": {"carrier": TEXT, "tracking_no": TEXT, "note": TEXT},
     "close": {"note": TEXT},
     "cancel": {"note": TEXT},
+    "assign": {"assignee": {"type": "integer", "minimum": 1}},
 }
 
 
@@ -565,4 +573,5 @@ api_routes = [
     _step("ship-replacement", ship_replacement, "Ship an exchange's replacement"),
     _step("close", close, "Close a settled case (note)"),
     _step("cancel", cancel, "Cancel before receipt (note)"),
+    _step("assign", assign, "Take the case, or give it to a colleague (assignee: a user id)"),
 ]

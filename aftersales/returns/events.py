@@ -31,6 +31,7 @@ EVENTS: dict[str, str] = {
     "return.platform_changed": N_("Changed on the platform"),
     "return.platform_agreed": N_("The platform has the approval"),
     "return.assigned": N_("Taken by an agent"),
+    "return.given": N_("Given to a colleague"),
     "return.tracking_refused": N_("Tracking number from the platform refused"),
     "return.photo_added": N_("Photo added"),
     "return.policy_changed": N_("Return policy changed"),

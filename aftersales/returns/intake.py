@@ -110,6 +110,7 @@ async def _take(
                 refund_id=refund.id if refund else None,
             )
         )
+        await service.link_refund(await ReturnCase.get(id=case.id).using_db(conn), conn)
     await _reconcile(case, record, order, conn)
 
 
@@ -194,6 +195,7 @@ async def _receive(
         unit_price=record.requested_amount,
         using_db=conn,
     )
+    await service.link_refund(case, conn)
     return case
 
 

@@ -44,6 +44,10 @@ OPEN_STATUSES = frozenset(
         ReturnStatus.INSPECTED,
     }
 )
+# Not over yet: the open statuses and those waiting for the money or the replacement to
+# land. A case in these works its refund (``Refund.worked_in``), marks its order in
+# the orders list and may be taken or handed to a colleague.
+RUNNING_STATUSES = OPEN_STATUSES | {ReturnStatus.REFUND_TRIGGERED, ReturnStatus.REPLACEMENT_SHIPPED}
 # The goods are on their way to us: the seller's confirm-receipt timer runs.
 INBOUND_STATUSES = frozenset({ReturnStatus.IN_TRANSIT, ReturnStatus.DELIVERED})
 

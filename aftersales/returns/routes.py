@@ -30,6 +30,7 @@ from aftersales.returns import parcels, photos, policy_summary, queue, service
 from aftersales.returns import report as returns_report
 from aftersales.returns.events import RETURN_CATEGORIES
 from aftersales.returns.models import (
+    RUNNING_STATUSES,
     InspectionResult,
     ReturnCase,
     ReturnStatus,
@@ -54,13 +55,18 @@ def _filters(request: Request) -> queue.ReturnFilters:
 
 async def return_queue(request: Request) -> Response:
     filters = _filters(request)
+    result = await queue.search(filters)
     return await case_routes.queue_page(
         request,
         "returns/queue.html",
-        result=await queue.search(filters),
+        result=result,
         filters=filters,
         statuses=list(ReturnStatus),
         kinds=list(ReturnKind),
+        open_statuses=RUNNING_STATUSES,
+        **await case_routes.assign_choices(
+            current_user(request), [row.case.assignee_id for row in result.rows]
+        ),
     )
 
 
@@ -82,6 +88,8 @@ async def return_detail(request: Request) -> Response:
             **await case_routes.buyer_context(request, [ctx.customer]),
             "scanned": request.query_params.get("scanned") == "1",
             "due_soon": cases.is_due_soon,
+            "open_statuses": RUNNING_STATUSES,
+            **await case_routes.assign_choices(current_user(request), [ctx.case.assignee_id]),
         },
     )
 
@@ -283,8 +291,8 @@ async def cancel(request: Request) -> Response:
     )
 
 
-assign = case_routes.take(
-    ReturnCase.case_type, service.assign, param="case_id", done=N_("The case is yours.")
+assign = case_routes.assign(
+    ReturnCase.case_type, service.assign, param="case_id", taken=N_("The case is yours.")
 )
 
 

@@ -33,6 +33,7 @@ from aftersales.core.money import parse_amount
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem, Shipment, ShipmentDirection
 from aftersales.orders.sync import capabilities_of
+from aftersales.refunds import links as refund_links
 from aftersales.refunds import service as refunds
 from aftersales.refunds.errors import status_label as refund_status_label
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
@@ -52,6 +53,7 @@ from aftersales.returns.errors import (
 from aftersales.returns.models import (
     INBOUND_STATUSES,
     OPEN_STATUSES,
+    RUNNING_STATUSES,
     InspectionResult,
     ReturnCase,
     ReturnLine,
@@ -289,6 +291,7 @@ async def open_case(
                 replacement_price=line.replacement_price,
                 using_db=tx,
             )
+        await link_refund(case, tx)
     return case
 
 
@@ -364,7 +367,7 @@ async def move(
     keys = dict(case.action_keys)
     if idempotency_key:
         keys[idempotency_key] = action
-    return await cases.move(
+    moved = await cases.move(
         case,
         status,
         conn=conn,
@@ -375,6 +378,24 @@ async def move(
         action_keys=keys,
         **changes,
     )
+    if case.refund_id != moved.refund_id and case.refund_id is not None:
+        await refund_links.release(case.refund_id, case.ref, conn)
+    await link_refund(moved, conn)
+    return moved
+
+
+async def link_refund(case: ReturnCase, conn: BaseDBAsyncClient) -> None:
+    """The case's refund is worked here while the case runs, and no longer once it ends.
+
+    Called wherever a case gets its refund or moves, so the refund queue and
+    its tiles never offer the same request as a second item to pick up.
+    """
+    if case.refund_id is None:
+        return
+    if case.status in RUNNING_STATUSES:
+        await refund_links.work_in(case.refund_id, case.ref, conn)
+    else:
+        await refund_links.release(case.refund_id, case.ref, conn)
 
 
 async def approve(
@@ -413,7 +434,9 @@ async def approve(
             if refund.status in FINISHED_REFUND:
                 raise RequestFinished(case, refund.status)
             if refund.status is RefundStatus.REQUESTED:
-                await refunds.approve(refund.id, actor=actor, note=note or f"Return to: {address}")
+                await refunds.approve(
+                    refund.id, actor=actor, note=note or f"Return to: {address}", case=case.ref
+                )
                 status = ReturnStatus.APPROVED
             elif case.kind is ReturnKind.RETURN:
                 # Agreed on the platform already: approving here is still agreeing to pay it.
@@ -567,7 +590,7 @@ async def reject(
         if case.refund_id is not None:
             refund = await Refund.get(id=case.refund_id).using_db(conn)
             if refund.status is RefundStatus.REQUESTED:
-                await refunds.reject(refund.id, actor=actor, reason=reason)
+                await refunds.reject(refund.id, actor=actor, reason=reason, case=case.ref)
         return await move(
             case,
             ReturnStatus.REJECTED,
@@ -1066,10 +1089,26 @@ async def cancel(
         )
 
 
-async def assign(case_id: int, user: User, *, expected_version: int | None = None) -> None:
-    """An agent takes a case; guarded like every change, so two takes leave one assignee."""
+async def assign(
+    case_id: int,
+    user: User,
+    *,
+    expected_version: int | None = None,
+    actor: User | None = None,
+) -> None:
+    """``user`` takes a case, or a manager (``actor``) gives it to them.
+
+    Guarded like every change, so two takes leave one assignee; a case that
+    is over (closed, cancelled, refused) is not taken.
+    """
     await cases.assign(
-        ReturnCase, case_id, user, event="return.assigned", expected_version=expected_version
+        ReturnCase,
+        case_id,
+        user,
+        event="return.assigned" if actor is None or actor.id == user.id else "return.given",
+        expected_version=expected_version,
+        actor=actor,
+        open_statuses=RUNNING_STATUSES,
     )
 
 

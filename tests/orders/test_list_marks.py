@@ -41,8 +41,10 @@ async def test_an_order_with_an_open_refund_or_return_links_to_it(
     row = _row(page, order)
     assert f'<a class="badge warn" href="/returns/{case.id}">Return open</a>' in row
 
-    refund = await Refund.filter(status__in=OPEN_REFUNDS).order_by("id").first()
-    assert refund is not None, "the demo shop has an open refund"
+    refund = (
+        await Refund.filter(status__in=OPEN_REFUNDS, worked_in__isnull=True).order_by("id").first()
+    )
+    assert refund is not None, "the demo shop has an open refund worked on its own"
     refunded = await Order.get(id=refund.order_id)
     page = (await client.get("/orders/", params={"q": refunded.platform_order_id})).text
     assert f'href="/refunds/{refund.id}">Refund open</a>' in _row(page, refunded)
@@ -70,7 +72,10 @@ async def test_the_page_badges_every_listed_order_with_an_open_refund(
     await sign_in(client, "agent")
     page = (await client.get("/orders/")).text
     listed = [int(i) for i in re.findall(r'<a href="/orders/(\d+)">', page)]
-    open_refunds = await Refund.filter(order_id__in=listed, status__in=OPEN_REFUNDS)
+    # A refund its return case works is marked by that case (tests/returns/test_one_work_item).
+    open_refunds = await Refund.filter(
+        order_id__in=listed, status__in=OPEN_REFUNDS, worked_in__isnull=True
+    )
     linked = {int(i) for i in re.findall(r'class="badge warn" href="/refunds/(\d+)"', page)}
     assert linked == {r.id for r in open_refunds}
 

@@ -291,21 +291,31 @@ async def test_inspection_refunds_what_was_accepted_not_what_was_asked(
     )
 
 
-async def test_a_return_decided_on_the_refund_page_moves_its_case_too(
+async def test_a_return_and_refund_is_decided_in_its_case_not_on_the_refund_page(
     settings: Settings,
 ) -> None:
+    """One request, one work item: the refund page cannot race the return case."""
     from aftersales.refunds import service as refunds
+    from aftersales.refunds.errors import WorkedInCase
 
     await synced_shop()
     agent = await create_user(role=Role.SUPERVISOR)
     agreed, refused = await ReturnCase.filter(
         kind=ReturnKind.RETURN, status=ReturnStatus.REQUESTED, refund_id__not_isnull=True
     ).limit(2)
-    await refunds.approve(agreed.refund_id, actor=agent)
-    await refunds.reject(refused.refund_id, actor=agent, reason="已超过七天无理由退货期限")
+    with pytest.raises(WorkedInCase):
+        await refunds.approve(agreed.refund_id, actor=agent)
+    with pytest.raises(WorkedInCase):
+        await refunds.reject(refused.refund_id, actor=agent, reason="已超过七天无理由退货期限")
+    assert (await Refund.get(id=agreed.refund_id)).status is RefundStatus.REQUESTED
+    # The case decides, and the refund with it.
+    await service.approve(agreed.id, actor=agent, return_address="上海市浦东新区 仓库 1 号")
+    await service.reject(refused.id, actor=agent, reason="已超过七天无理由退货期限")
+    assert (await Refund.get(id=agreed.refund_id)).status is RefundStatus.APPROVED
+    assert (await Refund.get(id=refused.refund_id)).status is RefundStatus.REJECTED
     await deliver_all(settings)
     outcome = await deadlines.sweep()
-    assert outcome.approved_on_platform == 2
+    assert outcome.approved_on_platform == 1
     agreed = await ReturnCase.get(id=agreed.id)
     assert agreed.status is ReturnStatus.AWAITING_SHIPMENT and agreed.buyer_ship_by is not None
     assert (await ReturnCase.get(id=refused.id)).status is ReturnStatus.REJECTED
