@@ -302,6 +302,39 @@ async def set_display_name(user_id: int, name: str, *, actor: User | None) -> Us
     return user
 
 
+async def set_profile(user_id: int, role: Role, name: str, *, actor: User | None) -> User:
+    """An admin's profile form: role and display name, both or neither.
+
+    One transaction, so a refusal of the role (the last active admin) leaves
+    the name as it was too; each change that happens gets its own audit event.
+    """
+    require_admin(actor)
+    user = await get_user(user_id)
+    name = clean_display_name(name)
+    async with in_transaction() as conn:
+        if user.role is not role:
+            await _keep_an_admin(user, conn)
+            await _change_user(
+                user,
+                "user.role_changed",
+                actor,
+                conn,
+                data={"from": user.role.value, "to": role.value},
+                role=role,
+            )
+        if user.display_name != name:
+            await _change_user(
+                user,
+                "user.display_name_changed",
+                actor,
+                conn,
+                data={"from": user.display_name, "to": name},
+                display_name=name,
+            )
+    await user.refresh_from_db()
+    return user
+
+
 async def activate_user(user_id: int, *, actor: User | None) -> User:
     """Let a deactivated user sign in again with their old password; their tokens work again."""
     require_admin(actor)

@@ -244,11 +244,9 @@ async def user_profile(request: Request) -> Response:
     actor = current_user(request)
 
     async def change() -> None:
-        # Both checked before either is written, so a refusal changes nothing.
         role = accounts.parse_role(str(form.get("role", "")))
-        name = accounts.clean_display_name(str(form.get("display_name", "")))
-        await accounts.set_role(user_id, role, actor=actor)
-        await accounts.set_display_name(user_id, name, actor=actor)
+        name = str(form.get("display_name", ""))
+        await accounts.set_profile(user_id, role, name, actor=actor)
 
     return await _user_action(request, change(), _("Saved."))
 

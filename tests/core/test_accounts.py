@@ -437,10 +437,15 @@ async def test_an_admin_sets_role_and_display_name_audited(client: httpx.AsyncCl
 async def test_the_last_active_admin_keeps_the_role(client: httpx.AsyncClient) -> None:
     admin = await signed_in_admin(client)
     refused = await post(
-        client, f"/users/{admin.id}/profile", {"display_name": "", "role": "agent"}, headers=ZH
+        client,
+        f"/users/{admin.id}/profile",
+        {"display_name": "新名字", "role": "agent"},
+        headers=ZH,
     )
     assert refused.status_code == 409
-    assert (await User.get(id=admin.id)).role is Role.ADMIN
+    kept = await User.get(id=admin.id)
+    assert kept.role is Role.ADMIN and kept.display_name != "新名字"  # neither is written
+    assert not await AuditEvent.exists(action="user.display_name_changed")
     assert not await AuditEvent.exists(action="user.role_changed")
     second = await create_user(username="second", role=Role.ADMIN)
     done = await post(client, f"/users/{second.id}/profile", {"role": "owner"})
