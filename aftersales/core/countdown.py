@@ -29,6 +29,7 @@ class Countdown:
     level: str  # "alert" | "warn" | "notice" | "plain"
     iso: str  # the due time, for data-due
     far: bool  # the text is a date, not a count
+    day_end: str = ""  # the store's next local midnight, for data-day-end ("today" colour)
 
 
 def span(minutes: int) -> str:
@@ -71,18 +72,20 @@ def countdown(due: datetime | None, now: datetime, zone: ZoneInfo) -> Countdown 
         return None
     iso = due.isoformat()
     left = (due - now).total_seconds()
+    day_end = shifts.end_of_day(now, zone)
     if left < 0:
         return Countdown(
-            _("%(time)s overdue") % {"time": span(int(-left // 60))}, "alert", iso, False
+            _("%(time)s overdue") % {"time": span(int(-left // 60))},
+            "alert",
+            iso,
+            False,
+            day_end.isoformat(),
         )
-    level = (
-        "warn"
-        if due < now + DUE_SOON
-        else "notice"
-        if due < shifts.end_of_day(now, zone)
-        else "plain"
-    )
+    level = "warn" if due < now + DUE_SOON else "notice" if due < day_end else "plain"
     if due - now >= FAR:
-        return Countdown(due.astimezone(zone).strftime("%Y-%m-%d %H:%M"), level, iso, True)
+        return Countdown(
+            due.astimezone(zone).strftime("%Y-%m-%d %H:%M"), level, iso, True, day_end.isoformat()
+        )
     # Round up: a case with 30 seconds left still has "1 min", never "0 min left".
-    return Countdown(_("%(time)s left") % {"time": span(math.ceil(left / 60))}, level, iso, False)
+    text = _("%(time)s left") % {"time": span(math.ceil(left / 60))}
+    return Countdown(text, level, iso, False, day_end.isoformat())

@@ -5,7 +5,8 @@
 // time left to a deadline; the server wrote it when the page was made, and this keeps
 // it true every minute. "data-now" is the server's clock, so the browser's clock (or a
 // test's travelled one) never disagrees with the page; the words come from the page
-// in the reader's language. The "today" colour needs the store's zone and stays as rendered.
+// in the reader's language. "data-day-end" is the store's next local midnight, so a
+// deadline becomes "today" (the notice colour) when the store's day turns, not at reload.
 // A page that loads this script twice still ticks once.
 if (!window.tickCountdowns) {
   const loadedAt = Date.now();
@@ -28,14 +29,21 @@ if (!window.tickCountdowns) {
     for (const span of document.querySelectorAll(".countdown[data-due][data-now][data-words]")) {
       const words = JSON.parse(span.dataset.words);
       const now = Date.parse(span.dataset.now) + (Date.now() - loadedAt);
-      const left = (Date.parse(span.dataset.due) - now) / 1000;
+      const due = Date.parse(span.dataset.due);
+      const left = (due - now) / 1000;
       if (left < 0) {
         span.textContent = words.overdue.replace("{t}", duration(Math.floor(-left / 60), words));
         span.className = "countdown alert";
       } else {
         span.textContent = words.left.replace("{t}", duration(Math.ceil(left / 60), words));
+        let dayEnd = Date.parse(span.dataset.dayEnd || "");
+        while (dayEnd && dayEnd <= now) {
+          dayEnd += 86400000; // the next local midnight (a day-saving shift is an hour off)
+        }
         if (left < 2 * 3600) {
           span.className = "countdown warn";
+        } else if (dayEnd && due < dayEnd) {
+          span.className = "countdown notice";
         }
       }
     }

@@ -34,4 +34,25 @@ async def test_the_queue_countdown_is_there_without_script_and_ticks_with_it(
     )
     await expect(first).to_have_text("已超时 3 天")
     await expect(first).to_have_class("countdown alert")
+    # A deadline tomorrow morning turns "today" (the notice colour) once the store's
+    # midnight passes on the page, without a reload.
+    await first.evaluate(
+        """span => {
+          const midnight = Date.parse("2026-12-02T16:00:00Z");  // 00:00 in Shanghai
+          span.dataset.dayEnd = new Date(midnight).toISOString();
+          span.dataset.due = new Date(midnight + 10 * 3600000).toISOString();
+          span.dataset.now = new Date(midnight - 3600000).toISOString();
+          span.className = "countdown plain";
+          tickCountdowns();
+        }"""
+    )
+    await expect(first).to_have_class("countdown plain")
+    await first.evaluate(
+        """span => {
+          span.dataset.now = new Date(Date.parse(span.dataset.dayEnd) + 60000).toISOString();
+          tickCountdowns();
+        }"""
+    )
+    await expect(first).to_have_class("countdown notice")
+    await expect(first).to_have_text("剩 9 小时 59 分")
     await context.close()
