@@ -137,6 +137,19 @@ async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
     await db.close_db()
     print("Database schema is up to date.")
 
+    # Every deploy runs this, so an upgraded desk gets the team quick replies a newer
+    # desk ships (its refusal forms offer them) without a separate step.
+    async def seed_phrases() -> None:
+        from aftersales.core import phrases
+        from aftersales.core.modules import Registry, install
+
+        install(Registry.build(settings))
+        added = await phrases.seed()
+        if added:
+            print(f"Added {added} team quick replies")
+
+    await _with_db(settings, seed_phrases)
+
 
 async def cmd_init(settings: Settings, args: argparse.Namespace) -> None:
     from aftersales.core import service
@@ -149,17 +162,6 @@ async def cmd_init(settings: Settings, args: argparse.Namespace) -> None:
         os.chmod(settings.data_dir, DATA_DIR_MODE)
         print(f"Made {settings.data_dir} readable by this user only (was {mode:o})")
     await cmd_migrate(settings, args)
-
-    async def seed_phrases() -> None:
-        from aftersales.core import phrases
-        from aftersales.core.modules import Registry, install
-
-        install(Registry.build(settings))
-        added = await phrases.seed()
-        if added:
-            print(f"Added {added} team quick replies")
-
-    await _with_db(settings, seed_phrases)
 
     async def create_admin() -> None:
         if args.admin_user is None and await User.filter(role=Role.ADMIN).exists():

@@ -714,6 +714,10 @@ def timer(store: Store, name: str) -> int:
 # -- references --------------------------------------------------------------------------------
 
 
+MAX_CASE_ID = 2**31 - 1
+"""The largest row id (``api.MAX_ID``): a reference past it names no case."""
+
+
 @dataclass(frozen=True)
 class CaseRef:
     """A stable name for one case, ``refunds:refund:12``, kept in handovers and promises."""
@@ -729,8 +733,14 @@ class CaseRef:
     def parse(cls, text: str) -> Self:
         module, sep, rest = text.partition(":")
         kind, sep2, ident = rest.partition(":")
-        if not (sep and sep2 and module and kind and ident.isdigit()):
-            raise InvalidInput(N_("%(ref)s is not a case reference."), ref=text)
+        # ASCII digits only ("²" is a digit to str.isdigit but not to int), and no more
+        # of them than a row id has: a 5,000-digit id is bad input, not a crash.
+        if (
+            not (sep and sep2 and module and kind and ident.isascii() and ident.isdigit())
+            or len(ident) > len(str(MAX_CASE_ID))
+            or int(ident) > MAX_CASE_ID
+        ):
+            raise InvalidInput(N_("%(ref)s is not a case reference."), ref=text[:80])
         return cls(module, kind, int(ident))
 
 

@@ -28,6 +28,7 @@ from functools import cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
@@ -498,14 +499,18 @@ async def seed(extra: Iterable[SeedPhrase] = ()) -> int:
         if item.key in existing:
             continue
         existing.add(item.key)
-        await Phrase.create(
-            title=item.title,
-            body=item.body,
-            category=item.category,
-            language=item.language,
-            assumes=dict(item.assumes),
-            seed_key=item.key,
-        )
+        try:
+            async with in_transaction():  # a savepoint: the race below costs this row only
+                await Phrase.create(
+                    title=item.title,
+                    body=item.body,
+                    category=item.category,
+                    language=item.language,
+                    assumes=dict(item.assumes),
+                    seed_key=item.key,
+                )
+        except IntegrityError:
+            continue  # another node deploying at the same moment added it first
         added += 1
     return added
 

@@ -203,6 +203,9 @@ async def test_the_api_lists_creates_and_renders(client: httpx.AsyncClient, app)
 
     for bad, status in [
         ({"case": "refunds:refund:99999999999999999999"}, 400),
+        ({"case": "refunds:refund:" + "9" * 5000}, 400),  # past int()'s digit limit
+        ({"case": "refunds:refund:²"}, 400),  # a digit to str.isdigit, not to int()
+        ({"case": "refunds:refund:2147483648"}, 400),
         ({"case": "nonsense"}, 400),
         ({"case": 12}, 400),
         ({}, 400),
