@@ -55,7 +55,9 @@ async def test_the_refund_queue_shows_the_buyers_chips_in_chinese_on_a_phone(
     await page.screenshot(path=SCREENSHOTS / "buyer_card_refund_390.png")
 
     await page.set_viewport_size(DESKTOP)
-    await page.goto(demo_desk.url + "/refunds/")
+    # The demo's tagged buyers with open requests return their goods: their refunds are
+    # worked in the return cases, listed here on asking.
+    await page.goto(demo_desk.url + "/refunds/?linked=any")
     await expect(page.locator("table.refunds .chip").first).to_be_visible()
     await page.screenshot(path=SCREENSHOTS / "buyer_tags_queue_1280.png")
     await context.close()
