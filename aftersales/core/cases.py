@@ -807,9 +807,10 @@ def case_model(ref: CaseRef) -> type[Case] | None:
     """
     models: list[type[Model]] = [m for app in Tortoise.apps.values() for m in app.values()]
     for model in models:
-        if issubclass(model, Case) and model.case_type.module == ref.module:
-            if model.case_type.kind == ref.kind:
-                return model
+        if not issubclass(model, Case):
+            continue
+        if (model.case_type.module, model.case_type.kind) == (ref.module, ref.kind):
+            return model
     return None
 
 
