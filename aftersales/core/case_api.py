@@ -13,16 +13,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from aftersales.core import api, cases
+from aftersales.core.api import json_money, json_time
 from aftersales.core.auth import current_user
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
-from aftersales.core.models import User
+from aftersales.core.models import Referral, User
 from aftersales.core.reasons import ReasonCode
 
 T = TypeVar("T")
@@ -114,6 +115,58 @@ def action(
 
     endpoint.__doc__ = call.__doc__  # the step's body, as its module documents it
     return endpoint
+
+
+def referral_json(r: Referral) -> dict[str, Any]:
+    """One referral as the API answers a send (``POST .../refer``), for any case type."""
+    return {
+        "id": r.id,
+        "case": f"{r.module}:{r.kind}:{r.case_id}",
+        "amount": json_money(r.amount) if r.amount is not None else None,
+        "currency": r.currency or None,
+        "note": r.note,
+        "from_user_id": r.from_user_id,
+        "to_role": r.to_role.value,
+        "sent_at": json_time(r.created_at),
+        "closed_at": json_time(r.closed_at),
+        "outcome": r.outcome or None,
+    }
+
+
+class Refer(Protocol):
+    """A module's ``refer`` service: send one of its cases to a supervisor."""
+
+    def __call__(
+        self, case_id: int, *, actor: User, note: str = "", expected_version: int | None = None
+    ) -> Awaitable[Referral]: ...
+
+
+def refer(param: str, service: Refer) -> Endpoint:
+    """``POST .../{id}/refer``: send the case to a supervisor with ``note``.
+
+    ``version`` is the case's as the client read it. The answer (201) is
+    the referral, with ``case_version``: sending moves the case's version,
+    so a client that decides next sends that one.
+    """
+
+    async def call(step: CaseAction) -> Referral:
+        note = step.body.get("note", "")
+        if not isinstance(note, str):
+            raise InvalidInput(
+                N_("%(name)s must be a string."), name="note", code="invalid_parameter"
+            )
+        return await service(
+            step.case_id, actor=step.actor, note=note, expected_version=step.version
+        )
+
+    async def answer(referral: Referral) -> Response:
+        model = cases.case_model(cases.CaseRef(referral.module, referral.kind, referral.case_id))
+        case = await model.get_or_none(id=referral.case_id) if model else None
+        body = referral_json(referral) | {"case_version": case.version if case else None}
+        return JSONResponse(body, status_code=201)
+
+    call.__doc__ = refer.__doc__
+    return action(param, call, answer)
 
 
 ASSIGN_BODY = {

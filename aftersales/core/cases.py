@@ -34,7 +34,7 @@ from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
 from zoneinfo import ZoneInfo
 
-from tortoise import fields
+from tortoise import Tortoise, fields
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.models import Model
@@ -255,6 +255,17 @@ async def _guarded_update(case: Case, conn: BaseDBAsyncClient, **changes: Any) -
     )
     if not moved:
         raise CaseConflict(case)
+
+
+async def bump(case: Case, conn: BaseDBAsyncClient) -> None:
+    """Move the case's ``version`` for a change that is not a move (a send to a supervisor).
+
+    Guarded like ``move()``: refused with ``CaseConflict`` when someone moved
+    the case since it was read, so a decision racing it gets a 409 too rather
+    than both going through. ``case.version`` is the new one afterwards.
+    """
+    await _guarded_update(case, conn)
+    case.version += 1
 
 
 async def move(
@@ -755,6 +766,7 @@ class ResolvedCase:
     title_params: Mapping[str, object] = field(default_factory=dict)
     status_label: str = ""  # a msgid; empty: show the value
     due_at: datetime | None = None  # its deadline now, for lists that show the time left
+    open: bool = True  # still in one of its type's open statuses (not closed or decided for good)
 
     @property
     def text(self) -> str:
@@ -767,12 +779,18 @@ CaseResolver = Callable[[CaseRef], Awaitable[ResolvedCase | None]]
 
 
 async def resolve(
-    model: type[C], ref: CaseRef, title: Callable[[C], tuple[str, Mapping[str, object]]]
+    model: type[C],
+    ref: CaseRef,
+    title: Callable[[C], tuple[str, Mapping[str, object]]],
+    *,
+    open_statuses: Collection[Enum] | None = None,
 ) -> ResolvedCase | None:
     """Resolve ``ref`` if it names a ``model`` row; ``title(case)`` gives its msgid and params.
 
     A module's ``resolve_case`` hook is this with its model and title, one
-    line per case type it owns.
+    line per case type it owns; ``open_statuses`` (default: every status)
+    say whether the case is still open, so a list of references can leave
+    out the ones that ended.
     """
     if (ref.module, ref.kind) != (model.case_type.module, model.case_type.kind):
         return None
@@ -780,7 +798,30 @@ async def resolve(
     if case is None:
         return None
     msgid, params = title(case)
-    return ResolvedCase(ref, msgid, case.href, case.status.value, params, due_at=case.due_at)
+    return ResolvedCase(
+        ref,
+        msgid,
+        case.href,
+        case.status.value,
+        params,
+        due_at=case.due_at,
+        open=open_statuses is None or case.status in open_statuses,
+    )
+
+
+def case_model(ref: CaseRef) -> type[Case] | None:
+    """The model of the case type ``ref`` names, among the registered ones (None: none).
+
+    Lets the kernel load a case another module names by reference (a
+    referral carried to the case that works a refund) without importing it.
+    """
+    models: list[type[Model]] = [m for app in Tortoise.apps.values() for m in app.values()]
+    for model in models:
+        if not issubclass(model, Case):
+            continue
+        if (model.case_type.module, model.case_type.kind) == (ref.module, ref.kind):
+            return model
+    return None
 
 
 # -- handover ----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """ "Waiting for me": the cases sent to a supervisor, as a page, a home tile and the API.
 
-The list is ``referrals.waiting_for(user)``; the page, the tile's number and
-``GET /api/v1/waiting`` all read it, so the count on the home page is the
+The list is ``referrals.waiting_for(user)``; the page and
+``GET /api/v1/waiting`` read it, and the tile counts the same rows in one
+query (``referrals.count_waiting``), so the count on the home page is the
 length of the list its link opens. Only the roles a referral goes to see it.
 """
 
@@ -16,8 +17,9 @@ from starlette.routing import Route
 from aftersales.core import case_api, referrals
 from aftersales.core.api import PAGING, api_route, json_money, json_time, page_param
 from aftersales.core.auth import MANAGERS, current_user, requires
+from aftersales.core.case_api import referral_json as referral_json  # where it was first
 from aftersales.core.i18n import N_
-from aftersales.core.models import Referral, User
+from aftersales.core.models import User
 from aftersales.core.modules import Tile
 from aftersales.core.templating import render
 
@@ -29,7 +31,7 @@ async def dashboard_tiles(user: User) -> list[Tile]:
     """The count of "waiting for me", for the roles that decide referrals only."""
     if not referrals.sees_waiting(user):
         return []
-    count = len(await referrals.waiting_for(user))
+    count = await referrals.count_waiting(user)
     return [Tile(TILE, count, PATH, "warn" if count else "info")]
 
 
@@ -38,22 +40,6 @@ async def waiting_page(request: Request) -> Response:
     return render(
         request, "core/waiting.html", {"items": await referrals.waiting_for(current_user(request))}
     )
-
-
-def referral_json(r: Referral) -> dict[str, Any]:
-    """One referral as the API answers a send (``POST .../refer``), for any case type."""
-    return {
-        "id": r.id,
-        "case": f"{r.module}:{r.kind}:{r.case_id}",
-        "amount": json_money(r.amount) if r.amount is not None else None,
-        "currency": r.currency or None,
-        "note": r.note,
-        "from_user_id": r.from_user_id,
-        "to_role": r.to_role.value,
-        "sent_at": json_time(r.created_at),
-        "closed_at": json_time(r.closed_at),
-        "outcome": r.outcome or None,
-    }
 
 
 def waiting_json(item: referrals.Waiting) -> dict[str, Any]:

@@ -177,7 +177,10 @@ def _handover_item(refund: Refund, window: HandoverWindow) -> HandoverItem:
 
 async def resolve_case(ref: CaseRef) -> ResolvedCase | None:
     return await cases.resolve(
-        Refund, ref, lambda r: (N_("Refund %(number)s"), {"number": r.platform_refund_id or r.id})
+        Refund,
+        ref,
+        lambda r: (N_("Refund %(number)s"), {"number": r.platform_refund_id or r.id}),
+        open_statuses=OPEN_STATUSES,
     )
 
 

@@ -30,12 +30,11 @@ from aftersales.core.api import (
     query,
 )
 from aftersales.core.auth import MANAGERS, current_user, requires
+from aftersales.core.case_api import referral_json
 from aftersales.core.errors import InvalidInput, render
 from aftersales.core.i18n import N_
-from aftersales.core.models import Referral
 from aftersales.core.periods import period_from_days
 from aftersales.core.reasons import ReasonCode
-from aftersales.core.waiting import referral_json
 from aftersales.orders.models import Order
 from aftersales.refunds import links, queue, report, service
 from aftersales.refunds.models import Refund, RefundKind, RefundStatus
@@ -167,20 +166,7 @@ async def refund_decision(request: Request) -> Response:
     )
 
 
-async def _refer(step: case_api.CaseAction) -> Referral:
-    note = step.body.get("note", "")
-    if not isinstance(note, str):
-        raise InvalidInput(N_("%(name)s must be a string."), name="note", code="invalid_parameter")
-    return await service.refer(
-        step.case_id, actor=step.actor, note=note, expected_version=step.version
-    )
-
-
-async def _referred(referral: Referral) -> Response:
-    return JSONResponse(referral_json(referral), status_code=201)
-
-
-refer = case_api.action("refund_id", _refer, _referred)
+refer = case_api.refer("refund_id", service.refer)
 approve = case_api.action("refund_id", _approve, _answer)
 reject = case_api.action("refund_id", _reject, _answer)
 

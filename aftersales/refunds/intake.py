@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from aftersales.core import audit, cases, clock
+from aftersales.core import audit, cases, clock, referrals
 from aftersales.core.models import Store
 from aftersales.core.reasons import classify
 from aftersales.orders import service as orders_service
@@ -205,3 +205,7 @@ async def _reconcile(
             },
             using_db=conn,
         )
+        # The platform decided (the buyer withdrew, it agreed, a dispute): a referral
+        # waiting for our decision has nothing left to decide. ``cases.move()`` does
+        # this for our own moves; a sync's word is saved as it comes, so here.
+        await referrals.close_for(refund, actor=None, outcome=after.value, conn=conn)

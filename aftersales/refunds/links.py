@@ -21,7 +21,7 @@ from __future__ import annotations
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 
-from aftersales.core import audit, modules
+from aftersales.core import audit, cases, modules, referrals
 from aftersales.core.cases import CaseRef, ResolvedCase
 from aftersales.core.errors import InvalidInput
 from aftersales.refunds.errors import WorkedInCase
@@ -29,7 +29,12 @@ from aftersales.refunds.models import Refund
 
 
 async def work_in(refund_id: int, case: CaseRef, conn: BaseDBAsyncClient) -> None:
-    """``case`` works this refund from now on; audited on the refund's timeline once."""
+    """``case`` works this refund from now on; audited on the refund's timeline once.
+
+    A referral the refund waits in moves to ``case`` with its note
+    (``referrals.carry``): the refund can no longer be decided on its own
+    page, so the supervisor's one item is the case that decides it.
+    """
     changed = (
         await Refund.filter(id=refund_id)
         .filter(Q(worked_in__isnull=True) | ~Q(worked_in=str(case)))
@@ -44,6 +49,11 @@ async def work_in(refund_id: int, case: CaseRef, conn: BaseDBAsyncClient) -> Non
             data={"case": str(case)},
             using_db=conn,
         )
+        model = cases.case_model(case)
+        working = await model.get_or_none(id=case.id).using_db(conn) if model else None
+        if working is not None:
+            refund = await Refund.get(id=refund_id).using_db(conn)
+            await referrals.carry(refund, working, conn=conn)
 
 
 async def release(refund_id: int, case: CaseRef, conn: BaseDBAsyncClient) -> None:

@@ -628,16 +628,6 @@ async def auto_approve(
     log.info("refunds.auto_approved refund=%s amount=%s", refund.id, refund.requested_amount)
 
 
-@dataclass(frozen=True)
-class DecisionView:
-    """What the refund page shows above its buttons: the rule for the reader, and the
-    referral the refund waits in (with its sender), if it was sent to a supervisor."""
-
-    explanation: Explanation | None
-    referral: Referral | None = None
-    sender: User | None = None
-
-
 async def explain_for(refund: Refund, actor: User, *, shipped: bool) -> Explanation:
     """The rule that applies to ``refund`` for ``actor``, in words: page and API alike."""
     return explain(
@@ -664,20 +654,16 @@ async def explain_amount(store_id: int, actor: User, amount: Decimal) -> Explana
     )
 
 
-async def decision_view(refund: Refund, actor: User, *, shipped: bool) -> DecisionView:
-    """The decision area of the refund page for ``actor`` (see ``DecisionView``)."""
+async def decision_view(
+    refund: Refund, actor: User, *, shipped: bool
+) -> referrals.DecisionView[Explanation]:
+    """The decision area of the refund page for ``actor``: the rule, and its referral."""
     explanation = (
         await explain_for(refund, actor, shipped=shipped)
         if refund.status is RefundStatus.REQUESTED
         else None
     )
-    referral = await referrals.open_for(refund.ref)
-    sender = (
-        await User.get_or_none(id=referral.from_user_id)
-        if referral and referral.from_user_id
-        else None
-    )
-    return DecisionView(explanation, referral, sender)
+    return await referrals.view_for(refund.ref, explanation)
 
 
 async def refer(
@@ -693,9 +679,13 @@ async def refer(
         refund, _ = await _load_for_decision(refund_id, conn, None)
         _undecided(refund, {RefundStatus.REQUESTED})
         await links.check_free(refund)  # its return case is sent instead
-        cases.check_version(refund, expected_version)
         return await referrals.send(
-            refund, actor=actor, note=note, amount=refund.requested_amount, conn=conn
+            refund,
+            actor=actor,
+            note=note,
+            amount=refund.requested_amount,
+            expected_version=expected_version,
+            conn=conn,
         )
 
 

@@ -115,7 +115,7 @@ def _title(case: ReturnCase) -> tuple[str, dict[str, object]]:
 
 
 async def resolve_case(ref: CaseRef) -> ResolvedCase | None:
-    return await cases.resolve(ReturnCase, ref, _title)
+    return await cases.resolve(ReturnCase, ref, _title, open_statuses=OPEN_STATUSES)
 
 
 async def order_events(order_id: int) -> list[TimelineEvent]:

@@ -32,10 +32,9 @@ from aftersales.core.api import (
 from aftersales.core.auth import MANAGERS, current_user, requires
 from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.i18n import N_
-from aftersales.core.models import Referral, Store
+from aftersales.core.models import Store
 from aftersales.core.periods import period_from_days
 from aftersales.core.reasons import ReasonCode
-from aftersales.core.waiting import referral_json
 from aftersales.orders.models import Order, OrderItem
 from aftersales.returns import queue, report, service
 from aftersales.returns.models import (
@@ -334,20 +333,7 @@ async def _cancel(step: case_api.CaseAction) -> ReturnCase:
     )
 
 
-async def _refer(step: case_api.CaseAction) -> Referral:
-    note = step.body.get("note", "")
-    if not isinstance(note, str):
-        raise InvalidInput(N_("%(name)s must be a string."), name="note", code="invalid_parameter")
-    return await service.refer(
-        step.case_id, actor=step.actor, note=note, expected_version=step.version
-    )
-
-
-async def _referred(referral: Referral) -> Response:
-    return JSONResponse(referral_json(referral), status_code=201)
-
-
-refer = case_api.action("case_id", _refer, _referred)
+refer = case_api.refer("case_id", service.refer)
 approve = case_api.action("case_id", _approve, _answer)
 reject = case_api.action("case_id", _reject, _answer)
 tracking = case_api.action("case_id", _tracking, _answer)

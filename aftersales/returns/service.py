@@ -490,30 +490,14 @@ async def approval_amount(
     return sum((line.unit_price * line.quantity for line in lines), Decimal(0))
 
 
-@dataclass(frozen=True)
-class DecisionView:
-    """Above the return's decision buttons: whose decision it is for the reader, in words,
-    and the referral the case waits in (with its sender) once sent to a supervisor."""
-
-    explanation: Explanation | None
-    referral: Referral | None = None
-    sender: User | None = None
-
-
-async def decision_view(case: ReturnCase, actor: User) -> DecisionView:
-    """The decision area of the return page for ``actor`` (see ``DecisionView``)."""
+async def decision_view(case: ReturnCase, actor: User) -> referrals.DecisionView[Explanation]:
+    """The decision area of the return page for ``actor``: the rule, and its referral."""
     explanation = None
     if case.status is ReturnStatus.REQUESTED:
         amount = await approval_amount(case)
         if amount is not None:
             explanation = await refunds.explain_amount(case.store_id, actor, amount)
-    referral = await referrals.open_for(case.ref)
-    sender = (
-        await User.get_or_none(id=referral.from_user_id)
-        if referral and referral.from_user_id
-        else None
-    )
-    return DecisionView(explanation, referral, sender)
+    return await referrals.view_for(case.ref, explanation)
 
 
 async def refer(
@@ -528,11 +512,17 @@ async def refer(
         case = await ReturnCase.get_or_none(id=case_id, using_db=conn)
         if case is None:
             raise NotFound(N_("No return case with id %(id)s."), id=case_id)
-        cases.check_version(case, expected_version)
         if case.status is not ReturnStatus.REQUESTED:
             raise WrongState(case, case.status)
         amount = await approval_amount(case, conn)
-        return await referrals.send(case, actor=actor, note=note, amount=amount, conn=conn)
+        return await referrals.send(
+            case,
+            actor=actor,
+            note=note,
+            amount=amount,
+            expected_version=expected_version,
+            conn=conn,
+        )
 
 
 async def _check_cap(

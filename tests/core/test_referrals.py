@@ -72,8 +72,11 @@ async def test_a_night_agent_sends_and_the_supervisors_approval_closes_it() -> N
     assert listed[0].due_at == refund.due_at and listed[0].sender.id == night.id
     tiles = await waiting.dashboard_tiles(boss)
     assert [(t.value, t.href) for t in tiles] == [(1, "/waiting/")]
-    # The supervisor decides as usual; the referral closes with the decision.
-    await service.approve(refund.id, actor=boss, expected_version=refund.version)
+    # The supervisor decides as usual, on the case as sending left it (the send moved
+    # its version); the referral closes with the decision.
+    sent = await Refund.get(id=refund.id)
+    assert sent.version == refund.version + 1
+    await service.approve(refund.id, actor=boss, expected_version=sent.version)
     closed = await Referral.get(id=referral.id)
     assert closed.open_ref is None and closed.closed_by_id == boss.id
     assert closed.outcome == RefundStatus.APPROVED.value and closed.closed_at is not None

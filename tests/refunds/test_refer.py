@@ -74,9 +74,10 @@ async def test_the_supervisor_sees_the_count_the_list_and_approving_empties_it(
     page = (await client.get(f"/refunds/{refund.id}")).text
     assert "Your role has no cap: you decide." in page and "夜班小王" in page
     token = await csrf_from(client, f"/refunds/{refund.id}")
+    assert f'name="version" value="{refund.version + 1}"' in page  # the send moved it
     await client.post(
         f"/refunds/{refund.id}/approve",
-        data={"csrf_token": token, "version": str(refund.version)},
+        data={"csrf_token": token, "version": str(refund.version + 1)},
     )
     assert (await Refund.get(id=refund.id)).status is RefundStatus.APPROVED
     assert 'id="waiting-empty"' in (await client.get("/waiting/")).text
@@ -107,6 +108,7 @@ async def test_the_api_explains_refers_lists_and_refuses(client: httpx.AsyncClie
     assert sent.status_code == 201, sent.text
     body = sent.json()
     assert body["case"] == f"refunds:refund:{refund.id}" and body["note"] == "please"
+    assert body["case_version"] == refund.version + 1  # what the next decision sends
     twice = await client.post(f"/api/v1/refunds/{refund.id}/refer", json={}, headers=agent)
     assert twice.status_code == 409
     assert twice.json()["error"]["code"] == "referral_already_open"
@@ -119,7 +121,9 @@ async def test_the_api_explains_refers_lists_and_refuses(client: httpx.AsyncClie
     missing = await client.post("/api/v1/refunds/2147483647/refer", json={}, headers=night)
     assert missing.status_code == 404
     approved = await client.post(
-        f"/api/v1/refunds/{refund.id}/approve", json={"version": refund.version}, headers=boss
+        f"/api/v1/refunds/{refund.id}/approve",
+        json={"version": body["case_version"]},
+        headers=boss,
     )
     assert approved.status_code == 200
     assert (await client.get("/api/v1/waiting", headers=boss)).json()["total"] == 0
