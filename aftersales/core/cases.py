@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
@@ -755,6 +755,9 @@ class ResolvedCase:
 CaseResolver = Callable[[CaseRef], Awaitable[ResolvedCase | None]]
 """``resolve_case(ref)`` on a module's manifest: None when the case is gone or not its own."""
 
+CaseBatchResolver = Callable[[Sequence[CaseRef]], Awaitable[Mapping[CaseRef, ResolvedCase]]]
+"""``resolve_cases(refs)`` on a module's manifest: the refs it found, the rest left out."""
+
 
 async def resolve(
     model: type[C], ref: CaseRef, title: Callable[[C], tuple[str, Mapping[str, object]]]
@@ -771,6 +774,31 @@ async def resolve(
         return None
     msgid, params = title(case)
     return ResolvedCase(ref, msgid, case.href, case.status.value, params, due_at=case.due_at)
+
+
+async def resolve_many(
+    model: type[C],
+    refs: Sequence[CaseRef],
+    title: Callable[[C], tuple[str, Mapping[str, object]]],
+) -> dict[CaseRef, ResolvedCase]:
+    """``resolve`` for a page of refs in one query: a list of N links costs one, not N.
+
+    A module's ``resolve_cases`` hook is this with its model and title; refs
+    naming another model, or a case that is gone, are left out.
+    """
+    mine = [r for r in refs if (r.module, r.kind) == (model.case_type.module, model.case_type.kind)]
+    if not mine:
+        return {}
+    found = {c.id: c for c in await model.filter(id__in={r.id for r in mine})}
+    resolved = {}
+    for ref in mine:
+        case = found.get(ref.id)
+        if case is not None:
+            msgid, params = title(case)
+            resolved[ref] = ResolvedCase(
+                ref, msgid, case.href, case.status.value, params, due_at=case.due_at
+            )
+    return resolved
 
 
 # -- handover ----------------------------------------------------------------------------------
