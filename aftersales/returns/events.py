@@ -13,7 +13,7 @@ from aftersales.core.i18n import N_
 from aftersales.core.labels import FALLBACK, NOTE, NOTE_PATTERN
 from aftersales.returns.models import InspectionResult, ReturnStatus, ShippingPayer
 from aftersales.returns.policy import ReturnKind
-from connectors.tracking import CARRIER_NAMES, TrackingState
+from connectors.tracking import TrackingState
 
 EVENTS: dict[str, str] = {
     "return.requested": N_("Request opened"),
@@ -122,7 +122,6 @@ NOTE_PATTERNS: dict[str, str] = {
     ),
 }
 
-CARRIERS: dict[str, str] = {code: N_(name) for code, name in CARRIER_NAMES.items()}
 
 LABELS: Mapping[str, Mapping[str, str]] = {
     "event": EVENTS,
@@ -132,7 +131,6 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "shipping_payer": SHIPPING_PAYERS,
     "parcel_state": PARCEL_STATES,
     "return_category": RETURN_CATEGORIES,
-    "carrier": CARRIERS,
     NOTE: NOTES,
     NOTE_PATTERN: NOTE_PATTERNS,
 }
