@@ -15,6 +15,7 @@ the same key for the same action answers with the case as it is now.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -486,8 +487,21 @@ async def approval_amount(
             return refund.requested_amount
     if case.kind is ReturnKind.EXCHANGE:
         return None
-    lines = await ReturnLine.filter(case_id=case.id).using_db(conn)
+    return await case_goods_value(case, conn)
+
+
+def goods_value(lines: Iterable[ReturnLine]) -> Decimal:
+    """What the returned goods are worth: unit price times quantity, line by line.
+
+    The one sum the approver's cap, the approval amount and the quick replies'
+    ``amount`` share, so the amount a reply quotes is the amount the cap checked.
+    """
     return sum((line.unit_price * line.quantity for line in lines), Decimal(0))
+
+
+async def case_goods_value(case: ReturnCase, conn: BaseDBAsyncClient | None = None) -> Decimal:
+    """``goods_value`` of the case's lines, read in ``conn`` when given."""
+    return goods_value(await ReturnLine.filter(case_id=case.id).using_db(conn))
 
 
 @dataclass(frozen=True)
@@ -547,11 +561,7 @@ async def _check_cap(
     if case.kind is ReturnKind.EXCHANGE:
         return  # goods for goods: no money unless a price difference, capped on its own
     if value is None:
-        value = sum(
-            (line.unit_price * line.quantity for line in await ReturnLine.filter(case_id=case.id)
-             .using_db(conn)),
-            Decimal(0),
-        )  # fmt: skip
+        value = await case_goods_value(case, conn)
     await refunds.check_cap(
         actor,
         case.store_id,  # type: ignore[attr-defined]
