@@ -166,12 +166,21 @@ async def step(
     return await outcome(request, to, lambda: action(fields), done)
 
 
-def back_to(target: str | None, default: str) -> str:
-    """``target`` when it is a path on this site (the queue a row was assigned from)."""
-    if not target or not target.startswith("/") or target.startswith("//"):
+def back_to(target: object, default: str) -> str:
+    """``target`` when it is a path on this site (the queue a row was assigned from, the
+    refund a buyer card was edited on), else ``default``.
+
+    The one check every "go back to" field passes through: ``//host``, a
+    backslash (browsers read ``/\\host`` as another host), a scheme or a
+    control character would send the agent off the desk after a post.
+    """
+    path = str(target or "")
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
         return default
-    parts = urlsplit(target)
-    return target if not parts.netloc and not parts.scheme else default
+    if not path.isprintable():
+        return default
+    parts = urlsplit(path)
+    return path if not parts.netloc and not parts.scheme else default
 
 
 async def assignee_of(fields: Fields, actor: User) -> User:

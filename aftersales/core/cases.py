@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
@@ -777,6 +777,9 @@ class ResolvedCase:
 CaseResolver = Callable[[CaseRef], Awaitable[ResolvedCase | None]]
 """``resolve_case(ref)`` on a module's manifest: None when the case is gone or not its own."""
 
+CaseBatchResolver = Callable[[Sequence[CaseRef]], Awaitable[Mapping[CaseRef, ResolvedCase]]]
+"""``resolve_cases(refs)`` on a module's manifest: the refs it found, the rest left out."""
+
 
 async def resolve(
     model: type[C],
@@ -795,8 +798,15 @@ async def resolve(
     if (ref.module, ref.kind) != (model.case_type.module, model.case_type.kind):
         return None
     case = await model.get_or_none(id=ref.id)
-    if case is None:
-        return None
+    return None if case is None else _resolved(ref, case, title, open_statuses)
+
+
+def _resolved(
+    ref: CaseRef,
+    case: C,
+    title: Callable[[C], tuple[str, Mapping[str, object]]],
+    open_statuses: Collection[Enum] | None,
+) -> ResolvedCase:
     msgid, params = title(case)
     return ResolvedCase(
         ref,
@@ -822,6 +832,27 @@ def case_model(ref: CaseRef) -> type[Case] | None:
         if (model.case_type.module, model.case_type.kind) == (ref.module, ref.kind):
             return model
     return None
+
+
+async def resolve_many(
+    model: type[C],
+    refs: Sequence[CaseRef],
+    title: Callable[[C], tuple[str, Mapping[str, object]]],
+    *,
+    open_statuses: Collection[Enum] | None = None,
+) -> dict[CaseRef, ResolvedCase]:
+    """``resolve`` for a page of refs in one query: a list of N links costs one, not N.
+
+    A module's ``resolve_cases`` hook is this with its model and title; refs
+    naming another model, or a case that is gone, are left out.
+    """
+    mine = [r for r in refs if (r.module, r.kind) == (model.case_type.module, model.case_type.kind)]
+    if not mine:
+        return {}
+    found = {c.id: c for c in await model.filter(id__in={r.id for r in mine})}
+    return {
+        ref: _resolved(ref, found[ref.id], title, open_statuses) for ref in mine if ref.id in found
+    }
 
 
 # -- handover ----------------------------------------------------------------------------------

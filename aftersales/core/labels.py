@@ -15,6 +15,7 @@ value: an enum name on a zh-CN page reads as a bug to the agent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 
@@ -31,6 +32,15 @@ OTHER = N_("Other")
 EVENT = "event"
 GENERIC: Mapping[str, str] = {EVENT: N_("Other change")}
 """Generics per kind where "Other" would read wrong; every other kind says "Other"."""
+
+NOTE = "note"
+"""The kind of the codes the desk itself writes into a note or a close reason (``refunded``)."""
+NOTE_PATTERN = "note_pattern"
+"""Old desk-written English notes, as full-match patterns, and the msgid that renders them.
+
+Rows written before notes held codes say ``Return to: <address>``; the pattern's
+named groups are the msgid's params, so such a row reads in the reader's language.
+"""
 
 
 class LabelBook:
@@ -71,6 +81,23 @@ class LabelBook:
         key = str(value)
         if key in self._maps.get(kind, {}) and key != FALLBACK:
             return self.text(kind, key)
+        return key
+
+    def note(self, value: object) -> str:
+        """A stored note or close reason as the reader should see it.
+
+        The desk writes a code (``refunded``) where it, not an agent, says why;
+        an agent's own words are shown as typed. Rows from before the codes hold
+        the desk's English sentence: a module's ``note_pattern`` turns each known
+        one back into its label, so no English sentence is left on a zh-CN page.
+        """
+        key = "" if value is None else str(value)
+        if key in self._maps.get(NOTE, {}) and key != FALLBACK:
+            return self.text(NOTE, key)
+        for pattern, msgid in self._maps.get(NOTE_PATTERN, {}).items():
+            match = re.fullmatch(pattern, key, re.DOTALL)
+            if match:
+                return str(i18n.gettext(msgid)) % match.groupdict()
         return key
 
 

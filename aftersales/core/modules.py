@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import importlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.routing import BaseRoute, Mount
 
-from aftersales.core.cases import CaseRef, CaseResolver, HandoverItem, ResolvedCase
+from aftersales.core.cases import (
+    CaseBatchResolver,
+    CaseRef,
+    CaseResolver,
+    HandoverItem,
+    ResolvedCase,
+)
 from aftersales.core.errors import ConfigError
 from aftersales.core.i18n import N_
 from aftersales.core.setting_fields import SettingField
@@ -213,6 +219,9 @@ class Module:
       that are open or fall due in the window; the handover module gathers them.
     - ``resolve_case(ref)``: the title, link and state of one of its cases
       named by a ``CaseRef``, or None (``resolve_case()`` below asks the owner).
+    - ``resolve_cases(refs)``: the same for a list of its refs in one query,
+      ``{ref: ResolvedCase}`` (``resolve_cases()`` below; optional beside
+      ``resolve_case``, which answers when it is missing).
     - ``outbox_handlers``: outbox kind -> ``OutboxHandler``.
     - ``record_handlers``: sync stream (``after_sales``, ``reviews``) -> ``RecordHandler``;
       they run in module order, so a module whose handler reads what another
@@ -262,6 +271,7 @@ class Module:
     dashboard_tiles: Callable[[User], Awaitable[list[Tile]]] | None = None
     handover_items: Callable[[HandoverWindow], Awaitable[list[HandoverItem]]] | None = None
     resolve_case: CaseResolver | None = None
+    resolve_cases: CaseBatchResolver | None = None
     reports: Sequence[ReportLink] = ()
     order_events: Callable[[int], Awaitable[list[TimelineEvent]]] | None = None
     order_links: Sequence[OrderLink] = ()
@@ -636,6 +646,32 @@ class Registry:
         if module is None or module.resolve_case is None:
             return None
         return await self._isolated(module, "resolve_case", module.resolve_case(ref))
+
+    async def resolve_cases(self, refs: Iterable[CaseRef]) -> dict[CaseRef, ResolvedCase]:
+        """``resolve_case`` for every ref of a list page, one query per module, not per row.
+
+        Refs are grouped by the module owning them; a module with a
+        ``resolve_cases`` hook answers its group at once, one with only
+        ``resolve_case`` ref by ref. Refs that resolve to nothing (gone,
+        switched-off module, failed hook, logged) are left out of the answer.
+        """
+        groups: dict[str, list[CaseRef]] = {}
+        for ref in refs:
+            groups.setdefault(ref.module, []).append(ref)
+        resolved: dict[CaseRef, ResolvedCase] = {}
+        for name, group in groups.items():
+            module = self._by_name.get(name)
+            if module is None:
+                continue
+            if module.resolve_cases is not None:
+                batch = await self._isolated(module, "resolve_cases", module.resolve_cases(group))
+                resolved.update(batch or {})
+                continue
+            for ref in dict.fromkeys(group):
+                one = await self.resolve_case(ref)
+                if one is not None:
+                    resolved[ref] = one
+        return resolved
 
     async def phrase_context(self, ref: CaseRef) -> PhraseContext | None:
         """What the case ``ref`` tells a quick reply, from the module owning it.

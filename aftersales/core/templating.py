@@ -60,6 +60,7 @@ def build_environment(registry: Registry) -> jinja2.Environment:
     book = LabelBook(registry.labels())
     env.globals["label"] = book.text
     env.globals["label_or_value"] = book.text_or_value
+    env.globals["stored_note"] = book.note  # a note or close reason: the desk's codes labelled
     env.globals["label_values"] = book.values  # a kind's declared values (a form's choices)
     env.globals["platform_status"] = platform_status
     # Who may open the technical details of a failure (``ui.technical``): idempotency keys,

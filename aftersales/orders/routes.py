@@ -276,23 +276,12 @@ async def customer_detail(request: Request) -> Response:
     )
 
 
-def _back(value: object, default: str) -> str:
-    """Where the buyer form came from (a refund, a return case), if it is a page of ours.
-
-    Only a path on this site: ``//host`` or a backslash would send the agent elsewhere.
-    """
-    path = str(value or "")
-    if path.startswith("/") and not path.startswith("//") and "\\" not in path:
-        return path if path.isprintable() else default
-    return default
-
-
 @requires(*BUYER_EDITORS)
 async def customer_edit(request: Request) -> Response:
     """Save a buyer's tags and notes from the customer page or a case's buyer card."""
     customer = await service.get_customer(request.path_params["customer_id"])
     form = await request.form()
-    back = _back(form.get("back"), f"/orders/customers/{customer.id}")
+    back = case_routes.back_to(form.get("back"), f"/orders/customers/{customer.id}")
     tags = [str(t) for t in form.getlist("tag") if str(t) in service.CUSTOMER_TAGS]
     tags += [t for t in str(form.get("other_tags") or "").replace("，", ",").split(",")]
     try:

@@ -175,13 +175,16 @@ def _handover_item(refund: Refund, window: HandoverWindow) -> HandoverItem:
     )
 
 
+def _title(refund: Refund) -> tuple[str, dict[str, object]]:
+    return N_("Refund %(number)s"), {"number": refund.platform_refund_id or refund.id}
+
+
 async def resolve_case(ref: CaseRef) -> ResolvedCase | None:
-    return await cases.resolve(
-        Refund,
-        ref,
-        lambda r: (N_("Refund %(number)s"), {"number": r.platform_refund_id or r.id}),
-        open_statuses=OPEN_STATUSES,
-    )
+    return await cases.resolve(Refund, ref, _title, open_statuses=OPEN_STATUSES)
+
+
+async def resolve_cases(refs: Sequence[CaseRef]) -> dict[CaseRef, ResolvedCase]:
+    return await cases.resolve_many(Refund, refs, _title, open_statuses=OPEN_STATUSES)
 
 
 module = Module(
@@ -206,6 +209,7 @@ module = Module(
     order_links=[OrderLink(N_("Start a refund"), "/refunds/new?order={order_id}")],
     handover_items=handover_items,
     resolve_case=resolve_case,
+    resolve_cases=resolve_cases,
     labels=events.LABELS,
     phrase_context=replies.phrase_context,
     phrases=replies.PHRASES,

@@ -118,6 +118,10 @@ async def resolve_case(ref: CaseRef) -> ResolvedCase | None:
     return await cases.resolve(ReturnCase, ref, _title, open_statuses=OPEN_STATUSES)
 
 
+async def resolve_cases(refs: Sequence[CaseRef]) -> dict[CaseRef, ResolvedCase]:
+    return await cases.resolve_many(ReturnCase, refs, _title, open_statuses=OPEN_STATUSES)
+
+
 async def order_events(order_id: int) -> list[TimelineEvent]:
     events = []
     for case in await ReturnCase.filter(order_id=order_id):
@@ -187,6 +191,7 @@ module = Module(
     order_links=[OrderLink(N_("Open a return"), "/returns/new?order={order_id}")],
     handover_items=handover_items,
     resolve_case=resolve_case,
+    resolve_cases=resolve_cases,
     labels=events.LABELS,
     phrase_context=replies.phrase_context,
     phrases=replies.PHRASES,

@@ -327,7 +327,7 @@ async def _cancel(step: case_api.CaseAction) -> ReturnCase:
     return await service.cancel(
         step.case_id,
         actor=step.actor,
-        note=_text(step.body, "note") or "cancelled by the buyer",
+        note=_text(step.body, "note") or "cancelled_by_buyer",  # a code: events.NOTES
         expected_version=step.version,
         idempotency_key=step.key,
     )

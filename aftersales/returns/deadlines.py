@@ -48,7 +48,7 @@ async def sweep() -> SweepOutcome:
             service.close(
                 case.id,
                 actor=None,
-                note="the buyer did not ship the return in time",
+                note="buyer_did_not_ship",  # a code: returns.events.NOTES
                 expected_version=case.version,
             )
         ):

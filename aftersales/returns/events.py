@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aftersales.core.i18n import N_
-from aftersales.core.labels import FALLBACK
+from aftersales.core.labels import FALLBACK, NOTE, NOTE_PATTERN
 from aftersales.returns.models import InspectionResult, ReturnStatus, ShippingPayer
 from aftersales.returns.policy import ReturnKind
-from connectors.tracking import CARRIER_NAMES, TrackingState
+from connectors.tracking import TrackingState
 
 EVENTS: dict[str, str] = {
     "return.requested": N_("Request opened"),
@@ -92,7 +92,36 @@ RETURN_CATEGORIES: dict[str, str] = {
     "digital": N_("Digital"),
     "periodical": N_("Newspapers and periodicals"),
 }
-CARRIERS: dict[str, str] = {code: N_(name) for code, name in CARRIER_NAMES.items()}
+# Why the desk itself closed a case or wrote a note: stored as the code, shown as the label.
+NOTES: dict[str, str] = {
+    "refunded": N_("Refunded"),
+    "refunded_on_platform": N_("Refunded on the platform"),
+    "withdrawn_on_platform": N_("Withdrawn on the platform"),
+    "buyer_did_not_ship": N_("The buyer did not ship the return in time"),
+    "cancelled": N_("Cancelled"),
+    "cancelled_by_buyer": N_("Cancelled by the buyer"),
+    "cheaper_replacement": N_("Exchange: the replacement is cheaper"),
+    "difference_refunded": N_("Refunded to the buyer"),
+    "difference_on_platform": N_("Refund it to the buyer on the platform"),
+    "difference_buyer_pays": N_("The buyer pays it through a price-difference link"),
+    # The English the desk wrote before it wrote codes, on rows that still hold it.
+    "refunded on the platform": N_("Refunded on the platform"),
+    "withdrawn on the platform": N_("Withdrawn on the platform"),
+    "the buyer did not ship the return in time": N_("The buyer did not ship the return in time"),
+    "cancelled by the buyer": N_("Cancelled by the buyer"),
+}
+
+# Old desk-written sentences with data in them (labels.NOTE_PATTERN).
+NOTE_PATTERNS: dict[str, str] = {
+    r"Return to: (?P<address>.+)": N_("Return to: %(address)s"),
+    r"Exchange case \d+: cheaper replacement": N_("Exchange: the replacement is cheaper"),
+    r"refunded -?[\d.]+ \(refund \d+\)": N_("Refunded to the buyer"),
+    r"refund -?[\d.]+ to the buyer on the platform": N_("Refund it to the buyer on the platform"),
+    r"buyer pays -?[\d.]+ through a price-difference link": N_(
+        "The buyer pays it through a price-difference link"
+    ),
+}
+
 
 LABELS: Mapping[str, Mapping[str, str]] = {
     "event": EVENTS,
@@ -102,5 +131,6 @@ LABELS: Mapping[str, Mapping[str, str]] = {
     "shipping_payer": SHIPPING_PAYERS,
     "parcel_state": PARCEL_STATES,
     "return_category": RETURN_CATEGORIES,
-    "carrier": CARRIERS,
+    NOTE: NOTES,
+    NOTE_PATTERN: NOTE_PATTERNS,
 }

@@ -284,9 +284,9 @@ async def _follow_platform(
     if target in (ReturnStatus.CLOSED, ReturnStatus.CANCELLED):
         changes["closed_at"] = clock.now()
         changes["close_reason"] = (
-            "refunded on the platform"
+            "refunded_on_platform"  # codes: returns.events.NOTES
             if target is ReturnStatus.CLOSED
-            else "withdrawn on the platform"
+            else "withdrawn_on_platform"
         )
     return await service.move(
         case,

@@ -7,8 +7,6 @@ the case (``phrase_context``) when its page offers them.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from aftersales.core.cases import CaseRef
 from aftersales.core.models import PhraseCategory, Store
 from aftersales.core.money import format_money
@@ -37,9 +35,7 @@ async def phrase_context(ref: CaseRef) -> PhraseContext | None:
     values = {
         "order_no": case.platform_order_id,
         "item": "、".join(line.title for line in lines if line.title),
-        "amount": format_money(
-            sum((line.unit_price * line.quantity for line in lines), Decimal(0)), case.currency
-        ),
+        "amount": format_money(service.goods_value(lines), case.currency),
         "return_address": case.return_address
         or str(service.store_setting(store, "return_address") or ""),
     }

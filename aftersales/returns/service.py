@@ -15,6 +15,7 @@ the same key for the same action answers with the case as it is now.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,13 +26,14 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, cases, clock, modules, referrals
+from aftersales.core import audit, cases, clock, i18n, labels, modules, referrals
 from aftersales.core.errors import InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.models import Referral, Store, User
 from aftersales.core.money import parse_amount
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Order, OrderItem, Shipment, ShipmentDirection
+from aftersales.orders.settings import buyer_language
 from aftersales.orders.sync import capabilities_of
 from aftersales.refunds import links as refund_links
 from aftersales.refunds import service as refunds
@@ -434,9 +436,8 @@ async def approve(
             if refund.status in FINISHED_REFUND:
                 raise RequestFinished(case, refund.status)
             if refund.status is RefundStatus.REQUESTED:
-                await refunds.approve(
-                    refund.id, actor=actor, note=note or f"Return to: {address}", case=case.ref
-                )
+                # The agent's own note or none: the address is on the case's own audit.
+                await refunds.approve(refund.id, actor=actor, note=note.strip(), case=case.ref)
                 status = ReturnStatus.APPROVED
             elif case.kind is ReturnKind.RETURN:
                 # Agreed on the platform already: approving here is still agreeing to pay it.
@@ -486,8 +487,21 @@ async def approval_amount(
             return refund.requested_amount
     if case.kind is ReturnKind.EXCHANGE:
         return None
-    lines = await ReturnLine.filter(case_id=case.id).using_db(conn)
+    return await case_goods_value(case, conn)
+
+
+def goods_value(lines: Iterable[ReturnLine]) -> Decimal:
+    """What the returned goods are worth: unit price times quantity, line by line.
+
+    The one sum the approver's cap, the approval amount and the quick replies'
+    ``amount`` share, so the amount a reply quotes is the amount the cap checked.
+    """
     return sum((line.unit_price * line.quantity for line in lines), Decimal(0))
+
+
+async def case_goods_value(case: ReturnCase, conn: BaseDBAsyncClient | None = None) -> Decimal:
+    """``goods_value`` of the case's lines, read in ``conn`` when given."""
+    return goods_value(await ReturnLine.filter(case_id=case.id).using_db(conn))
 
 
 async def decision_view(case: ReturnCase, actor: User) -> referrals.DecisionView[Explanation]:
@@ -537,11 +551,7 @@ async def _check_cap(
     if case.kind is ReturnKind.EXCHANGE:
         return  # goods for goods: no money unless a price difference, capped on its own
     if value is None:
-        value = sum(
-            (line.unit_price * line.quantity for line in await ReturnLine.filter(case_id=case.id)
-             .using_db(conn)),
-            Decimal(0),
-        )  # fmt: skip
+        value = await case_goods_value(case, conn)
     await refunds.check_cap(
         actor,
         case.store_id,  # type: ignore[attr-defined]
@@ -985,14 +995,14 @@ async def ship_replacement(
                     amount=-difference,
                     reason=case.reason,
                     actor=actor,
-                    note=f"Exchange case {case.id}: cheaper replacement",
+                    note=_buyer_words(store, CHEAPER_REPLACEMENT),
                 )
                 refund_id = decision.refund.id
-                note = note or f"refunded {-difference:.2f} (refund {refund_id})"
+                note = note or "difference_refunded"  # codes: returns.events.NOTES
             else:
-                note = note or f"refund {-difference:.2f} to the buyer on the platform"
+                note = note or "difference_on_platform"
         elif difference > 0:
-            note = note or f"buyer pays {difference:.2f} through a price-difference link"
+            note = note or "difference_buyer_pays"
         return await move(
             case,
             ReturnStatus.REPLACEMENT_SHIPPED,
@@ -1008,6 +1018,15 @@ async def ship_replacement(
             due_at=None,
             escalated=False,
         )
+
+
+CHEAPER_REPLACEMENT = N_("Exchange: the replacement is cheaper")
+
+
+def _buyer_words(store: Store, msgid: str) -> str:
+    """``msgid`` in the language the store's buyers read: the refund's note goes to the platform."""
+    with i18n.speaking(labels.buyer_locale(store.platform, buyer_language(store))):
+        return i18n.gettext(msgid)
 
 
 async def close(
@@ -1073,7 +1092,7 @@ async def cancel(
             actor=actor,
             data={"note": note.strip()},
             idempotency_key=idempotency_key,
-            close_reason=(note.strip() or "cancelled")[:255],
+            close_reason=(note.strip() or "cancelled")[:255],  # a code when empty (events.NOTES)
             closed_at=clock.now(),
             due_at=None,
         )

@@ -31,6 +31,7 @@ async def on_refund_settled(*, refund_id: int, source: str) -> None:
             if source == "platform":
                 await _closed_on_platform(case, refund_id)
             else:
+                # ``refunded``: a code, shown as its label (returns.events.NOTES).
                 await service.close(
                     case.id, actor=None, note="refunded", expected_version=case.version
                 )
@@ -51,5 +52,5 @@ async def _closed_on_platform(case: ReturnCase, refund_id: int) -> None:
             platform=True,
             due_at=None,
             closed_at=clock.now(),
-            close_reason="refunded on the platform",
+            close_reason="refunded_on_platform",
         )

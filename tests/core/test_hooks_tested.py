@@ -26,7 +26,7 @@ def public_methods() -> list[str]:
 
 def test_the_registry_has_its_documented_hooks() -> None:
     hooks = {"nav", "routes", "api_routes", "webhooks", "jobs", "cron", "record_handlers"}
-    hooks |= {"dashboard_tiles", "handover_items", "resolve_case", "order_events"}
+    hooks |= {"dashboard_tiles", "handover_items", "resolve_case", "resolve_cases", "order_events"}
     hooks |= {"order_links", "outbox_handlers", "on_startup", "emit", "store_setting", "reports"}
     hooks |= {"order_badges", "store_links", "buyer_flags", "store_setting_fields"}
     assert hooks <= set(public_methods())

@@ -61,7 +61,7 @@ async def test_the_platform_settling_it_closes_the_case_in_the_platforms_words()
     refund, case = await waiting_case(await create_store())
     await modules.emit("refund_settled", refund_id=refund.id, source="platform")
     closed = await ReturnCase.get(id=case.id)
-    assert (closed.status, closed.close_reason) == (ReturnStatus.CLOSED, "refunded on the platform")
+    assert (closed.status, closed.close_reason) == (ReturnStatus.CLOSED, "refunded_on_platform")
     event = await AuditEvent.get(action="return.platform_changed", subject_id=str(case.id))
     assert event.data["platform_status"] == "SUCCESS"
 
