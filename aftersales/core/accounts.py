@@ -268,17 +268,32 @@ async def set_role(user_id: int, role: Role, *, actor: User | None) -> User:
     if user.role is role:
         return user
     async with in_transaction() as conn:
-        await _keep_an_admin(user, conn)
-        await _change_user(
-            user,
-            "user.role_changed",
-            actor,
-            conn,
-            data={"from": user.role.value, "to": role.value},
-            role=role,
-        )
+        await _change_role(user, role, actor, conn)
     await user.refresh_from_db()
     return user
+
+
+async def _change_role(user: User, role: Role, actor: User | None, conn: BaseDBAsyncClient) -> None:
+    await _keep_an_admin(user, conn)
+    await _change_user(
+        user,
+        "user.role_changed",
+        actor,
+        conn,
+        data={"from": user.role.value, "to": role.value},
+        role=role,
+    )
+
+
+async def _change_name(user: User, name: str, actor: User | None, conn: BaseDBAsyncClient) -> None:
+    await _change_user(
+        user,
+        "user.display_name_changed",
+        actor,
+        conn,
+        data={"from": user.display_name, "to": name},
+        display_name=name,
+    )
 
 
 async def set_display_name(user_id: int, name: str, *, actor: User | None) -> User:
@@ -290,14 +305,7 @@ async def set_display_name(user_id: int, name: str, *, actor: User | None) -> Us
     if user.display_name == name:
         return user
     async with in_transaction() as conn:
-        await _change_user(
-            user,
-            "user.display_name_changed",
-            actor,
-            conn,
-            data={"from": user.display_name, "to": name},
-            display_name=name,
-        )
+        await _change_name(user, name, actor, conn)
     await user.refresh_from_db()
     return user
 
@@ -313,24 +321,9 @@ async def set_profile(user_id: int, role: Role, name: str, *, actor: User | None
     name = clean_display_name(name)
     async with in_transaction() as conn:
         if user.role is not role:
-            await _keep_an_admin(user, conn)
-            await _change_user(
-                user,
-                "user.role_changed",
-                actor,
-                conn,
-                data={"from": user.role.value, "to": role.value},
-                role=role,
-            )
+            await _change_role(user, role, actor, conn)
         if user.display_name != name:
-            await _change_user(
-                user,
-                "user.display_name_changed",
-                actor,
-                conn,
-                data={"from": user.display_name, "to": name},
-                display_name=name,
-            )
+            await _change_name(user, name, actor, conn)
     await user.refresh_from_db()
     return user
 

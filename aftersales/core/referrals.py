@@ -132,6 +132,18 @@ async def send(
         if first is None:
             raise
         raise await _already(first, conn) from None
+    await _record_sent(case, referral, actor, conn)
+    return referral
+
+
+async def _record_sent(
+    case: Case,
+    referral: Referral,
+    actor: User | None,
+    conn: BaseDBAsyncClient,
+    **extra: str,
+) -> None:
+    """``referral.sent`` on the case's own timeline: what was sent, to whom, the note."""
     await audit.record(
         "referral.sent",
         subject_type=case.case_type.subject,
@@ -139,13 +151,13 @@ async def send(
         actor=actor,
         data={
             "referral": referral.id,
-            "to_role": Role.SUPERVISOR.value,
-            "note": note,
-            "amount": None if amount is None else f"{amount:.2f}",
+            "to_role": Role(referral.to_role).value,
+            "note": referral.note,
+            "amount": None if referral.amount is None else f"{referral.amount:.2f}",
+            **extra,
         },
         using_db=conn,
     )
-    return referral
 
 
 async def _already(first: Referral, conn: BaseDBAsyncClient | None) -> ReferralOpen:
@@ -236,20 +248,7 @@ async def carry(case: Case, to: Case, *, conn: BaseDBAsyncClient) -> Referral | 
         created_at=referral.created_at,  # its place in the oldest-first list
         using_db=conn,
     )
-    await audit.record(
-        "referral.sent",
-        subject_type=to.case_type.subject,
-        subject_id=to.id,
-        actor=None,
-        data={
-            "referral": carried.id,
-            "to_role": carried.to_role.value,
-            "note": carried.note,
-            "amount": None if carried.amount is None else f"{carried.amount:.2f}",
-            "carried_from": str(case.ref),
-        },
-        using_db=conn,
-    )
+    await _record_sent(to, carried, None, conn, carried_from=str(case.ref))
     return carried
 
 
