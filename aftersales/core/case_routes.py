@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from aftersales.core import cases
 from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import BUYER_EDITORS, current_user
+from aftersales.core.case_api import Refer
 from aftersales.core.errors import AfterSalesError, InvalidInput
 from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
@@ -217,6 +218,28 @@ def assign(case_type: cases.CaseType, service: cases.Assign, *, param: str, take
                 "name": user.name
             })  # fmt: skip
         return RedirectResponse(to, status_code=303)
+
+    return endpoint
+
+
+def refer(case_type: cases.CaseType, service: Refer, *, param: str) -> Endpoint:
+    """The "send to supervisor" form of a case page: the case waits in their list.
+
+    The page's ``version`` guards the send like any step; a refusal (already
+    sent, decided meanwhile, a stale page) is flashed and nothing changes.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        case_id = request.path_params[param]
+        actor = current_user(request)
+        return await step(
+            request,
+            case_type.page.format(id=case_id),
+            lambda f: service(
+                case_id, actor=actor, note=f.get("note", ""), expected_version=form_version(f)
+            ),
+            _("Sent to a supervisor. It waits in their list until they decide."),
+        )
 
     return endpoint
 

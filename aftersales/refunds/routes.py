@@ -140,20 +140,8 @@ async def refund_reject(request: Request) -> Response:
     )
 
 
-async def refund_refer(request: Request) -> Response:
-    """ "Send to supervisor": the refund waits in the supervisors' list, with the note."""
-    user = current_user(request)
-    return await case_routes.step(
-        request,
-        f"/refunds/{request.path_params['refund_id']}",
-        lambda f: service.refer(
-            request.path_params["refund_id"],
-            actor=user,
-            note=f.get("note", ""),
-            expected_version=case_routes.form_version(f),
-        ),
-        _("Sent to a supervisor. It waits in their list until they decide."),
-    )
+# "Send to supervisor": the refund waits in the supervisors' list, with the note.
+refund_refer = case_routes.refer(Refund.case_type, service.refer, param="refund_id")
 
 
 async def refund_retry(request: Request) -> Response:

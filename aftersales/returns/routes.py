@@ -140,21 +140,8 @@ async def reject(request: Request) -> Response:
     )
 
 
-async def refer(request: Request) -> Response:
-    """ "Send to supervisor": approving is over the agent's cap; the case waits in their list."""
-    user = current_user(request)
-    to = f"/returns/{request.path_params['case_id']}"
-    return await case_routes.step(
-        request,
-        to,
-        lambda f: service.refer(
-            request.path_params["case_id"],
-            actor=user,
-            note=f.get("note", ""),
-            expected_version=_version(f),
-        ),
-        _("Sent to a supervisor. It waits in their list until they decide."),
-    )
+# "Send to supervisor": approving is over the agent's cap; the case waits in their list.
+refer = case_routes.refer(ReturnCase.case_type, service.refer, param="case_id")
 
 
 async def tracking(request: Request) -> Response:
