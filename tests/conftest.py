@@ -13,11 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from arq import create_pool
 from arq.connections import ArqRedis
 from tortoise import Tortoise, connections
 
-from aftersales.core import clock, db
+from aftersales.core import clock, db, security
 from aftersales.core.config import Settings
 from aftersales.core.redis import RedisHandle, open_redis
 from aftersales.core.web import create_app
@@ -25,6 +26,14 @@ from tests.databases import fresh_database_url
 from tests.factories import PASSWORD
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
+
+# The desk hashes passwords with argon2 at its production cost (64 MiB, three passes:
+# about 0.25 s a hash or a check on this machine). The suite creates users and signs
+# in well over a thousand times, which at that cost was a third of CI, so in-process
+# tests hash with the same algorithm at its lowest cost. The desks the browser tests
+# start run the production cost, and tests/core/test_password_cost.py holds it.
+security._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+security._DUMMY_HASH = security._hasher.hash("not anyone's password")
 
 
 @pytest.fixture(scope="session")
