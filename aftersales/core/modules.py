@@ -21,9 +21,11 @@ from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from starlette.routing import BaseRoute, Mount
 
+from aftersales.core import shifts
 from aftersales.core.cases import (
     CaseBatchResolver,
     CaseRef,
@@ -34,6 +36,7 @@ from aftersales.core.cases import (
 from aftersales.core.errors import ConfigError
 from aftersales.core.i18n import N_
 from aftersales.core.setting_fields import SettingField
+from aftersales.core.shifts import NextShift, ShiftsAt, ShiftSlot
 
 if TYPE_CHECKING:
     from aftersales.core.config import Settings
@@ -247,6 +250,10 @@ class Module:
       facts a reply may contradict (shipped or not), or None when not its own.
     - ``phrases``: ``SeedPhrase`` team quick replies the module ships (its refusal
       texts), added once by ``phrases.seed``.
+    - ``shifts_at(at)`` / ``next_shift(at)``: the rota (the handover module
+      answers): the ``ShiftSlot`` runs going on at ``at`` with who works them,
+      and the first run starting after ``at``. Asked through the registry's
+      ``shifts_at``, ``agents_on_shift``, ``next_shift`` and ``shift_end``.
 
     ``after`` names modules whose hooks must run before this one's (returns
     intake reads the refund that refunds intake just wrote). ``store_settings``
@@ -289,6 +296,8 @@ class Module:
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     phrase_context: PhraseContextHook | None = None
     phrases: Sequence[SeedPhrase] = ()
+    shifts_at: ShiftsAt | None = None
+    next_shift: NextShift | None = None
 
 
 def _load(ref: str) -> Module:
@@ -685,6 +694,46 @@ class Registry:
         if module is None or module.phrase_context is None:
             return None
         return await self._isolated(module, "phrase_context", module.phrase_context(ref))
+
+    # -- the rota ----------------------------------------------------------------------------
+
+    async def shifts_at(self, at: datetime) -> list[ShiftSlot]:
+        """The shift runs going on at ``at``, from the module keeping the rota, by start.
+
+        Empty when no module keeps one, none is defined, or its hook failed
+        (logged): callers then fall back to ``shifts.current_shift_end``.
+        """
+        slots: list[ShiftSlot] = []
+        for module in self.modules:
+            if module.shifts_at is not None:
+                found = await self._isolated(module, "shifts_at", module.shifts_at(at))
+                slots.extend(found or ())
+        return sorted(slots, key=lambda s: (s.start, s.end, s.key))
+
+    async def agents_on_shift(self, at: datetime) -> list[int]:
+        """The ids of the people the rota has on shift at ``at`` (round-robin, escalation)."""
+        return sorted({uid for slot in await self.shifts_at(at) for uid in slot.user_ids})
+
+    async def next_shift(self, at: datetime) -> ShiftSlot | None:
+        """The first shift run starting after ``at`` (None: no rota, or nothing planned)."""
+        found: list[ShiftSlot] = []
+        for module in self.modules:
+            if module.next_shift is not None:
+                slot = await self._isolated(module, "next_shift", module.next_shift(at))
+                if slot is not None:
+                    found.append(slot)
+        return min(found, key=lambda s: (s.start, s.key), default=None)
+
+    async def shift_end(self, at: datetime, tz: ZoneInfo) -> datetime:
+        """When the shift running at ``at`` ends: the "this shift" due filter's bound.
+
+        The earliest end among the rota's runs at ``at``; without a rota (or
+        between shifts) the default day and night shifts in ``tz``.
+        """
+        running = await self.shifts_at(at)
+        if running:
+            return min(slot.end for slot in running).astimezone(at.tzinfo)
+        return shifts.current_shift_end(at, tz)
 
     def seed_phrases(self) -> list[SeedPhrase]:
         """Every enabled module's shipped team quick replies, in module order (for seeding)."""

@@ -1,18 +1,38 @@
-"""Shift windows: when the current shift ends, for the "this shift" due filter.
+"""Shift windows: who is on shift, when the current shift ends, which shift is next.
 
-The handover module's rota does not exist yet, so the desk assumes two
-shifts a day in the store's local time: day 09:00-18:00 and night
-18:00-09:00. ``current_shift_end`` is the one place that knows this; the
-rota (issue 14) replaces it with its own function of the same shape
-(``ShiftEnd``), and the queue filters keep working unchanged.
+The rota lives in the handover module; everyone else asks core, through
+the registry's ``shifts_at`` / ``agents_on_shift`` / ``next_shift`` /
+``shift_end`` (``core/modules.py``), which answer with ``ShiftSlot``. A
+desk without a rota (the handover module switched off, or no shift
+defined yet) falls back to two shifts a day in the store's local time:
+day 09:00-18:00 and night 18:00-09:00 (``current_shift_end``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class ShiftSlot:
+    """One run of a shift as the rota has it: its times (aware) and who works it."""
+
+    name: str
+    start: datetime
+    end: datetime
+    key: str = ""  # stable per run ("<shift id>:<local start day>")
+    time_zone: str = "Asia/Shanghai"
+    user_ids: tuple[int, ...] = ()
+
+
+ShiftsAt = Callable[[datetime], Awaitable[list[ShiftSlot]]]
+"""``shifts_at(at)`` on a module's manifest: the runs going on at ``at``."""
+
+NextShift = Callable[[datetime], Awaitable[ShiftSlot | None]]
+"""``next_shift(at)`` on a module's manifest: the first run starting after ``at``."""
 
 
 @dataclass(frozen=True)

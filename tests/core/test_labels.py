@@ -26,6 +26,7 @@ from aftersales.core.models import OutboxStatus, PhraseCategory, Role
 from aftersales.core.modules import Module, Registry, all_modules, module_labels
 from aftersales.core.reasons import ReasonCode
 from aftersales.core.templating import build_environment
+from aftersales.handover.models import ItemState, PromiseStatus
 from aftersales.refunds.models import EvidenceKind, Refund, RefundKind, RefundStatus
 from aftersales.returns.models import InspectionResult, ReturnStatus, ShippingPayer
 from aftersales.returns.policy import ReturnKind
@@ -54,6 +55,8 @@ ENUM_KINDS: dict[str, type[StrEnum]] = {
     "role": Role,
     "reason": ReasonCode,
     "phrase_category": PhraseCategory,
+    "handover_item_state": ItemState,
+    "promise_status": PromiseStatus,
 }
 # Enums that are inner workings, never shown as words on a page.
 NOT_SHOWN = {"LedgerSource", "TrackingSource", "ShipmentDirection", "Verdict"}

@@ -1,0 +1,29 @@
+"""The handover module's stored words: its item states and promise statuses.
+
+Beside the enums so a new state is labelled where it is added; pages show
+them with ``label(kind, value)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aftersales.core.i18n import N_
+from aftersales.handover.models import ItemState, PromiseStatus
+
+ITEM_STATES: dict[str, str] = {
+    ItemState.OPEN: N_("Open"),
+    ItemState.DONE: N_("Done"),
+    ItemState.CARRIED: N_("Carried over"),
+}
+
+PROMISE_STATUSES: dict[str, str] = {
+    PromiseStatus.OPEN: N_("To keep"),
+    PromiseStatus.KEPT: N_("Kept"),
+    PromiseStatus.BROKEN: N_("Broken"),
+}
+
+LABELS: Mapping[str, Mapping[str, str]] = {
+    "handover_item_state": ITEM_STATES,
+    "promise_status": PROMISE_STATUSES,
+}
