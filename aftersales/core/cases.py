@@ -892,6 +892,7 @@ class HandoverItem:
     todo: str = ""
     if_fails: str = ""
     href: str | None = None
+    customer_id: int | None = None
 
     @property
     def module(self) -> str:

@@ -78,10 +78,15 @@ class Tile:
 
 @dataclass(frozen=True)
 class HandoverWindow:
-    """The shift a handover list is for: items due before ``end`` matter."""
+    """The shift a handover list is for: items due before ``end`` matter.
+
+    ``morning_check`` is set on the day's first handover: modules add the
+    checks a team does each morning (orders unpaid for a day, late shipments).
+    """
 
     start: datetime
     end: datetime
+    morning_check: bool = False
 
 
 @dataclass(frozen=True)

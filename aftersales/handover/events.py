@@ -11,6 +11,19 @@ from collections.abc import Mapping
 from aftersales.core.i18n import N_
 from aftersales.handover.models import ItemState, PromiseStatus
 
+EVENTS: dict[str, str] = {
+    "handover_drafted": N_("Handover drafted"),
+    "handover_handed_over": N_("Handed over"),
+    "handover_acknowledged": N_("Handover acknowledged"),
+    "handover_item_acknowledged": N_("Item read back"),
+    "handover_item_done": N_("Item marked done"),
+    "handover_note_added": N_("Note added to the handover"),
+    "handover_escalated": N_("Supervisor told: handover not acknowledged"),
+    "promise_made": N_("Promise made"),
+    "promise_kept": N_("Promise kept"),
+    "promise_broken": N_("Promise not kept"),
+}
+
 ITEM_STATES: dict[str, str] = {
     ItemState.OPEN: N_("Open"),
     ItemState.DONE: N_("Done"),
@@ -24,6 +37,7 @@ PROMISE_STATUSES: dict[str, str] = {
 }
 
 LABELS: Mapping[str, Mapping[str, str]] = {
+    "event": EVENTS,
     "handover_item_state": ITEM_STATES,
     "promise_status": PROMISE_STATUSES,
 }
