@@ -48,6 +48,10 @@ async def load(username: str, password: str, settings: Settings) -> str:
         from aftersales.returns import demo as returns_demo
 
         cases = f", {await returns_demo.seed(store, owner)} return cases"
+    if "handover" in registry:
+        from aftersales.handover import demo as handover_demo
+
+        cases += f", {await handover_demo.seed(registry, owner)} handovers"
     return (
         f"Demo shop ready: {landed} orders and {requests.records} after-sale requests"
         f"{cases} loaded into store {store.id}"

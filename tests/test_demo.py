@@ -13,7 +13,14 @@ from aftersales.core.config import Settings
 from aftersales.returns.models import ReturnTracking
 
 # Times that are meant to lie ahead: deadlines, and when the outbox next tries or a lease ends.
-AHEAD = {"due_at", "platform_deadline", "next_attempt_at", "locked_until", "expires_at"}
+AHEAD = {
+    "due_at",
+    "platform_deadline",
+    "next_attempt_at",
+    "locked_until",
+    "expires_at",
+    "window_end",  # a handover's: the end of the shift that received it
+}
 # Minutes past the hour to load at: the demo plans its shop on whole hours, so late in an
 # hour its newest orders were paid "later" than now. Always ahead of the real clock, since
 # the database stamps some rows (users, stores) with its own time.

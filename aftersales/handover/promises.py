@@ -92,11 +92,13 @@ async def get(promise_id: int) -> Promise:
     return promise
 
 
-async def close(promise: Promise, user: User, *, kept: bool, note: str = "") -> Promise:
+async def close(
+    promise: Promise, user: User, *, kept: bool, note: str = "", at: datetime | None = None
+) -> Promise:
     """Mark a promise kept (or, by hand, broken); a closed one stays as it is (409)."""
     if len(note) > MAX_TEXT:
         raise InvalidInput(N_("The note is too long."))
-    now = clock.now()
+    now = at or clock.now()
     status = PromiseStatus.KEPT if kept else PromiseStatus.BROKEN
     async with in_transaction() as conn:
         changed = (

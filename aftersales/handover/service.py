@@ -210,7 +210,12 @@ async def mark_done(handover: Handover, entry: HandoverEntry, user: User) -> Han
 
 
 async def acknowledge_item(
-    handover: Handover, entry: HandoverEntry, user: User, readback: str
+    handover: Handover,
+    entry: HandoverEntry,
+    user: User,
+    readback: str,
+    *,
+    at: datetime | None = None,
 ) -> HandoverEntry:
     """The incoming agent reads an item back; urgent items need the read-back line."""
     may_work(user)
@@ -219,7 +224,7 @@ async def acknowledge_item(
         raise ReadBackMissing()
     if len(readback) > MAX_READBACK:
         raise InvalidInput(N_("A read-back is at most %(limit)s characters."), limit=MAX_READBACK)
-    now = clock.now()
+    now = at or clock.now()
     async with in_transaction() as conn:
         changed = (
             await HandoverEntry.filter(id=entry.id, acknowledged_at__isnull=True)
@@ -239,10 +244,10 @@ async def acknowledge_item(
     return await get_entry(handover, entry.id)
 
 
-async def acknowledge(handover: Handover, user: User) -> Handover:
+async def acknowledge(handover: Handover, user: User, *, at: datetime | None = None) -> Handover:
     """The incoming shift takes the list over; every urgent item must be read back first."""
     may_work(user)
-    now = clock.now()
+    now = at or clock.now()
     if handover.handed_over_at is None and handover.window_start > now:
         raise NotYetHandedOver()
     left = await HandoverEntry.filter(
@@ -268,7 +273,9 @@ async def acknowledge(handover: Handover, user: User) -> Handover:
     return await get(handover.id)
 
 
-async def add_note(handover: Handover, user: User, text: str, *, ref: str = "") -> HandoverNote:
+async def add_note(
+    handover: Handover, user: User, text: str, *, ref: str = "", at: datetime | None = None
+) -> HandoverNote:
     """What only the outgoing agents know ("the buyer of 4100 calls back at 21:00")."""
     may_work(user)
     text = text.strip()
@@ -284,7 +291,7 @@ async def add_note(handover: Handover, user: User, text: str, *, ref: str = "") 
             author_id=user.id,
             text=text,
             ref=ref,
-            created_at=clock.now(),
+            created_at=at or clock.now(),
             using_db=conn,
         )
         await audit.record(
