@@ -110,12 +110,12 @@ async def seed(registry: Registry, owner: User) -> int:
         return 0
     changes = drafting.shift_changes(shifts, now - timedelta(days=HISTORY_DAYS), now)
     by_id = {p.id: p for p in people}
-    on = {}
+    on: dict[str, list[User]] = {}
     for change in changes:
         entries = await RotaEntry.filter(
             shift_id=change.incoming.shift_id, day=change.incoming.day
-        ).values_list("user_id", flat=True)
-        on[change.outgoing.key] = [by_id[int(i)] for i in entries if int(i) in by_id]
+        ).only("user_id")
+        on[change.outgoing.key] = [by_id[e.user_id] for e in entries if e.user_id in by_id]
     written = 0
     for number, change in enumerate(changes):
         end = change.outgoing.end
