@@ -16,6 +16,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from tortoise.exceptions import BaseORMException
+
 from aftersales.core.config import Settings
 from aftersales.core.errors import AfterSalesError, ConfigError
 from aftersales.core.models import Role
@@ -133,8 +135,12 @@ async def _with_db(settings: Settings, work: Callable[[], Awaitable[Any]]) -> An
 async def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
     from aftersales.core import db
 
-    await db.migrate(settings)
-    await db.close_db()
+    try:
+        await db.migrate(settings)
+    finally:
+        # Also after a failed migration: an open SQLite connection keeps its
+        # thread alive, and the command would hang instead of exiting 1.
+        await db.close_db()
     print("Database schema is up to date.")
 
     # Every deploy runs this, so an upgraded desk gets the team quick replies a newer
@@ -592,6 +598,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (OSError, ConnectionError) as exc:
         print(f"aftersales: error: cannot reach a service: {exc}", file=sys.stderr)
+        return 1
+    except BaseORMException as exc:
+        print(f"aftersales: error: the database refused: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
 from aftersales.core.config import Settings
 from aftersales.core.models import AuditEvent, Role, User
 from tests.conftest import sign_in
+from tests.databases import fresh_database_url
 from tests.factories import create_user
 
 
@@ -178,3 +183,34 @@ async def test_token_list_and_revoke(settings: Settings, client: httpx.AsyncClie
     assert "already revoked" in one_line_error(run(settings, "token", "revoke", erp_id))
     assert "9999" in one_line_error(run(settings, "token", "revoke", "9999"))
     assert await AuditEvent.filter(action="token.revoked").count() == 1
+
+
+async def create_table(url: str, sql: str) -> None:
+    if url.startswith("sqlite"):
+        with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite://"))) as db:
+            db.execute(sql)
+            db.commit()
+        return
+    conn = await asyncpg.connect("postgresql://" + url.split("://", 1)[1])
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def test_a_migration_the_database_refuses_exits_1_instead_of_hanging(
+    tmp_path: Path,
+) -> None:
+    # A table in the way of a migration (a hand-made table, a half-restored backup).
+    async with fresh_database_url(tmp_path) as url:
+        blocked = Settings.from_env(
+            {"AFTERSALES_DATA_DIR": str(tmp_path / "var"), "DATABASE_URL": url}
+        )
+        await create_table(url, "CREATE TABLE shifts (id INTEGER)")
+        done = run(blocked, "init", "--admin-user", "boss", "--admin-password", "boss-pass-123")
+        assert done.returncode == 1
+        assert done.stderr.strip().splitlines() == [
+            'aftersales: error: the database refused: relation "shifts" already exists'
+            if url.startswith("postgres")
+            else 'aftersales: error: the database refused: table "shifts" already exists'
+        ]
