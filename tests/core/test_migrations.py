@@ -88,6 +88,9 @@ def test_model_descriptions_hold_no_semicolons() -> None:
             doc = getattr(value, "__doc__", None) or ""
             if getattr(value, "_meta", None) is not None and value.__module__ == models.__name__:
                 assert ";" not in doc, f"{value.__name__}'s docstring has a ';'"
+                for name, field in value._meta.fields_map.items():
+                    said = field.description or ""
+                    assert ";" not in said, f"{value.__name__}.{name}'s description has a ';'"
 
 
 async def _unique_column_sets(table: str) -> set[tuple[str, ...]]:
