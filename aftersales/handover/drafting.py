@@ -95,6 +95,9 @@ async def draft_due(registry: Registry, now: datetime | None = None) -> list[Han
     touched: list[Handover] = []
     for change in shift_changes(shifts, now - CATCH_UP, now + DRAFT_AHEAD):
         handover, created = await ensure_drafted(registry, change, now)
+        if change.outgoing.end <= now:
+            # Also when an agent handed over early: what the shift owed is broken at its end.
+            await promises.break_overdue(change.outgoing.end)
         frozen = (
             change.outgoing.end <= now
             and handover.handed_over_at is None

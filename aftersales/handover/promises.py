@@ -125,7 +125,9 @@ async def break_overdue(shift_end: datetime) -> int:
     ``closed_at`` is the shift change itself, so the handover written at
     that change finds exactly the promises broken there.
     """
-    rows = await Promise.filter(status=PromiseStatus.OPEN, due_at__lt=shift_end).only("id")
+    rows = await Promise.filter(
+        status=PromiseStatus.OPEN, due_at__lt=shift_end, made_at__lt=shift_end
+    ).only("id")
     overdue = [p.id for p in rows]
     if not overdue:
         return 0
