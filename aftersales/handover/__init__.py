@@ -12,6 +12,7 @@ from aftersales.core.models import User
 from aftersales.core.modules import Module, Tile
 from aftersales.core.setting_fields import SettingField
 from aftersales.handover import escalation, events, jobs, promises, rota, service
+from aftersales.handover.api import api_routes
 
 
 async def dashboard_tiles(user: User) -> list[Tile]:
@@ -53,6 +54,7 @@ module = Module(
     shifts_at=rota.shifts_at,
     next_shift=rota.next_shift,
     labels=events.LABELS,
+    api_routes=api_routes,
     store_settings={escalation.SETTING: escalation.DEFAULT_MINUTES},
     store_setting_fields=[
         SettingField(

@@ -226,3 +226,13 @@ async def resolve_cases(refs: Sequence[CaseRef]) -> dict[CaseRef, ResolvedCase]:
 
 async def resolve_case(ref: CaseRef) -> ResolvedCase | None:
     return (await resolve_cases([ref])).get(ref)
+
+
+async def count(*, status: PromiseStatus | None = None, ref: str = "") -> int:
+    """How many promises ``listing`` pages through with the same filters."""
+    query = Promise.all()
+    if status is not None:
+        query = query.filter(status=status)
+    if ref:
+        query = query.filter(ref=str(CaseRef.parse(ref)))
+    return await query.count()

@@ -332,3 +332,29 @@ async def changes_since(
     window = HandoverWindow(max(now, handover.window_start), handover.window_end)
     new = [item for item in await gather(registry, window) if str(item.ref) not in refs]
     return Changes(closed=[v for v in listed.entries if v.closed_since], new=new)
+
+
+@dataclass(frozen=True)
+class History:
+    """One page of the shift diary: handovers newest first, with their counts."""
+
+    handovers: list[Handover]
+    counts: dict[int, dict[str, int]]  # handover id: total, urgent, urgent_open
+    total: int
+
+
+async def history(*, limit: int = 50, offset: int = 0) -> History:
+    """Handovers newest first (``limit`` from ``offset``), item counts in one query."""
+    handovers = await Handover.all().order_by("-window_start", "-id").offset(offset).limit(limit)
+    counts = {h.id: {"total": 0, "urgent": 0, "urgent_open": 0} for h in handovers}
+    if handovers:
+        rows = await HandoverEntry.filter(handover_id__in=list(counts)).values_list(
+            "handover_id", "urgent", "acknowledged_at"
+        )
+        for handover_id, urgent, acknowledged_at in rows:
+            row = counts[int(handover_id)]
+            row["total"] += 1
+            if urgent:
+                row["urgent"] += 1
+                row["urgent_open"] += acknowledged_at is None
+    return History(handovers, counts, await Handover.all().count())

@@ -25,7 +25,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from aftersales.core import clock
 from aftersales.core.config import Settings
+from aftersales.handover import drafting
+from aftersales.handover.models import Shift
 from tests.factories import create_demo_desk
 
 EXAMPLES = int(os.environ.get("AFTERSALES_SCHEMATHESIS_EXAMPLES", "12"))
@@ -61,6 +64,12 @@ def _cases(operation: Any, mode: Any) -> list[Any]:
 
 async def test_the_api_answers_as_its_openapi_document_says(app: Any, clean_db: Settings) -> None:
     _owner, token = await create_demo_desk(clean_db)
+    # Three eight-hour shifts: the catch-up drafts the last change, so handovers answer 200.
+    for start in (0, 8, 16):
+        await Shift.create(
+            name=f"{start:02d}:00", start_minute=start * 60, end_minute=start * 60 + 480
+        )
+    assert await drafting.draft_due(app.state.registry, clock.now())
     # A crash must come back as the 500 a client would see, not raise in the test.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     client = httpx.AsyncClient(transport=transport, base_url="http://desk.test")
