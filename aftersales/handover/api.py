@@ -20,11 +20,11 @@ from aftersales.core import api, case_api, clock, i18n
 from aftersales.core.api import ID_QUERY, PAGING, api_route, json_body, json_time, query
 from aftersales.core.auth import current_user, requires
 from aftersales.core.cases import CaseRef, ResolvedCase
-from aftersales.core.errors import InvalidInput, NotFound, render
+from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.labels import LabelBook
 from aftersales.core.models import User
-from aftersales.handover import events, promises, service
+from aftersales.handover import drafting, events, promises, service
 from aftersales.handover.models import Handover, ItemState, Promise, PromiseStatus
 
 
@@ -125,7 +125,7 @@ def _entry_json(view: service.EntryView, users: dict[int, User], book: LabelBook
         "module": entry.module,
         "severity": entry.severity,
         "urgent": entry.urgent,
-        "summary": render(entry.msgid, entry.params or {}),
+        "summary": drafting.summary(entry),
         "todo": _word(entry.todo),
         "if_fails": _word(entry.if_fails),
         "href": entry.href or None,

@@ -28,6 +28,7 @@ from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
 from aftersales.core.cases import CaseRef, HandoverItem, Severity, grade
+from aftersales.core.errors import Msgid, render
 from aftersales.core.models import User
 from aftersales.core.modules import HandoverWindow, Registry
 from aftersales.handover import promises, rota
@@ -326,11 +327,41 @@ def _order(values: Mapping[str, Any]) -> tuple[int, datetime, str]:
 
 
 def _plain_params(params: Mapping[str, object]) -> dict[str, Any]:
-    """Parameters as JSON keeps them: numbers and strings as they are, the rest as text."""
-    return {
-        k: v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
-        for k, v in params.items()
-    }
+    """Parameters as JSON keeps them, a msgid parameter marked so it is translated when read.
+
+    Strings and numbers stay as they are; a ``Msgid`` (a return's next step,
+    "answer the request") becomes ``{"msgid": ...}``, which ``shown_params``
+    turns back, so a zh-CN reader gets it in Chinese.
+    """
+    return {k: _stored(v) for k, v in params.items()}
+
+
+def _stored(value: object) -> Any:
+    if isinstance(value, Msgid):
+        return {"msgid": str(value)}
+    if isinstance(value, (list, tuple)):
+        return [_stored(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def shown_params(stored: Mapping[str, Any] | None) -> dict[str, object]:
+    """An entry's parameters ready for ``render``: marked msgids are msgids again."""
+    return {k: _shown(v) for k, v in (stored or {}).items()}
+
+
+def _shown(value: Any) -> object:
+    if isinstance(value, dict) and set(value) == {"msgid"}:
+        return Msgid(str(value["msgid"]))
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    return value
+
+
+def summary(entry: HandoverEntry) -> str:
+    """What an item is, in the reader's language."""
+    return render(entry.msgid, shown_params(entry.params))
 
 
 async def _live_open(registry: Registry, refs: Sequence[str]) -> set[str]:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from aftersales.core import clock
+from aftersales.core import clock, i18n
 from aftersales.core.cases import CaseRef, HandoverItem, Severity, grade
 from aftersales.core.config import Settings
 from aftersales.core.i18n import N_
@@ -327,3 +327,16 @@ async def test_the_strictest_store_setting_sets_the_escalation_time(registry) ->
     await store.save()
     await create_store(name="另一家店")
     assert await escalation.threshold() == timedelta(minutes=10)
+
+
+async def test_a_return_items_next_step_reads_in_chinese_on_the_list(registry) -> None:
+    await day_and_night()
+    await shop_with_due_refunds(registry, local(DAY, 17))
+    returned = await ReturnCase.filter(status="requested").first()
+    assert returned is not None, "the demo shop has a return waiting for an answer"
+    await ReturnCase.filter(id=returned.id).update(due_at=local(DAY, 20))
+    await drafting.draft_due(registry, local(DAY, 18))
+    entry = await HandoverEntry.get(ref=f"returns:return:{returned.id}")
+    with i18n.speaking("zh_CN"):
+        shown = drafting.summary(entry)
+    assert "answer" not in shown and "退货" in shown, shown
