@@ -281,6 +281,31 @@ async def bulk_upsert(
     return {r[0]: r[1] for r in got} if returning else {}
 
 
+async def bulk_insert(
+    conn: BaseDBAsyncClient, table: str, columns: Sequence[str], rows: list[Sequence[Any]]
+) -> None:
+    """INSERT many rows in one round trip, without model instances; a duplicate key raises.
+
+    For lists written in one go (a handover's thousands of entries), where
+    building a Tortoise object per row cost more than the database did.
+    Values are stored as Tortoise stores them (``sqlite_value``); JSON
+    columns take their text already encoded and lengths are the caller's to
+    check (``too_long``), as with ``bulk_upsert``.
+    """
+    if not rows:
+        return
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    if conn.capabilities.dialect != "postgres":
+        marks = "(" + ", ".join("?" for _ in columns) + ")"
+        sql = f'INSERT INTO "{table}" ({quoted}) VALUES {marks}'
+        await conn.execute_many(sql, [[sqlite_value(v) for v in row] for row in rows])
+        return
+    types = await _postgres_types(conn, table)
+    arrays = ", ".join(f"${n}::{types[c]}[]" for n, c in enumerate(columns, start=1))
+    sql = f'INSERT INTO "{table}" ({quoted}) SELECT * FROM unnest({arrays})'
+    await conn.execute_query(sql, [_postgres_column(c) for c in zip(*rows, strict=True)])
+
+
 _POSTGRES_TYPES: dict[str, dict[str, str]] = {}
 
 

@@ -23,10 +23,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, ValidationError
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock
+from aftersales.core import audit, clock, db
 from aftersales.core.cases import CaseRef, HandoverItem, Severity, grade
 from aftersales.core.errors import Msgid, render
 from aftersales.core.models import User
@@ -230,46 +230,53 @@ async def _write_items(
     someone has marked them done; rows are never deleted (the list a
     person saw stays readable). Open rows of the previous handover are
     carried over here, with their ``first_listed_at``.
+
+    A handover lists thousands of items, so this reads only the columns it
+    needs (the previous list's refs and first listings; whole rows only for
+    what it carries as it was), writes new rows in one statement without
+    model instances, and updates only rows whose values changed.
     """
     urgent_buyers = await _urgent_buyers(registry, items)
-    current = {e.ref: e for e in await HandoverEntry.filter(handover_id=handover.id).using_db(conn)}
+    current = {
+        e.ref: e
+        for e in await HandoverEntry.filter(handover_id=handover.id)
+        .using_db(conn)
+        .only(*ENTRY_FIELDS, "id", "ref", "state")
+    }
     previous = await _previous(handover, conn)
-    left_open: dict[str, HandoverEntry] = {}
+    left_open: dict[str, datetime] = {}
     if previous is not None:
-        left_open = {
-            e.ref: e
-            for e in await HandoverEntry.filter(
-                handover_id=previous.id, state=ItemState.OPEN
-            ).using_db(conn)
-        }
+        left_open = dict(
+            await HandoverEntry.filter(handover_id=previous.id, state=ItemState.OPEN)
+            .using_db(conn)
+            .values_list("ref", "first_listed_at")
+        )
     wanted: dict[str, dict[str, Any]] = {}
     for item in items:
         ref = str(item.ref)
-        earlier = left_open.get(ref)
         wanted[ref] = _entry_fields(item, is_urgent(item, urgent_buyers))
-        wanted[ref]["first_listed_at"] = earlier.first_listed_at if earlier else now
+        wanted[ref]["first_listed_at"] = left_open.get(ref, now)
     # What the previous shift left open and no hook names now (not yet due
     # again, or from a module since switched off) is carried as it was: only
     # a case closed in the meantime leaves the list.
     still_open = await _live_open(registry, [r for r in left_open if r not in wanted])
-    for ref, earlier in left_open.items():
-        if ref in wanted or ref not in still_open:
-            continue
-        wanted[ref] = _carried_fields(earlier, handover)
+    if previous is not None and still_open:
+        for earlier in await HandoverEntry.filter(
+            handover_id=previous.id, ref__in=sorted(still_open), state=ItemState.OPEN
+        ).using_db(conn):
+            wanted[earlier.ref] = _carried_fields(earlier, handover)
     position = len(current)
     new_rows = []
     for ref, values in sorted(wanted.items(), key=lambda kv: _order(kv[1])):
         row = current.get(ref)
         if row is None:
-            new_rows.append(
-                HandoverEntry(handover_id=handover.id, ref=ref, position=position, **values)
-            )
+            new_rows.append(_insert_row(handover.id, ref, position, values))
             position += 1
         elif row.state is ItemState.OPEN:
             values.pop("first_listed_at")
-            await HandoverEntry.filter(id=row.id).using_db(conn).update(**values)
-    if new_rows:
-        await HandoverEntry.bulk_create(new_rows, batch_size=500, using_db=conn)
+            if any(getattr(row, name) != value for name, value in values.items()):
+                await HandoverEntry.filter(id=row.id).using_db(conn).update(**values)
+    await db.bulk_insert(conn, HandoverEntry._meta.db_table, INSERT_COLUMNS, new_rows)
     if previous is not None and left_open:
         carried = [ref for ref in left_open if ref in wanted]
         closed = [ref for ref in left_open if ref not in wanted]
@@ -285,6 +292,53 @@ async def _write_items(
                 .using_db(conn)
                 .update(state=ItemState.DONE, done_at=now)
             )
+
+
+ENTRY_FIELDS = (
+    "module",
+    "severity",
+    "urgent",
+    "msgid",
+    "params",
+    "todo",
+    "if_fails",
+    "href",
+    "due_at",
+    "assignee_id",
+    "customer_id",
+)
+"""What a hook's item sets on its entry (``_entry_fields``); ``first_listed_at`` besides."""
+
+INSERT_COLUMNS = (
+    "handover_id",
+    "ref",
+    "position",
+    *ENTRY_FIELDS,
+    "first_listed_at",
+    "state",
+    "readback",
+)
+
+
+def _insert_row(
+    handover_id: int, ref: str, position: int, values: Mapping[str, Any]
+) -> tuple[Any, ...]:
+    """One new entry as ``INSERT_COLUMNS``, stored as ``HandoverEntry`` would store it."""
+    fields_map = HandoverEntry._meta.fields_map
+    checked = {"ref": ref, "module": values["module"], "href": values["href"]}
+    if (problem := db.too_long(HandoverEntry, checked)) is not None:
+        name, limit, length = problem
+        raise ValidationError(f"{name}: at most {limit} characters, this one has {length}")
+    params = fields_map["params"].to_db_value(values["params"], HandoverEntry)
+    return (
+        handover_id,
+        ref,
+        position,
+        *(params if name == "params" else values[name] for name in ENTRY_FIELDS),
+        values["first_listed_at"],
+        ItemState.OPEN.value,
+        "",
+    )
 
 
 def _entry_fields(item: HandoverItem, urgent: bool) -> dict[str, Any]:
