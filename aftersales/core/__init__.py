@@ -4,6 +4,7 @@ Everything here is shared by the domain modules and imports none of them.
 """
 
 from aftersales.core import waiting as _waiting
+from aftersales.core import writebacks as _writebacks
 from aftersales.core.api import api_routes as _api_routes
 from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.events import LABELS as _labels
@@ -27,6 +28,10 @@ module = Module(
         NavEntry(N_("Users"), "/users/", frozenset({Role.ADMIN})),
     ],
     dashboard_tiles=_waiting.dashboard_tiles,
+    # Write-backs that failed for good, until delivered (``core:outbox:<id>``).
+    handover_items=_writebacks.handover_items,
+    resolve_case=_writebacks.resolve_case,
+    resolve_cases=_writebacks.resolve_cases,
     can_disable=False,
     # The kernel's deadline timers a store overrides (``cases.timer``), written whole
     # by the store's settings page, which shows every declared timer.

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise import Tortoise, fields
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -873,6 +873,12 @@ def grade(due_at: datetime | None, start: datetime, end: datetime) -> Severity:
     return Severity.DUE_THIS_SHIFT
 
 
+URGENT_BUYER_FLAGS = frozenset({"vip", "angry"})
+"""``BuyerFlag`` keys that make a handover item urgent: the handover marks an item urgent
+when its buyer (``HandoverItem.customer_id``) carries one of these flags, from whichever
+module flags them (orders flags buyers an agent tagged VIP or angry)."""
+
+
 @dataclass(frozen=True)
 class HandoverItem:
     """One case the next shift must know about, in words rendered for its reader.
@@ -880,7 +886,10 @@ class HandoverItem:
     ``msgid``/``params`` say what the case is; ``todo`` what to do and
     ``if_fails`` what to do if that does not work (both msgids). ``ref``
     stays valid across shifts, so a handover can carry an item over, mark it
-    done or have it acknowledged one by one.
+    done or have it acknowledged one by one. ``customer_id`` is the buyer the
+    item is about (None: none, a store or a write-back), so the handover can
+    ask ``Registry.buyer_flags`` once for all its items and mark those whose
+    buyer carries one of ``URGENT_BUYER_FLAGS``.
     """
 
     ref: CaseRef
@@ -916,8 +925,15 @@ class HandoverItem:
         if_fails: str = "",
         href: str | None = None,
         severity: Severity | None = None,
+        customer_id: int | None = None,
     ) -> HandoverItem:
-        """An item for ``case``, its severity graded by the kernel unless given."""
+        """An item for ``case``, its severity graded by the kernel unless given.
+
+        The buyer is the case's order's customer when the case was read with
+        the ``customer_id`` column (``due_by``), unless ``customer_id`` is given.
+        """
+        if customer_id is None:
+            customer_id = getattr(case, "customer_id", None)
         return cls(
             ref=case.ref,
             msgid=msgid,
@@ -928,6 +944,7 @@ class HandoverItem:
             todo=todo,
             if_fails=if_fails,
             href=href or case.href,
+            customer_id=customer_id,
         )
 
 
@@ -945,10 +962,19 @@ async def due_by(
     ``also`` adds the open cases that cannot wait for their deadline (a
     parcel still to stop); ``only`` keeps those that are the module's own
     work (a refund its return case works is that case's item); only
-    ``columns`` are read, a handover lists many.
+    ``columns`` are read, a handover lists many. A ``customer_id`` column
+    (cases have none of their own) is the buyer of the case's order, read
+    in the same query, for ``HandoverItem.for_case``.
     """
     due = Q(due_at__lt=end) if also is None else Q(due_at__lt=end) | also
     query = model.filter(due, status__in=list(open_statuses))
     if only is not None:
         query = query.filter(only)
-    return await query.order_by("due_at").only(*columns)
+    own = [c for c in columns if c != BUYER_COLUMN or c in model._meta.fields_map]
+    if len(own) < len(columns):
+        query = query.annotate(**{BUYER_COLUMN: F("order__customer_id")})
+    return await query.order_by("due_at").only(*own)
+
+
+BUYER_COLUMN = "customer_id"
+"""The pseudo-column ``due_by`` reads through a case's order: its buyer."""

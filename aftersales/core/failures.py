@@ -66,6 +66,28 @@ DETAILS: Mapping[str, str] = {
 }
 """The words in brackets after "Could not reach ..."."""
 
+REASONS: Mapping[str, str] = {
+    "auth": N_("the store's credentials were refused"),
+    "write_refused": N_("the platform refused it"),
+    "platform_error": N_("the platform answered with an error"),
+    "bad_record": N_("the platform sent something the desk could not read"),
+    "no_connector": N_("no connector is installed for the store's platform"),
+    "no_handler": N_("the module that sends it is switched off"),
+}
+"""The failure as a clause without the platform's name (a handover line names no store);
+codes that pass by themselves (``RETRIED``) read as retries used up, others as internal."""
+
+RETRIES_USED_UP = N_("the platform did not take it in any of the desk's tries")
+SOMETHING_INSIDE = N_("something went wrong inside the desk")
+
+
+def reason(code: str | None) -> str:
+    """The msgid of ``code`` as a short clause (``REASONS``), for a line that gives no platform."""
+    if code is not None and code in REASONS:
+        return REASONS[code]
+    return RETRIES_USED_UP if code in RETRIED else SOMETHING_INSIDE
+
+
 RETRIED = frozenset(
     {"unreachable", "timeout", "answer_lost", "bad_answer", "server_error", "rate_limited"}
 )

@@ -80,8 +80,11 @@ class Tile:
 class HandoverWindow:
     """The shift a handover list is for: items due before ``end`` matter.
 
-    ``morning_check`` is set on the day's first handover: modules add the
-    checks a team does each morning (orders unpaid for a day, late shipments).
+    ``morning_check`` is set on the day's first handover (the morning shift's):
+    modules then add the checks the team does once a day (orders unpaid for
+    over a day, paid orders not shipped within 48 hours, yesterday's ratings),
+    one item each, named per local day so a second draft the same morning
+    finds the same items.
     """
 
     start: datetime
@@ -144,6 +147,11 @@ class BuyerFlag:
     Computed from the module's own records, never stored on the buyer, so it
     comes and goes with what the buyer does. ``hint`` says the rule in words
     with ``params`` (the queue's tooltip, the case page's legend).
+
+    ``hand_set`` marks a flag that only repeats a tag agents set by hand
+    (orders' VIP and angry), for readers that see buyers only through the
+    registry (the handover's urgent items); pages that show the tags show
+    the tag and leave such a flag out, so the buyer's mark appears once.
     """
 
     key: str  # stable name; a hand-set tag of the same name is not shown twice
@@ -151,6 +159,7 @@ class BuyerFlag:
     hint: str = ""  # an English msgid with %(name)s parameters from ``params``
     params: Mapping[str, int | str] = field(default_factory=dict)
     level: str = "warn"  # info | warn | alert
+    hand_set: bool = False  # repeats the hand-set tag ``key``: pages show the tag instead
 
 
 BuyerFlags = Callable[[Sequence[int]], Awaitable[Mapping[int, Sequence[BuyerFlag]]]]
@@ -224,7 +233,8 @@ class Module:
     - ``dashboard_tiles(user)``: awaitable list of ``Tile`` for the home page;
       called for every signed-in user, so it must filter by role itself.
     - ``handover_items(window)``: awaitable list of ``HandoverItem`` (``core.cases``)
-      that are open or fall due in the window; the handover module gathers them.
+      that are open or fall due in the window (``HandoverWindow``; with
+      ``morning_check`` also the day's checks); the handover module gathers them.
     - ``resolve_case(ref)``: the title, link and state of one of its cases
       named by a ``CaseRef``, or None (``resolve_case()`` below asks the owner).
     - ``resolve_cases(refs)``: the same for a list of its refs in one query,

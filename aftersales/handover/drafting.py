@@ -27,7 +27,7 @@ from tortoise.exceptions import IntegrityError, ValidationError
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock, db
-from aftersales.core.cases import CaseRef, HandoverItem, Severity, grade
+from aftersales.core.cases import URGENT_BUYER_FLAGS, CaseRef, HandoverItem, Severity, grade
 from aftersales.core.errors import Msgid, render
 from aftersales.core.models import User
 from aftersales.core.modules import HandoverWindow, Registry
@@ -39,9 +39,6 @@ DRAFT_AHEAD = timedelta(minutes=15)
 
 CATCH_UP = timedelta(hours=12)
 """How far back a late job still drafts a missed shift end (a worker down for the evening)."""
-
-URGENT_BUYERS = frozenset({"vip", "angry"})
-"""Buyer flag keys (``Registry.buyer_flags``) that make any item of that buyer urgent."""
 
 SEVERITY_ORDER = {
     Severity.OVERDUE.value: 0,
@@ -196,7 +193,7 @@ async def gather(registry: Registry, window: HandoverWindow) -> list[HandoverIte
 async def _urgent_buyers(registry: Registry, items: Iterable[HandoverItem]) -> set[int]:
     customer_ids = {cid for item in items if (cid := item.customer_id)}
     flags = await registry.buyer_flags(sorted(customer_ids))
-    return {cid for cid, marks in flags.items() if any(m.key in URGENT_BUYERS for m in marks)}
+    return {cid for cid, marks in flags.items() if any(m.key in URGENT_BUYER_FLAGS for m in marks)}
 
 
 def is_urgent(item: HandoverItem, urgent_buyers: set[int]) -> bool:
@@ -266,7 +263,7 @@ async def _write_items(
         ).using_db(conn):
             wanted[earlier.ref] = _carried_fields(earlier, handover)
     position = len(current)
-    new_rows = []
+    new_rows: list[Sequence[Any]] = []
     for ref, values in sorted(wanted.items(), key=lambda kv: _order(kv[1])):
         row = current.get(ref)
         if row is None:

@@ -5,7 +5,7 @@ from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import Module, NavEntry, Tile
 from aftersales.core.setting_fields import SettingField
-from aftersales.orders import api, events, jobs, service, sync, webhooks
+from aftersales.orders import api, events, jobs, service, shift, sync, webhooks
 from aftersales.orders.routes import routes
 
 
@@ -19,16 +19,20 @@ async def dashboard_tiles(user: User) -> list[Tile]:
         Tile(
             service.CHECKS["unpaid_over_a_day"],
             counts.unpaid_over_a_day,
-            "/orders/?check=unpaid_over_a_day",
+            shift.check_href("unpaid_over_a_day"),
             "warn" if counts.unpaid_over_a_day else "info",
         ),
         Tile(
             service.CHECKS["late_shipment"],
             counts.late_shipments,
-            "/orders/?check=late_shipment",
+            shift.check_href("late_shipment"),
             "alert" if counts.late_shipments else "info",
         ),
-        Tile(service.CHECKS["last_24_hours"], counts.placed_today, "/orders/?check=last_24_hours"),
+        Tile(
+            service.CHECKS["last_24_hours"],
+            counts.placed_today,
+            shift.check_href("last_24_hours"),
+        ),
     ]
     if counts.failing_stores:
         # Everyone should know orders may be stale; only managers open the store pages.
@@ -49,6 +53,11 @@ module = Module(
         NavEntry(N_("Stores"), "/orders/stores/", MANAGERS),
     ],
     dashboard_tiles=dashboard_tiles,
+    # Failing store syncs, and on the morning's handover the day's checks (``shift``).
+    handover_items=shift.handover_items,
+    resolve_case=shift.resolve_case,
+    resolve_cases=shift.resolve_cases,
+    buyer_flags=shift.buyer_flags,
     webhooks=webhooks.hooks,
     functions=jobs.functions,
     cron_jobs=jobs.cron_jobs,

@@ -5,10 +5,11 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -30,6 +31,7 @@ from aftersales.orders.models import (
     Customer,
     Order,
     OrderItem,
+    PlatformRecord,
     Shipment,
     ShipmentDirection,
     SyncState,
@@ -497,6 +499,126 @@ async def morning_counts() -> MorningCounts:
 async def failing_store_ids() -> set[int]:
     """Stores with a stream whose last sync failed: the store list's ``failing=1``."""
     return set(await SyncState.filter(last_error__isnull=False).values_list("store_id", flat=True))
+
+
+async def check_count(check: str) -> int:
+    """How many orders one morning check selects now: its home tile's number, its list's total."""
+    assert check in CHECKS, check
+    return await (await order_query(OrderFilters(check=check))).count()
+
+
+@dataclass(frozen=True)
+class FailingSync:
+    """A synced store with at least one stream whose last sync failed."""
+
+    store: Store
+    streams: list[SyncState]  # the failing ones, in stream order
+
+    @property
+    def retried(self) -> bool:
+        """Every failure may pass by itself at the next sync (none needs a person)."""
+        return all(failures.is_retried(s.error_code) for s in self.streams)
+
+
+async def failing_syncs(store_ids: Iterable[int] | None = None) -> list[FailingSync]:
+    """The stores synced on schedule whose sync fails now, by store id (one query each table).
+
+    A paused store is left out: nobody expects its orders to be fresh.
+    ``store_ids`` narrows the answer (the handover's live state of some stores).
+    """
+    query = SyncState.filter(last_error__isnull=False, store__enabled=True)
+    if store_ids is not None:
+        query = query.filter(store_id__in=list(store_ids))
+    states = await query.order_by("store_id", "stream")
+    if not states:
+        return []
+    stores = {s.id: s for s in await Store.filter(id__in={st.store_id for st in states})}
+    by_store: dict[int, list[SyncState]] = {}
+    order = {stream.value: n for n, stream in enumerate(Stream)}
+    for state in sorted(states, key=lambda st: (st.store_id, order.get(st.stream, 99))):
+        by_store.setdefault(state.store_id, []).append(state)
+    return [FailingSync(stores[sid], found) for sid, found in by_store.items() if sid in stores]
+
+
+@dataclass(frozen=True)
+class DayRatings:
+    """The reviews buyers left on one local day, and how many of them were not good."""
+
+    total: int
+    low: int  # neutral or negative
+
+
+def is_low_rating(data: dict[str, Any]) -> bool:
+    """A stored review (``ReviewRecord`` as JSON) that is neutral or negative.
+
+    Platforms that rate good/neutral/bad say so; star ratings count 3 and
+    below as neutral or negative (as the review module's default threshold).
+    """
+    result = data.get("result")
+    if result in ("neutral", "bad"):
+        return True
+    rating = data.get("rating")
+    return result is None and isinstance(rating, int) and rating <= LOW_RATING
+
+
+LOW_RATING = 3
+
+
+async def ratings_on(day: date) -> DayRatings:
+    """Reviews written on ``day`` (each store's own local day), from what the sync stored.
+
+    The review stream lands in ``PlatformRecord`` (stream ``reviews``), the
+    review's time inside its JSON; a review is received after it is written,
+    so only rows received since the day began in the earliest zone are read.
+    """
+    zones = {s.id: _zone(s.timezone) for s in await Store.all().only("id", "timezone")}
+    if not zones:
+        return DayRatings(0, 0)
+    bounds = {
+        sid: (
+            datetime.combine(day, time(), tzinfo=zone),
+            datetime.combine(day + timedelta(days=1), time(), tzinfo=zone),
+        )
+        for sid, zone in zones.items()
+    }
+    earliest = min(start for start, _ in bounds.values())
+    rows = await PlatformRecord.filter(
+        stream=Stream.REVIEWS.value, received_at__gte=earliest
+    ).values_list("store_id", "data")
+    total = low = 0
+    for store_id, data in rows:
+        written = _written_at(data)
+        start, end = bounds.get(store_id, (None, None))
+        if written is None or start is None or end is None or not start <= written < end:
+            continue
+        total += 1
+        low += is_low_rating(data)
+    return DayRatings(total, low)
+
+
+def _written_at(data: Any) -> datetime | None:
+    try:
+        written = datetime.fromisoformat(str(data["created_at"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    return written if written.tzinfo else written.replace(tzinfo=UTC)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return ZoneInfo(DEFAULT_ZONE)
+
+
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+async def desk_zone() -> ZoneInfo:
+    """The zone the morning check's day is named in: the stores' one zone, else Shanghai."""
+    rows = await Store.filter(enabled=True).distinct().values_list("timezone", flat=True)
+    names = {str(name) for name in rows}
+    return _zone(names.pop() if len(names) == 1 else DEFAULT_ZONE)
 
 
 WEBHOOK_SECRET = "webhook_secret"  # what a platform signs webhooks with, if it sends any

@@ -143,6 +143,7 @@ HANDOVER_COLUMNS = (
     "platform_order_id",
     "requested_amount",
     "currency",
+    cases.BUYER_COLUMN,  # the buyer, read through the order: urgent when VIP or angry
 )
 
 

@@ -85,10 +85,20 @@ DEADLINE_LABELS = {
 }
 
 
+HANDOVER_COLUMNS = (
+    "id",
+    "status",
+    "kind",
+    "due_at",
+    "assignee_id",
+    "platform_order_id",
+    cases.BUYER_COLUMN,  # the buyer, read through the order: urgent when VIP or angry
+)
+
+
 async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
     """Open cases whose timer falls before the next shift ends, or already passed."""
-    columns = ("id", "status", "kind", "due_at", "assignee_id", "platform_order_id")
-    due = await cases.due_by(ReturnCase, window.end, OPEN_STATUSES, columns)
+    due = await cases.due_by(ReturnCase, window.end, OPEN_STATUSES, HANDOVER_COLUMNS)
     return [
         HandoverItem.for_case(
             case,

@@ -15,6 +15,7 @@ import importlib
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -29,6 +30,8 @@ from aftersales.core.models import AuditEvent, Role, Store
 from aftersales.core.modules import HandoverWindow, Registry
 from aftersales.core.redis import RedisHandle
 from aftersales.core.web import create_app
+from aftersales.orders.models import Customer, Order
+from connectors.base import OrderStatus
 from tests.conftest import csrf_from, sign_in
 from tests.databases import fresh_database_url, in_own_tortoise_context
 from tests.factories import create_store, create_user
@@ -221,6 +224,9 @@ async def test_the_home_page_shows_the_due_soon_tile_with_its_count(on_plugin_de
 
 async def test_handover_items_carry_the_kernels_severity_for_a_window(on_plugin_desk) -> None:
     async def scenario(client: httpx.AsyncClient, app: Starlette) -> None:
+        from tests.plugins.complaints import service
+        from tests.plugins.complaints.models import Complaint, ComplaintStatus
+
         store = await create_store()
         overdue = await _open(store, "P-1")  # due at +24h
         clock.travel(timedelta(hours=20))
@@ -228,16 +234,36 @@ async def test_handover_items_carry_the_kernels_severity_for_a_window(on_plugin_
         later = await _open(store, "P-3")
         later.due_at = clock.now() + timedelta(days=3)
         await later.save()
+        answered = await _open(store, "P-4")  # due with P-2, closed since
+        boss = await create_user(username="boss", role=Role.SUPERVISOR)
+        await service.move(answered.id, ComplaintStatus.CLOSED, actor=boss, expected_version=1)
+        buyer = await Customer.create(store=store, platform_buyer_id="b1", nick="买家", tags=[])
+        order = await Order.create(
+            store=store,
+            platform_order_id="P-1",
+            customer=buyer,
+            status=OrderStatus.SHIPPED,
+            platform_status="shipped",
+            total_amount=Decimal("9.90"),
+            paid_amount=Decimal("9.90"),
+            placed_at=clock.now(),
+            platform_updated_at=clock.now(),
+            synced_at=clock.now(),
+        )
+        await Complaint.filter(id=overdue.id).update(order_id=order.id)
         start = clock.now() + timedelta(hours=6)  # the next shift: +26h to +46h
         window = HandoverWindow(start=start, end=start + timedelta(hours=20))
 
         items = await _registry(app).handover_items(window)
-        graded = {item.ref: item.severity for item in items}
+        graded = {item.ref: item.severity for item in items if item.module == "complaints"}
+        # Not the one due after the shift (P-3), nor the closed one (P-4).
         assert graded == {overdue.ref: Severity.OVERDUE, this_shift.ref: Severity.DUE_THIS_SHIFT}
         item = next(i for i in items if i.ref == overdue.ref)
         assert item.summary == "Complaint about order P-1"
         assert item.href == f"/complaints/{overdue.id}"
         assert item.todo and item.if_fails
+        assert item.customer_id == buyer.id  # the buyer, read by core through the order
+        assert next(i for i in items if i.ref == this_shift.ref).customer_id is None
 
     await on_plugin_desk(scenario)
 

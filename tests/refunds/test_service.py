@@ -298,6 +298,9 @@ async def test_the_handover_gets_due_refunds_and_parcels_to_stop() -> None:
     assert all("intercept the parcel" in i.summary for i in items if i.href in {
         f"/refunds/{r.id}" for r in intercepts
     })  # fmt: skip
+    buyers = dict(await Order.all().values_list("id", "customer_id"))
+    by_href = {f"/refunds/{r.id}": buyers[r.order_id] for r in [*intercepts, *due]}
+    assert {i.href: i.customer_id for i in items} == by_href  # the buyer of each, for its flags
     order = await Order.get(id=intercepts[0].order_id)
     events = await refunds_module.order_events(order.id)
     assert "Refund requested" in {e.label for e in events}

@@ -12,7 +12,7 @@ from aftersales.core.config import Settings
 from aftersales.core.models import OutboxMessage, OutboxStatus, Role, Store
 from aftersales.core.modules import HandoverWindow, OutboxContext, Registry
 from aftersales.core.reasons import ReasonCode
-from aftersales.orders.models import SyncState
+from aftersales.orders.models import Order, SyncState
 from aftersales.orders.sync import record_handlers, sync_stream
 from aftersales.refunds import module as refunds_module
 from aftersales.refunds.models import LedgerEntry, Refund, RefundStatus
@@ -238,6 +238,7 @@ async def test_a_deadline_crossing_shows_as_a_tile_a_handover_item_and_an_escala
     items = await returns_module.handover_items(window)
     assert [(i.href, i.severity) for i in items] == [(f"/returns/{case.id}", "due_this_shift")]
     assert "answer the request" in items[0].summary
+    assert items[0].customer_id == (await Order.get(id=case.order_id)).customer_id
     clock.travel(timedelta(hours=2))
     assert (await deadlines.sweep()).escalated == 1
     assert (await ReturnCase.get(id=case.id)).escalated

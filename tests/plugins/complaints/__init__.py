@@ -35,11 +35,13 @@ async def dashboard_tiles(user: User) -> list[Tile]:
     )
 
 
+HANDOVER_COLUMNS = ("id", "status", "due_at", "assignee_id", "platform_order_id", "customer_id")
+"""What a handover line needs; ``customer_id`` is the buyer, read by core through the order."""
+
+
 async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
     """Open complaints falling due before the shift ends, selected in SQL, graded by core."""
-    due = await Complaint.filter(status__in=list(OPEN_STATUSES), due_at__lt=window.end).order_by(
-        "due_at"
-    )
+    due = await cases.due_by(Complaint, window.end, OPEN_STATUSES, HANDOVER_COLUMNS)
     return [
         HandoverItem.for_case(
             complaint,
