@@ -6,12 +6,50 @@ imports a sibling. It answers the registry's rota hooks (``shifts_at``,
 ``next_shift``), so reviews' round-robin and escalation ask core who is on.
 """
 
-from aftersales.core.auth import MANAGERS
+from aftersales.core.auth import EVERYONE, MANAGERS
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
-from aftersales.core.modules import Module, Tile
+from aftersales.core.modules import Module, NavEntry, Notice, Tile
 from aftersales.core.setting_fields import SettingField
-from aftersales.handover import escalation, events, jobs, promises, rota, service
+from aftersales.handover import escalation, events, jobs, promises, rota, routes, service
+from aftersales.handover.models import HandoverEntry
+
+
+async def home_notices(user: User) -> list[Notice]:
+    """For the people on shifts: the handover to read first, and promises due now.
+
+    The incoming handover shows until someone acknowledges it, so the night
+    agent signing in reads it before anything else.
+    """
+    if user.role not in service.ACTORS:
+        return []
+    notices: list[Notice] = []
+    handover = await service.incoming()
+    if handover is not None and handover.acknowledged_at is None:
+        entries = HandoverEntry.filter(handover_id=handover.id)
+        notices.append(
+            Notice(
+                N_("Handover from %(shift)s: %(count)s items, %(urgent)s urgent"),
+                {
+                    "shift": handover.from_name,
+                    "count": await entries.count(),
+                    "urgent": await entries.filter(urgent=True).count(),
+                },
+                f"/handover/{handover.id}",
+                "alert",
+            )
+        )
+    due = len(await promises.due())
+    if due:
+        notices.append(
+            Notice(
+                N_("Promises to buyers due now: %(count)s"),
+                {"count": due},
+                "/handover/promises",
+                "warn",
+            )
+        )
+    return notices
 
 
 async def dashboard_tiles(user: User) -> list[Tile]:
@@ -47,6 +85,9 @@ module = Module(
     functions=jobs.functions,
     cron_jobs=jobs.cron_jobs,
     dashboard_tiles=dashboard_tiles,
+    home_notices=home_notices,
+    routes=routes.routes,
+    nav=[NavEntry(N_("Handover"), "/handover/", EVERYONE)],
     handover_items=promises.handover_items,
     resolve_case=promises.resolve_case,
     resolve_cases=promises.resolve_cases,
