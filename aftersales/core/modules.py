@@ -77,6 +77,20 @@ class Tile:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A line at the very top of the home page, above the tiles: what to read first.
+
+    ``text`` is an English msgid with ``%(name)s`` parameters from ``params``
+    (data such as a shift's name is rendered escaped); ``href`` is where it leads.
+    """
+
+    text: str
+    params: Mapping[str, object] = field(default_factory=dict)
+    href: str | None = None
+    level: str = "info"  # info | warn | alert
+
+
+@dataclass(frozen=True)
 class HandoverWindow:
     """The shift a handover list is for: items due before ``end`` matter.
 
@@ -232,6 +246,8 @@ class Module:
 
     - ``dashboard_tiles(user)``: awaitable list of ``Tile`` for the home page;
       called for every signed-in user, so it must filter by role itself.
+    - ``home_notices(user)``: awaitable list of ``Notice``, shown above the tiles
+      (the handover the incoming shift must read first); filters by role itself.
     - ``handover_items(window)``: awaitable list of ``HandoverItem`` (``core.cases``)
       that are open or fall due in the window (``HandoverWindow``; with
       ``morning_check`` also the day's checks); the handover module gathers them.
@@ -291,6 +307,7 @@ class Module:
     record_handlers: dict[str, RecordHandler] = field(default_factory=dict)
     webhooks: Sequence[BaseRoute] = ()
     dashboard_tiles: Callable[[User], Awaitable[list[Tile]]] | None = None
+    home_notices: Callable[[User], Awaitable[list[Notice]]] | None = None
     handover_items: Callable[[HandoverWindow], Awaitable[list[HandoverItem]]] | None = None
     resolve_case: CaseResolver | None = None
     resolve_cases: CaseBatchResolver | None = None
@@ -600,6 +617,19 @@ class Registry:
                 if tiles:
                     sections.append((module, list(tiles)))
         return sections
+
+    async def home_notices(self, user: User) -> list[Notice]:
+        """What ``user`` must read before anything else, every module's, in module order.
+
+        Shown at the top of the home page above the tiles; a module whose hook
+        fails is logged and left out, the page still shows.
+        """
+        notices: list[Notice] = []
+        for module in self.modules:
+            if module.home_notices is not None:
+                found = await self._isolated(module, "home_notices", module.home_notices(user))
+                notices.extend(found or ())
+        return notices
 
     async def handover_items(self, window: HandoverWindow) -> list[HandoverItem]:
         """Every module's open items for a shift window, in module order."""

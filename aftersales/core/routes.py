@@ -90,7 +90,8 @@ async def home(request: Request) -> Response:
     sections: list[tuple[str, list[Tile]]] = [
         (module.label, tiles) for module, tiles in await registry.dashboard_tiles(user)
     ]
-    return render(request, "core/home.html", {"sections": sections})
+    notices = await registry.home_notices(user)
+    return render(request, "core/home.html", {"sections": sections, "notices": notices})
 
 
 async def reports(request: Request) -> Response:

@@ -82,6 +82,25 @@ def shift_changes(shifts: Sequence[Shift], since: datetime, until: datetime) -> 
     return changes
 
 
+async def next_draft_at(now: datetime | None = None) -> datetime | None:
+    """When the next handover will be drafted (``DRAFT_AHEAD`` before the next shift end).
+
+    None when no rota is set (no active shift). The end is that of the run
+    going on now, or else of the next run to start.
+    """
+    now = now or clock.now()
+    shifts = await rota.active_shifts()
+    if not shifts:
+        return None
+    ends = [r.end for r in rota.running_at(shifts, now)]
+    if not ends:
+        upcoming = rota.next_starting(shifts, now)
+        if upcoming is None:
+            return None
+        ends = [upcoming.end]
+    return max(min(ends) - DRAFT_AHEAD, now)
+
+
 async def draft_due(registry: Registry, now: datetime | None = None) -> list[Handover]:
     """The minute job's work: draft what is owed, freeze what has reached its shift end.
 
@@ -303,6 +322,7 @@ ENTRY_FIELDS = (
     "due_at",
     "assignee_id",
     "customer_id",
+    "search_text",
 )
 """What a hook's item sets on its entry (``_entry_fields``); ``first_listed_at`` besides."""
 
@@ -351,7 +371,13 @@ def _entry_fields(item: HandoverItem, urgent: bool) -> dict[str, Any]:
         "due_at": item.due_at,
         "assignee_id": item.assignee_id,
         "customer_id": item.customer_id,
+        "search_text": search_text(item.params),
     }
+
+
+def search_text(params: Mapping[str, object]) -> str:
+    """What the diary's text search reads: every parameter's value, lower case, one line."""
+    return " ".join(str(v).lower() for v in params.values() if v is not None and v != "")
 
 
 def _carried_fields(earlier: HandoverEntry, handover: Handover) -> dict[str, Any]:
@@ -368,6 +394,7 @@ def _carried_fields(earlier: HandoverEntry, handover: Handover) -> dict[str, Any
         "due_at": earlier.due_at,
         "assignee_id": earlier.assignee_id,
         "customer_id": earlier.customer_id,
+        "search_text": earlier.search_text or search_text(earlier.params),
         "first_listed_at": earlier.first_listed_at,
     }
 

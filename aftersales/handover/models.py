@@ -160,6 +160,8 @@ class HandoverEntry(Model):
     acknowledged_at = fields.DatetimeField(null=True)
     readback = fields.TextField(default="")
     position = fields.IntField(default=0)
+    # The parameters' values in lower case (order number, buyer, promise text): the diary's search.
+    search_text = fields.TextField(default="")
 
     class Meta:
         table = "handover_items"

@@ -10,7 +10,7 @@ one that %-formatted a product title would answer 500.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import httpx
@@ -21,7 +21,9 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from aftersales.core import clock
 from aftersales.core.config import Settings
-from aftersales.core.models import Role
+from aftersales.core.models import Role, User
+from aftersales.handover import promises
+from aftersales.handover.models import Handover, HandoverEntry, HandoverNote
 from aftersales.orders import service as orders_service
 from aftersales.orders.models import Customer, Order
 from aftersales.refunds import evidence
@@ -93,6 +95,7 @@ async def hostile_desk(settings: Settings) -> dict[str, object]:
     case = await ReturnCase.filter(store_id=store.id, status=ReturnStatus.REQUESTED).first()
     assert case is not None, "the hostile shop's return requests became cases"
     await returns_service.approve(case.id, actor=owner, return_address=HOSTILE, note=HOSTILE)
+    handover = await hostile_handover(owner)
     return {
         "order_id": order.id,
         "store_id": store.id,
@@ -103,8 +106,25 @@ async def hostile_desk(settings: Settings) -> dict[str, object]:
         "case_id": case.id,
         "user_id": owner.id,
         "photo_id": 1,
+        "handover_id": handover.id,
         "table": "sku",  # /refunds/report/{table}.csv: the product table
     }
+
+
+async def hostile_handover(author: User) -> Handover:
+    """A handover from a shift named with markup, an item, a note and a promise saying it."""
+    promise = await promises.make(author, HOSTILE, NOW + timedelta(hours=1))
+    handover = await Handover.create(
+        key="1:2026-11-23", from_name=HOSTILE, to_name=HOSTILE, window_start=NOW,
+        window_end=NOW + timedelta(hours=8), drafted_at=NOW, handed_over_at=NOW,
+    )  # fmt: skip
+    await HandoverEntry.create(
+        handover=handover, ref=str(promises.ref_of(promise)), module="handover",
+        severity="due_this_shift", urgent=True, msgid="Promise to a buyer: %(text)s",
+        params={"text": HOSTILE}, first_listed_at=NOW - timedelta(days=1),
+    )  # fmt: skip
+    await HandoverNote.create(handover=handover, author=author, text=HOSTILE, created_at=NOW)
+    return handover
 
 
 def assert_escaped(answer: httpx.Response, url: str) -> None:
@@ -153,6 +173,10 @@ async def test_every_page_shows_markup_and_percent_from_data_as_text(
         f"/refunds/{ids['failed_id']}",
         f"/returns/{ids['case_id']}",
         "/orders/stores/",
+        f"/handover/{ids['handover_id']}",
+        f"/handover/{ids['handover_id']}/print",
+        "/handover/diary",
+        "/handover/promises",
     ):
         assert url in shown_on, f"{url} did not show the hostile text at all"
 

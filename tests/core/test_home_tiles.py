@@ -25,7 +25,7 @@ TILE = re.compile(
     r'<a class="tile (\w+)" (?:href="([^"]*)")?>\s*<span class="value">(\d+)</span>\s*'
     r'<span class="label">([^<]*)</span>'
 )
-TOTAL = re.compile(r'<p class="muted">\s*(\d+) (?:orders?|refunds?|cases?|stores?)\b')
+TOTAL = re.compile(r'<p class="muted">\s*(\d+) (?:orders?|refunds?|cases?|stores?|handovers?)\b')
 
 
 async def populated_desk(settings: Settings) -> None:

@@ -70,6 +70,7 @@ async def demo_ids(page: Page, desk: RunningDesk) -> dict[str, str]:
         "user_id": await first_id(page, base + "/users/", r'href="/users/(\d+)"'),
         "refund_id": await first_id(page, base + "/refunds/", r'href="/refunds/(\d+)"'),
         "case_id": await first_id(page, base + "/returns/", r'href="/returns/(\d+)"'),
+        "handover_id": await first_id(page, base + "/handover/diary", r'href="/handover/(\d+)"'),
     }
 
 

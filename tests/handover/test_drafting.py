@@ -18,7 +18,7 @@ from aftersales.core.cases import CaseRef, HandoverItem, Severity, grade
 from aftersales.core.config import Settings
 from aftersales.core.i18n import N_
 from aftersales.core.models import AuditEvent, Role
-from aftersales.core.modules import HandoverWindow, Module, Registry
+from aftersales.core.modules import HandoverWindow, Module, Notice, Registry
 from aftersales.handover import drafting, escalation, promises, service
 from aftersales.handover import module as handover_module
 from aftersales.handover.models import (
@@ -265,11 +265,15 @@ async def test_a_promise_for_21_00_is_handed_to_the_night_shows_at_21_00_and_bre
     entry = await HandoverEntry.get(handover_id=night.id, ref=f"handover:promise:{promise.id}")
     assert entry.urgent and entry.params["text"] == promise.text
 
+    def promise_notices(notices: list[Notice]) -> list[tuple[str, object]]:
+        return [(n.text, n.params["count"]) for n in notices if "romises" in n.text]
+
     clock.travel(local(DAY, 20, 59) - clock.now())
-    assert not await handover_module.dashboard_tiles(night_agent)
+    assert promise_notices(await registry.home_notices(night_agent)) == []
     clock.travel(local(DAY, 21) - clock.now())
-    tiles = await handover_module.dashboard_tiles(night_agent)
-    assert [(t.label, t.value) for t in tiles] == [("Promises due now", 1)]
+    assert promise_notices(await registry.home_notices(night_agent)) == [
+        ("Promises to buyers due now: %(count)s", 1)
+    ]
 
     tomorrow = DAY + timedelta(days=1)
     await drafting.draft_due(registry, local(tomorrow, 9))
@@ -307,10 +311,13 @@ async def test_an_unacknowledged_handover_reaches_the_supervisor_after_30_minute
     urgent = await HandoverEntry.filter(handover_id=night.id, urgent=True).order_by("id")
     assert urgent, "the overdue refund is urgent"
     tiles = {t.label: t.value for t in await handover_module.dashboard_tiles(supervisor)}
-    assert tiles == {
-        "Handovers not acknowledged": 1,
-        "Urgent handover items not read back": len(urgent),
-    }
+    assert tiles == {"Handovers not acknowledged": 1}
+    async def alarms() -> list[Notice]:
+        return [n for n in await registry.home_notices(supervisor) if "not ackn" in n.text]
+
+    [alarm] = await alarms()
+    assert alarm.params == {"shift": "白班", "urgent": len(urgent)}
+    assert alarm.href == f"/handover/{night.id}"
     assert not await handover_module.dashboard_tiles(night_agent)  # not an agent's alarm
     assert await escalation.stamp() == 1
     assert await escalation.stamp() == 0  # stamped once
@@ -324,10 +331,11 @@ async def test_an_unacknowledged_handover_reaches_the_supervisor_after_30_minute
         await service.acknowledge_item(night, urgent[0], night_agent, "  ")
     for entry in urgent:
         await service.acknowledge_item(night, entry, night_agent, "我会在 21:00 前处理")
-        tiles = {t.label: t.value for t in await handover_module.dashboard_tiles(supervisor)}
-        assert tiles.get("Handovers not acknowledged") == 1
+    [alarm] = await alarms()
+    assert alarm.params["urgent"] == 0  # read back, but the list is still not taken over
     await service.acknowledge(night, night_agent)
     assert not await handover_module.dashboard_tiles(supervisor)
+    assert not await alarms()
 
 
 async def test_the_strictest_store_setting_sets_the_escalation_time(registry) -> None:
