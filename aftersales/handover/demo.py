@@ -125,6 +125,12 @@ async def seed(registry: Registry, owner: User) -> int:
             # A promise made an hour before the end, due two hours into the next shift.
             text = PROMISES[(number // 3) % len(PROMISES)]
             await promises.make(maker, text, end + timedelta(hours=2), now=end - timedelta(hours=1))
+        if number == len(changes) - 1:
+            # The list waiting now carries two promises the last shift made: read back first.
+            for text, hours in ((PROMISES[0], 2), (PROMISES[3], 1)):
+                await promises.make(
+                    maker, text, end + timedelta(hours=hours), now=end - timedelta(minutes=40)
+                )
         await drafting.draft_due(registry, end)
         handover = await Handover.get(key=change.outgoing.key)
         written += 1

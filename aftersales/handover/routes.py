@@ -40,7 +40,7 @@ DUE_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 def summary(msgid: str, params: Mapping[str, object] | None = None) -> str:
     """An item's words in the reader's language, its parameters filled in (a missing one
     keeps the English rather than failing the page). Plain text: the page escapes it."""
-    return str(core_errors.render(msgid, params or {}))
+    return str(core_errors.render(msgid, drafting.shown_params(params)))
 
 
 async def _names(ids: Iterable[int | None]) -> dict[int, str]:
