@@ -12,19 +12,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from aftersales.core import api, cases
+from aftersales.core import api, cases, clock
 from aftersales.core.api import json_money, json_time
 from aftersales.core.auth import current_user
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
 from aftersales.core.models import Referral, User
 from aftersales.core.reasons import ReasonCode
+
+if TYPE_CHECKING:
+    from aftersales.core.modules import Registry
 
 T = TypeVar("T")
 
@@ -40,7 +44,21 @@ def per_page(request: Request) -> int:
     )
 
 
-def queue_filters(request: Request, *, statuses: type[Enum], kinds: type[Enum]) -> dict[str, Any]:
+async def shift_end(request: Request, due: str) -> datetime | None:
+    """Where "this shift" ends now, as the rota says, when the ``due`` filter asks for it.
+
+    Pages and the API build their queue filters with it, so ``?due=shift``
+    follows the rota (``Registry.shift_end``), not a fixed day and night.
+    """
+    if due != "shift":
+        return None
+    registry: Registry = request.app.state.registry
+    return await registry.shift_end(clock.now(), request.app.state.settings.zone)
+
+
+async def queue_filters(
+    request: Request, *, statuses: type[Enum], kinds: type[Enum]
+) -> dict[str, Any]:
     """The ``QueueFilters`` fields of a case queue's query, each checked (400 when wrong)."""
     q = request.query_params
     due = q.get("due", "")
@@ -66,6 +84,7 @@ def queue_filters(request: Request, *, statuses: type[Enum], kinds: type[Enum]) 
         "open_only": status == "open",
         "page": api.page_param(q.get("page")),
         "zone": request.app.state.settings.zone,
+        "shift_end": await shift_end(request, due),
     }
 
 

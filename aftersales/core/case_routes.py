@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from aftersales.core import cases
+from aftersales.core import case_api, cases
 from aftersales.core.api import MAX_PAGE, number_or_none
 from aftersales.core.auth import BUYER_EDITORS, current_user
 from aftersales.core.case_api import Refer
@@ -42,7 +42,9 @@ def choice(kind: type[E], value: str | None) -> E | None:
     return kind(value) if value in {e.value for e in kind} else None
 
 
-def queue_filters(request: Request, *, statuses: type[Enum], kinds: type[Enum]) -> dict[str, Any]:
+async def queue_filters(
+    request: Request, *, statuses: type[Enum], kinds: type[Enum]
+) -> dict[str, Any]:
     """The ``QueueFilters`` fields read from the query string, as every case queue reads them.
 
     A module passes them, with its own filters, to its ``QueueFilters``
@@ -51,17 +53,19 @@ def queue_filters(request: Request, *, statuses: type[Enum], kinds: type[Enum]) 
     """
     q = request.query_params
     user = current_user(request)
+    due = q.get("due", "") if q.get("due") in cases.DUE_FILTERS else ""
     return {
         "store_id": number_or_none(q.get("store")),
         "status": choice(statuses, q.get("status")),
         "kind": choice(kinds, q.get("kind")),
         "reason": choice(ReasonCode, q.get("reason")),
-        "due": q.get("due", "") if q.get("due") in cases.DUE_FILTERS else "",
+        "due": due,
         "assignee_id": user.id if q.get("assignee") == "me" else None,
         "unassigned": q.get("assignee") == "none",
         "open_only": q.get("status") in (None, "", "open"),
         "page": number_or_none(q.get("page"), maximum=MAX_PAGE) or 1,
         "zone": request.app.state.settings.zone,
+        "shift_end": await case_api.shift_end(request, due),
     }
 
 

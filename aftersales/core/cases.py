@@ -528,12 +528,16 @@ def due_soon_filter(now: datetime) -> dict[str, datetime]:
 DUE_FILTERS = ("soon", "overdue", "today", "shift")
 
 
-def due_filter(due: str, now: datetime, zone: ZoneInfo) -> dict[str, datetime]:
+def due_filter(
+    due: str, now: datetime, zone: ZoneInfo, *, shift_end: datetime | None = None
+) -> dict[str, datetime]:
     """The ``filter()`` arguments of one due filter, the same for every module and the API.
 
-    "today" ends at the store's local midnight, "shift" where
-    ``shifts.current_shift_end`` says the current shift ends; an unknown
-    value is no filter.
+    "today" ends at the store's local midnight, "shift" at ``shift_end``:
+    where the rota says the current shift ends (``Registry.shift_end``,
+    asked by whoever builds the filters, since this is not async), else
+    where ``shifts.current_shift_end``'s default day and night end. An
+    unknown value is no filter.
     """
     if due == "soon":
         return due_soon_filter(now)
@@ -542,7 +546,8 @@ def due_filter(due: str, now: datetime, zone: ZoneInfo) -> dict[str, datetime]:
     if due == "today":
         return {"due_at__gte": now, "due_at__lt": shifts.end_of_day(now, zone)}
     if due == "shift":
-        return {"due_at__gte": now, "due_at__lt": shifts.current_shift_end(now, zone)}
+        end = shift_end if shift_end is not None else shifts.current_shift_end(now, zone)
+        return {"due_at__gte": now, "due_at__lt": end}
     return {}
 
 

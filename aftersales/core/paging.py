@@ -37,6 +37,9 @@ class QueueFilters:
     page: int = 1
     # The store's time zone, where "today" and "this shift" end.
     zone: ZoneInfo = field(default=ZoneInfo("Asia/Shanghai"), compare=False)
+    # When the shift running now ends, as the rota says (``Registry.shift_end``):
+    # read by the "shift" due filter; None falls back to the default day and night.
+    shift_end: datetime | None = field(default=None, compare=False)
 
 
 def narrow(
@@ -62,7 +65,9 @@ def narrow(
     if filters.due == "soon":
         query = query.filter(due_at__gte=now, due_at__lt=now + due_soon)
     elif filters.due:
-        query = query.filter(**due_filter(filters.due, now, filters.zone))
+        query = query.filter(
+            **due_filter(filters.due, now, filters.zone, shift_end=filters.shift_end)
+        )
     if filters.unassigned:
         query = query.filter(assignee_id=None)
     elif filters.assignee_id:

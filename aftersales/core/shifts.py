@@ -36,21 +36,28 @@ NextShift = Callable[[datetime], Awaitable[ShiftSlot | None]]
 
 
 @dataclass(frozen=True)
-class Shift:
-    """A named stretch of the day that starts at ``start`` (store-local wall time)."""
+class DefaultShift:
+    """A shift of the desk without a rota: a name and its start (store-local wall time).
+
+    Not the rota's ``handover.models.Shift`` row: these two are what
+    ``current_shift_end`` falls back to.
+    """
 
     name: str
     start: time
 
 
 # Each shift runs until the next one starts; the last wraps past midnight.
-DEFAULT_SHIFTS: tuple[Shift, ...] = (Shift("day", time(9)), Shift("night", time(18)))
+DEFAULT_SHIFTS: tuple[DefaultShift, ...] = (
+    DefaultShift("day", time(9)),
+    DefaultShift("night", time(18)),
+)
 
 ShiftEnd = Callable[[datetime, ZoneInfo], datetime]
 
 
 def current_shift_end(
-    now: datetime, tz: ZoneInfo, shifts: tuple[Shift, ...] = DEFAULT_SHIFTS
+    now: datetime, tz: ZoneInfo, shifts: tuple[DefaultShift, ...] = DEFAULT_SHIFTS
 ) -> datetime:
     """The aware moment the shift running at ``now`` ends: the next shift start after ``now``."""
     local = now.astimezone(tz)

@@ -93,7 +93,7 @@ async def list_refunds(request: Request) -> Response:
     q = request.query_params
     size = case_api.per_page(request)
     filters = queue.RefundFilters(
-        **case_api.queue_filters(request, statuses=RefundStatus, kinds=RefundKind),
+        **await case_api.queue_filters(request, statuses=RefundStatus, kinds=RefundKind),
         min_amount=amount_param(q.get("min_amount"), name="min_amount"),
         max_amount=amount_param(q.get("max_amount"), name="max_amount"),
     )

@@ -42,14 +42,14 @@ def _decimal(value: str | None) -> Decimal | None:
     return optional_amount(value, name=Msgid(N_("Amount")))
 
 
-def _filters(request: Request) -> queue.RefundFilters:
+async def _filters(request: Request) -> queue.RefundFilters:
     q = request.query_params
     try:
         minimum, maximum = _decimal(q.get("min")), _decimal(q.get("max"))
     except InvalidInput:
         minimum = maximum = None
     return queue.RefundFilters(
-        **case_routes.queue_filters(request, statuses=RefundStatus, kinds=RefundKind),
+        **await case_routes.queue_filters(request, statuses=RefundStatus, kinds=RefundKind),
         min_amount=minimum,
         max_amount=maximum,
         intercept=q.get("intercept") == "1",
@@ -61,7 +61,7 @@ def _filters(request: Request) -> queue.RefundFilters:
 
 
 async def refund_queue(request: Request) -> Response:
-    filters = _filters(request)
+    filters = await _filters(request)
     result = await queue.search(filters, reader=current_user(request))
     return await case_routes.queue_page(
         request,

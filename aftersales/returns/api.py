@@ -158,7 +158,7 @@ async def _answer(case: ReturnCase) -> Response:
 async def list_returns(request: Request) -> Response:
     size = case_api.per_page(request)
     filters = queue.ReturnFilters(
-        **case_api.queue_filters(request, statuses=ReturnStatus, kinds=ReturnKind)
+        **await case_api.queue_filters(request, statuses=ReturnStatus, kinds=ReturnKind)
     )
     result = await queue.search(filters, per_page=size)
     return case_api.page_json(

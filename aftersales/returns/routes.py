@@ -46,15 +46,15 @@ MAX_WINDOW_DAYS = 3650
 _enum = case_routes.choice
 
 
-def _filters(request: Request) -> queue.ReturnFilters:
+async def _filters(request: Request) -> queue.ReturnFilters:
     return queue.ReturnFilters(
-        **case_routes.queue_filters(request, statuses=ReturnStatus, kinds=ReturnKind),
+        **await case_routes.queue_filters(request, statuses=ReturnStatus, kinds=ReturnKind),
         awaiting_receipt=request.query_params.get("status") == "awaiting_receipt",
     )
 
 
 async def return_queue(request: Request) -> Response:
-    filters = _filters(request)
+    filters = await _filters(request)
     result = await queue.search(filters)
     return await case_routes.queue_page(
         request,
