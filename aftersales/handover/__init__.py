@@ -11,7 +11,17 @@ from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import Module, NavEntry, Notice, Tile
 from aftersales.core.setting_fields import SettingField
-from aftersales.handover import escalation, events, jobs, promises, rota, routes, service
+from aftersales.handover import (
+    escalation,
+    events,
+    jobs,
+    promises,
+    rota,
+    rota_api,
+    rota_routes,
+    routes,
+    service,
+)
 from aftersales.handover.api import api_routes
 from aftersales.handover.models import HandoverEntry
 
@@ -99,15 +109,18 @@ module = Module(
     cron_jobs=jobs.cron_jobs,
     dashboard_tiles=dashboard_tiles,
     home_notices=home_notices,
-    routes=routes.routes,
-    nav=[NavEntry(N_("Handover"), "/handover/", EVERYONE)],
+    routes=[*routes.routes, *rota_routes.routes],
+    nav=[
+        NavEntry(N_("Handover"), "/handover/", EVERYONE),
+        NavEntry(N_("Rota"), "/handover/rota", EVERYONE),  # shifts: linked from the rota
+    ],
     handover_items=promises.handover_items,
     resolve_case=promises.resolve_case,
     resolve_cases=promises.resolve_cases,
     shifts_at=rota.shifts_at,
     next_shift=rota.next_shift,
     labels=events.LABELS,
-    api_routes=api_routes,
+    api_routes=[*api_routes, *rota_api.api_routes],
     store_settings={escalation.SETTING: escalation.DEFAULT_MINUTES},
     store_setting_fields=[
         SettingField(

@@ -1,4 +1,4 @@
-"""The handover module's stored words: its item states and promise statuses.
+"""The handover module's stored words: its audit events, item states and promise statuses.
 
 Beside the enums so a new state is labelled where it is added; pages show
 them with ``label(kind, value)``.
@@ -22,6 +22,11 @@ EVENTS: dict[str, str] = {
     "promise_made": N_("Promise made"),
     "promise_kept": N_("Promise kept"),
     "promise_broken": N_("Promise not kept"),
+    "shift.created": N_("Shift added"),
+    "shift.changed": N_("Shift changed"),
+    "shift.deactivated": N_("Shift switched off"),
+    "rota.changed": N_("Rota changed"),
+    "rota.copied": N_("Rota copied from the week before"),
 }
 
 ITEM_STATES: dict[str, str] = {

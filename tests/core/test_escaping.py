@@ -23,7 +23,7 @@ from aftersales.core import clock
 from aftersales.core.config import Settings
 from aftersales.core.models import Role, User
 from aftersales.handover import promises
-from aftersales.handover.models import Handover, HandoverEntry, HandoverNote
+from aftersales.handover.models import Handover, HandoverEntry, HandoverNote, RotaEntry, Shift
 from aftersales.orders import service as orders_service
 from aftersales.orders.models import Customer, Order
 from aftersales.refunds import evidence
@@ -96,6 +96,10 @@ async def hostile_desk(settings: Settings) -> dict[str, object]:
     assert case is not None, "the hostile shop's return requests became cases"
     await returns_service.approve(case.id, actor=owner, return_address=HOSTILE, note=HOSTILE)
     handover = await hostile_handover(owner)
+    # A supervisor names shifts; the rota shows them and the people on them.
+    shift = await Shift.create(name=HOSTILE, start_minute=18 * 60, end_minute=9 * 60)
+    rota_day = NOW.astimezone(settings.zone).date()
+    await RotaEntry.create(shift=shift, day=rota_day, user=owner)
     return {
         "order_id": order.id,
         "store_id": store.id,
@@ -108,6 +112,7 @@ async def hostile_desk(settings: Settings) -> dict[str, object]:
         "photo_id": 1,
         "handover_id": handover.id,
         "table": "sku",  # /refunds/report/{table}.csv: the product table
+        "rota_cell": f"/handover/rota/cell?shift={shift.id}&day={rota_day.isoformat()}",
     }
 
 
@@ -154,6 +159,7 @@ async def test_every_page_shows_markup_and_percent_from_data_as_text(
         f"/{MARKUP}",
         f"/orders/{MARKUP}",
         f"/refunds/{MARKUP}%25",
+        str(ids["rota_cell"]),
     ]
     shown_on: set[str] = set()
     for language in ("en", "zh-CN"):
@@ -177,6 +183,9 @@ async def test_every_page_shows_markup_and_percent_from_data_as_text(
         f"/handover/{ids['handover_id']}/print",
         "/handover/diary",
         "/handover/promises",
+        "/handover/rota",
+        "/handover/shifts",
+        "/handover/rota/cell",
     ):
         assert url in shown_on, f"{url} did not show the hostile text at all"
 

@@ -312,6 +312,7 @@ async def test_an_unacknowledged_handover_reaches_the_supervisor_after_30_minute
     assert urgent, "the overdue refund is urgent"
     tiles = {t.label: t.value for t in await handover_module.dashboard_tiles(supervisor)}
     assert tiles == {"Handovers not acknowledged": 1}
+
     async def alarms() -> list[Notice]:
         return [n for n in await registry.home_notices(supervisor) if "not ackn" in n.text]
 
