@@ -23,11 +23,11 @@ from aftersales.handover.models import Handover, HandoverEntry, RotaEntry, Shift
 ZONE = "Asia/Shanghai"
 SHIFTS = (("早班", 7 * 60, 15 * 60), ("晚班", 15 * 60, 23 * 60), ("夜班", 23 * 60, 7 * 60))
 TEAM = (
-    ("xiaowang", "小王", Role.AGENT),
-    ("xiaoli", "小李", Role.AGENT),
-    ("xiaozhao", "小赵", Role.AGENT),
-    ("xiaochen", "夜班小陈", Role.NIGHT_AGENT),
-    ("zhuguan", "刘主管", Role.SUPERVISOR),
+    ("wang.day", "小王", Role.AGENT),
+    ("li.day", "小李", Role.AGENT),
+    ("zhao.day", "小赵", Role.AGENT),
+    ("chen.night", "夜班小陈", Role.NIGHT_AGENT),
+    ("liu.lead", "刘主管", Role.SUPERVISOR),
 )
 """The demo's team; they sign in with the demo password (``README``)."""
 

@@ -17,7 +17,7 @@ async def test_a_night_agent_reads_back_the_urgent_items_and_takes_the_handover_
 ) -> None:
     context = await browser.new_context(locale="zh-CN", viewport=PHONE)
     page = await context.new_page()
-    await sign_in(page, demo_desk.url, "xiaochen", DEMO_PASSWORD)
+    await sign_in(page, demo_desk.url, "chen.night", DEMO_PASSWORD)
 
     # Home: the handover is the first thing on the page, before every tile.
     notice = page.locator("ul.notices a.notice").first

@@ -31,7 +31,7 @@ async def test_the_demo_has_three_shifts_a_rota_and_two_weeks_of_handovers(
     assert await service.incoming(now) == handovers[-1]
     statuses = set(await Promise.all().values_list("status", flat=True))
     assert {PromiseStatus.KEPT, PromiseStatus.BROKEN} <= statuses
-    night_agent = await User.get(username="xiaochen")
+    night_agent = await User.get(username="chen.night")
     assert night_agent.role is Role.NIGHT_AGENT
     await demo.load("demo", "demo-desk-2026", clean_db)  # a second load adds nothing
     assert await Handover.all().count() == len(handovers)
