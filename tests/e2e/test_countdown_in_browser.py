@@ -9,7 +9,7 @@ from tests.e2e.walk import sign_in_admin
 
 
 async def test_the_queue_countdown_is_there_without_script_and_ticks_with_it(
-    demo_desk: RunningDesk, browser: Browser
+    reading_desk: RunningDesk, browser: Browser
 ) -> None:
     context = await browser.new_context(
         locale="zh-CN",
@@ -17,10 +17,10 @@ async def test_the_queue_countdown_is_there_without_script_and_ticks_with_it(
         extra_http_headers={"Accept-Language": "zh-CN"},
     )
     page = await context.new_page()
-    await sign_in_admin(page, demo_desk)
+    await sign_in_admin(page, reading_desk)
     # The demo's refunds due within a day are return-and-refunds, worked in their return
     # cases: the queue lists them on asking (``linked=any``), countdown included.
-    await page.goto(demo_desk.url + "/refunds/?linked=any")
+    await page.goto(reading_desk.url + "/refunds/?linked=any")
     first = page.locator(".countdown[data-due]").first
     text = await first.inner_text()
     assert text.startswith(("剩 ", "已超时 ")), text

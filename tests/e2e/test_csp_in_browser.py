@@ -21,7 +21,7 @@ async def violations(page: Page) -> list[str]:
 
 
 async def test_the_demo_desk_runs_under_its_csp_without_a_single_violation(
-    demo_desk: RunningDesk, browser: Browser
+    reading_desk: RunningDesk, browser: Browser
 ) -> None:
     context = await browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     await context.add_init_script(RECORD_VIOLATIONS)
@@ -36,7 +36,7 @@ async def test_the_demo_desk_runs_under_its_csp_without_a_single_violation(
     seen: list[str] = []
 
     async def visit(path: str) -> None:
-        response = await page.goto(demo_desk.url + path)
+        response = await page.goto(reading_desk.url + path)
         assert response is not None and response.status == 200, path
         assert "default-src 'self'" in response.headers["content-security-policy"]
         seen.extend(await violations(page))

@@ -58,11 +58,11 @@ async def test_demo_login_reaches_a_home_page_naming_the_user(
 
 
 async def test_a_chinese_browser_gets_the_chinese_desk(
-    demo_desk: RunningDesk, browser: Browser
+    reading_desk: RunningDesk, browser: Browser
 ) -> None:
     context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
     page = await context.new_page()
-    await page.goto(demo_desk.url)
+    await page.goto(reading_desk.url)
     await expect(page.get_by_role("heading", name="登录")).to_be_visible()
     await page.get_by_label("用户名").fill(DEMO_USER)
     await page.get_by_label("密码").fill(DEMO_PASSWORD)

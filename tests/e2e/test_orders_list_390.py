@@ -41,21 +41,21 @@ async def cut_placeholders(page: Page) -> list[str]:
 
 
 async def test_the_orders_search_hint_fits_and_the_marks_show(
-    demo_desk: RunningDesk, browser: Browser
+    reading_desk: RunningDesk, browser: Browser
 ) -> None:
     context = await browser.new_context(
         locale="zh-CN", viewport=PHONE, extra_http_headers={"Accept-Language": "zh-CN"}
     )
     page = await context.new_page()
-    await sign_in_admin(page, demo_desk)
+    await sign_in_admin(page, reading_desk)
     for path in ("/orders/", "/refunds/", "/returns/"):
-        await page.goto(demo_desk.url + path)
+        await page.goto(reading_desk.url + path)
         assert await cut_placeholders(page) == [], path
-    await page.goto(demo_desk.url + "/orders/")
+    await page.goto(reading_desk.url + "/orders/")
     assert await page.locator("a.badge").count() > 0  # the demo has open refunds
     await page.screenshot(path=SCREENSHOTS / "zh-390-orders.png")
     await page.set_viewport_size(DESKTOP)
-    await page.goto(demo_desk.url + "/orders/")
+    await page.goto(reading_desk.url + "/orders/")
     assert await cut_placeholders(page) == [], "the desk's orders search"
     await page.screenshot(path=SCREENSHOTS / "zh-1280-orders.png")
     await context.close()

@@ -62,19 +62,19 @@ async def small_controls(page: Page) -> list[str]:
 
 
 async def test_every_page_fits_a_390_px_phone_in_chinese(
-    demo_desk: RunningDesk, browser: Browser
+    reading_desk: RunningDesk, browser: Browser
 ) -> None:
     context = await browser.new_context(
         locale="zh-CN", viewport=PHONE, extra_http_headers={"Accept-Language": "zh-CN"}
     )
     page = await context.new_page()
-    await sign_in_admin(page, demo_desk)
-    ids = await demo_ids(page, demo_desk)
+    await sign_in_admin(page, reading_desk)
+    ids = await demo_ids(page, reading_desk)
     urls = page_urls(ids)
 
     wide: dict[str, int] = {}
     for url in urls:
-        response = await page.goto(demo_desk.url + url)
+        response = await page.goto(reading_desk.url + url)
         assert response is not None and response.status < 400, f"{url}: {response}"
         if overflow := await too_wide(page):
             wide[url] = overflow
@@ -83,7 +83,7 @@ async def test_every_page_fits_a_390_px_phone_in_chinese(
     assert wide == {}, f"pages wider than a 390 px phone (px too wide): {wide}"
 
     # The menu folds away behind one button and opens without any script.
-    await page.goto(demo_desk.url + "/")
+    await page.goto(reading_desk.url + "/")
     nav = page.locator(".topbar nav")
     await expect(nav).to_be_hidden()
     await page.locator(".topbar .menu-button").click()
@@ -94,7 +94,7 @@ async def test_every_page_fits_a_390_px_phone_in_chinese(
 
     # Queues are cards: each cell carries its column's name, links are thumb-sized.
     for queue in ("/refunds/", "/returns/"):
-        await page.goto(demo_desk.url + queue)
+        await page.goto(reading_desk.url + queue)
         first_row = page.locator("table.list.stack tbody tr").first
         await expect(first_row.locator("td[data-label='订单号']")).to_be_visible()
         assert await first_row.evaluate("tr => getComputedStyle(tr).display") != "table-row"
@@ -115,21 +115,21 @@ async def test_every_page_fits_a_390_px_phone_in_chinese(
     for viewport in (PHONE, DESKTOP):
         await page.set_viewport_size(viewport)
         for name, path in shown.items():
-            await page.goto(demo_desk.url + path)
+            await page.goto(reading_desk.url + path)
             if viewport is PHONE:
                 assert await small_controls(page) == [], path
             await page.screenshot(
                 path=SCREENSHOTS / f"zh-{viewport['width']}-{name}.png", full_page=True
             )
     # The wide desk keeps its one-line menu and its table queue.
-    await page.goto(demo_desk.url + "/refunds/")
+    await page.goto(reading_desk.url + "/refunds/")
     await expect(page.locator(".topbar nav")).to_be_visible()
     await expect(page.locator(".topbar .menu-button")).to_be_hidden()
     await expect(page.locator("table.list.stack thead")).to_be_visible()
 
     # On paper: no menu, no buttons or fields, black text, links as their words.
     await page.emulate_media(media="print")
-    await page.goto(demo_desk.url + shown["refund-detail"])
+    await page.goto(reading_desk.url + shown["refund-detail"])
     await expect(page.locator(".topbar nav")).to_be_hidden()
     await expect(page.locator("main button").first).to_be_hidden()
     assert await page.evaluate("getComputedStyle(document.body).color") == "rgb(0, 0, 0)"

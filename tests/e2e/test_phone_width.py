@@ -25,7 +25,7 @@ PAGES = (
 
 
 async def test_every_main_page_fits_a_360_px_phone_in_chinese(
-    demo_desk: RunningDesk, browser: Browser
+    reading_desk: RunningDesk, browser: Browser
 ) -> None:
     context = await browser.new_context(
         locale="zh-CN",
@@ -33,14 +33,14 @@ async def test_every_main_page_fits_a_360_px_phone_in_chinese(
         extra_http_headers={"Accept-Language": "zh-CN"},
     )
     page = await context.new_page()
-    await page.goto(demo_desk.url + "/login")
+    await page.goto(reading_desk.url + "/login")
     await page.locator("input[name=username]").fill(DEMO_USER)
     await page.locator("input[name=password]").fill(DEMO_PASSWORD)
     await page.locator("button[type=submit]").click()
     await expect(page.get_by_role("heading", level=1)).to_contain_text("演示店主")
 
     paths = list(PAGES)
-    await page.goto(demo_desk.url + "/refunds/")
+    await page.goto(reading_desk.url + "/refunds/")
     paths.append(
         str(
             await page.locator("table.refunds tbody a[href^='/refunds/']").first.get_attribute(
@@ -48,12 +48,12 @@ async def test_every_main_page_fits_a_360_px_phone_in_chinese(
             )
         )
     )
-    await page.goto(demo_desk.url + "/returns/")
+    await page.goto(reading_desk.url + "/returns/")
     paths.append(str(await page.locator("tbody a[href^='/returns/']").first.get_attribute("href")))
     SCREENSHOTS.mkdir(exist_ok=True)
     too_wide = {}
     for path in paths:
-        response = await page.goto(demo_desk.url + path)
+        response = await page.goto(reading_desk.url + path)
         assert response is not None and response.status == 200, path
         width = await page.evaluate("document.documentElement.scrollWidth")
         if width > 360:

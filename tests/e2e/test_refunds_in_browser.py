@@ -42,10 +42,12 @@ async def test_an_agent_approves_a_refund_from_the_queue(
     await context.close()
 
 
-async def test_the_owner_reads_the_refund_report(demo_desk: RunningDesk, browser: Browser) -> None:
+async def test_the_owner_reads_the_refund_report(
+    reading_desk: RunningDesk, browser: Browser
+) -> None:
     context = await browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    await page.goto(demo_desk.url + "/login")
+    await page.goto(reading_desk.url + "/login")
     await page.get_by_label("用户名").fill(DEMO_USER)
     await page.get_by_label("密码").fill(DEMO_PASSWORD)
     await page.get_by_role("button", name="登录").click()

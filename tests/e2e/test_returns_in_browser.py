@@ -43,11 +43,11 @@ async def test_the_warehouse_scans_a_parcel_and_records_the_inspection(
 
 
 async def test_the_owner_reads_the_returns_queue_and_the_policy(
-    demo_desk: RunningDesk, browser: Browser
+    reading_desk: RunningDesk, browser: Browser
 ) -> None:
     context = await browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
     page = await context.new_page()
-    await page.goto(demo_desk.url + "/login")
+    await page.goto(reading_desk.url + "/login")
     await page.get_by_label("Username").fill(DEMO_USER)
     await page.get_by_label("Password").fill(DEMO_PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
@@ -59,7 +59,7 @@ async def test_the_owner_reads_the_returns_queue_and_the_policy(
     await rows.first.get_by_role("link").click()
     await expect(page.locator("section.policy li").first).to_be_visible()
     await page.screenshot(path=SCREENSHOTS / "return-detail.png", full_page=True)
-    await page.goto(demo_desk.url + "/returns/policy/1")
+    await page.goto(reading_desk.url + "/returns/policy/1")
     await expect(page.get_by_label("No-reason return (days)")).to_have_value("7")
     await page.screenshot(path=SCREENSHOTS / "returns-policy.png", full_page=True)
     await context.close()

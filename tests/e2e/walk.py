@@ -89,7 +89,7 @@ def page_urls(ids: dict[str, str]) -> list[str]:
 
 async def sign_in_admin(page: Page, desk: RunningDesk) -> None:
     """Add the admin to the demo desk and sign in on the Chinese login form."""
-    desk.cli("user", "add", ADMIN, "--role", "admin", "--password", ADMIN_PASSWORD)
+    desk.add_user(ADMIN, "admin", ADMIN_PASSWORD)
     await page.goto(desk.url + "/login")
     await page.get_by_label("用户名").fill(ADMIN)
     await page.get_by_label("密码").fill(ADMIN_PASSWORD)

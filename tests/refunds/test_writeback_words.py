@@ -10,8 +10,10 @@ the idempotency key or the payload; a supervisor finds those folded in a
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import httpx
+import pytest
 
 from aftersales.core import outbox
 from aftersales.core.config import Settings
@@ -20,6 +22,7 @@ from aftersales.core.modules import OutboxContext
 from aftersales.orders.models import SyncState
 from aftersales.orders.sync import connector_for, sync_stream
 from aftersales.refunds import module as refunds_module
+from aftersales.refunds import writeback
 from aftersales.refunds.models import Refund
 from connectors.base import PlatformError, Stream
 from tests.conftest import csrf_from, sign_in
@@ -74,8 +77,16 @@ async def test_a_refused_write_back_reads_as_words_and_only_a_supervisor_sees_th
 
 
 async def test_an_unreachable_platform_reads_failed_retrying_at_with_the_reason(
-    clean_db: Settings, client: httpx.AsyncClient
+    clean_db: Settings, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The write-back tries the dead address its full number of times, but its backoff
+    # between them (0.25 s doubling to 16 s: about 25 s in all) is not waited out here.
+    waits: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(writeback, "connector_for", partial(connector_for, sleep=no_wait))
     shop = FakeTaobaoShop()
     with top_gateway(shop) as url:
         store = await taobao_store(shop, url, clean_db)
@@ -95,6 +106,7 @@ async def test_an_unreachable_platform_reads_failed_retrying_at_with_the_reason(
     context = OutboxContext(settings=clean_db)
     handlers = dict(refunds_module.outbox_handlers)
     assert await outbox.deliver(row.id, handlers, context=context) is OutboxStatus.PENDING
+    assert len(waits) > 1  # it retried before giving up on this attempt
     retry = await OutboxMessage.get(id=row.id)
     assert retry.error_code == "unreachable"
     at = retry.next_attempt_at.astimezone(clean_db.zone).strftime("%H:%M")
