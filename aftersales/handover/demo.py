@@ -131,13 +131,16 @@ async def seed(registry: Registry, owner: User) -> int:
                 await promises.make(
                     maker, text, end + timedelta(hours=hours), now=end - timedelta(minutes=40)
                 )
-        await drafting.draft_due(registry, end)
+        # Drafted ahead of the end, a note added to the draft, then frozen at the end.
+        await drafting.draft_due(registry, end - timedelta(minutes=10))
         handover = await Handover.get(key=change.outgoing.key)
-        written += 1
         if number % 4 == 1:
             await service.add_note(
                 handover, maker, NOTES[number % len(NOTES)], at=end - timedelta(minutes=5)
             )
+        await drafting.draft_due(registry, end)
+        handover = await Handover.get(key=change.outgoing.key)
+        written += 1
         if number == len(changes) - 1:
             continue  # the shift change just passed waits for whoever signs in
         incoming = on.get(change.outgoing.key) or [people[0]]

@@ -147,8 +147,9 @@ async def ensure_drafted(
                 time_zone=change.outgoing.time_zone,
                 window_start=change.outgoing.end,
                 window_end=change.incoming.end,
+                incoming_start=change.incoming.start,
                 morning_check=change.morning_check,
-                drafted_at=now,
+                drafted_at=min(now, change.outgoing.end),  # a late job: as of the shift end
                 using_db=conn,
             )
             await _write_items(registry, handover, items, now, conn)

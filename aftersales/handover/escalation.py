@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tortoise.expressions import Q
+
 from aftersales.core import audit, clock
 from aftersales.core.models import Store
 from aftersales.handover.models import Handover, HandoverEntry
@@ -47,8 +49,10 @@ async def overdue(now: datetime | None = None) -> Overdue:
     """
     now = now or clock.now()
     cutoff = now - await threshold()
+    # From the shift change, or from the incoming shift's start when shifts leave a gap.
+    started = Q(incoming_start__lte=cutoff) | Q(incoming_start__isnull=True)
     late = await Handover.filter(
-        window_start__lte=cutoff, window_end__gt=now, acknowledged_at__isnull=True
+        started, window_start__lte=cutoff, window_end__gt=now, acknowledged_at__isnull=True
     ).order_by("window_start", "id")
     urgent = 0
     if late:

@@ -90,6 +90,8 @@ class Handover(Model):
     time_zone = fields.CharField(max_length=64, default="Asia/Shanghai")
     window_start = fields.DatetimeField(db_index=True)
     window_end = fields.DatetimeField()
+    # When the incoming shift starts: the shift change itself unless shifts leave a gap or overlap
+    incoming_start = fields.DatetimeField(null=True)
     morning_check = fields.BooleanField(default=False)  # the day's first handover adds it
     drafted_at = fields.DatetimeField()
     handed_over_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(

@@ -142,7 +142,9 @@ async def people_on(runs: Sequence[ShiftInstance]) -> dict[str, list[int]]:
     if not runs:
         return {}
     entries = await RotaEntry.filter(
-        shift_id__in={r.shift_id for r in runs}, day__in={r.day for r in runs}
+        shift_id__in={r.shift_id for r in runs},
+        day__in={r.day for r in runs},
+        user__is_active=True,  # a deactivated agent still on the rota is not on shift
     ).values_list("shift_id", "day", "user_id")
     on: dict[str, list[int]] = {r.key: [] for r in runs}
     for shift_id, day, user_id in entries:

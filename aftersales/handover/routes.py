@@ -102,6 +102,8 @@ async def _handover_page(
             and current is not None
             and current.id == handover.id
             and handover.acknowledged_at is None
+            and handover.handed_over_at is not None
+            and handover.handed_over_by_id != user.id
         )
         names = await _names(_people(shown))
     return render(
@@ -180,6 +182,7 @@ async def prepare_page(request: Request) -> Response:
         {
             "v": shown,
             "h": draft,
+            "handed": None if draft else await service.handed_over_early(),
             "next_draft": None if draft else await drafting.next_draft_at(),
             "draft_ahead": int(drafting.DRAFT_AHEAD.total_seconds() // 60),
             "names": await _names(_people(shown)) if shown else {},

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
@@ -50,6 +51,35 @@ class AlreadyAcknowledged(Conflict):
 class NotYetHandedOver(Conflict):
     code = "not_handed_over"
     msgid = N_("This handover has not been handed over yet.")
+
+
+class OwnHandover(PermissionDenied):
+    code = "own_handover"
+    msgid = N_("You handed this list over: someone on the next shift acknowledges it.")
+
+
+class HandoverFrozen(Conflict):
+    code = "handover_frozen"
+    msgid = N_("This list was handed over: it can no longer be changed.")
+
+
+def may_take_over(handover: Handover, user: User) -> None:
+    """The incoming shift acknowledges a frozen list, never the agent who handed it over.
+
+    A list is read back once it is frozen (handed over, or the shift change
+    came): items still join a draft, and they must not join a list that
+    was already taken over.
+    """
+    may_work(user)
+    if handover.handed_over_at is None:
+        raise NotYetHandedOver()
+    if handover.handed_over_by_id is not None and handover.handed_over_by_id == user.id:
+        raise OwnHandover()
+
+
+def still_a_draft(handover: Handover) -> None:
+    if handover.handed_over_at is not None:
+        raise HandoverFrozen()
 
 
 def may_work(user: User) -> None:
@@ -105,22 +135,30 @@ async def get_entry(handover: Handover, item_id: int) -> HandoverEntry:
 
 
 async def incoming(now: datetime | None = None) -> Handover | None:
-    """The handover the shift on now received: the latest whose shift change has come.
+    """The handover the shift on now received: the one to the shift that started last.
 
-    One handed over early counts from the moment it was handed over.
+    Its incoming shift has started (with overlapping shifts, the middle
+    shift's list to tomorrow's early shift is not tonight's) and not yet
+    ended, and its shift change has come or it was handed over early.
     """
     now = now or clock.now()
-    reached = await (
-        Handover.filter(window_start__lte=now, window_end__gt=now)
-        .order_by("-window_start", "-id")
+    started = Q(incoming_start__lte=now) | Q(incoming_start__isnull=True, window_start__lte=now)
+    came = Q(window_start__lte=now) | Q(handed_over_at__lte=now)
+    return await (
+        Handover.filter(started, came, window_end__gt=now)
+        .order_by("-incoming_start", "-window_start", "-id")
         .first()
     )
-    early = await (
+
+
+async def handed_over_early(now: datetime | None = None) -> Handover | None:
+    """The list of the shift on now, when it was handed over before its shift change."""
+    now = now or clock.now()
+    return await (
         Handover.filter(handed_over_at__lte=now, window_start__gt=now)
-        .order_by("-window_start", "-id")
+        .order_by("window_start", "id")
         .first()
     )
-    return early or reached
 
 
 async def outgoing(now: datetime | None = None) -> Handover | None:
@@ -190,6 +228,7 @@ def _parse(ref: str) -> CaseRef | None:
 async def mark_done(handover: Handover, entry: HandoverEntry, user: User) -> HandoverEntry:
     """The outgoing shift dealt with it before handing over: it stays listed as done."""
     may_work(user)
+    still_a_draft(handover)
     now = clock.now()
     async with in_transaction() as conn:
         changed = (
@@ -218,7 +257,7 @@ async def acknowledge_item(
     at: datetime | None = None,
 ) -> HandoverEntry:
     """The incoming agent reads an item back; urgent items need the read-back line."""
-    may_work(user)
+    may_take_over(handover, user)
     readback = readback.strip()
     if entry.urgent and not readback:
         raise ReadBackMissing()
@@ -246,10 +285,8 @@ async def acknowledge_item(
 
 async def acknowledge(handover: Handover, user: User, *, at: datetime | None = None) -> Handover:
     """The incoming shift takes the list over; every urgent item must be read back first."""
-    may_work(user)
+    may_take_over(handover, user)
     now = at or clock.now()
-    if handover.handed_over_at is None and handover.window_start > now:
-        raise NotYetHandedOver()
     left = await HandoverEntry.filter(
         handover_id=handover.id, urgent=True, acknowledged_at__isnull=True
     ).count()
@@ -278,6 +315,7 @@ async def add_note(
 ) -> HandoverNote:
     """What only the outgoing agents know ("the buyer of 4100 calls back at 21:00")."""
     may_work(user)
+    still_a_draft(handover)
     text = text.strip()
     if not text:
         raise InvalidInput(N_("Write the note first."))
