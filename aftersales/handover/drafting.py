@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError, ValidationError
-from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock, db
@@ -282,24 +281,19 @@ async def _write_items(
     rows = _insert_rows(handover.id, len(current), new)
     await db.bulk_insert(conn, HandoverEntry._meta.db_table, INSERT_COLUMNS, rows)
     if previous is not None and left_open:
+        carried = [ref for ref in left_open if ref in wanted]
         closed = [ref for ref in left_open if ref not in wanted]
+        if carried:
+            await (
+                HandoverEntry.filter(handover_id=previous.id, ref__in=carried, state=ItemState.OPEN)
+                .using_db(conn)
+                .update(state=ItemState.CARRIED)
+            )
         if closed:
             await (
                 HandoverEntry.filter(handover_id=previous.id, ref__in=closed, state=ItemState.OPEN)
                 .using_db(conn)
                 .update(state=ItemState.DONE, done_at=now)
-            )
-        if len(closed) < len(left_open):
-            # What it left open is now closed or on this list: the rest is carried. Named
-            # through this list's rows, not ref by ref (a list of thousands costs more to
-            # build into the statement than the update takes).
-            listed = HandoverEntry.filter(handover_id=handover.id).values("ref")
-            await (
-                HandoverEntry.filter(
-                    handover_id=previous.id, ref__in=Subquery(listed), state=ItemState.OPEN
-                )
-                .using_db(conn)
-                .update(state=ItemState.CARRIED)
             )
 
 
