@@ -29,6 +29,7 @@ import importlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
 from enum import Enum, StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
@@ -36,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 from tortoise import Tortoise, fields
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F, Q
+from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -920,7 +921,7 @@ class HandoverItem:
     @classmethod
     def for_case(
         cls,
-        case: Case,
+        case: Case | DueCase,
         start: datetime,
         end: datetime,
         msgid: str,
@@ -934,8 +935,8 @@ class HandoverItem:
     ) -> HandoverItem:
         """An item for ``case``, its severity graded by the kernel unless given.
 
-        The buyer is the case's order's customer when the case was read with
-        the ``customer_id`` column (``due_by``), unless ``customer_id`` is given.
+        The buyer is the case's order's customer when the case is a ``DueCase``
+        (``due_by`` reads it), unless ``customer_id`` is given.
         """
         if customer_id is None:
             customer_id = getattr(case, "customer_id", None)
@@ -953,33 +954,68 @@ class HandoverItem:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class DueCase:
+    """A case as a handover reads it: plain column values, not a model instance.
+
+    ``due_by`` makes one per row; a module subclasses it with the further
+    columns its item shows (an amount, an order number), each named as the
+    model's field and typed as the model gives it (``status`` as its enum).
+    ``customer_id`` is the buyer of the case's order (cases have no column
+    of their own for it), so the handover can mark the item urgent when the
+    buyer is flagged. A handover lists thousands of cases: building a model
+    per row cost more than the query did.
+    """
+
+    case_type: CaseType
+    id: int
+    status: Any  # the case type's status enum; a subclass names it
+    due_at: datetime | None
+    assignee_id: int | None
+    customer_id: int | None
+
+    @property
+    def ref(self) -> CaseRef:
+        return CaseRef(self.case_type.module, self.case_type.kind, self.id)
+
+    @property
+    def href(self) -> str:
+        return self.case_type.page.format(id=self.id)
+
+
+D = TypeVar("D", bound=DueCase)
+
+
 async def due_by(
-    model: type[C],
+    model: type[Case],
     end: datetime,
     open_statuses: Collection[Enum],
-    columns: Collection[str],
+    row: type[D],
     *,
     also: Q | None = None,
     only: Q | None = None,
-) -> list[C]:
+) -> list[D]:
     """Open cases falling due before ``end`` (a shift's end), nearest first: the handover's pick.
 
     ``also`` adds the open cases that cannot wait for their deadline (a
     parcel still to stop); ``only`` keeps those that are the module's own
-    work (a refund its return case works is that case's item); only
-    ``columns`` are read, a handover lists many. A ``customer_id`` column
-    (cases have none of their own) is the buyer of the case's order, read
-    in the same query, for ``HandoverItem.for_case``.
+    work (a refund its return case works is that case's item). Only the
+    columns ``row`` declares are read, into one ``row`` per case; its
+    ``customer_id`` is read through the case's order, in the same query
+    (unless the model has a column of that name).
     """
     due = Q(due_at__lt=end) if also is None else Q(due_at__lt=end) | also
     query = model.filter(due, status__in=list(open_statuses))
     if only is not None:
         query = query.filter(only)
-    own = [c for c in columns if c != BUYER_COLUMN or c in model._meta.fields_map]
-    if len(own) < len(columns):
-        query = query.annotate(**{BUYER_COLUMN: F("order__customer_id")})
-    return await query.order_by("due_at").only(*own)
+    names = [f.name for f in dataclass_fields(row) if f.name != "case_type"]
+    own = model._meta.fields_map
+    columns = [_BUYER_PATH if name == BUYER_COLUMN and name not in own else name for name in names]
+    case_type = model.case_type
+    found = await query.order_by("due_at").values_list(*columns)
+    return [row(case_type, *values) for values in found]
 
 
 BUYER_COLUMN = "customer_id"
-"""The pseudo-column ``due_by`` reads through a case's order: its buyer."""
+"""The pseudo-column ``due_by`` reads through a case's order: its buyer (``DueCase``)."""
+_BUYER_PATH = "order__customer_id"

@@ -204,6 +204,21 @@ def _postgres_column(values: tuple[Any, ...]) -> list[Any]:
     return list(values)
 
 
+def _sqlite_rows(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Rows with their values stored as ``sqlite_value`` stores them, column by column.
+
+    As with ``_postgres_column``, a column holds one type, so one look at a
+    non-null value decides: only columns of decimals, times or enums are
+    converted, the rest pass as they are (no call per cell).
+    """
+    columns: list[Sequence[Any]] = []
+    for values in zip(*rows, strict=True):
+        sample = next((v for v in values if v is not None), None)
+        convert = isinstance(sample, (Decimal, datetime, Enum))
+        columns.append([sqlite_value(v) for v in values] if convert else values)
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
 # SQLite's default limit on ? parameters per statement since 3.32 is 32766.
 SQLITE_MAX_VARIABLES = 32000
 
@@ -282,7 +297,7 @@ async def bulk_upsert(
 
 
 async def bulk_insert(
-    conn: BaseDBAsyncClient, table: str, columns: Sequence[str], rows: list[Sequence[Any]]
+    conn: BaseDBAsyncClient, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
     """INSERT many rows in one round trip, without model instances; a duplicate key raises.
 
@@ -298,7 +313,7 @@ async def bulk_insert(
     if conn.capabilities.dialect != "postgres":
         marks = "(" + ", ".join("?" for _ in columns) + ")"
         sql = f'INSERT INTO "{table}" ({quoted}) VALUES {marks}'
-        await conn.execute_many(sql, [[sqlite_value(v) for v in row] for row in rows])
+        await conn.execute_many(sql, _sqlite_rows(rows))
         return
     types = await _postgres_types(conn, table)
     arrays = ", ".join(f"${n}::{types[c]}[]" for n, c in enumerate(columns, start=1))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import importlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -271,6 +271,9 @@ class Module:
       rows of one orders-list page (an open refund or return), one query a page.
     - ``buyer_flags(customer_ids)``: awaitable customer id -> list of ``BuyerFlag``
       for the buyers a queue page or a case shows (frequent refunds), one query a call.
+      ``buyer_flag_keys`` names the keys it may answer, so a reader asking for
+      some keys only (the handover's ``URGENT_BUYER_FLAGS``) skips a module
+      that has none of them; left None, the module is asked every time.
     - ``on_startup()``: awaited once when the desk or a worker starts (load a
       model, warm a cache).
     - ``subscribers``: domain event name -> ``Subscriber`` (see ``DOMAIN_EVENTS``).
@@ -316,6 +319,7 @@ class Module:
     order_links: Sequence[OrderLink] = ()
     order_badges: OrderBadges | None = None
     buyer_flags: BuyerFlags | None = None
+    buyer_flag_keys: frozenset[str] | None = None  # the keys buyer_flags may answer; None: any
     store_links: Sequence[StoreLink] = ()
     on_startup: Callable[[], Awaitable[None]] | None = None
     subscribers: Mapping[str, Subscriber] = field(default_factory=dict)
@@ -669,24 +673,35 @@ class Registry:
                     badges.setdefault(order_id, []).extend(marks)
         return badges
 
-    async def buyer_flags(self, customer_ids: Sequence[int]) -> dict[int, list[BuyerFlag]]:
+    async def buyer_flags(
+        self, customer_ids: Sequence[int], *, keys: Collection[str] | None = None
+    ) -> dict[int, list[BuyerFlag]]:
         """Every module's flags for the buyers one page shows, in module order.
 
         Asked once per page (a queue's rows, a case's buyer) with the page's
         customer ids, so a queue costs one query per module, not one per row.
         A module whose hook fails is logged and its flags left out; the tags
-        and the page still show.
+        and the page still show. ``keys`` keeps only flags of those keys and
+        does not ask a module whose ``buyer_flag_keys`` has none of them
+        (the handover, which only wants to know who is VIP or angry).
         """
         flags: dict[int, list[BuyerFlag]] = {}
         if not customer_ids:
             return flags
+        wanted = None if keys is None else frozenset(keys)
         for module in self.modules:
-            if module.buyer_flags is not None:
-                found = await self._isolated(
-                    module, "buyer_flags", module.buyer_flags(list(customer_ids))
-                )
-                for customer_id, marks in (found or {}).items():
-                    flags.setdefault(customer_id, []).extend(marks)
+            if module.buyer_flags is None:
+                continue
+            declared = module.buyer_flag_keys
+            if wanted is not None and declared is not None and not wanted & declared:
+                continue
+            found = await self._isolated(
+                module, "buyer_flags", module.buyer_flags(list(customer_ids))
+            )
+            for customer_id, marks in (found or {}).items():
+                kept = [m for m in marks if wanted is None or m.key in wanted]
+                if kept:
+                    flags.setdefault(customer_id, []).extend(kept)
         return flags
 
     async def resolve_case(self, ref: CaseRef) -> ResolvedCase | None:

@@ -16,9 +16,10 @@ carried over with the time they were first listed.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -152,7 +153,7 @@ async def ensure_drafted(
                 drafted_at=min(now, change.outgoing.end),  # a late job: as of the shift end
                 using_db=conn,
             )
-            await _write_items(registry, handover, items, now, conn)
+            await _write_items(registry, handover, items, now, conn, first=True)
             await audit.record(
                 "handover_drafted",
                 subject_type="handover",
@@ -212,8 +213,8 @@ async def gather(registry: Registry, window: HandoverWindow) -> list[HandoverIte
 
 async def _urgent_buyers(registry: Registry, items: Iterable[HandoverItem]) -> set[int]:
     customer_ids = {cid for item in items if (cid := item.customer_id)}
-    flags = await registry.buyer_flags(sorted(customer_ids))
-    return {cid for cid, marks in flags.items() if any(m.key in URGENT_BUYER_FLAGS for m in marks)}
+    flags = await registry.buyer_flags(sorted(customer_ids), keys=URGENT_BUYER_FLAGS)
+    return {cid for cid, marks in flags.items() if marks}
 
 
 def is_urgent(item: HandoverItem, urgent_buyers: set[int]) -> bool:
@@ -240,6 +241,8 @@ async def _write_items(
     items: Sequence[HandoverItem],
     now: datetime,
     conn: BaseDBAsyncClient,
+    *,
+    first: bool = False,
 ) -> None:
     """Make the handover's entries match ``items`` plus what the last shift left open.
 
@@ -251,15 +254,18 @@ async def _write_items(
     A handover lists thousands of items, so this reads only the columns it
     needs (the previous list's refs and first listings; whole rows only for
     what it carries as it was), writes new rows in one statement without
-    model instances, and updates only rows whose values changed.
+    model instances, and updates only rows whose values changed. ``first``:
+    the handover was created in this transaction, so it has no rows to read.
     """
     urgent_buyers = await _urgent_buyers(registry, items)
-    current = {
-        e.ref: e
-        for e in await HandoverEntry.filter(handover_id=handover.id)
-        .using_db(conn)
-        .only(*ENTRY_FIELDS, "id", "ref", "state")
-    }
+    current: dict[str, HandoverEntry] = {}
+    if not first:
+        current = {
+            e.ref: e
+            for e in await HandoverEntry.filter(handover_id=handover.id)
+            .using_db(conn)
+            .only(*ENTRY_FIELDS, "id", "ref", "state")
+        }
     previous = await _previous(handover, conn)
     left_open: dict[str, datetime] = {}
     if previous is not None:
@@ -271,8 +277,9 @@ async def _write_items(
     wanted: dict[str, dict[str, Any]] = {}
     for item in items:
         ref = str(item.ref)
-        wanted[ref] = _entry_fields(item, is_urgent(item, urgent_buyers))
-        wanted[ref]["first_listed_at"] = left_open.get(ref, now)
+        values = _entry_fields(item, is_urgent(item, urgent_buyers))
+        values["first_listed_at"] = left_open.get(ref, now)
+        wanted[ref] = values
     # What the previous shift left open and no hook names now (not yet due
     # again, or from a module since switched off) is carried as it was: only
     # a case closed in the meantime leaves the list.
@@ -282,18 +289,17 @@ async def _write_items(
             handover_id=previous.id, ref__in=sorted(still_open), state=ItemState.OPEN
         ).using_db(conn):
             wanted[earlier.ref] = _carried_fields(earlier, handover)
-    position = len(current)
-    new_rows: list[Sequence[Any]] = []
-    for ref, values in sorted(wanted.items(), key=lambda kv: _order(kv[1])):
+    new: list[tuple[str, dict[str, Any]]] = []
+    for ref, values in sorted(wanted.items(), key=_order):
         row = current.get(ref)
         if row is None:
-            new_rows.append(_insert_row(handover.id, ref, position, values))
-            position += 1
+            new.append((ref, values))
         elif row.state is ItemState.OPEN:
             values.pop("first_listed_at")
             if any(getattr(row, name) != value for name, value in values.items()):
                 await HandoverEntry.filter(id=row.id).using_db(conn).update(**values)
-    await db.bulk_insert(conn, HandoverEntry._meta.db_table, INSERT_COLUMNS, new_rows)
+    rows = _insert_rows(handover.id, len(current), new)
+    await db.bulk_insert(conn, HandoverEntry._meta.db_table, INSERT_COLUMNS, rows)
     if previous is not None and left_open:
         carried = [ref for ref in left_open if ref in wanted]
         closed = [ref for ref in left_open if ref not in wanted]
@@ -338,25 +344,36 @@ INSERT_COLUMNS = (
 )
 
 
-def _insert_row(
-    handover_id: int, ref: str, position: int, values: Mapping[str, Any]
-) -> tuple[Any, ...]:
-    """One new entry as ``INSERT_COLUMNS``, stored as ``HandoverEntry`` would store it."""
-    fields_map = HandoverEntry._meta.fields_map
-    checked = {"ref": ref, "module": values["module"], "href": values["href"]}
-    if (problem := db.too_long(HandoverEntry, checked)) is not None:
+_ENTRY_VALUES = operator.itemgetter(*ENTRY_FIELDS)
+_PARAMS = ENTRY_FIELDS.index("params")
+
+
+def _insert_rows(
+    handover_id: int, position: int, new: Sequence[tuple[str, Mapping[str, Any]]]
+) -> list[tuple[Any, ...]]:
+    """New entries as ``INSERT_COLUMNS`` from ``position`` on, stored as ``HandoverEntry`` would.
+
+    Lengths are checked on each column's longest value, once for all rows.
+    """
+    if not new:
+        return []
+    longest = {
+        "ref": max((ref for ref, _ in new), key=len),
+        "module": max((values["module"] for _, values in new), key=len),
+        "href": max((values["href"] for _, values in new), key=len),
+    }
+    if (problem := db.too_long(HandoverEntry, longest)) is not None:
         name, limit, length = problem
         raise ValidationError(f"{name}: at most {limit} characters, this one has {length}")
-    params = fields_map["params"].to_db_value(values["params"], HandoverEntry)
-    return (
-        handover_id,
-        ref,
-        position,
-        *(params if name == "params" else values[name] for name in ENTRY_FIELDS),
-        values["first_listed_at"],
-        ItemState.OPEN.value,
-        "",
-    )
+    encode = HandoverEntry._meta.fields_map["params"].to_db_value
+    rows = []
+    for at, (ref, values) in enumerate(new, start=position):
+        cells = list(_ENTRY_VALUES(values))
+        cells[_PARAMS] = encode(cells[_PARAMS], HandoverEntry)
+        rows.append(
+            (handover_id, ref, at, *cells, values["first_listed_at"], ItemState.OPEN.value, "")
+        )
+    return rows
 
 
 def _entry_fields(item: HandoverItem, urgent: bool) -> dict[str, Any]:
@@ -400,9 +417,16 @@ def _carried_fields(earlier: HandoverEntry, handover: Handover) -> dict[str, Any
     }
 
 
-def _order(values: Mapping[str, Any]) -> tuple[int, datetime, str]:
-    due = values["due_at"] or datetime.max.replace(tzinfo=ZoneInfo("UTC"))
-    return (SEVERITY_ORDER.get(values["severity"], 9), due, values["module"])
+_NO_DEADLINE = datetime.max.replace(tzinfo=UTC)  # last among its severity
+
+
+def _order(entry: tuple[str, Mapping[str, Any]]) -> tuple[int, datetime, str]:
+    values = entry[1]
+    return (
+        SEVERITY_ORDER.get(values["severity"], 9),
+        values["due_at"] or _NO_DEADLINE,
+        values["module"],
+    )
 
 
 def _plain_params(params: Mapping[str, object]) -> dict[str, Any]:
@@ -415,7 +439,12 @@ def _plain_params(params: Mapping[str, object]) -> dict[str, Any]:
     return {k: _stored(v) for k, v in params.items()}
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _stored(value: object) -> Any:
+    if type(value) in _PLAIN:  # most are (a Msgid is a str of its own type)
+        return value
     if isinstance(value, Msgid):
         return {"msgid": str(value)}
     if isinstance(value, (list, tuple)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock
@@ -199,9 +200,14 @@ def _item(promise: Promise, window: HandoverWindow) -> HandoverItem:
 
 async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
     """Promises falling due before the incoming shift ends, and those broken at this change."""
-    promises = await Promise.filter(status=PromiseStatus.OPEN, due_at__lt=window.end)
-    broken = await Promise.filter(status=PromiseStatus.BROKEN, closed_at=window.start)
-    return [_item(p, window) for p in sorted([*promises, *broken], key=lambda p: (p.due_at, p.id))]
+    due = Q(status=PromiseStatus.OPEN, due_at__lt=window.end)
+    broken = Q(status=PromiseStatus.BROKEN, closed_at=window.start)
+    found = await Promise.filter(due | broken).order_by("due_at", "id").only(*ITEM_COLUMNS)
+    return [_item(p, window) for p in found]
+
+
+ITEM_COLUMNS = ("id", "status", "due_at", "customer_id", "text")
+"""What a promise's handover line reads (``_item``): a handover lists thousands."""
 
 
 def _resolved(promise: Promise) -> ResolvedCase:

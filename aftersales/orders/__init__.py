@@ -58,6 +58,7 @@ module = Module(
     resolve_case=shift.resolve_case,
     resolve_cases=shift.resolve_cases,
     buyer_flags=shift.buyer_flags,
+    buyer_flag_keys=frozenset(shift.URGENT_KEYS),
     webhooks=webhooks.hooks,
     functions=jobs.functions,
     cron_jobs=jobs.cron_jobs,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 
 from tortoise.expressions import Q
 
@@ -129,25 +131,23 @@ async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
     """
     stop = Q(intercept_parcel=True, status=RefundStatus.REQUESTED)
     due = await cases.due_by(
-        Refund, window.end, OPEN_STATUSES, HANDOVER_COLUMNS, also=stop, only=links.worked_here()
+        Refund, window.end, OPEN_STATUSES, DueRefund, also=stop, only=links.worked_here()
     )
     return [_handover_item(refund, window) for refund in due]
 
 
-HANDOVER_COLUMNS = (
-    "id",
-    "status",
-    "due_at",
-    "assignee_id",
-    "intercept_parcel",
-    "platform_order_id",
-    "requested_amount",
-    "currency",
-    cases.BUYER_COLUMN,  # the buyer, read through the order: urgent when VIP or angry
-)
+@dataclass(frozen=True, slots=True)
+class DueRefund(cases.DueCase):
+    """What a refund's handover line reads (and, from ``DueCase``, its buyer)."""
+
+    status: RefundStatus
+    intercept_parcel: bool
+    platform_order_id: str
+    requested_amount: Decimal
+    currency: str
 
 
-def _handover_item(refund: Refund, window: HandoverWindow) -> HandoverItem:
+def _handover_item(refund: DueRefund, window: HandoverWindow) -> HandoverItem:
     params = {
         "amount": f"{refund.requested_amount:.2f} {refund.currency}",
         "order": refund.platform_order_id,
@@ -206,6 +206,7 @@ module = Module(
     order_events=order_events,
     order_badges=order_badges,
     buyer_flags=buyers.buyer_flags,
+    buyer_flag_keys=frozenset({buyers.FLAG_KEY}),
     store_links=[StoreLink(N_("Refund rules"), "/refunds/rules/{store_id}", MANAGERS)],
     order_links=[OrderLink(N_("Start a refund"), "/refunds/new?order={order_id}")],
     handover_items=handover_items,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aftersales.core import cases
 from aftersales.core.auth import EVERYONE, MANAGERS
@@ -35,6 +36,7 @@ from aftersales.returns import (
     settlement,
 )
 from aftersales.returns.models import OPEN_STATUSES, RUNNING_STATUSES, ReturnCase, ReturnStatus
+from aftersales.returns.policy import ReturnKind
 from aftersales.returns.routes import routes
 
 
@@ -85,20 +87,18 @@ DEADLINE_LABELS = {
 }
 
 
-HANDOVER_COLUMNS = (
-    "id",
-    "status",
-    "kind",
-    "due_at",
-    "assignee_id",
-    "platform_order_id",
-    cases.BUYER_COLUMN,  # the buyer, read through the order: urgent when VIP or angry
-)
+@dataclass(frozen=True, slots=True)
+class DueReturn(cases.DueCase):
+    """What a return case's handover line reads (and, from ``DueCase``, its buyer)."""
+
+    status: ReturnStatus
+    kind: ReturnKind
+    platform_order_id: str
 
 
 async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
     """Open cases whose timer falls before the next shift ends, or already passed."""
-    due = await cases.due_by(ReturnCase, window.end, OPEN_STATUSES, HANDOVER_COLUMNS)
+    due = await cases.due_by(ReturnCase, window.end, OPEN_STATUSES, DueReturn)
     return [
         HandoverItem.for_case(
             case,

@@ -10,6 +10,7 @@ import importlib
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ from aftersales.core.config import Settings
 from aftersales.core.errors import ConfigError
 from aftersales.core.jobs import worker_kwargs
 from aftersales.core.models import Role, Store
-from aftersales.core.modules import HandoverWindow, Module, Registry
+from aftersales.core.modules import BuyerFlag, HandoverWindow, Module, Registry
 from aftersales.core.redis import RedisHandle
 from aftersales.refunds import intake as refunds_intake
 from aftersales.refunds import module as refunds_module
@@ -251,6 +252,32 @@ async def test_buyer_flags_mark_the_buyers_of_a_page_in_one_call(
     assert await registry.buyer_flags([]) == {}  # a page with no buyers asks nobody
     hooked_module.BROKEN.add("buyer_flags")
     assert await registry.buyer_flags([7]) == {}  # refunds: no such buyer, no requests
+
+
+async def test_buyer_flags_for_some_keys_skip_the_modules_that_cannot_answer_them(
+    clean_db: Settings, registry: Registry
+) -> None:
+    """The handover asks only who is VIP or angry: a module declaring other keys is not asked."""
+    asked: list[str] = []
+
+    def flags_of(name: str, key: str) -> Module:
+        async def buyer_flags(customer_ids: Any) -> dict[int, list[BuyerFlag]]:
+            asked.append(name)
+            return {cid: [BuyerFlag(key, key), BuyerFlag("other", "other")] for cid in customer_ids}
+
+        return Module(
+            name=name, label=name, buyer_flags=buyer_flags, buyer_flag_keys=frozenset({key})
+        )
+
+    two = Registry([flags_of("tags", "vip"), flags_of("history", "frequent_refunds")])
+    flags = await two.buyer_flags([7], keys={"vip", "angry"})
+    assert [f.key for f in flags[7]] == ["vip"] and asked == ["tags"]
+    assert await two.buyer_flags([7], keys={"angry"}) == {} and asked == ["tags"]  # nobody
+    everything = await two.buyer_flags([7])  # no keys: every module, every flag
+    assert [f.key for f in everything[7]] == ["vip", "other", "frequent_refunds", "other"]
+    # A module that declares no keys is always asked; only the flags asked for come back.
+    assert await registry.buyer_flags([7], keys={"vip"}) == {}
+    assert [c for c in hooked_module.CALLS if c[0] == "buyer_flags"] == [("buyer_flags", [7])]
 
 
 async def test_store_links_follow_roles(clean_db: Settings, registry: Registry) -> None:

@@ -9,6 +9,7 @@ and the shared timeline card. It imports nothing from refunds or returns.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from arq import cron
@@ -20,7 +21,7 @@ from aftersales.core.i18n import N_
 from aftersales.core.models import User
 from aftersales.core.modules import HandoverWindow, Module, NavEntry, Tile
 from tests.plugins.complaints import events, service
-from tests.plugins.complaints.models import OPEN_STATUSES, Complaint
+from tests.plugins.complaints.models import OPEN_STATUSES, Complaint, ComplaintStatus
 from tests.plugins.complaints.routes import routes
 
 
@@ -35,13 +36,17 @@ async def dashboard_tiles(user: User) -> list[Tile]:
     )
 
 
-HANDOVER_COLUMNS = ("id", "status", "due_at", "assignee_id", "platform_order_id", "customer_id")
-"""What a handover line needs; ``customer_id`` is the buyer, read by core through the order."""
+@dataclass(frozen=True, slots=True)
+class DueComplaint(cases.DueCase):
+    """What a handover line reads; ``customer_id`` (from ``DueCase``) is read through the order."""
+
+    status: ComplaintStatus
+    platform_order_id: str
 
 
 async def handover_items(window: HandoverWindow) -> list[HandoverItem]:
     """Open complaints falling due before the shift ends, selected in SQL, graded by core."""
-    due = await cases.due_by(Complaint, window.end, OPEN_STATUSES, HANDOVER_COLUMNS)
+    due = await cases.due_by(Complaint, window.end, OPEN_STATUSES, DueComplaint)
     return [
         HandoverItem.for_case(
             complaint,
