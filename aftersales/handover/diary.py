@@ -20,7 +20,7 @@ from tortoise.expressions import Q
 
 from aftersales.core.models import User
 from aftersales.core.paging import DuePage
-from aftersales.handover import escalation
+from aftersales.handover import escalation, service
 from aftersales.handover.models import Handover, HandoverEntry, HandoverNote
 
 PER_PAGE = 20
@@ -115,7 +115,7 @@ async def search(filters: DiaryFilters) -> DuePage[DiaryRow]:
         counts[int(handover_id)][0] += 1
         counts[int(handover_id)][1] += 1 if urgent else 0
     people = {uid for h in handovers for uid in (h.handed_over_by_id, h.acknowledged_by_id) if uid}
-    names = {u.id: u.name for u in await User.filter(id__in=sorted(people) or [0])}
+    names = await service.user_names(people)
     return DuePage(
         [DiaryRow(h, counts[h.id][0], counts[h.id][1], names) for h in handovers],
         total,

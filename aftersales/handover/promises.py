@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock
+from aftersales.core import api, audit, clock
 from aftersales.core.auth import MAX_TEXT
 from aftersales.core.cases import CaseRef, HandoverItem, ResolvedCase, Severity, grade
 from aftersales.core.errors import Conflict, InvalidInput, NotFound
@@ -61,7 +61,7 @@ async def make(
         raise InvalidInput(N_("A promise cannot be due in the past."))
     if ref:
         ref = str(CaseRef.parse(ref))  # a bad reference is a 400, not a stored string
-    if customer_id is not None and not 0 < customer_id < 2**31:
+    if customer_id is not None and not 0 < customer_id <= api.MAX_ID:
         raise InvalidInput(N_("No such buyer."))
     async with in_transaction() as conn:
         promise = await Promise.create(
@@ -85,7 +85,7 @@ async def make(
 
 
 async def get(promise_id: int) -> Promise:
-    if not 0 < promise_id < 2**31:
+    if not 0 < promise_id <= api.MAX_ID:
         raise NotFound()
     promise = await Promise.get_or_none(id=promise_id)
     if promise is None:
@@ -149,7 +149,7 @@ async def break_overdue(shift_end: datetime) -> int:
     return int(changed)
 
 
-async def due(now: datetime | None = None, *, user: User | None = None) -> list[Promise]:
+async def due(now: datetime | None = None) -> list[Promise]:
     """Open promises whose time has come (the home page's list), oldest first."""
     now = now or clock.now()
     query = Promise.filter(status=PromiseStatus.OPEN, due_at__lte=now)

@@ -85,6 +85,7 @@ async def _cell_page(
             "day": day,
             "week": week,
             "weekday_name": WEEKDAY_NAMES[day.weekday()],
+            "zone": request.app.state.settings.zone.key,
             "hhmm": service.hhmm,
             "people": await service.rota_people(),
             "chosen": chosen if chosen is not None else set(grid.user_ids(shift, day)),

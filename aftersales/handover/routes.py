@@ -28,7 +28,6 @@ from aftersales.core.cases import CaseRef, is_due_soon
 from aftersales.core.errors import AfterSalesError, InvalidInput, PermissionDenied
 from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
-from aftersales.core.models import User
 from aftersales.core.templating import flash, render
 from aftersales.handover import diary, drafting, promises, service
 from aftersales.handover.models import Handover, PromiseStatus
@@ -44,8 +43,7 @@ def summary(msgid: str, params: Mapping[str, object] | None = None) -> str:
 
 
 async def _names(ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = sorted({i for i in ids if i})
-    return {u.id: u.name for u in await User.filter(id__in=wanted)} if wanted else {}
+    return await service.user_names(ids)
 
 
 def _people(shown: service.HandoverView) -> list[int | None]:

@@ -9,14 +9,14 @@ and then the list as a whole.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from aftersales.core import audit, clock
+from aftersales.core import api, audit, clock
 from aftersales.core.auth import MAX_TEXT
 from aftersales.core.cases import CaseRef, HandoverItem, ResolvedCase
 from aftersales.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -30,7 +30,7 @@ ACTORS = frozenset({Role.AGENT, Role.NIGHT_AGENT, Role.SUPERVISOR})
 """Who works a handover (hands over, marks done, acknowledges): the people on shifts."""
 
 MAX_READBACK = 500
-MAX_ID = 2**31 - 1
+MAX_ID = api.MAX_ID
 
 
 class ReadBackMissing(InvalidInput):
@@ -80,6 +80,12 @@ def may_take_over(handover: Handover, user: User) -> None:
 def still_a_draft(handover: Handover) -> None:
     if handover.handed_over_at is not None:
         raise HandoverFrozen()
+
+
+async def user_names(ids: Iterable[int | None]) -> dict[int, str]:
+    """The names of the people a page shows (who handed over, read back, wrote), one query."""
+    wanted = sorted({i for i in ids if i})
+    return {u.id: u.name for u in await User.filter(id__in=wanted)} if wanted else {}
 
 
 def may_work(user: User) -> None:
