@@ -143,6 +143,9 @@ async def test_the_incoming_list_reads_urgent_first_with_the_case_beside_it(
     assert "Handover from 白班: 2 items, 1 urgent" in text
     assert text.index("21:00 给买家回电话") < text.index("Refund of 20.00 CNY for order 4100")
     assert 'href="/refunds/' in page.text  # the live case, linked
+    assert re.search(r"Refund R4100\s+Requested", text)  # ... with its state now, in words
+    assert re.search(r"Promises to buyers\s+\(1\)", text)  # grouped by module
+    assert re.search(r"Refunds\s+\(1\)", text)
     assert f'action="/handover/{desk.handover.id}/items/{desk.promise_item.id}/acknowledge"' in (
         page.text
     )
