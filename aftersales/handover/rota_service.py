@@ -34,15 +34,16 @@ from aftersales.core import api, audit, clock
 from aftersales.core.auth import MANAGERS
 from aftersales.core.errors import Conflict, InvalidInput, Msgid, NotFound, PermissionDenied
 from aftersales.core.i18n import N_
-from aftersales.core.models import Role, User
+from aftersales.core.models import User
+from aftersales.handover import service as handover_service
 from aftersales.handover.models import RotaEntry, Shift
 
 MAX_NAME = 64
 MAX_POSITION = 10_000
 MAX_PEOPLE = 200
 """The most people one cell may hold: far past any team, yet a bounded query."""
-ROTA_ROLES = frozenset({Role.AGENT, Role.NIGHT_AGENT, Role.SUPERVISOR, Role.OWNER})
-"""Who can be put on a shift: the people who talk to buyers (an admin runs accounts)."""
+ROTA_ROLES = handover_service.ACTORS
+"""Who can be put on a shift: those who work handovers (owners read them, admins run accounts)."""
 WEEKDAYS = range(1, 8)
 """Weekdays as people and the API write them: ISO numbers, Monday = 1 ... Sunday = 7."""
 
