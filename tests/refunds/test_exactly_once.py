@@ -85,7 +85,10 @@ async def taobao_store(shop: FakeTaobaoShop, url: str, settings: Settings) -> St
 
 
 async def open_requests() -> list[Refund]:
-    refunds = await Refund.filter(status=RefundStatus.REQUESTED, order_id__not_isnull=True)
+    # By id: without an order PostgreSQL may hand back another first row from run to run.
+    refunds = await Refund.filter(
+        status=RefundStatus.REQUESTED, order_id__not_isnull=True
+    ).order_by("id")
     assert len(refunds) >= 2, "the fake shop has refund requests waiting for the seller"
     return refunds
 
