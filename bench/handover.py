@@ -45,7 +45,6 @@ import argparse
 import asyncio
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
@@ -60,7 +59,6 @@ from tortoise.transactions import in_transaction  # noqa: E402
 
 from aftersales.core import clock, db, modules  # noqa: E402
 from aftersales.core.cases import Severity  # noqa: E402
-from aftersales.core.config import Settings  # noqa: E402
 from aftersales.core.modules import Registry  # noqa: E402
 from aftersales.handover import drafting, promises  # noqa: E402
 from aftersales.handover.models import Handover, HandoverEntry, Shift  # noqa: E402
@@ -69,7 +67,7 @@ from aftersales.refunds.models import Refund, RefundStatus  # noqa: E402
 from aftersales.returns import DEADLINE_LABELS  # noqa: E402
 from aftersales.returns.models import OPEN_STATUSES as RETURN_OPEN  # noqa: E402
 from aftersales.returns.models import ReturnCase  # noqa: E402
-from tests.databases import fresh_database_url  # noqa: E402
+from bench.desk import fresh_desk  # noqa: E402
 
 T = TypeVar("T")
 
@@ -486,22 +484,14 @@ async def main() -> None:
         "--explain", action="store_true", help="the plans of the draft by hand in SQL, run once"
     )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        async with fresh_database_url(Path(tmp)) as url:
-            settings = Settings.from_env(
-                {"AFTERSALES_DATA_DIR": tmp, "DATABASE_URL": url, "REDIS_URL": "redis://x"}
-            )
-            kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-            await db.migrate(settings)
+    async with fresh_desk() as (settings, kind):
+        registry = modules.install(Registry.build(settings))
+        clock.travel(DRAFTED - clock.now())
+        try:
+            await run(args, kind, registry)
+        finally:
+            clock.reset()
             await db.close_db()
-            await db.init_db(settings)
-            registry = modules.install(Registry.build(settings))
-            clock.travel(DRAFTED - clock.now())
-            try:
-                await run(args, kind, registry)
-            finally:
-                clock.reset()
-                await db.close_db()
 
 
 async def run(args: argparse.Namespace, kind: str, registry: Registry) -> None:

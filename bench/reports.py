@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,10 +34,9 @@ sys.path.insert(0, str(ROOT))
 from tortoise import connections  # noqa: E402
 
 from aftersales.core import db  # noqa: E402
-from aftersales.core.config import Settings  # noqa: E402
 from aftersales.core.reasons import QUALITY_REASONS, ReasonCode  # noqa: E402
 from aftersales.refunds.report import Period, Sql, refund_report  # noqa: E402
-from tests.databases import fresh_database_url  # noqa: E402
+from bench.desk import fresh_desk  # noqa: E402
 
 END = datetime(2026, 11, 23, tzinfo=UTC)
 START = END - timedelta(days=365)
@@ -224,45 +222,37 @@ async def main() -> None:
     parser.add_argument("--refunds", type=int, default=150_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        async with fresh_database_url(Path(tmp)) as url:
-            settings = Settings.from_env(
-                {"AFTERSALES_DATA_DIR": tmp, "DATABASE_URL": url, "REDIS_URL": "redis://x"}
+    async with fresh_desk() as (_settings, kind):
+        started = time.perf_counter()
+        await fill(args.orders, args.refunds)
+        conn = connections.get("default")
+        _, counted = await conn.execute_query(
+            "SELECT (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM refunds), "
+            "(SELECT COUNT(*) FROM refund_ledger)"
+        )
+        orders, refunds, ledger = counted[0][0], counted[0][1], counted[0][2]
+        print(
+            f"database: {kind}; {orders} orders, {refunds} refunds, {ledger} ledger rows "
+            f"(filled in {time.perf_counter() - started:.0f}s)"
+        )
+        for label, days in (("30 days", 30), ("quarter", 91)):
+            period = Period(END - timedelta(days=days), END)
+            sql = Sql(conn, ZONE, period.start)
+            statement, params = hand_written(sql, period)
+            hand_s, rows = await best_of(
+                args.runs, lambda s=sql, q=statement, p=params: s.rows(q, p)
             )
-            kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-            await db.migrate(settings)
-            await db.close_db()
-            await db.init_db(settings)
-            started = time.perf_counter()
-            await fill(args.orders, args.refunds)
-            conn = connections.get("default")
-            _, counted = await conn.execute_query(
-                "SELECT (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM refunds), "
-                "(SELECT COUNT(*) FROM refund_ledger)"
+            report_s, report = await best_of(
+                args.runs,
+                lambda p=period: refund_report(p, zone=ZONE, currency="CNY", grain="day"),
             )
-            orders, refunds, ledger = counted[0][0], counted[0][1], counted[0][2]
             print(
-                f"database: {kind}; {orders} orders, {refunds} refunds, {ledger} ledger rows "
-                f"(filled in {time.perf_counter() - started:.0f}s)"
+                f"{label:8s} report {report_s * 1000:7.1f} ms | hand-written statement "
+                f"{hand_s * 1000:7.1f} ms ({len(rows)} rows) | ratio {report_s / hand_s:.2f} "
+                f"(target <= 1.5) | under 1 s: {'yes' if report_s < 1 else 'NO'} | "
+                f"refunded {report.totals.refunded} in {report.totals.refunds} refunds"  # type: ignore[attr-defined]
             )
-            for label, days in (("30 days", 30), ("quarter", 91)):
-                period = Period(END - timedelta(days=days), END)
-                sql = Sql(conn, ZONE, period.start)
-                statement, params = hand_written(sql, period)
-                hand_s, rows = await best_of(
-                    args.runs, lambda s=sql, q=statement, p=params: s.rows(q, p)
-                )
-                report_s, report = await best_of(
-                    args.runs,
-                    lambda p=period: refund_report(p, zone=ZONE, currency="CNY", grain="day"),
-                )
-                print(
-                    f"{label:8s} report {report_s * 1000:7.1f} ms | hand-written statement "
-                    f"{hand_s * 1000:7.1f} ms ({len(rows)} rows) | ratio {report_s / hand_s:.2f} "
-                    f"(target <= 1.5) | under 1 s: {'yes' if report_s < 1 else 'NO'} | "
-                    f"refunded {report.totals.refunded} in {report.totals.refunds} refunds"  # type: ignore[attr-defined]
-                )
-            await db.close_db()
+        await db.close_db()
 
 
 if __name__ == "__main__":

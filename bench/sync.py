@@ -26,7 +26,6 @@ import resource
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -40,9 +39,9 @@ from aftersales.core.config import Settings  # noqa: E402
 from aftersales.orders.models import Order  # noqa: E402
 from aftersales.orders.service import create_store  # noqa: E402
 from aftersales.orders.sync import connector_for, sync_stream  # noqa: E402
+from bench.desk import fresh_desk  # noqa: E402
 from connectors import pump  # noqa: E402
 from connectors.base import Stream  # noqa: E402
-from tests.databases import fresh_database_url  # noqa: E402
 
 SINCE = datetime(2026, 5, 1, tzinfo=UTC)
 
@@ -115,29 +114,21 @@ async def main() -> None:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--platforms", default="woocommerce,shopify")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        async with fresh_database_url(Path(tmp)) as url:
-            settings = Settings.from_env(
-                {"AFTERSALES_DATA_DIR": tmp, "DATABASE_URL": url, "REDIS_URL": "redis://x"}
+    async with fresh_desk() as (settings, kind):
+        print(f"database: {kind}; orders per platform: {args.orders}")
+        for platform in args.platforms.split(","):
+            with fake(platform, args.orders) as (base_url, credentials):
+                fetched, fetch_s = await fetch_only(platform, base_url, credentials)
+                stored, e2e_s = await end_to_end(platform, base_url, credentials, settings)
+            fetch_rate, e2e_rate = fetched / fetch_s, stored / e2e_s
+            print(
+                f"{platform:12s} fetch+parse {fetch_rate:8.0f} orders/s ({fetched} in "
+                f"{fetch_s:.1f}s) | end to end {e2e_rate:8.0f} orders/s ({stored} in "
+                f"{e2e_s:.1f}s) | ratio {e2e_rate / fetch_rate:.2f} (target >= 0.70) | "
+                f"peak RSS {peak_rss_mb():.0f} MB + page reader "
+                f"{pump.peak_child_rss_kb / 1024:.0f} MB (target <= 300 each)"
             )
-            kind = "PostgreSQL" if url.startswith("postgres") else "SQLite"
-            await db.migrate(settings)
-            await db.close_db()
-            await db.init_db(settings)
-            print(f"database: {kind}; orders per platform: {args.orders}")
-            for platform in args.platforms.split(","):
-                with fake(platform, args.orders) as (base_url, credentials):
-                    fetched, fetch_s = await fetch_only(platform, base_url, credentials)
-                    stored, e2e_s = await end_to_end(platform, base_url, credentials, settings)
-                fetch_rate, e2e_rate = fetched / fetch_s, stored / e2e_s
-                print(
-                    f"{platform:12s} fetch+parse {fetch_rate:8.0f} orders/s ({fetched} in "
-                    f"{fetch_s:.1f}s) | end to end {e2e_rate:8.0f} orders/s ({stored} in "
-                    f"{e2e_s:.1f}s) | ratio {e2e_rate / fetch_rate:.2f} (target >= 0.70) | "
-                    f"peak RSS {peak_rss_mb():.0f} MB + page reader "
-                    f"{pump.peak_child_rss_kb / 1024:.0f} MB (target <= 300 each)"
-                )
-            await db.close_db()
+        await db.close_db()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from aftersales.core import api, audit, clock
@@ -156,14 +157,20 @@ async def due(now: datetime | None = None) -> list[Promise]:
     return await query.order_by("due_at", "id")
 
 
-async def listing(
-    *, status: PromiseStatus | None = None, ref: str = "", limit: int = 100, offset: int = 0
-) -> list[Promise]:
+def _filtered(status: PromiseStatus | None, ref: str) -> QuerySet[Promise]:
+    """Promises with ``status`` on the case ``ref`` (a bad ref is a 400), either left out."""
     query = Promise.all()
     if status is not None:
         query = query.filter(status=status)
     if ref:
         query = query.filter(ref=str(CaseRef.parse(ref)))
+    return query
+
+
+async def listing(
+    *, status: PromiseStatus | None = None, ref: str = "", limit: int = 100, offset: int = 0
+) -> list[Promise]:
+    query = _filtered(status, ref)
     return await query.order_by("due_at", "id").offset(offset).limit(limit)
 
 
@@ -236,9 +243,4 @@ async def resolve_case(ref: CaseRef) -> ResolvedCase | None:
 
 async def count(*, status: PromiseStatus | None = None, ref: str = "") -> int:
     """How many promises ``listing`` pages through with the same filters."""
-    query = Promise.all()
-    if status is not None:
-        query = query.filter(status=status)
-    if ref:
-        query = query.filter(ref=str(CaseRef.parse(ref)))
-    return await query.count()
+    return await _filtered(status, ref).count()
