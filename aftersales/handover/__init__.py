@@ -56,7 +56,12 @@ async def home_notices(user: User) -> list[Notice]:
     if user.role not in service.ACTORS:
         return notices
     handover = await service.incoming()
-    if handover is not None and handover.acknowledged_at is None:
+    # Not for the agent who handed it over: the next shift takes it over.
+    if (
+        handover is not None
+        and handover.acknowledged_at is None
+        and handover.handed_over_by_id != user.id
+    ):
         entries = HandoverEntry.filter(handover_id=handover.id)
         notices.append(
             Notice(

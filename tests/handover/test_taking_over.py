@@ -64,6 +64,12 @@ async def test_the_agent_who_handed_over_does_not_acknowledge_it(registry) -> No
     with pytest.raises(service.HandoverFrozen):
         await service.add_note(frozen, day_agent, "忘了说")
     clock.travel(local(DAY, 18, 5) - clock.now())
+
+    async def told(user) -> list[str]:
+        return [n.href for n in await registry.home_notices(user) if n.href]
+
+    assert f"/handover/{frozen.id}" not in await told(day_agent)
+    assert f"/handover/{frozen.id}" in await told(colleague)
     assert (await service.acknowledge(frozen, colleague)).acknowledged_by_id == colleague.id
 
 
