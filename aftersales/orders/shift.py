@@ -88,29 +88,26 @@ def _store_item(failing: service.FailingSync) -> HandoverItem:
     ref = CaseRef(MODULE, STORE, store.id)
     if failing.retried:
         # The next scheduled sync may well succeed: watch it, act if it does not.
-        return HandoverItem(
-            ref=ref,
-            msgid=N_("Store %(store)s is not syncing (%(streams)s)"),
-            params=params,
-            due_at=None,
-            severity=Severity.DUE_THIS_SHIFT,
-            todo=N_("Check the store page during the shift: the next sync may succeed by itself."),
-            if_fails=N_(
-                "If it still fails, tell an owner, and check new orders and requests "
-                "in the platform's back office meanwhile."
-            ),
-            href=store_href(store.id),
+        severity = Severity.DUE_THIS_SHIFT
+        todo = N_("Check the store page during the shift: the next sync may succeed by itself.")
+        if_fails = N_(
+            "If it still fails, tell an owner, and check new orders and requests "
+            "in the platform's back office meanwhile."
+        )
+    else:
+        severity = Severity.OVERDUE
+        todo = N_("Ask an owner to fix the store's connection on the store page.")
+        if_fails = N_(
+            "Until it is fixed, check new orders and requests in the platform's back office."
         )
     return HandoverItem(
         ref=ref,
         msgid=N_("Store %(store)s is not syncing (%(streams)s)"),
         params=params,
         due_at=None,
-        severity=Severity.OVERDUE,
-        todo=N_("Ask an owner to fix the store's connection on the store page."),
-        if_fails=N_(
-            "Until it is fixed, check new orders and requests in the platform's back office."
-        ),
+        severity=severity,
+        todo=todo,
+        if_fails=if_fails,
         href=store_href(store.id),
     )
 
