@@ -1,9 +1,20 @@
 """Buyer reviews, negative-review follow-up cases and rating reports.
 
-Registered now; its tables and pages come with the reviews issue.
+Reviews come in through the orders sync's review stream; the negative and
+flagged ones open a follow-up case each. This module imports core, orders
+and refunds (a remedy is a compensation refund), never a sibling beyond those.
 """
 
 from aftersales.core.i18n import N_
 from aftersales.core.modules import Module
+from aftersales.reviews import events
 
-module = Module(name="reviews", label=N_("Reviews"))
+module = Module(
+    name="reviews",
+    label=N_("Reviews"),
+    models="aftersales.reviews.models",
+    migrations="aftersales.reviews.migrations",
+    # A compensation on a review case is a refund.
+    after=("refunds",),
+    labels=events.LABELS,
+)

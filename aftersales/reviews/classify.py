@@ -72,9 +72,7 @@ def classify_text(text: str) -> Classification:
     return Classification(Sentiment.POSITIVE, 0.0, (), MODEL_VERSION)
 
 
-def rating_is_negative(
-    *, rating: int | None, result: str | None, threshold: int
-) -> bool | None:
+def rating_is_negative(*, rating: int | None, result: str | None, threshold: int) -> bool | None:
     """The platform's verdict: bad/neutral, or stars at or below ``threshold``.
 
     ``None`` when the platform gave neither (the text decides alone).
@@ -99,8 +97,10 @@ def classify(
     by_text = classify_text(body)
     by_rating = rating_is_negative(rating=rating, result=result, threshold=threshold)
     if by_rating and not by_text.negative:
-        sentiment = Sentiment.NEGATIVE if result == "bad" or (
-            rating is not None and rating <= 2
-        ) else Sentiment.NEUTRAL
+        sentiment = (
+            Sentiment.NEGATIVE
+            if result == "bad" or (rating is not None and rating <= 2)
+            else Sentiment.NEUTRAL
+        )
         return Classification(sentiment, 1.0, by_text.reasons, by_text.model_version)
     return by_text

@@ -30,6 +30,16 @@ from aftersales.handover.models import ItemState, PromiseStatus
 from aftersales.refunds.models import EvidenceKind, Refund, RefundKind, RefundStatus
 from aftersales.returns.models import InspectionResult, ReturnStatus, ShippingPayer
 from aftersales.returns.policy import ReturnKind
+from aftersales.reviews.classify import Sentiment
+from aftersales.reviews.models import (
+    ContactChannel,
+    ContactResult,
+    RemedyKind,
+    ReplyState,
+    ReviewCaseStatus,
+    ReviewOutcome,
+    ReviewResult,
+)
 from connectors.base import OrderStatus, Stream
 from connectors.tracking import TrackingState
 from tests.conftest import sign_in
@@ -41,6 +51,14 @@ PO = PACKAGE / "locale/zh_CN/LC_MESSAGES/messages.po"
 
 # Every stored enum a page shows, and the label kind it is shown under.
 ENUM_KINDS: dict[str, type[StrEnum]] = {
+    "review_case_status": ReviewCaseStatus,
+    "review_outcome": ReviewOutcome,
+    "review_result": ReviewResult,
+    "sentiment": Sentiment,
+    "contact_channel": ContactChannel,
+    "contact_result": ContactResult,
+    "remedy_kind": RemedyKind,
+    "reply_state": ReplyState,
     "refund_status": RefundStatus,
     "refund_kind": RefundKind,
     "evidence_kind": EvidenceKind,
