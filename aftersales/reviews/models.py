@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # Tortoise resolves relations by name; these are for the type
 
 
 class ReviewResult(StrEnum):
-    """Taobao's good/neutral/bad (好评/中评/差评); star platforms are mapped by the threshold."""
+    """Taobao's good/neutral/bad (好评/中评/差评). Star platforms map by the threshold."""
 
     GOOD = "good"
     NEUTRAL = "neutral"
@@ -198,7 +198,7 @@ class RemedyKind(StrEnum):
 class Remedy(Model):
     """What the shop offered, exactly, and why: never conditioned on the review.
 
-    ``offer`` is the words the buyer was given; a compensation links the
+    ``offer`` is the words the buyer was given. A compensation links the
     refund that pays it, which went through the agent's cap.
     """
 
