@@ -60,8 +60,8 @@ PHRASES = seeds(
          "{buyer_nick}亲，订单 {order_no} 发错（漏发）是我们的失误，非常抱歉。我们已核对仓库记录，"
          "客服会联系您补发或处理，同时加强了出库前的复核。", {"shipped": True}),
         ("reviews.explain.service.zh", _R, "zh-CN", "服务态度：已内部改进",
-         "{buyer_nick}亲，对于沟通中让您感到不愉快，我们深表歉意。我们已对该次接待做了复盘和培训，"
-         "之后有任何问题都可以直接联系我们，我们会认真对待。", {}),
+         "{buyer_nick}亲，对于订单 {order_no} 沟通中让您感到不愉快，我们深表歉意。"
+         "我们已对该次接待做了复盘和培训，之后有任何问题都可以直接联系我们，我们会认真对待。", {}),
         ("reviews.explain.description.zh", _R, "zh-CN", "与描述不符：已更新详情页",
          "{buyer_nick}亲，抱歉{item}与您看到的描述有出入。我们已根据您的反馈核对并更新了商品详情页的"
          "图片和文字说明，客服会联系您处理。", {}),
@@ -91,8 +91,9 @@ PHRASES = seeds(
          "and we apologise. Our support team will contact you to put it right, and we have "
          "added a second check before parcels leave.", {"shipped": True}),
         ("reviews.explain.service.en", _R, "en", "Service: improved",
-         "Hi {buyer_nick}, we are sorry our support left you unhappy. We have reviewed that "
-         "conversation with the team, and we are here whenever you need us.", {}),
+         "Hi {buyer_nick}, we are sorry our support on order {order_no} left you unhappy. "
+         "We have gone over that conversation with the team, and we are here whenever you "
+         "need us.", {}),
         ("reviews.apology.en", _S, "en", "Apology: reaching out",
          "Hi {buyer_nick}, we read your feedback on {item} and we are sorry for the trouble. "
          "Could you tell us a little more, so we can put it right quickly?", {}),
