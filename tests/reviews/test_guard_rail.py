@@ -77,7 +77,7 @@ def test_the_review_phrases_are_polite_with_placeholders_in_both_languages() -> 
     assert {lang for _, lang, _ in ours} == {"zh-CN", "en"}
     for key, language, body in ours:
         assert "{buyer_nick}" in body, key
-        assert ("{item}" in body or "{order_no}" in body), key
+        assert "{item}" in body or "{order_no}" in body, key
         polite = ("抱歉", "致歉", "歉意") if language == "zh-CN" else ("sorry", "apologise")
         assert any(word in body for word in polite), key
 
