@@ -144,7 +144,7 @@ async def _load(
     case_id: int, conn: BaseDBAsyncClient, action: str, idempotency_key: str | None
 ) -> tuple[ReviewCase, bool]:
     """The case, and whether ``idempotency_key`` already answered this ``action``."""
-    case = await ReviewCase.get_or_none(id=case_id).using_db(conn)
+    case = await ReviewCase.get_or_none(id=case_id, using_db=conn)
     if case is None:
         raise NotFound(N_("No review follow-up with id %(id)s."), id=case_id)
     if idempotency_key and case.action_keys.get(idempotency_key) == action:
@@ -198,12 +198,14 @@ async def _act_on(
 def _working(case: ReviewCase, wanted: ReviewCaseStatus) -> ReviewCaseStatus:
     """``wanted`` where the machine allows it from here, else where the case stands.
 
-    A contact on a case already waiting for the buyer does not take it back
-    to "contacting": the follow-up moves forward, never round in circles.
+    A second contact on a case already "contacting" leaves it there (the
+    machine has no move to the same status), as does an explanation on a case
+    that already shows one.
     """
-    if case.status in (S.NEW, S.TRIAGED) or ReviewCase.machine().allows(case.status, wanted):
+    current: ReviewCaseStatus = case.status
+    if ReviewCase.machine().allows(current, wanted):
         return wanted
-    return case.status
+    return current
 
 
 # -- steps -------------------------------------------------------------------------------------
@@ -347,7 +349,7 @@ async def post_reply(
         if not reply_window_open(case):
             assert case.explain_by is not None
             raise ReplyWindowClosed(obj=case, deadline=case.explain_by)
-        store = await Store.get(id=case.store_id).using_db(conn)
+        store = await Store.get(id=case.store_id, using_db=conn)
         if not capabilities_of(store.platform).reply_review:
             return await _act_on(
                 case, case.status, conn, event="review_case.reply_ready", actor=actor,
@@ -404,7 +406,7 @@ async def reply_to_send(case_id: int) -> tuple[ReviewCase, Review, Store] | None
 async def finish_reply(case_id: int, shown: str, *, already_done: bool) -> None:
     """The platform has the reply: ``POSTED``, and the case "explanation posted" if open."""
     async with in_transaction() as conn:
-        case = await ReviewCase.get(id=case_id).using_db(conn)
+        case = await ReviewCase.get(id=case_id, using_db=conn)
         if case.reply_state is ReplyState.POSTED:
             return
         await Review.filter(id=case.review_id).using_db(conn).update(seller_reply=shown)
@@ -419,7 +421,7 @@ async def finish_reply(case_id: int, shown: str, *, already_done: bool) -> None:
 async def fail_reply(case_id: int, message: str) -> None:
     """The platform refused the reply for good: ``FAILED``, visible, and a new one may go."""
     async with in_transaction() as conn:
-        case = await ReviewCase.get(id=case_id).using_db(conn)
+        case = await ReviewCase.get(id=case_id, using_db=conn)
         await _act_on(
             case, case.status, conn, event="review_case.reply_failed", actor=None,
             action="reply_failed", data={"error": message[:500]}, reply_state=ReplyState.FAILED,
@@ -521,7 +523,7 @@ async def refer(
     the remedy, or closing it).
     """
     async with in_transaction() as conn:
-        case = await ReviewCase.get_or_none(id=case_id).using_db(conn)
+        case = await ReviewCase.get_or_none(id=case_id, using_db=conn)
         if case is None:
             raise NotFound(N_("No review follow-up with id %(id)s."), id=case_id)
         if case.status is S.CLOSED:
@@ -609,7 +611,7 @@ async def correct(
         if repeated:
             return case
         cases.check_version(case, expected_version)
-        review = await Review.get(id=case.review_id).using_db(conn)
+        review = await Review.get(id=case.review_id, using_db=conn)
         now = clock.now()
         await (
             Review.filter(id=review.id)

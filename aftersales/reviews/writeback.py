@@ -19,10 +19,12 @@ from aftersales.orders.sync import connector_for
 from aftersales.reviews import service
 from aftersales.reviews.events import REPLY_STATES
 from aftersales.reviews.models import ReplyState
-from connectors.base import ReviewReply, WriteRefused
+from connectors.base import ReviewReply, ReviewReplyResult, WriteRefused
 
 
-async def deliver(payload: dict[str, Any], idempotency_key: str, context: OutboxContext) -> dict:
+async def deliver(
+    payload: dict[str, Any], idempotency_key: str, context: OutboxContext
+) -> dict[str, Any]:
     found = await service.reply_to_send(int(payload["case_id"]))
     if found is None:
         raise PermanentFailure(N_("The review follow-up no longer exists."))
@@ -43,7 +45,9 @@ async def deliver(payload: dict[str, Any], idempotency_key: str, context: Outbox
     )
     connector = connector_for(store, context.settings.secret_key)
     try:
-        result = await connector.reply_review(reply, idempotency_key=idempotency_key)
+        result: ReviewReplyResult = await connector.reply_review(
+            reply, idempotency_key=idempotency_key
+        )
     except WriteRefused as exc:
         await service.fail_reply(case.id, str(exc))
         # ``from exc``: the page says why the platform refused (core.failures reads the cause).
