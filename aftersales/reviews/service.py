@@ -357,7 +357,9 @@ async def post_reply(
                 reply_text=text, reply_state=ReplyState.MANUAL,
             )  # fmt: skip
         key = f"review_case:{case.id}:reply:v{case.version}"
-        await outbox.enqueue(REPLY_KIND, {"case_id": case.id}, key, using_db=conn)
+        # ``review_case_id``: a failed reply's handover item links back to this case
+        # (core/writebacks.py reads ``<kind>_id`` beside the module prefix).
+        await outbox.enqueue(REPLY_KIND, {"review_case_id": case.id}, key, using_db=conn)
         return await _act_on(
             case, case.status, conn, event="review_case.reply_queued", actor=actor,
             action="reply", idempotency_key=idempotency_key,

@@ -25,7 +25,7 @@ from connectors.base import ReviewReply, ReviewReplyResult, WriteRefused
 async def deliver(
     payload: dict[str, Any], idempotency_key: str, context: OutboxContext
 ) -> dict[str, Any]:
-    found = await service.reply_to_send(int(payload["case_id"]))
+    found = await service.reply_to_send(int(payload["review_case_id"]))
     if found is None:
         raise PermanentFailure(N_("The review follow-up no longer exists."))
     case, review, store = found

@@ -15,9 +15,11 @@ from decimal import Decimal
 import pytest
 
 from aftersales.core import outbox
+from aftersales.core.cases import CaseRef
 from aftersales.core.config import Settings
 from aftersales.core.models import AuditEvent, OutboxMessage, OutboxStatus, Role, Store
 from aftersales.core.modules import OutboxContext
+from aftersales.core.writebacks import case_refs
 from aftersales.orders.service import create_store
 from aftersales.orders.sync import connector_for as store_connector
 from aftersales.reviews import module as reviews_module
@@ -78,7 +80,7 @@ async def deliver(settings: Settings, message_id: int) -> OutboxStatus | None:
 
 async def queued(case: ReviewCase) -> OutboxMessage:
     message = await OutboxMessage.get(kind=service.REPLY_KIND)
-    assert message.payload == {"case_id": case.id}
+    assert message.payload == {"review_case_id": case.id}
     return message
 
 
@@ -197,3 +199,9 @@ async def test_without_a_reply_api_the_text_waits_to_be_pasted_and_the_agent_mar
     assert (await Review.get(id=case.review_id)).seller_reply == TEXT
     with pytest.raises(service.NotPasteable):
         await service.mark_pasted(case.id, actor=agent)
+
+
+def test_a_failed_reply_names_its_case_for_the_handover() -> None:
+    refs = case_refs(service.REPLY_KIND, {"review_case_id": 7})
+    assert CaseRef("reviews", "review_case", 7) in refs
+    assert ReviewCase.case_type.module == "reviews" and ReviewCase.case_type.kind == "review_case"
