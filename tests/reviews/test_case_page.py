@@ -10,8 +10,10 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from aftersales.core.config import Settings
 from aftersales.core.models import Role
 from aftersales.orders.models import Customer, Order
+from aftersales.orders.service import create_store as create_platform_store
 from aftersales.reviews.models import (
     ContactAttempt,
     ReplyState,
@@ -189,3 +191,22 @@ async def test_another_stores_page_is_a_404_for_an_unknown_case(client: httpx.As
     await create_store()
     await signed_in(client)
     assert (await client.get("/reviews/cases/999999")).status_code == 404
+
+
+async def test_a_queued_reply_shows_where_its_write_back_stands(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    store = await create_platform_store(
+        name="淘宝店",
+        platform="taobao",
+        base_url="http://127.0.0.1:9",
+        credentials={"app_key": "12345678", "app_secret": "s" * 32, "session": "6100e"},
+        secret_key=settings.secret_key,
+    )
+    case = await create_review_case(store=store)
+    await signed_in(client)
+    html = await page_of(client, case)
+    assert "该平台不支持通过接口回复评价" not in html and "发布评价解释" in html
+    await post(client, case, "reply", reply="亲，非常抱歉，我们已经改进包装。")
+    html = await page_of(client, case)
+    assert "等待发送到" in html and 'id="reply-form"' not in html

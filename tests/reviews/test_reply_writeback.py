@@ -205,3 +205,31 @@ def test_a_failed_reply_names_its_case_for_the_handover() -> None:
     refs = case_refs(service.REPLY_KIND, {"review_case_id": 7})
     assert CaseRef("reviews", "review_case", 7) in refs
     assert ReviewCase.case_type.module == "reviews" and ReviewCase.case_type.kind == "review_case"
+
+
+async def test_a_delivery_retried_after_the_platform_took_it_posts_once(
+    clean_db: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker dies after the platform took the reply, before the desk recorded it."""
+    agent = await create_user(role=Role.AGENT)
+    shop = rated_shop()
+    real_finish = service.finish_reply
+
+    async def dies(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("the worker lost its database connection")
+
+    with gateway(shop) as url:
+        case = await taobao_case(shop, url, clean_db)
+        await service.post_reply(case.id, actor=agent, text=TEXT)
+        message = await queued(case)
+        monkeypatch.setattr(service, "finish_reply", dies)
+        assert await deliver(clean_db, message.id) is OutboxStatus.PENDING  # to be retried
+        assert shop.replies == [OID]
+        assert (await ReviewCase.get(id=case.id)).reply_state is ReplyState.QUEUED
+        monkeypatch.setattr(service, "finish_reply", real_finish)
+        await OutboxMessage.filter(id=message.id).update(next_attempt_at=datetime.now(UTC))
+        assert await deliver(clean_db, message.id) is OutboxStatus.DELIVERED
+    assert shop.replies == [OID] and shop.calls[EXPLAIN] == 1  # looked, found ours, wrote nothing
+    again = await OutboxMessage.get(id=message.id)
+    assert again.attempts == 2 and again.idempotency_key == message.idempotency_key
+    assert (await ReviewCase.get(id=case.id)).reply_state is ReplyState.POSTED
