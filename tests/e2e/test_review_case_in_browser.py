@@ -22,6 +22,7 @@ from playwright.async_api import Browser, expect
 
 from tests.databases import fresh_database_url
 from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.e2e.test_no_english_in_chinese import VISIBLE_TEXT, english_in, stored_codes
 
 ROOT = Path(__file__).resolve().parents[2]
 PHONE = {"width": 390, "height": 844}
@@ -63,6 +64,8 @@ async def test_an_agent_logs_a_contact_explains_from_a_phrase_and_closes(
     await page.screenshot(path=SCREENSHOTS / "review-case-390.png", full_page=True)
     overflow = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     assert await page.evaluate(overflow) <= 0  # nothing wider than the phone
+    codes = stored_codes()
+    assert english_in(await page.evaluate(VISIBLE_TEXT), codes) == []  # zh-CN without English
 
     contact = page.locator("#contact-form")
     await contact.locator("select[name=channel]").select_option(label="电话")
@@ -83,6 +86,7 @@ async def test_an_agent_logs_a_contact_explains_from_a_phrase_and_closes(
     await expect(page.locator(".flash")).to_contain_text("回复已保存")
     await expect(page.locator("textarea.paste-text")).to_contain_text("品控")
     await page.screenshot(path=SCREENSHOTS / "review-case-reply-to-paste-390.png", full_page=True)
+    assert english_in(await page.evaluate(VISIBLE_TEXT), codes) == []
     await page.get_by_role("button", name="我已粘贴").click()
     await expect(page.locator("h1 .status").first).to_have_text("已发布解释")
 
@@ -95,4 +99,6 @@ async def test_an_agent_logs_a_contact_explains_from_a_phrase_and_closes(
     await expect(page.locator("#close-form")).to_have_count(0)
     await expect(page.locator(".timeline").last).to_contain_text("已关闭")
     await page.screenshot(path=SCREENSHOTS / "review-case-closed-390.png", full_page=True)
+    assert english_in(await page.evaluate(VISIBLE_TEXT), codes) == []
+    assert await page.evaluate(overflow) <= 0
     await context.close()
