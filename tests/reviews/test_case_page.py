@@ -14,6 +14,7 @@ from aftersales.core.config import Settings
 from aftersales.core.models import Role
 from aftersales.orders.models import Customer, Order
 from aftersales.orders.service import create_store as create_platform_store
+from aftersales.refunds.models import Refund, RefundRules
 from aftersales.reviews.models import (
     ContactAttempt,
     ReplyState,
@@ -210,3 +211,22 @@ async def test_a_queued_reply_shows_where_its_write_back_stands(
     await post(client, case, "reply", reply="亲，非常抱歉，我们已经改进包装。")
     html = await page_of(client, case)
     assert "等待发送到" in html and 'id="reply-form"' not in html
+
+
+async def test_over_the_cap_the_page_says_so_and_the_agent_sends_it_to_a_supervisor(
+    client: httpx.AsyncClient,
+) -> None:
+    case = await a_case_on_an_order()
+    await RefundRules.create(store_id=case.store_id, ad_hoc_agent_up_to=Decimal("20.00"))
+    await signed_in(client)
+    html = await page_of(client, case)
+    assert "您在本店最多可补偿" in html and "20.00" in html
+    await post(
+        client, case, "remedy", kind="compensation", amount="80", offer="为您补偿80元", why="质量"
+    )
+    html = await page_of(client, case)
+    assert "超过 20.00 的退款需主管审批" in html and "尚未提供补救" in html
+    assert await Refund.filter(review_case_id=case.id).count() == 0
+    await post(client, case, "refer", note="建议补偿80元")
+    html = await page_of(client, case)
+    assert "交给了主管" in html and "建议补偿80元" in html and 'id="refer"' not in html
