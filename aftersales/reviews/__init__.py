@@ -7,7 +7,7 @@ and refunds (a remedy is a compensation refund), never a sibling beyond those.
 
 from aftersales.core.i18n import N_
 from aftersales.core.modules import Module
-from aftersales.reviews import events
+from aftersales.reviews import case_api, case_routes, events, replies, service, writeback
 
 module = Module(
     name="reviews",
@@ -17,4 +17,10 @@ module = Module(
     # A compensation on a review case is a refund.
     after=("refunds",),
     labels=events.LABELS,
+    # rv-actions: the case page and its steps, replies through the outbox, the phrases.
+    routes=case_routes.routes,
+    api_routes=case_api.api_routes,
+    outbox_handlers={service.REPLY_KIND: writeback.deliver},
+    phrase_context=replies.phrase_context,
+    phrases=replies.PHRASES,
 )
