@@ -5,9 +5,10 @@ flagged ones open a follow-up case each. This module imports core, orders
 and refunds (a remedy is a compensation refund), never a sibling beyond those.
 """
 
+from aftersales.core.auth import MANAGERS
 from aftersales.core.i18n import N_
-from aftersales.core.modules import Module
-from aftersales.reviews import events
+from aftersales.core.modules import Module, ReportLink
+from aftersales.reviews import events, report_api, report_routes
 
 module = Module(
     name="reviews",
@@ -17,4 +18,7 @@ module = Module(
     # A compensation on a review case is a refund.
     after=("refunds",),
     labels=events.LABELS,
+    routes=report_routes.routes,
+    api_routes=report_api.api_routes,
+    reports=[ReportLink(N_("Rating report"), "/reviews/report", MANAGERS)],
 )
