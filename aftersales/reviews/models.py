@@ -75,7 +75,7 @@ class Review(Model):
         table = "reviews"
         unique_together = (("store", "platform_review_id"),)
         # The rating report reads a period of one store's reviews.
-        indexes = (("store", "created_at"),)
+        indexes = (("store_id", "created_at"),)
 
 
 class ReviewCaseStatus(StrEnum):

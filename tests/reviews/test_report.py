@@ -90,8 +90,12 @@ async def known_shop() -> Shop:
     await make.compensation(c3, "8.00")
     await make.case(two_star, contacted_after=timedelta(hours=1))
     # Before: one case, unchanged, contacted after 3 hours, closed before the period.
-    await make.case(old, contacted_after=timedelta(hours=3), closed=local(FIRST - timedelta(days=2)),
-                    outcome=ReviewOutcome.UNCHANGED)  # fmt: skip
+    await make.case(
+        old,
+        contacted_after=timedelta(hours=3),
+        closed=local(FIRST - timedelta(days=2)),
+        outcome=ReviewOutcome.UNCHANGED,
+    )
     return Shop(one, two)
 
 

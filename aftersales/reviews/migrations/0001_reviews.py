@@ -130,7 +130,7 @@ class Migration(migrations.Migration):
         ),
         ops.AddIndex(
             model_name='Review',
-            index=Index(fields=['store', 'created_at']),
+            index=Index(fields=['store_id', 'created_at']),
         ),
         ops.AddIndex(
             model_name='ReviewCase',
