@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # Tortoise resolves relations by name; these are for the type
 
 
 class ReviewResult(StrEnum):
-    """Taobao's good/neutral/bad (好评/中评/差评). Star platforms map by the threshold."""
+    """The platform's good/neutral/bad (好评/中评/差评). Star platforms map by the threshold."""
 
     GOOD = "good"
     NEUTRAL = "neutral"
@@ -231,7 +231,7 @@ class Remedy(Model):
 class ShopScore(Model):
     """A store's shop rating scores (DSR) on one day, as the platform showed them.
 
-    Taobao-style platforms score a shop 1-5 on three things over the last
+    The Chinese marketplaces score a shop 1-5 on three things over the last
     180 days: description match (描述相符), service attitude (服务态度) and
     logistics (物流服务). A snapshot a day lets the rating report show the
     latest score of a period against the one before. No connector fills it
