@@ -62,6 +62,7 @@ async def report_page(request: Request) -> Response:
         k: v for k, v in request.query_params.items() if k in ("store", "grain")
     }})  # fmt: skip
     grain = _(report.GRAIN_LABELS[result.grain])
+    empty = _("No reviews in this period.")
     return render(
         request,
         "reviews/report.html",
@@ -80,17 +81,20 @@ async def report_page(request: Request) -> Response:
                 series,
                 title=_("Good-review rate per %(grain)s") % {"grain": grain},
                 label=_("Good-review rate %"),
+                empty=empty,
             ),
             "counts_svg": charts.counts_chart(
                 series,
                 title=_("Reviews per %(grain)s") % {"grain": grain},
                 labels=(_("Bad reviews"), _("Neutral reviews"), _("Good reviews")),
+                empty=empty,
             ),
             "reason_svg": charts.reason_chart(
                 groups["reason"],
                 title=_("Negative reviews by reason"),
                 now_label=_("This period"),
                 before_label=_("Previous period"),
+                empty=_("No negative reviews in this period."),
             ),
         },
     )
