@@ -33,7 +33,7 @@ def tables(report: RatingReport, _: Callable[[str], str]) -> dict[str, Table]:
     """The report's tables, in the order the page shows them."""
     t, p = report.totals, report.previous
     c, pc = report.cases, report.previous_cases
-    summary = [
+    summary: list[list[object]] = [
         [_("Good reviews"), t.good, p.good],
         [_("Neutral reviews"), t.neutral, p.neutral],
         [_("Bad reviews"), t.bad, p.bad],

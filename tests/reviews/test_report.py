@@ -249,3 +249,14 @@ async def test_a_bad_period_is_refused_with_a_message_not_an_error(
     empty = await client.get("/reviews/report?from=2020-01-01&to=2020-01-31")
     assert empty.status_code == 200 and "No reviews in this period." in empty.text
     assert empty.text.count("<svg") == 3 and "No data" not in empty.text, "pygal says it in English"
+
+
+async def test_titles_and_store_names_are_shown_as_text(client: httpx.AsyncClient, app) -> None:
+    hostile = '<img src=x onerror="alert(1)">'
+    store = await create_store(name=hostile)
+    await make.review(store, local(LAST), result="bad", item="x", title=hostile, reasons=["price"])
+    await create_user(username="owner", role=Role.OWNER)
+    await sign_in(client, "owner")
+    page = (await client.get(f"/reviews/report?from={FIRST}&to={LAST}")).text
+    assert hostile not in page
+    assert page.count("&lt;img src=x onerror=") >= 3, "the product, the store, the store picker"
