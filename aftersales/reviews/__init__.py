@@ -5,9 +5,19 @@ flagged ones open a follow-up case each. This module imports core, orders
 and refunds (a remedy is a compensation refund), never a sibling beyond those.
 """
 
+from aftersales.core.auth import MANAGERS
 from aftersales.core.i18n import N_
-from aftersales.core.modules import Module
-from aftersales.reviews import case_api, case_routes, events, replies, service, writeback
+from aftersales.core.modules import Module, ReportLink
+from aftersales.reviews import (
+    case_api,
+    case_routes,
+    events,
+    replies,
+    report_api,
+    report_routes,
+    service,
+    writeback,
+)
 
 module = Module(
     name="reviews",
@@ -17,10 +27,11 @@ module = Module(
     # A compensation on a review case is a refund.
     after=("refunds",),
     labels=events.LABELS,
-    # rv-actions: the case page and its steps, replies through the outbox, the phrases.
-    routes=case_routes.routes,
-    api_routes=case_api.api_routes,
+    # The report's routes come first: "/reviews/report" is not a case.
+    routes=[*report_routes.routes, *case_routes.routes],
+    api_routes=[*report_api.api_routes, *case_api.api_routes],
     outbox_handlers={service.REPLY_KIND: writeback.deliver},
     phrase_context=replies.phrase_context,
     phrases=replies.PHRASES,
+    reports=[ReportLink(N_("Rating report"), "/reviews/report", MANAGERS)],
 )

@@ -59,9 +59,9 @@ OUTCOMES: dict[str, str] = {
 }
 
 RESULTS: dict[str, str] = {
-    ReviewResult.GOOD: N_("Good"),
-    ReviewResult.NEUTRAL: N_("Neutral"),
-    ReviewResult.BAD: N_("Bad"),
+    ReviewResult.GOOD: N_("Good rating"),
+    ReviewResult.NEUTRAL: N_("Neutral rating"),
+    ReviewResult.BAD: N_("Bad rating"),
 }
 
 SENTIMENTS: dict[str, str] = {

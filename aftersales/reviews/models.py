@@ -74,6 +74,8 @@ class Review(Model):
     class Meta:
         table = "reviews"
         unique_together = (("store", "platform_review_id"),)
+        # The rating report reads a period of one store's reviews.
+        indexes = (("store_id", "created_at"),)
 
 
 class ReviewCaseStatus(StrEnum):
@@ -151,6 +153,8 @@ class ReviewCase(Case):
 
     class Meta:
         table = "review_cases"
+        # The rating report reads cases by when they were closed and first contacted.
+        indexes = (("closed_at",), ("first_contact_at",))
 
 
 class ContactChannel(StrEnum):
@@ -222,3 +226,30 @@ class Remedy(Model):
 
     class Meta:
         table = "review_remedies"
+
+
+class ShopScore(Model):
+    """A store's shop rating scores (DSR) on one day, as the platform showed them.
+
+    The Chinese marketplaces score a shop 1-5 on three things over the last
+    180 days: description match (描述相符), service attitude (服务态度) and
+    logistics (物流服务). A snapshot a day lets the rating report show the
+    latest score of a period against the one before. No connector fills it
+    yet (see docs/reviews.md, "Rating report"): the report shows the scores
+    where a snapshot exists and says the platform gives none otherwise.
+    """
+
+    id = fields.IntField(primary_key=True)
+    store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
+        "core.Store", related_name=False, on_delete=fields.CASCADE
+    )
+    store_id: int
+    day = fields.DateField()  # the store's local day the scores were read
+    description = fields.DecimalField(max_digits=4, decimal_places=2, null=True)
+    service = fields.DecimalField(max_digits=4, decimal_places=2, null=True)
+    logistics = fields.DecimalField(max_digits=4, decimal_places=2, null=True)
+    captured_at = fields.DatetimeField()
+
+    class Meta:
+        table = "review_shop_scores"
+        unique_together = (("store", "day"),)

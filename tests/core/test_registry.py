@@ -162,6 +162,7 @@ async def test_nav_and_the_reports_menu_follow_roles(
     assert readable == {
         "refunds": ["/refunds/report"],
         "returns": ["/returns/report"],
+        "reviews": ["/reviews/report"],
         "hooked": ["/hooked/report"],
     }
 

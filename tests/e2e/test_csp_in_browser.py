@@ -56,6 +56,7 @@ async def test_the_demo_desk_runs_under_its_csp_without_a_single_violation(
     title = page.locator(".pygal-chart .title").first
     assert await title.evaluate("e => getComputedStyle(e).fontSize") == "14px"
     await visit("/returns/report")
+    await visit("/reviews/report")
 
     # A quick reply still fills the refusal on a refund page (static/desk.js).
     await visit("/refunds/")

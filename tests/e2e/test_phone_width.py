@@ -20,6 +20,7 @@ PAGES = (
     "/returns/",
     "/returns/receiving",
     "/returns/report",
+    "/reviews/report",
     "/account",
 )
 

@@ -7,6 +7,7 @@ from orjson import loads
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
+from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     dependencies = [('core', '0006_outbox_error_code'), ('orders', '0004_sync_error_code'), ('refunds', '0004_worked_in')]
@@ -112,5 +113,31 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'review_remedies', 'app': 'reviews', 'pk_attr': 'id', 'table_description': 'What the shop offered, exactly, and why: never conditioned on the review.'},
             bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ShopScore',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('store', fields.ForeignKeyField('core.Store', source_field='store_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('day', fields.DateField()),
+                ('description', fields.DecimalField(null=True, max_digits=4, decimal_places=2)),
+                ('service', fields.DecimalField(null=True, max_digits=4, decimal_places=2)),
+                ('logistics', fields.DecimalField(null=True, max_digits=4, decimal_places=2)),
+                ('captured_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'review_shop_scores', 'app': 'reviews', 'unique_together': (('store', 'day'),), 'pk_attr': 'id', 'table_description': "A store's shop rating scores (DSR) on one day, as the platform showed them."},
+            bases=['Model'],
+        ),
+        ops.AddIndex(
+            model_name='Review',
+            index=Index(fields=['store_id', 'created_at']),
+        ),
+        ops.AddIndex(
+            model_name='ReviewCase',
+            index=Index(fields=['closed_at']),
+        ),
+        ops.AddIndex(
+            model_name='ReviewCase',
+            index=Index(fields=['first_contact_at']),
         ),
     ]
