@@ -5,9 +5,11 @@ flagged ones open a follow-up case each. This module imports core, orders
 and refunds (a remedy is a compensation refund), never a sibling beyond those.
 """
 
+from aftersales.core.auth import EVERYONE
 from aftersales.core.i18n import N_
-from aftersales.core.modules import Module
-from aftersales.reviews import events
+from aftersales.core.modules import Module, NavEntry
+from aftersales.core.setting_fields import SettingField
+from aftersales.reviews import api, desk, events, intake, jobs, routes
 
 module = Module(
     name="reviews",
@@ -17,4 +19,31 @@ module = Module(
     # A compensation on a review case is a refund.
     after=("refunds",),
     labels=events.LABELS,
+    # -- intake, cases, queue and browser (intake.py, deadlines.py, desk.py, routes.py, api.py)
+    record_handlers={"reviews": intake.intake},
+    functions=jobs.functions,
+    cron_jobs=jobs.cron_jobs,
+    store_settings=intake.STORE_SETTINGS,
+    store_setting_fields=[
+        SettingField(
+            "review_negative_threshold",
+            N_("Negative review at or below"),
+            N_("A star rating at or below this counts as negative and opens a follow-up."),
+            minimum=1,
+            maximum=5,
+            unit=N_("stars"),
+        )
+    ],
+    routes=routes.routes,
+    api_routes=api.api_routes,
+    nav=[
+        NavEntry(N_("Negative reviews"), "/reviews/", EVERYONE),
+        NavEntry(N_("All reviews"), "/reviews/all", EVERYONE),
+    ],
+    dashboard_tiles=desk.dashboard_tiles,
+    handover_items=desk.handover_items,
+    resolve_case=desk.resolve_case,
+    resolve_cases=desk.resolve_cases,
+    order_events=desk.order_events,
+    order_badges=desk.order_badges,
 )
