@@ -10,7 +10,7 @@ shop costs no big OFFSET there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
@@ -48,7 +48,8 @@ class ReviewPage:
 
 
 def _day(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(), tzinfo=zone)
+    # In UTC: SQLite compares the stored text, which is UTC.
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 
 def narrow(filters: ReviewFilters) -> QuerySet[Review]:

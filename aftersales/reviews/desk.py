@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from aftersales.core import cases, clock
@@ -145,7 +145,8 @@ async def ratings_on(day: date) -> DayRatings:
     found = {g: 0 for g in ReviewResult}
     for store_id, zone_name in await Store.all().values_list("id", "timezone"):
         zone = _zone(str(zone_name))
-        start = datetime.combine(day, time(), tzinfo=zone)
+        # In UTC: SQLite compares the stored text, which is UTC.
+        start = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
         rows = await Review.filter(
             store_id=store_id, created_at__gte=start, created_at__lt=start + timedelta(days=1)
         ).values_list("result", "rating")

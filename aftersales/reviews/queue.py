@@ -10,7 +10,7 @@ home tile counts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from aftersales.core import clock
 from aftersales.core.paging import DuePage, QueueFilters, due_first, narrow
@@ -41,7 +41,8 @@ async def yesterday_start(now: datetime | None = None) -> datetime:
     """The start of yesterday in the desk's zone (the morning check's): "since yesterday"."""
     zone = await orders_service.desk_zone()
     today = (now or clock.now()).astimezone(zone).date()
-    return datetime.combine(today - timedelta(days=1), time(), tzinfo=zone)
+    start = datetime.combine(today - timedelta(days=1), time(), tzinfo=zone)
+    return start.astimezone(UTC)  # SQLite compares the stored text, which is UTC
 
 
 def new_since_filter(since: datetime) -> dict[str, object]:
