@@ -9,12 +9,12 @@ Rules, and why:
 - **Idempotent**: a review is found by (store, platform review id) and its
   case by the review (one-to-one), so a page synced twice changes nothing.
 - **An older update never wins.** No platform gives a review a modification
-  time (``traderates.get`` and WooCommerce's reviews carry only the creation
-  time), so a record's version is its latest own time: the 追评's time when
-  it has one, else the rating's. A record older than the stored one is
-  ignored. At the same time, a Taobao result never goes back down: Taobao
-  lets a buyer change a neutral or negative rating to good, never the other
-  way, so a bad read after a good one at the same time is a stale page.
+  time (the review lists carry only when the buyer rated), so a record's
+  version is its latest own time: the 追评's time when it has one, else the
+  rating's. A record older than the stored one is ignored. At the same time,
+  a good/neutral/bad result never goes back down: the platforms that rate
+  that way let a buyer raise a neutral or negative rating to good, never
+  lower it, so a bad read after a good one at the same time is a stale page.
 - **The agent's correction stays**: a review whose sentiment or reasons an
   agent corrected keeps them on every later sync (the platform's fields
   still update).

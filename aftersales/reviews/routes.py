@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from aftersales.core import case_routes
-from aftersales.core.api import MAX_PAGE, number_or_none
+from aftersales.core.api import FIRST_DAY, LAST_DAY, MAX_PAGE, number_or_none
 from aftersales.core.auth import current_user
 from aftersales.core.models import Store
 from aftersales.core.reasons import ReasonCode
@@ -67,10 +67,12 @@ async def review_queue(request: Request) -> Response:
 
 
 def _date(value: str | None) -> date | None:
+    """A day filter, or None: a bad one, or one no shop's review can have (year 1 or 9999)."""
     try:
-        return date.fromisoformat(value) if value else None
+        day = date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
 
 
 def browse_filters(request: Request) -> browse.ReviewFilters:
