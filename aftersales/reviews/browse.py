@@ -79,33 +79,41 @@ def narrow(filters: ReviewFilters) -> QuerySet[Review]:
     return query
 
 
-async def _reason_ids(query: QuerySet[Review], reason: ReasonCode) -> list[int]:
-    """The ids matching ``reason``: reasons are a JSON list, read and checked here.
+async def _matching(query: QuerySet[Review], reason: ReasonCode, *order: str) -> list[int]:
+    """The ids of ``query`` giving ``reason``, in ``order``: reasons are a JSON list.
 
-    JSON containment differs between SQLite and PostgreSQL; the list is read
-    as (id, reasons) pairs only, which a shop's reviews afford.
+    JSON containment differs between SQLite and PostgreSQL, and a list of
+    every matching id would not fit in one ``IN``; so (id, reasons) pairs are
+    read in order and checked here, and only a page's ids are loaded.
     """
-    pairs = await query.values_list("id", "reasons")
+    pairs = await query.order_by(*order).values_list("id", "reasons")
     if reason is ReasonCode.OTHER:
         return [i for i, reasons in pairs if not reasons]
-    return [
-        i for i, reasons in pairs if any(r.get("reason") == reason.value for r in reasons or [])
-    ]
+    wanted = reason.value
+    return [i for i, reasons in pairs if any(r.get("reason") == wanted for r in reasons or [])]
 
 
-async def filtered(filters: ReviewFilters) -> QuerySet[Review]:
-    query = narrow(filters)
-    if filters.reason is not None:
-        query = Review.filter(id__in=await _reason_ids(query, filters.reason))
-    return query
+async def _rows(ids: list[int]) -> list[Review]:
+    found = {r.id: r for r in await Review.filter(id__in=ids)}
+    return [found[i] for i in ids if i in found]
+
+
+NEWEST_RATED = ("-created_at", "-id")
 
 
 async def search(filters: ReviewFilters, *, page: int = 1, per_page: int = PAGE_SIZE) -> ReviewPage:
-    query = await filtered(filters)
-    total = await query.count()
+    """One page of the browser, the newest rating first."""
+    query = narrow(filters)
+    matching = None
+    if filters.reason is not None:
+        matching = await _matching(query, filters.reason, *NEWEST_RATED)
+    total = len(matching) if matching is not None else await query.count()
     pages = max((total + per_page - 1) // per_page, 1)
     page = min(max(page, 1), pages)
-    rows = await query.order_by("-created_at", "-id").offset((page - 1) * per_page).limit(per_page)
+    start = (page - 1) * per_page
+    if matching is not None:
+        return ReviewPage(await _rows(matching[start : start + per_page]), total, page, pages)
+    rows = await query.order_by(*NEWEST_RATED).offset(start).limit(per_page)
     return ReviewPage(list(rows), total, page, pages)
 
 
@@ -113,10 +121,14 @@ async def after(
     filters: ReviewFilters, *, cursor: int | None, limit: int
 ) -> tuple[list[Review], int | None]:
     """One API page newest-synced first (by id), after ``cursor``; and the next cursor."""
-    query = await filtered(filters)
+    query = narrow(filters)
     if cursor is not None:
         query = query.filter(id__lt=cursor)
-    rows = list(await query.order_by("-id").limit(limit + 1))
+    if filters.reason is not None:
+        ids = (await _matching(query, filters.reason, "-id"))[: limit + 1]
+        rows = await _rows(ids)
+    else:
+        rows = list(await query.order_by("-id").limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)

@@ -319,6 +319,11 @@ async def _follow(
     )
 
 
+def _record_id(data: Any) -> str | None:
+    found = data.get("platform_review_id") if isinstance(data, dict) else None
+    return str(found)[:64] if found else None
+
+
 async def take_backlog(*, batch: int = 200) -> int:
     """Reviews the sync stored while this module was off (``handled`` 0): taken in now.
 
@@ -342,13 +347,23 @@ async def take_backlog(*, batch: int = 200) -> int:
         for store_id in sorted(stores):
             store = stores[store_id]
             mine = [r for r in rows if r[1] == store_id]
-            records = []
+            records, unreadable = [], []
             for _id, _store, data in mine:
                 try:
                     records.append(ReviewRecord.model_validate(data))
-                except ValueError:
-                    log.warning("reviews.backlog_unreadable store=%s row=%s", store_id, _id)
+                except ValueError as exc:
+                    unreadable.append((data, exc))
             async with in_transaction() as conn:
+                for data, exc in unreadable:  # kept for the store page, not retried forever
+                    await SyncError.create(
+                        store_id=store_id,
+                        stream=STREAM,
+                        record_id=_record_id(data),
+                        message=f"stored review unreadable: {exc}"[:2000],
+                        error_code="bad_record",
+                        created_at=clock.now(),
+                        using_db=conn,
+                    )
                 await intake(store, records, conn)
                 await (
                     PlatformRecord.filter(id__in=[r[0] for r in mine])

@@ -264,7 +264,12 @@ async def test_reviews_stored_before_the_module_was_enabled_are_taken_in_once() 
             store=store, stream="reviews", platform_id=data.platform_review_id,
             data=data.model_dump(mode="json"), received_at=now, handled=0,
         )  # fmt: skip
+    await PlatformRecord.create(
+        store=store, stream="reviews", platform_id="X9", received_at=now, handled=0,
+        data={"platform_review_id": "X9", "rating": "lots"},
+    )  # fmt: skip
     assert await intake.take_backlog() == 3
+    assert await SyncError.filter(store_id=store.id, record_id="X9").exists()
     assert await intake.take_backlog() == 0  # marked handled: the next run has nothing
     assert await Review.all().count() == 3
     assert await ReviewCase.all().count() == 2
