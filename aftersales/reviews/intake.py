@@ -191,6 +191,11 @@ async def take(
     columns = _platform_fields(store, record)
     if order is not None:
         columns["order_id"] = order.id
+    if review is not None and _unchanged(review, columns):
+        # A re-read of what is stored (every sync re-reads weeks of reviews): nothing to do
+        # but note it was seen, and no text to classify again.
+        await Review.filter(id=review.id).using_db(conn).update(synced_at=columns["synced_at"])
+        return review
     before = None if review is None else _platform_state(review, threshold)
     if review is None or review.corrected_by_id is None:
         columns |= _desk_fields(_classified(record, threshold))
@@ -209,9 +214,20 @@ async def take(
         if review.negative:
             await open_for(store, review, conn, on_shift=on_shift)
         return review
+    if case.order_id is None and review.order_id is not None:  # the order synced since
+        await (
+            ReviewCase.filter(id=case.id)
+            .using_db(conn)
+            .update(order_id=review.order_id, platform_order_id=review.platform_order_id)
+        )
+        case = await ReviewCase.get(id=case.id, using_db=conn)
     if before is not None and before != _platform_state(review, threshold):
         await _follow(case, review, before[0], threshold, conn)
     return review
+
+
+def _unchanged(review: Review, columns: dict[str, Any]) -> bool:
+    return all(getattr(review, k) == v for k, v in columns.items() if k != "synced_at")
 
 
 def _platform_state(review: Review, limit: int) -> tuple[bool | None, str, str | None, str | None]:

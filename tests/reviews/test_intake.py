@@ -14,7 +14,7 @@ from aftersales.core import clock
 from aftersales.core.config import Settings
 from aftersales.core.models import AuditEvent, Role
 from aftersales.core.reasons import ReasonCode
-from aftersales.orders.models import Order, PlatformRecord, SyncError
+from aftersales.orders.models import Customer, Order, PlatformRecord, SyncError
 from aftersales.reviews import classify as classifier
 from aftersales.reviews import intake
 from aftersales.reviews.classify import Classification, ReasonScore, Sentiment
@@ -24,7 +24,7 @@ from aftersales.reviews.models import (
     ReviewCaseStatus,
     ReviewOutcome,
 )
-from connectors.base import ReviewResult, Stream
+from connectors.base import OrderStatus, ReviewResult, Stream
 from tests.factories import create_store, create_user
 from tests.fakes.serve import serve
 from tests.fakes.taobao import FakeTaobaoShop, Rating
@@ -85,6 +85,7 @@ async def test_a_taobao_bad_rating_becomes_one_case_linked_to_its_order_synced_t
     assert review.order_id == order.id and case.order_id == order.id
     assert case.status is ReviewCaseStatus.NEW and case.buyer_nick == bad.nick
     assert await _events(case, "review_case.opened").count() == 1
+    assert await _events(case, "review_case.platform_changed").count() == 0
     # Explain and revise windows from when the buyer rated (30 days by default).
     assert case.explain_by == review.created_at + timedelta(days=30)
     assert case.due_at == min(case.explain_by, case.revise_by)
@@ -169,6 +170,24 @@ async def test_a_woocommerce_one_star_becomes_one_case_and_a_revision_to_five_cl
     case = await ReviewCase.get(id=case.id)
     assert (case.status, case.outcome) == (ReviewCaseStatus.CLOSED, ReviewOutcome.REVISED)
     assert await ReviewCase.all().count() == 1
+
+
+async def test_a_review_synced_before_its_order_links_it_once_the_order_lands() -> None:
+    store = await create_store()
+    rated = clock.now() - timedelta(days=1)
+    late = record(rid="L1", created_at=rated, rating=1, text="没收到货", order="T777")
+    await take(store, [late])
+    (case,) = await ReviewCase.all()
+    assert case.order_id is None and case.platform_order_id == "T777"
+    buyer = await Customer.create(store=store, platform_buyer_id="b", nick="买家甲", tags=[])
+    order = await Order.create(
+        store=store, platform_order_id="T777", customer=buyer, status=OrderStatus.SHIPPED,
+        platform_status="WAIT_BUYER_CONFIRM_GOODS", total_amount="9.90", paid_amount="9.90",
+        placed_at=rated - timedelta(days=3), platform_updated_at=rated, synced_at=rated,
+    )  # fmt: skip
+    await take(store, [late])  # the next sync re-reads the review
+    assert (await Review.get(platform_review_id="L1")).order_id == order.id
+    assert (await ReviewCase.get(id=case.id)).order_id == order.id
 
 
 async def test_the_store_threshold_decides_which_stars_are_negative() -> None:
