@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from aftersales.core import cases, clock
+from aftersales.core.auth import MANAGERS
 from aftersales.core.cases import CaseRef, HandoverItem, ResolvedCase, Severity
 from aftersales.core.errors import Msgid
 from aftersales.core.i18n import N_
@@ -38,14 +39,16 @@ MODULE = "reviews"
 RATINGS = "ratings"  # yesterday's ratings, named by the day they were written
 QUEUE = "/reviews/"
 NEW_SINCE_YESTERDAY = "/reviews/?since=yesterday"
+ESCALATED = "/reviews/?escalated=1"
 
 
 async def dashboard_tiles(user: User) -> list[Tile]:
-    """New negatives since yesterday, and the follow-ups due soon and overdue."""
+    """New negatives since yesterday, the follow-ups due soon and overdue; for managers,
+    those escalated as untouched for a day (the queue's "untouched for a day" list)."""
     since = await queue.yesterday_start()
     new = await ReviewCase.filter(**queue.new_since_filter(since)).count()
     counts = await deadlines.counts()
-    return [
+    tiles = [
         Tile(
             N_("New negative reviews since yesterday"),
             new,
@@ -59,6 +62,17 @@ async def dashboard_tiles(user: User) -> list[Tile]:
             overdue=N_("Review follow-ups overdue"),
         ),
     ]
+    if user.role in MANAGERS:  # the escalation lands with whoever hands out work
+        untouched = await ReviewCase.filter(escalated=True, status__in=list(OPEN_STATUSES)).count()
+        tiles.append(
+            Tile(
+                N_("Review follow-ups untouched for a day"),
+                untouched,
+                ESCALATED,
+                "alert" if untouched else "info",
+            )
+        )
+    return tiles
 
 
 # What the next shift has to do for a case in this status before its window closes.

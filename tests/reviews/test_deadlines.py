@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from aftersales.core import cases, clock
-from aftersales.core.models import AuditEvent
+from aftersales.core.models import AuditEvent, Role
 from aftersales.reviews import deadlines, jobs
 from aftersales.reviews.models import ReviewCase, ReviewCaseStatus, ReviewOutcome
-from tests.factories import create_store
+from tests.conftest import csrf_from, sign_in
+from tests.core.test_home_tiles import TILE, TOTAL
+from tests.factories import create_store, create_user
 from tests.reviews.intake_helpers import record, take
 
 pytestmark = pytest.mark.usefixtures("clean_db")
@@ -73,3 +77,27 @@ def test_the_timers_are_store_settings_marked_unverified() -> None:
     for name in ("review_explain_days", "review_revise_days"):
         assert cases.TIMER_DEFAULTS[name] == 30
         assert "unverified" in fields[name].label and "Not confirmed" in fields[name].help
+
+
+async def test_supervisors_see_the_escalated_follow_ups_on_a_tile_agents_do_not(
+    client: httpx.AsyncClient, app
+) -> None:
+    store = await create_store()
+    await take(store, [record(created_at=clock.now(), rating=1, text="差") for _ in range(2)])
+    clock.travel(timedelta(days=1, minutes=5))
+    assert await deadlines.escalate_untouched() == 2
+    await ReviewCase.filter(id=(await ReviewCase.first()).id).update(status=ReviewCaseStatus.CLOSED)
+    await create_user(username="boss", role=Role.SUPERVISOR)
+    await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "boss")
+    tiles = {label: (href, int(value)) for _, href, value, label in TILE.findall(
+        (await client.get("/")).text)}  # fmt: skip
+    href, value = tiles["Review follow-ups untouched for a day"]
+    assert (html.unescape(href), value) == ("/reviews/?escalated=1", 1)
+    listed = await client.get(html.unescape(href))
+    assert TOTAL.search(listed.text).group(1) == "1"
+    await client.post("/logout", data={"csrf_token": await csrf_from(client, "/")})
+    await sign_in(client, "agent")
+    home = (await client.get("/")).text
+    assert "Review follow-ups overdue" in home
+    assert "Review follow-ups untouched for a day" not in home
