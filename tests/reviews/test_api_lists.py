@@ -10,7 +10,7 @@ import pytest
 from aftersales.core import clock
 from aftersales.core.models import Role
 from aftersales.orders.models import Customer, Order
-from aftersales.reviews.models import ReviewCase, ReviewCaseStatus
+from aftersales.reviews.models import Review, ReviewCase, ReviewCaseStatus
 from connectors.base import OrderStatus, ReviewResult
 from tests.factories import create_store
 from tests.orders.test_api import bearer
@@ -68,6 +68,25 @@ async def test_reviews_page_by_cursor_to_the_end_and_filter(client: httpx.AsyncC
     assert "13800001111" not in text and "文一路" not in text  # the nick only, nothing personal
     got = await client.get(f"/api/v1/reviews?store_id={store_id}&q=一般", headers=headers)
     assert [i["platform_review_id"] for i in got.json()["items"]] == ["N1"]
+
+    # By reason (a JSON list on the row), paged by the cursor all the same.
+    tagged = ["G1", "G3", "G5", "B1"]
+    await Review.all().update(reasons=[])
+    await Review.filter(platform_review_id__in=tagged).update(
+        reasons=[{"reason": "wrong_or_missing", "confidence": 0.7}]
+    )
+    found: list[str] = []
+    cursor = ""
+    for _ in range(5):  # 4 tagged, 3 a page: two pages, then no cursor
+        body = (
+            await client.get(f"/api/v1/reviews?reason=wrong_or_missing&limit=3{cursor}",
+                             headers=headers)
+        ).json()  # fmt: skip
+        found += [i["platform_review_id"] for i in body["items"]]
+        if body["next_cursor"] is None:
+            break
+        cursor = f"&cursor={body['next_cursor']}"
+    assert sorted(found) == sorted(tagged)
 
 
 @pytest.mark.parametrize(
