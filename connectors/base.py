@@ -264,6 +264,24 @@ class ReviewRecord(Record):
     appended_at: datetime | None = None
 
 
+class ReviewReply(Record):
+    """The shop's public explanation under one buyer review (评价解释).
+
+    ``platform_review_id`` is the review as the connector named it when it
+    synced (Taobao: the sub-order, ``oid``); ``text`` is what the buyer and
+    every later shopper will read under the review.
+    """
+
+    platform_review_id: str
+    platform_order_id: str | None = None
+    text: str
+
+
+class ReviewReplyResult(Record):
+    platform_reply: str  # the reply as the platform shows it now
+    already_done: bool = False  # the platform had this reply before we asked again
+
+
 class RefundDecision(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
@@ -367,6 +385,10 @@ class Connector(Protocol):
     async def decide_refund(
         self, write: RefundWrite, *, idempotency_key: str
     ) -> RefundWriteResult: ...
+
+    async def reply_review(
+        self, reply: ReviewReply, *, idempotency_key: str
+    ) -> ReviewReplyResult: ...  # only where ``capabilities.reply_review``
 
     async def aclose(self) -> None: ...
 

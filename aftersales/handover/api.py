@@ -313,7 +313,12 @@ async def make_promise(request: Request) -> Response:
     raw = body.get("customer_id")
     customer_id = None if raw is None else api.body_int(raw, name="customer_id")
     promise = await promises.make(
-        current_user(request), text, due_at, ref=ref, customer_id=customer_id
+        current_user(request),
+        text,
+        due_at,
+        ref=ref,
+        customer_id=customer_id,
+        registry=request.app.state.registry,
     )
     return await _one_promise(promise, status=201)
 

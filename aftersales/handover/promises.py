@@ -21,7 +21,7 @@ from aftersales.core.cases import CaseRef, HandoverItem, ResolvedCase, Severity,
 from aftersales.core.errors import Conflict, InvalidInput, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.models import User
-from aftersales.core.modules import HandoverWindow
+from aftersales.core.modules import HandoverWindow, Registry
 from aftersales.handover import events
 from aftersales.handover.models import Promise, PromiseStatus
 
@@ -48,8 +48,14 @@ async def make(
     ref: str = "",
     customer_id: int | None = None,
     now: datetime | None = None,
+    registry: Registry | None = None,
 ) -> Promise:
-    """Record what ``user`` told a buyer would happen by ``due_at``, on a case or a buyer."""
+    """Record what ``user`` told a buyer would happen by ``due_at``, on a case or a buyer.
+
+    With ``registry`` (every page and API call passes it) the case must
+    exist: a promise on a mistyped case number would be listed on the
+    handover without anyone able to open it.
+    """
     now = now or clock.now()
     text = text.strip()
     if not text:
@@ -61,7 +67,10 @@ async def make(
     if due_at < now - PAST_GRACE:
         raise InvalidInput(N_("A promise cannot be due in the past."))
     if ref:
-        ref = str(CaseRef.parse(ref))  # a bad reference is a 400, not a stored string
+        parsed = CaseRef.parse(ref)  # a bad reference is a 400, not a stored string
+        if registry is not None and await registry.resolve_case(parsed) is None:
+            raise InvalidInput(N_("No case %(ref)s on the desk."), ref=str(parsed))
+        ref = str(parsed)
     if customer_id is not None and not 0 < customer_id <= api.MAX_ID:
         raise InvalidInput(N_("No such buyer."))
     async with in_transaction() as conn:

@@ -314,7 +314,11 @@ async def promise_make(request: Request) -> Response:
     async def make() -> Any:
         due_at = _due_at(fields.get("due", ""), zone)
         return await promises.make(
-            current_user(request), fields.get("text", ""), due_at, ref=fields.get("ref", "")
+            current_user(request),
+            fields.get("text", ""),
+            due_at,
+            ref=fields.get("ref", ""),
+            registry=request.app.state.registry,
         )
 
     return await outcome(request, to, make, _("Promise written down. It is on the handover."))

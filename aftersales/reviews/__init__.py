@@ -9,7 +9,19 @@ from aftersales.core.auth import EVERYONE
 from aftersales.core.i18n import N_
 from aftersales.core.modules import Module, NavEntry
 from aftersales.core.setting_fields import SettingField
-from aftersales.reviews import api, desk, events, intake, jobs, routes
+from aftersales.reviews import (
+    api,
+    case_api,
+    case_routes,
+    desk,
+    events,
+    intake,
+    jobs,
+    replies,
+    routes,
+    service,
+    writeback,
+)
 
 module = Module(
     name="reviews",
@@ -34,8 +46,6 @@ module = Module(
             unit=N_("stars"),
         )
     ],
-    routes=routes.routes,
-    api_routes=api.api_routes,
     nav=[
         NavEntry(N_("Negative reviews"), "/reviews/", EVERYONE),
         NavEntry(N_("All reviews"), "/reviews/all", EVERYONE),
@@ -46,4 +56,11 @@ module = Module(
     resolve_cases=desk.resolve_cases,
     order_events=desk.order_events,
     order_badges=desk.order_badges,
+    # rv-actions: the case page and its steps, replies through the outbox, the phrases.
+    outbox_handlers={service.REPLY_KIND: writeback.deliver},
+    phrase_context=replies.phrase_context,
+    phrases=replies.PHRASES,
+    # Both parts' pages and API (queue and browser; the case page and its steps).
+    routes=[*routes.routes, *case_routes.routes],
+    api_routes=[*api.api_routes, *case_api.api_routes],
 )

@@ -35,6 +35,9 @@ EVENTS: dict[str, str] = {
     "review_case.given": N_("Given to a colleague"),
     "review_case.corrected": N_("Sentiment or reasons corrected"),
     "review_case.platform_changed": N_("Changed on the platform"),
+    "review_case.reply_queued": N_("Reply queued for the platform"),
+    "review_case.reply_ready": N_("Reply ready to paste in the back office"),
+    "review_case.reply_failed": N_("The platform refused the reply"),
 }
 
 STATUSES: dict[str, str] = {

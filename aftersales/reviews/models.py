@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # Tortoise resolves relations by name; these are for the type
 
 
 class ReviewResult(StrEnum):
-    """Taobao's good/neutral/bad (好评/中评/差评). Star platforms map by the threshold."""
+    """A platform's good/neutral/bad (好评/中评/差评). Star platforms map by the threshold."""
 
     GOOD = "good"
     NEUTRAL = "neutral"

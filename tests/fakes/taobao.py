@@ -32,6 +32,11 @@ undocumented, so these sub-codes are the fake's own, all with code 15
 - ``isv.refund-cannot-refuse`` / ``isv.refund-onweb-only``: the refund's
   ``operation_contraint`` forbids the call.
 
+Review explanations (``taobao.traderate.explain.add``, see ``_explain``) are
+counted in ``replies``; ``traderates.get`` filters by ``tid`` (the trade or
+the sub-order) as the SDK says, which is how the connector looks before it
+writes.
+
 Malformed ``refund_infos`` and a ``refuse_message`` outside 2-200 characters
 are code 41 ``isv.invalid-parameter:<name>``; missing ones code 40. A batch of
 refunds is all or nothing here (real TOP reports each in
@@ -205,6 +210,7 @@ class Rating:
     num_iid: int
     content: str
     reply: str | None = None
+    append_content: str | None = None  # the buyer's 追评: no explanation after it
 
 
 class TopRefusal(Exception):
@@ -256,6 +262,8 @@ class FakeTaobaoShop:
     refusals: Counter[int] = field(default_factory=Counter)  # error_response codes answered
     executed_refunds: list[int] = field(default_factory=list)  # one entry per refund agreed
     refused_refunds: list[int] = field(default_factory=list)  # one entry per refund refused
+    replies: list[int] = field(default_factory=list)  # one oid per explanation posted
+    explain_days: int = 30  # explain.add's window after the rating (the SDK's "30天")
     received: list[dict[str, str]] = field(default_factory=list)  # every request's params
     lost: list[str] = field(default_factory=list)  # see lose_answers
     windows: list[tuple[str, datetime, datetime]] = field(default_factory=list)
@@ -558,6 +566,7 @@ class FakeTaobaoShop:
             "taobao.rp.refunds.agree": self._agree,
             "taobao.refund.refuse": self._refuse,
             "taobao.traderates.get": self._rates,
+            "taobao.traderate.explain.add": self._explain,
             "taobao.user.seller.get": lambda params: {"user": {"nick": self.seller_nick}},
         }
 
@@ -724,6 +733,9 @@ class FakeTaobaoShop:
         result = params.get("result")
         if result and result not in RATE_TEXT:
             raise _invalid("result", "good, neutral or bad")
+        tid = params.get("tid")
+        if tid and not tid.isdigit():
+            raise _invalid("tid", "a number")
         rows = []
         if params["rate_type"] == "get" and params["role"] == "buyer":
             rows = [
@@ -732,11 +744,44 @@ class FakeTaobaoShop:
                 if (start is None or r.created >= start)
                 and (end is None or r.created <= end)
                 and (not result or r.result == result)
+                and (not tid or int(tid) in (r.tid, r.oid))  # 父订单或子订单id (SDK)
             ]
         rows.sort(key=lambda r: (r.created, r.oid), reverse=True)
         page, extra = _paginate(rows, params, max_size=150, default_size=40, max_page=200)
         body = [_pick(_rate_json(r, self.seller_nick), fields) for r in page]
         return {**extra, **_wrapped("trade_rates", "trade_rate", body)}
+
+    def _explain(self, params: dict[str, str]) -> dict[str, Any]:
+        """``taobao.traderate.explain.add``: ``oid`` and ``reply`` (at most 500 characters).
+
+        Refused, with the fake's own sub-codes (TOP publishes none): no such rating
+        (``isv.rate-not-exist``), 30 days past the rating or after a 追评
+        (``isv.rate-explain-expired``), a rating already explained
+        (``isv.rate-explain-exists``), so a blind replay never posts twice.
+        """
+        for name in ("oid", "reply"):
+            if not params.get(name):
+                raise _missing(name)
+        if not params["oid"].isdigit():
+            raise _invalid("oid", "a number")
+        if len(params["reply"]) > 500:
+            raise _invalid("reply", "最大长度500个汉字")
+        oid = int(params["oid"])
+        rating = next((r for r in self.ratings if r.oid == oid), None)
+        if rating is None:
+            raise TopRefusal(15, "Remote service error", "isv.rate-not-exist", "评价不存在")
+        if rating.append_content or self.now() > rating.created + timedelta(days=self.explain_days):
+            raise TopRefusal(
+                15,
+                "Remote service error",
+                "isv.rate-explain-expired",
+                "买家追加评论后、评价超过30天的，都不能再做评价解释",
+            )
+        if rating.reply:
+            raise TopRefusal(15, "Remote service error", "isv.rate-explain-exists", "该评价已解释")
+        rating.reply = params["reply"]
+        self.replies.append(oid)
+        return {"is_success": True}
 
 
 def epoch_ms(value: datetime) -> int:
@@ -890,6 +935,8 @@ def _rate_json(rating: Rating, seller_nick: str) -> dict[str, Any]:
     }
     if rating.reply:
         row["reply"] = rating.reply
+    if rating.append_content:
+        row["append_content"] = rating.append_content  # not in RATE_FIELDS: never picked
     return row
 
 

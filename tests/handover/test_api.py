@@ -383,6 +383,10 @@ async def test_a_bad_promise_is_400_with_the_catalogs_words_and_none_is_made(
             "order 4100 is not a case reference.",
         ),
         (
+            {"text": "Call back", "due_at": NINE_PM, "ref": f"refunds:refund:{desk.refund.id + 1}"},
+            f"No case refunds:refund:{desk.refund.id + 1} on the desk.",
+        ),
+        (
             {"text": "Call back", "due_at": NINE_PM, "customer_id": 2**40},
             "customer_id must be a whole number from 1 to 2147483647.",
         ),
