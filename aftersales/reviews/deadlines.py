@@ -10,7 +10,8 @@ stops counting once one is posted). The sweep, every minute:
 - escalates open cases nobody touched for a day (``touched_at``, else when
   the case opened): marked escalated, audited ``review_case.escalated``,
   listed under the queue's "escalated" filter for the supervisors;
-- moves ``due_at`` to the revision window once the explanation's passed;
+- moves ``due_at`` to the revision window once the explanation's passed, or
+  once an explanation was posted (the case page's step leaves it to the sweep);
 - closes cases whose windows both passed as ``window_expired``.
 
 Each case moves in its own transaction and only if its version did not
@@ -111,7 +112,18 @@ async def sweep() -> SweepOutcome:
     now = clock.now()
     outcome = SweepOutcome(escalated=await escalate_untouched(now))
     open_ = list(OPEN_STATUSES)
-    for case in await ReviewCase.filter(status__in=open_, due_at__lte=now):
+    explained = Q(reply_state__in=[ReplyState.POSTED, ReplyState.PASTED]) | Q(
+        status=ReviewCaseStatus.EXPLANATION_POSTED
+    )
+    # Windows that passed, and cases explained since: their due time is the revision's now.
+    due = await ReviewCase.filter(status__in=open_, due_at__lte=now)
+    seen = {c.id for c in due}
+    due += [
+        c
+        for c in await ReviewCase.filter(explained, status__in=open_, revise_by__gt=now)
+        if c.id not in seen and c.due_at != c.revise_by
+    ]
+    for case in due:
         try:
             async with in_transaction() as conn:
                 if (

@@ -11,7 +11,7 @@ import pytest
 from aftersales.core import cases, clock
 from aftersales.core.models import AuditEvent, Role
 from aftersales.reviews import deadlines, jobs
-from aftersales.reviews.models import ReviewCase, ReviewCaseStatus, ReviewOutcome
+from aftersales.reviews.models import ReplyState, ReviewCase, ReviewCaseStatus, ReviewOutcome
 from tests.conftest import csrf_from, sign_in
 from tests.core.test_home_tiles import TILE, TOTAL
 from tests.factories import create_store, create_user
@@ -101,3 +101,17 @@ async def test_supervisors_see_the_escalated_follow_ups_on_a_tile_agents_do_not(
     home = (await client.get("/")).text
     assert "Review follow-ups overdue" in home
     assert "Review follow-ups untouched for a day" not in home
+
+
+async def test_once_explained_the_case_is_due_when_the_buyer_can_no_longer_revise() -> None:
+    store = await create_store()
+    store.settings = {"timers": {"review_explain_days": 2, "review_revise_days": 5}}
+    await store.save()
+    await take(store, [record(created_at=clock.now(), rating=1, text="差评")])
+    (case,) = await ReviewCase.all()
+    assert case.due_at == case.explain_by
+    await ReviewCase.filter(id=case.id).update(reply_state=ReplyState.POSTED)
+    assert (await deadlines.sweep()).moved == 1
+    case = await ReviewCase.get(id=case.id)
+    assert case.due_at == case.revise_by and case.status is ReviewCaseStatus.NEW
+    assert (await deadlines.sweep()).moved == 0  # once

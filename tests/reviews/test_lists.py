@@ -170,3 +170,23 @@ async def test_pages_and_tiles_in_chinese_show_no_english_and_no_codes(
     assert "昨日以来新的中差评" in home and "2 小时内到期的评价跟进" in home
     queue = (await client.get("/reviews/", headers=zh)).text
     assert "中差评" in queue and "东一" in queue and "1 星（满分 5 星）" in queue
+
+
+async def test_an_agent_takes_a_case_from_the_queue_and_is_back_on_the_same_list(
+    client: httpx.AsyncClient, app
+) -> None:
+    await a_desk()
+    agent = await create_user(username="agent", role=Role.AGENT)
+    await sign_in(client, "agent")
+    case = await ReviewCase.get(review__platform_review_id="E1")
+    page = (await client.get("/reviews/?due=soon")).text
+    form = re.search(rf'<form id="assign-{case.id}" method="post" action="([^"]+)"', page)
+    assert form and html.unescape(form.group(1)) == f"/reviews/cases/{case.id}/assign"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    answer = await client.post(
+        form.group(1),
+        data={"csrf_token": token, "version": str(case.version), "next": "/reviews/?due=soon"},
+    )
+    assert answer.status_code == 303 and answer.headers["location"] == "/reviews/?due=soon"
+    assert (await ReviewCase.get(id=case.id)).assignee_id == agent.id
+    assert (await ids_on(client, "/reviews/?assignee=me"))[0] == [case.id]
