@@ -61,7 +61,7 @@ async def pick(on_shift_ids: Sequence[int], conn: BaseDBAsyncClient) -> User | N
 async def record(case: ReviewCase, agent: User, conn: BaseDBAsyncClient) -> None:
     """The assignment on the case's timeline: by the rotation, not by a person."""
     await audit.record(
-        "review_case.assigned",
+        "review_case.rotated",
         subject_type=ReviewCase.case_type.subject,
         subject_id=case.id,
         actor=None,

@@ -42,7 +42,7 @@ async def test_new_cases_go_round_the_two_agents_on_shift_across_syncs(
     assert given[0] != given[1]  # alternating, not in blocks
     (first,) = await AuditEvent.filter(
         subject_type="review_case", subject_id=str((await ReviewCase.first()).id),
-        action="review_case.assigned",
+        action="review_case.rotated",
     )  # fmt: skip
     assert first.actor_id is None and first.data["by"] == "round_robin"
 
