@@ -15,8 +15,9 @@ from aftersales.core.config import Settings
 from aftersales.core.models import AuditEvent, Role
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders.models import Customer, Order, PlatformRecord, SyncError
+from aftersales.orders.sync import connector_for, sync_stream
 from aftersales.reviews import classify as classifier
-from aftersales.reviews import intake
+from aftersales.reviews import intake, jobs
 from aftersales.reviews.classify import Classification, ReasonScore, Sentiment
 from aftersales.reviews.models import (
     Review,
@@ -301,3 +302,23 @@ async def test_a_review_older_than_both_windows_is_closed_as_expired_at_once() -
     (case,) = await ReviewCase.all()
     assert case.status is ReviewCaseStatus.CLOSED
     assert case.outcome is ReviewOutcome.WINDOW_EXPIRED and case.assignee_id is None
+
+
+async def test_reviews_synced_while_the_module_was_off_are_taken_in_when_it_is_on(
+    clean_db: Settings,
+) -> None:
+    shop = FakeWooShop()
+    _woo_review(shop, 41, 2, "Too small, and the seller never answered.")
+    _woo_review(shop, 42, 5, "Perfect.")
+    with serve(make_app(shop)) as url:
+        store = await woo_store(url, shop, clean_db)
+        connector = connector_for(store, clean_db.secret_key)
+        try:  # the desk with reviews switched off: no handler for the stream
+            await sync_stream(store, Stream.REVIEWS, connector, handlers={})
+        finally:
+            await connector.aclose()
+    assert await PlatformRecord.filter(stream="reviews", handled=0).count() == 2
+    assert not await Review.exists()
+    assert await jobs.review_backlog({}) == 2  # switched on: the worker's job at start
+    (case,) = await ReviewCase.all()
+    assert (await Review.get(id=case.review_id)).platform_review_id == "41"
