@@ -116,14 +116,14 @@ async def sweep() -> SweepOutcome:
         status=ReviewCaseStatus.EXPLANATION_POSTED
     )
     # Windows that passed, and cases explained since: their due time is the revision's now.
-    due = await ReviewCase.filter(status__in=open_, due_at__lte=now)
-    seen = {c.id for c in due}
-    due += [
+    candidates = await ReviewCase.filter(status__in=open_, due_at__lte=now)
+    seen = {c.id for c in candidates}
+    candidates += [
         c
         for c in await ReviewCase.filter(explained, status__in=open_, revise_by__gt=now)
         if c.id not in seen and c.due_at != c.revise_by
     ]
-    for case in due:
+    for case in candidates:
         try:
             async with in_transaction() as conn:
                 if (

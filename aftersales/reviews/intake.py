@@ -360,6 +360,9 @@ async def take_backlog(*, batch: int = 200) -> int:
         if not rows:
             return taken
         stores = {s.id: s for s in await Store.filter(id__in={r[1] for r in rows})}
+        orphans = [r[0] for r in rows if r[1] not in stores]
+        if orphans:  # a store deleted meanwhile: nothing to take them into, never loop on them
+            await PlatformRecord.filter(id__in=orphans).update(handled=1)
         for store_id in sorted(stores):
             store = stores[store_id]
             mine = [r for r in rows if r[1] == store_id]
@@ -370,12 +373,12 @@ async def take_backlog(*, batch: int = 200) -> int:
                 except ValueError as exc:
                     unreadable.append((data, exc))
             async with in_transaction() as conn:
-                for data, exc in unreadable:  # kept for the store page, not retried forever
+                for data, problem in unreadable:  # kept for the store page, not retried forever
                     await SyncError.create(
                         store_id=store_id,
                         stream=STREAM,
                         record_id=_record_id(data),
-                        message=f"stored review unreadable: {exc}"[:2000],
+                        message=f"stored review unreadable: {problem}"[:2000],
                         error_code="bad_record",
                         created_at=clock.now(),
                         using_db=conn,
