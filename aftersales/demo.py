@@ -48,6 +48,10 @@ async def load(username: str, password: str, settings: Settings) -> str:
         from aftersales.returns import demo as returns_demo
 
         cases = f", {await returns_demo.seed(store, owner)} return cases"
+    if "reviews" in registry:
+        from aftersales.reviews import demo as reviews_demo
+
+        cases += f", {await reviews_demo.seed(store, registry, connector)}"
     if "handover" in registry:
         from aftersales.handover import demo as handover_demo
 

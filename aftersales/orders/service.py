@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -31,7 +31,6 @@ from aftersales.orders.models import (
     Customer,
     Order,
     OrderItem,
-    PlatformRecord,
     Shipment,
     ShipmentDirection,
     SyncState,
@@ -538,70 +537,6 @@ async def failing_syncs(store_ids: Iterable[int] | None = None) -> list[FailingS
     for state in sorted(states, key=lambda st: (st.store_id, order.get(st.stream, 99))):
         by_store.setdefault(state.store_id, []).append(state)
     return [FailingSync(stores[sid], found) for sid, found in by_store.items() if sid in stores]
-
-
-@dataclass(frozen=True)
-class DayRatings:
-    """The reviews buyers left on one local day, and how many of them were not good."""
-
-    total: int
-    low: int  # neutral or negative
-
-
-def is_low_rating(data: dict[str, Any]) -> bool:
-    """A stored review (``ReviewRecord`` as JSON) that is neutral or negative.
-
-    Platforms that rate good/neutral/bad say so; star ratings count 3 and
-    below as neutral or negative (as the review module's default threshold).
-    """
-    result = data.get("result")
-    if result in ("neutral", "bad"):
-        return True
-    rating = data.get("rating")
-    return result is None and isinstance(rating, int) and rating <= LOW_RATING
-
-
-LOW_RATING = 3
-
-
-async def ratings_on(day: date) -> DayRatings:
-    """Reviews written on ``day`` (each store's own local day), from what the sync stored.
-
-    The review stream lands in ``PlatformRecord`` (stream ``reviews``), the
-    review's time inside its JSON; a review is received after it is written,
-    so only rows received since the day began in the earliest zone are read.
-    """
-    zones = {s.id: _zone(s.timezone) for s in await Store.all().only("id", "timezone")}
-    if not zones:
-        return DayRatings(0, 0)
-    bounds = {
-        sid: (
-            datetime.combine(day, time(), tzinfo=zone),
-            datetime.combine(day + timedelta(days=1), time(), tzinfo=zone),
-        )
-        for sid, zone in zones.items()
-    }
-    earliest = min(start for start, _ in bounds.values())
-    rows = await PlatformRecord.filter(
-        stream=Stream.REVIEWS.value, received_at__gte=earliest
-    ).values_list("store_id", "data")
-    total = low = 0
-    for store_id, data in rows:
-        written = _written_at(data)
-        start, end = bounds.get(store_id, (None, None))
-        if written is None or start is None or end is None or not start <= written < end:
-            continue
-        total += 1
-        low += is_low_rating(data)
-    return DayRatings(total, low)
-
-
-def _written_at(data: Any) -> datetime | None:
-    try:
-        written = datetime.fromisoformat(str(data["created_at"]))
-    except (KeyError, TypeError, ValueError):
-        return None
-    return written if written.tzinfo else written.replace(tzinfo=UTC)
 
 
 def _zone(name: str) -> ZoneInfo:

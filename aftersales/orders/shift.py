@@ -33,7 +33,6 @@ from aftersales.orders.models import Customer
 
 MODULE = "orders"
 STORE = "store"  # the kind of a failing store's reference
-RATINGS = "ratings"  # yesterday's ratings, named by the day they were written
 
 CHECK_ITEMS = {
     "unpaid_over_a_day": (
@@ -131,30 +130,6 @@ async def _morning_items(window: HandoverWindow) -> list[HandoverItem]:
                     href=check_href(check),
                 )
             )
-    yesterday = date.fromordinal(today.toordinal() - 1)
-    ratings = await service.ratings_on(yesterday)
-    if ratings.total:
-        if ratings.low:
-            severity = Severity.DUE_THIS_SHIFT
-            todo = N_("Read the neutral and negative ones and contact those buyers.")
-            if_fails = N_("If a buyer cannot be reached, note it on the order for the next shift.")
-        else:
-            severity, todo, if_fails = (
-                Severity.WATCH,
-                N_("Nothing to follow up: every rating was good."),
-                "",
-            )
-        items.append(
-            HandoverItem(
-                ref=CaseRef(MODULE, RATINGS, day_number(yesterday)),
-                msgid=N_("Yesterday's ratings: %(count)s (%(low)s neutral or negative)"),
-                params={"count": ratings.total, "low": ratings.low},
-                due_at=None,
-                severity=severity,
-                todo=todo,
-                if_fails=if_fails,
-            )
-        )
     return items
 
 
@@ -168,15 +143,15 @@ async def resolve_case(ref: CaseRef) -> ResolvedCase | None:
 async def resolve_cases(refs: Sequence[CaseRef]) -> dict[CaseRef, ResolvedCase]:
     """A failing store's sync now (failing or fixed), and a morning check's list now.
 
-    A check is open while its day is today and its list still has orders;
-    yesterday's ratings are open for the day after they were written.
+    A check is open while its day is today and its list still has orders.
+    (Yesterday's ratings are the reviews module's morning item.)
     """
     mine = [r for r in dict.fromkeys(refs) if r.module == MODULE]
     found: dict[CaseRef, ResolvedCase] = {}
     stores = [r for r in mine if r.kind == STORE]
     if stores:
         found.update(await _resolve_stores(stores))
-    checks = [r for r in mine if r.kind in CHECK_ITEMS or r.kind == RATINGS]
+    checks = [r for r in mine if r.kind in CHECK_ITEMS]
     if checks:
         zone = await service.desk_zone()
         today = clock.now().astimezone(zone).date()
@@ -184,9 +159,6 @@ async def resolve_cases(refs: Sequence[CaseRef]) -> dict[CaseRef, ResolvedCase]:
         for ref in checks:
             day = day_of(ref.id)
             if day is None:
-                continue
-            if ref.kind == RATINGS:
-                found[ref] = _resolved_ratings(ref, day, today)
                 continue
             if ref.kind not in counts and day == today:
                 counts[ref.kind] = await service.check_count(ref.kind)
@@ -222,19 +194,6 @@ def _resolved_check(ref: CaseRef, day: date, count: int) -> ResolvedCase:
         {"check": Msgid(service.CHECKS[ref.kind]), "day": day.isoformat()},
         status_label=N_("Orders still to do") if count else N_("None left"),
         open=bool(count),
-    )
-
-
-def _resolved_ratings(ref: CaseRef, day: date, today: date) -> ResolvedCase:
-    current = today.toordinal() - day.toordinal() <= 1
-    return ResolvedCase(
-        ref,
-        N_("Ratings of %(day)s"),
-        "",
-        "open" if current else "done",
-        {"day": day.isoformat()},
-        status_label=N_("To read today") if current else N_("Read"),
-        open=current,
     )
 
 

@@ -33,6 +33,7 @@ EVENTS: dict[str, str] = {
     "review_case.escalated": N_("Escalated: untouched for a day"),
     "review_case.assigned": N_("Taken by an agent"),
     "review_case.given": N_("Given to a colleague"),
+    "review_case.rotated": N_("Given by rotation to an agent on shift"),
     "review_case.corrected": N_("Sentiment or reasons corrected"),
     "review_case.platform_changed": N_("Changed on the platform"),
     "review_case.reply_queued": N_("Reply queued for the platform"),

@@ -71,6 +71,8 @@ async def test_every_tile_counts_exactly_the_list_behind_its_link(
         "Refunds overdue", "Refund write-backs failing", "Parcels to intercept",
         "Returns awaiting receipt", "Parcels delivered, not yet scanned", "Returns to inspect",
         "Return deadlines within 2 hours", "Return deadlines missed",
+        "New negative reviews since yesterday", "Review follow-ups due within 2 hours",
+        "Review follow-ups overdue",
     } <= labels, labels  # fmt: skip
     assert sum(1 for _, value, _ in tiles if value) >= 8, tiles
     for href, value, label in tiles:

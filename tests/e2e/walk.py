@@ -22,7 +22,7 @@ NOT_PAGES = ("/api/v1", "/static", "/hooks")  # JSON, files, signed webhooks
 PROBES = ("/healthz",)  # JSON for a load balancer
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 # Routes that answer a file, not a page: nothing to lay out or read.
-DOWNLOADS = re.compile(r"\.(xlsx|csv|zip)$|/evidence/{evidence_id|/photos/{photo_id")
+DOWNLOADS = re.compile(r"\.(xlsx|csv|zip|jsonl)$|/evidence/{evidence_id|/photos/{photo_id")
 # Pages that need a query to show their form (an order to start a case from).
 QUERIES = {"/refunds/new": "?order={order_id}", "/returns/new": "?order={order_id}"}
 

@@ -21,8 +21,8 @@ from aftersales.core.cases import URGENT_BUYER_FLAGS, CaseRef, HandoverItem, Sev
 from aftersales.core.models import Role, Store
 from aftersales.core.modules import HandoverWindow, Registry
 from aftersales.orders import service
-from aftersales.orders.models import Customer, Order, PlatformRecord, SyncState
-from connectors.base import OrderStatus, ReviewRecord, ReviewResult
+from aftersales.orders.models import Customer, Order, SyncState
+from connectors.base import OrderStatus
 from tests.conftest import sign_in
 from tests.factories import create_store, create_user
 
@@ -58,24 +58,6 @@ async def _order(store: Store, status: OrderStatus, *, placed: timedelta, paid: 
     )
 
 
-async def _review(store: Store, written: datetime, *, rating=None, result=None) -> None:
-    record = ReviewRecord(
-        platform_review_id=f"R{next(SERIAL)}",
-        reviewer_nick="买家",
-        rating=rating,
-        result=result,
-        text="还行",
-        created_at=written,
-    )
-    await PlatformRecord.create(
-        store=store,
-        stream="reviews",
-        platform_id=record.platform_review_id,
-        data=record.model_dump(mode="json"),
-        received_at=NOW,  # a later sync stored it again: received now, written earlier
-    )
-
-
 async def _fail(store: Store, stream: str, code: str) -> SyncState:
     return await SyncState.create(
         store=store, stream=stream, last_error=f"{code}: technical text", error_code=code
@@ -84,7 +66,9 @@ async def _fail(store: Store, stream: str, code: str) -> SyncState:
 
 async def a_morning() -> dict[str, Store]:
     """Two stores failing (one needs a person, one may pass), a paused one, a healthy one;
-    orders that each check counts and some just short of it; reviews around yesterday."""
+    orders that each check counts and some just short of it.
+
+    (Yesterday's ratings are the reviews module's morning item: tests/reviews.)"""
     clock.travel(NOW - clock.now())
     stores = {
         name: await create_store(name=name) for name in ("credentials", "flaky", "paused", "fine")
@@ -104,13 +88,6 @@ async def a_morning() -> dict[str, Store]:
     await _order(shop, waiting, placed=timedelta(hours=40), paid=timedelta(hours=40))
     await _order(shop, OrderStatus.SHIPPED, placed=timedelta(hours=90), paid=timedelta(hours=90))
 
-    # Yesterday in Shanghai is 2026-03-08 16:00 to 2026-03-09 16:00 UTC.
-    await _review(shop, datetime(2026, 3, 8, 16, 30, tzinfo=UTC), rating=4)  # 00:30 local
-    await _review(shop, datetime(2026, 3, 9, 3, 0, tzinfo=UTC), rating=5)
-    await _review(shop, datetime(2026, 3, 9, 5, 0, tzinfo=UTC), rating=2)
-    await _review(shop, datetime(2026, 3, 9, 9, 0, tzinfo=UTC), result=ReviewResult.NEUTRAL)
-    await _review(shop, datetime(2026, 3, 8, 15, 30, tzinfo=UTC), rating=1)  # the day before
-    await _review(shop, datetime(2026, 3, 9, 16, 30, tzinfo=UTC), rating=1)  # today, 00:30
     return stores
 
 
@@ -130,7 +107,6 @@ async def test_the_morning_handover_gets_failing_stores_and_the_days_checks(app)
         f"orders:store:{flaky}",
         "orders:unpaid_over_a_day:20260310",
         "orders:late_shipment:20260310",
-        "orders:ratings:20260309",
     }  # not the paused store, not the healthy one
     broken = items[f"orders:store:{credentials}"]
     assert broken.severity is Severity.OVERDUE  # a person must re-enter the credentials
@@ -152,13 +128,9 @@ async def test_the_morning_handover_gets_failing_stores_and_the_days_checks(app)
     )
     assert all(i.todo and i.if_fails for i in (broken, passing, unpaid, late))
 
-    ratings = items["orders:ratings:20260309"]
-    assert ratings.summary == "Yesterday's ratings: 4 (2 neutral or negative)"
-    assert ratings.severity is Severity.DUE_THIS_SHIFT and ratings.href is None
     token = i18n.set_locale("zh_CN")
     try:
         assert unpaid.summary == "2 个订单超过一天未付款"
-        assert ratings.summary == "昨日评价：4 条（中差评 2 条）"
         assert broken.summary == "店铺 credentials 同步失败（订单）"
     finally:
         i18n._current.reset(token)
@@ -199,7 +171,6 @@ async def test_nothing_to_hand_over_when_stores_sync_and_the_checks_are_clear(ap
     shop = await create_store(name="fine")
     await SyncState.create(store=shop, stream="orders", last_synced_at=NOW)
     await _order(shop, OrderStatus.SHIPPED, placed=timedelta(hours=90), paid=timedelta(hours=90))
-    await _review(shop, datetime(2026, 3, 8, 12, 0, tzinfo=UTC), rating=1)  # two days ago
     assert await app.state.registry.handover_items(MORNING) == []
 
 
@@ -208,15 +179,13 @@ async def test_the_handover_reads_each_items_live_state(app) -> None:
     registry: Registry = app.state.registry
     store_ref = CaseRef("orders", "store", stores["credentials"].id)
     unpaid_ref = CaseRef("orders", "unpaid_over_a_day", 20260310)
-    ratings_ref = CaseRef("orders", "ratings", 20260309)
 
-    live = await registry.resolve_cases([store_ref, unpaid_ref, ratings_ref])
+    live = await registry.resolve_cases([store_ref, unpaid_ref])
     assert live[store_ref].open and live[store_ref].text == "Sync of store credentials"
     assert live[store_ref].href == f"/orders/stores/{stores['credentials'].id}"
     assert live[store_ref].status_label == "Sync failing"
     assert live[unpaid_ref].open and live[unpaid_ref].status_label == "Orders still to do"
     assert live[unpaid_ref].text == "Unpaid for more than a day (2026-03-10)"
-    assert live[ratings_ref].open
 
     # The owner fixed the credentials and the sync ran; the buyers paid.
     await SyncState.filter(store_id=stores["credentials"].id).update(
@@ -230,8 +199,6 @@ async def test_the_handover_reads_each_items_live_state(app) -> None:
     paid = await registry.resolve_case(unpaid_ref)
     assert paid is not None and not paid.open and paid.status_label == "None left"
 
-    clock.travel(timedelta(days=1))  # the next morning has checks of its own
-    assert not (await registry.resolve_cases([ratings_ref]))[ratings_ref].open
     assert await registry.resolve_case(CaseRef("orders", "store", 9999)) is None
 
 
