@@ -10,8 +10,8 @@ How a text is read (docs/reviews.md, "Classifier"):
   (Chinese) and word 1-2-grams (English), trained by ``aftersales reviews
   train`` and shipped as ``model/sentiment.tsv.gz`` (feature, weight), so
   inference is a sum of weights with the stdlib alone. A lukewarm phrase
-  (一般般, 凑合, so-so) makes a not clearly negative review neutral, which the
-  desk follows up like a negative.
+  (一般般, 凑合, so-so) in a review that names no complaint makes it neutral,
+  which the desk follows up like a negative.
 - **Reasons**: the text is cut into clauses (at punctuation and at 但是, 不过,
   就是, but); jieba segments each Chinese clause and the lexicon in
   ``data/reasons_*.tsv`` is matched on the tokens. A complaint term (坏了,
@@ -45,15 +45,13 @@ from aftersales.reviews.features import features, normalize
 
 # The version of the committed artifact (written into it by ``reviews train``);
 # a test checks that they agree, so a retrained model ships with its new name.
-MODEL_VERSION = "nblr-58b42e9a2f"
+MODEL_VERSION = "nblr-18865b1cb3"
 
 ARTIFACT = Path(__file__).parent / "model" / "sentiment.tsv.gz"
 DATA = Path(__file__).parent / "data"
 
 # Below this the text is read as positive; chosen on the dev set.
 NEGATIVE_AT = 0.5
-# A lukewarm review whose model score reaches this is a plain negative.
-CLEARLY_NEGATIVE_AT = 0.85
 # Reasons under this confidence are not returned.
 REASON_MIN = 0.5
 # An aspect word (物流, 客服) counts only in a clause at least this negative.
@@ -277,9 +275,7 @@ def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
             prev = found.get(term.reason, 0.0)
             found[term.reason] = 1.0 - (1.0 - prev) * (1.0 - conf)
     kept = [
-        ReasonScore(reason, round(conf, 3))
-        for reason, conf in found.items()
-        if conf >= REASON_MIN
+        ReasonScore(reason, round(conf, 3)) for reason, conf in found.items() if conf >= REASON_MIN
     ]
     return tuple(sorted(kept, key=lambda r: (-r.confidence, r.reason.value)))
 
@@ -295,17 +291,17 @@ def classify_text(text: str) -> Classification:
         return Classification(Sentiment.POSITIVE, 0.5, (), state.version)
     p = _p(state, text)
     norm = normalize(text)
-    lukewarm = any(phrase in norm for phrase in state.lukewarm)
-    if p >= NEGATIVE_AT:
-        if lukewarm and p < CLEARLY_NEGATIVE_AT:
-            sentiment, confidence = Sentiment.NEUTRAL, p
-        else:
-            sentiment, confidence = Sentiment.NEGATIVE, p
-    elif lukewarm:
-        sentiment, confidence = Sentiment.NEUTRAL, 0.6
+    found = _reasons(state, text)
+    # A lukewarm review (一般般, so-so) that names no complaint is neutral: the
+    # desk follows it up all the same, but it is no outright negative.
+    lukewarm = not found and any(phrase in norm for phrase in state.lukewarm)
+    if lukewarm:
+        sentiment, confidence = Sentiment.NEUTRAL, max(p, 0.6)
+    elif p >= NEGATIVE_AT:
+        sentiment, confidence = Sentiment.NEGATIVE, p
     else:
         sentiment, confidence = Sentiment.POSITIVE, 1.0 - p
-    return Classification(sentiment, round(confidence, 3), _reasons(state, text), state.version)
+    return Classification(sentiment, round(confidence, 3), found, state.version)
 
 
 def rating_is_negative(*, rating: int | None, result: str | None, threshold: int) -> bool | None:

