@@ -210,9 +210,9 @@ def sources(
     if written:
         # Our own reviews are few but in the shop's register (宝贝, 物流, 客服,
         # 好评返现): weighted so a few hundred count against the corpus's hotels
-        # and books.
+        # and books (x8 scored best of 4 and 8 on every held-out split).
         for name in ("written_zh.tsv", "written_en.tsv"):
-            examples += read_tsv(DATA / "train" / name, source="written", weight=4.0)
+            examples += read_tsv(DATA / "train" / name, source="written", weight=8.0)
     return examples
 
 
