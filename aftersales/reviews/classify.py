@@ -194,6 +194,17 @@ def load(path: Path | None = None) -> None:
         loads_done += 1
 
 
+async def warm_up() -> None:
+    """``load()`` off the event loop: what the module's ``on_startup`` should await.
+
+    Loading takes about a second (jieba's dictionary most of it); in a thread
+    the desk keeps answering while it loads.
+    """
+    import asyncio
+
+    await asyncio.to_thread(load)
+
+
 def _is_cjk(text: str) -> bool:
     return any("\u3400" <= ch <= "\u9fff" for ch in text)
 

@@ -162,6 +162,14 @@ def test_the_model_is_loaded_once_per_process() -> None:
     assert clf.loads_done == loads
 
 
+async def test_warm_up_loads_the_model_for_the_desk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clf, "_state", None)
+    before = clf.loads_done
+    await clf.warm_up()
+    assert clf.loads_done == before + 1
+    assert classify_text("很好").model_version == clf.MODEL_VERSION
+
+
 def test_classify_is_fast_in_process() -> None:
     texts = ["质量太差了，用了两天就坏了", "物流很快，好评", "Arrived broken, very disappointed."]
     classify_text(texts[0])
