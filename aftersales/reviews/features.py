@@ -12,6 +12,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+# Part of every artifact's version: change it whenever ``features`` reads a
+# text differently, so an artifact is never read with features it was not
+# trained on.
+FEATURES_VERSION = "f1"
+
 # Runs of CJK characters, and words of letters/digits (English, model numbers).
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z][a-z']*|\d+")

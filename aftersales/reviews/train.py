@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aftersales.reviews.features import features
+from aftersales.reviews.features import FEATURES_VERSION, features
 
 DATA = Path(__file__).parent / "data"
 ARTIFACT = Path(__file__).parent / "model" / "sentiment.tsv.gz"
@@ -345,7 +345,13 @@ def held_out(examples: Sequence[Example], **fit_args: object) -> dict[str, Score
 
 
 def dumps(model: Model, *, version: str, meta: dict[str, object]) -> bytes:
-    header = {"format": FORMAT, "version": version, "bias": model.bias, **meta}
+    header = {
+        "format": FORMAT,
+        "features_version": FEATURES_VERSION,
+        "version": version,
+        "bias": model.bias,
+        **meta,
+    }
     lines = [json.dumps(header, ensure_ascii=False, sort_keys=True)]
     lines += [f"{f}\t{w:.4f}" for f, w in sorted(model.weights.items())]
     raw = ("\n".join(lines) + "\n").encode("utf-8")
@@ -362,6 +368,11 @@ def loads(blob: bytes) -> Model:
     header = json.loads(head)
     if header.get("format") != FORMAT:
         raise ValueError(f"sentiment artifact format {header.get('format')!r}, expected {FORMAT}")
+    if header.get("features_version") != FEATURES_VERSION:
+        raise ValueError(
+            f"sentiment artifact made for features {header.get('features_version')!r}, "
+            f"these are {FEATURES_VERSION!r}: retrain it (aftersales reviews train)"
+        )
     weights = {}
     for line in body.splitlines():
         feat, _, weight = line.rpartition("\t")
@@ -371,8 +382,10 @@ def loads(blob: bytes) -> Model:
     )
 
 
-def fingerprint(examples: Sequence[Example]) -> str:
+def fingerprint(examples: Sequence[Example], fit_args: dict[str, object]) -> str:
+    """A hash of everything the weights depend on: format, features, settings, data."""
     digest = hashlib.sha256()
+    digest.update(f"{FORMAT}\t{FEATURES_VERSION}\t{sorted(fit_args.items())}\n".encode())
     for ex in examples:
         digest.update(f"{ex.source}\t{ex.weight}\t{int(ex.negative)}\t{ex.text}\n".encode())
     return digest.hexdigest()[:10]
@@ -391,7 +404,7 @@ def build(
     counts: dict[str, int] = {}
     for ex in examples:
         counts[ex.source] = counts.get(ex.source, 0) + 1
-    version = f"nblr-{fingerprint(examples)}"
+    version = f"nblr-{fingerprint(examples, dict(fit_args))}"
     meta: dict[str, object] = {
         "examples": dict(sorted(counts.items())),
         "features": len(model.weights),

@@ -276,3 +276,15 @@ def test_training_without_the_corpus_says_what_to_install(
     )
     assert cli.main(["reviews", "train", "--no-eval", "--out", "/nonexistent/x.gz"]) == 1
     assert "pip install 'aftersales[train]'" in capsys.readouterr().err
+
+
+def test_an_artifact_for_other_features_is_refused(tmp_path: Path) -> None:
+    corpus = _tiny_corpus(tmp_path / "corpus")
+    blob, _ = train.build(train.sources(corpus=corpus, vader=False, written=False), evaluate=False)
+    head, _, body = gzip.decompress(blob).partition(b"\n")
+    header = json.loads(head)
+    header["features_version"] = "f0"
+    stale = gzip.compress(json.dumps(header).encode() + b"\n" + body)
+    with pytest.raises(ValueError, match="retrain it"):
+        train.loads(stale)
+    assert train.loads(blob).weights
