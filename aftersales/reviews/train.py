@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aftersales.reviews.features import FEATURES_VERSION, features
 
@@ -227,7 +228,7 @@ def dedupe(examples: Iterable[Example]) -> list[Example]:
 # ---------------------------------------------------------------- fitting
 
 
-def _numpy():  # type: ignore[no-untyped-def]
+def _numpy() -> Any:
     try:
         import numpy
     except ImportError as exc:  # pragma: no cover - numpy is in the train extra
