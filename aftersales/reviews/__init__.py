@@ -13,6 +13,7 @@ from aftersales.reviews import (
     api,
     case_api,
     case_routes,
+    classify,
     desk,
     events,
     intake,
@@ -66,4 +67,6 @@ module = Module(
     routes=[*report_routes.routes, *routes.routes, *case_routes.routes],
     api_routes=[*report_api.api_routes, *api.api_routes, *case_api.api_routes],
     reports=[ReportLink(N_("Rating report"), "/reviews/report", MANAGERS)],
+    # The classifier's model and segmenter load once, at start-up, off the loop.
+    on_startup=classify.warm_up,
 )

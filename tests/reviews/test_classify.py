@@ -167,6 +167,18 @@ async def test_warm_up_loads_the_model_for_the_desk(monkeypatch: pytest.MonkeyPa
     before = clf.loads_done
     await clf.warm_up()
     assert clf.loads_done == before + 1
+
+
+async def test_the_reviews_module_loads_the_classifier_at_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aftersales.reviews import module
+
+    monkeypatch.setattr(clf, "_state", None)
+    before = clf.loads_done
+    assert module.on_startup is not None
+    await module.on_startup()
+    assert clf.loads_done == before + 1
     assert classify_text("很好").model_version == clf.MODEL_VERSION
 
 
