@@ -108,6 +108,9 @@ from connectors.base import (
     RefundDecision,
     RefundWrite,
     RefundWriteResult,
+    ReviewRecord,
+    ReviewReply,
+    ReviewReplyResult,
     ShipmentRecord,
     WriteRefused,
     parse_money,
@@ -136,6 +139,10 @@ REFUND_LIST_API = "jingdong.pop.afs.soa.refundapply.queryPageList"
 REFUND_GET_API = "jingdong.pop.afs.soa.refundapply.queryById"
 REFUND_REPLY_API = "jingdong.pop.afs.soa.refundapply.replyRefund"
 REFUND_PAGE_SIZE = 50
+COMMENT_LIST_API = "jingdong.pop.PopCommentJsfService.getVenderCommentsForJos"
+COMMENT_REPLY_API = "jingdong.pop.PopCommentJsfService.saveReply"
+COMMENT_REACH = timedelta(days=179)  # [unconfirmed]: how far back the list answers
+REPLY_MAX = 500  # saveReply's content limit [unconfirmed]; we count characters
 REFUND_MAX_PAGE = 100
 
 ORDER_STATES = (
@@ -423,6 +430,29 @@ def parse_refund_apply(payload: Mapping[str, Any], unit: str = "fen") -> AfterSa
         raise BadPayload(f"refund {record_id}: {exc!r}", record_id=record_id) from None
 
 
+def parse_comment(payload: Mapping[str, Any]) -> ReviewRecord:
+    """One ``PopCommentJosVo``: the buyer's score (1-5), text, and the shop's reply."""
+    record_id = str(payload.get("commentId") or "?")
+    try:
+        replies = [r for r in _rows(payload, "replies") if not r.get("parentReply")]
+        rating = int(payload["score"])
+        if not 1 <= rating <= 5:
+            raise ValueError(f"score {rating} is not 1-5")
+        return ReviewRecord(
+            platform_review_id=record_id,
+            platform_order_id=str(payload["orderId"]) if payload.get("orderId") else None,
+            platform_item_id=str(payload["skuid"]) if payload.get("skuid") else None,
+            product_title=payload.get("skuName") or payload.get("wareName") or None,
+            reviewer_nick=str(payload.get("nickName") or payload.get("pin") or ""),
+            rating=rating,
+            text=str(payload.get("content") or "").strip(),
+            reply=str(replies[0].get("content") or "") or None if replies else None,
+            created_at=_required_time(payload["creationTime"]),
+        )
+    except (KeyError, TypeError, ValueError, ValidationError, PlatformError) as exc:
+        raise BadPayload(f"comment {record_id}: {exc!r}", record_id=record_id) from None
+
+
 # --- windows -------------------------------------------------------------------------------
 
 
@@ -452,7 +482,9 @@ class Window:
         )
 
 
-CAPABILITIES = Capabilities(orders=True, after_sales=True, reviews=False, decide_refund=True)
+CAPABILITIES = Capabilities(
+    orders=True, after_sales=True, reviews=True, decide_refund=True, reply_review=True
+)
 
 
 class JDConnector:
@@ -476,6 +508,8 @@ class JDConnector:
         overlap: timedelta = timedelta(minutes=10),
         refund_sum_unit: str = "fen",
         rate_limit_codes: frozenset[str] = frozenset(),
+        comment_page_size: int = 50,
+        review_rescan: timedelta = timedelta(days=30),
         on_tokens: Callable[[dict[str, Any]], Any] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         **client_options: Any,
@@ -503,6 +537,8 @@ class JDConnector:
         self.overlap = overlap
         self.refund_sum_unit = refund_sum_unit
         self.rate_limit_codes = rate_limit_codes
+        self.comment_page_size = comment_page_size
+        self.review_rescan = review_rescan
         self.on_tokens = on_tokens
         self.now = now
         self.refreshes = 0
@@ -757,8 +793,124 @@ class JDConnector:
             if "until" not in json.loads(next_cursor):
                 return
 
-    def reviews(self, cursor: str | None, *, since: datetime | None = None) -> AsyncIterator[Any]:
-        raise PlatformError("JD reviews are not synced yet (see docs/platforms.md)")
+    async def reviews(
+        self, cursor: str | None, *, since: datetime | None = None
+    ) -> AsyncIterator[Page[ReviewRecord]]:
+        """Buyer comments created since ``since``; each sync re-reads ``review_rescan`` back
+        so replies and revisions made later are picked up (the list filters on creation
+        time only). The list answers no total [unconfirmed], so a full page means more."""
+        state: dict[str, Any] = json.loads(cursor) if cursor else {}
+        if "until" in state:
+            window = Window.from_state(state)
+        else:
+            until = _second(self.now())
+            start = _second(parse_utc(state["since"])) if "since" in state else None  # type: ignore[arg-type]
+            start = start or (_second(since) if since is not None else until - COMMENT_REACH)
+            start = max(start, until - COMMENT_REACH)
+            if start >= until:
+                yield Page(records=[], cursor=json.dumps({"since": iso_z(start)}))
+                return
+            window = Window(start=start, end=min(start + self.window, until), until=until)
+        while True:
+            asked = window
+            inner = await self.call(
+                COMMENT_LIST_API,
+                {
+                    "beginTime": jd_time(window.start - SECOND),
+                    "endTime": jd_time(window.end),
+                    "page": window.page,
+                    "pageSize": self.comment_page_size,
+                },
+            )
+            rows = _rows(inner, "comments")
+            if len(rows) >= self.comment_page_size:
+                window = replace(window, page=window.page + 1)
+                next_cursor = window.to_cursor()
+            elif window.end >= window.until:
+                next_cursor = json.dumps({"since": iso_z(window.until - self.review_rescan)})
+            else:
+                window = Window(
+                    start=window.end,
+                    end=min(window.end + self.window, window.until),
+                    until=window.until,
+                )
+                next_cursor = window.to_cursor()
+            page: Page[ReviewRecord] = Page(records=[], cursor=next_cursor)
+            for row in rows:
+                at = _row_time(row, "creationTime")
+                if at is not None and not asked.start <= at < asked.end:
+                    continue
+                try:
+                    page.records.append(parse_comment(row))
+                except BadPayload as exc:
+                    page.errors.append(exc)
+            yield page
+            if "until" not in json.loads(next_cursor):
+                return
+
+    # --- review replies ---------------------------------------------------------------------
+
+    async def reply_review(self, reply: ReviewReply, *, idempotency_key: str) -> ReviewReplyResult:
+        """Post the shop's reply under one comment, at most once however often retried.
+
+        ``saveReply``'s answer (``resultCode``, ``resultMsg``) has no documented success
+        value, so the comment itself is the record: read before (our text there:
+        ``already_done``; another reply: ``WriteRefused``) and after the write.
+        """
+        comment_id, text = reply.platform_review_id.strip(), reply.text.strip()
+        if not comment_id or not text:
+            raise WriteRefused("a JD reply needs the comment id and a text")
+        if len(text) > REPLY_MAX:
+            raise WriteRefused(
+                f"JD comment {comment_id}: a reply is at most {REPLY_MAX} characters"
+            )
+        if not reply.platform_order_id:
+            # The list cannot be filtered by comment id, only by order: without it we
+            # cannot look before writing, and a blind write could be made twice.
+            raise WriteRefused(f"JD comment {comment_id}: the order is needed to read it back")
+        shown = await self._comment_reply(comment_id, reply.platform_order_id)
+        if shown:
+            if shown == text:
+                return ReviewReplyResult(platform_reply=shown, already_done=True)
+            raise WriteRefused(
+                f"JD comment {comment_id} already has another reply (write {idempotency_key})",
+                code="already_replied",
+            )
+        failure: PlatformError | None = None
+        try:
+            answer = await self.call(COMMENT_REPLY_API, {"commentId": comment_id, "content": text})
+        except PlatformError as exc:
+            failure, answer = exc, {}
+        try:
+            after = await self._comment_reply(comment_id, reply.platform_order_id)
+        except ConnectorError as reread:
+            if failure is None:
+                raise
+            failure.add_note(f"re-reading comment {comment_id} failed too: {reread}")
+            raise failure from None
+        if after == text:
+            return ReviewReplyResult(platform_reply=after, already_done=failure is not None)
+        if failure is not None and (
+            isinstance(failure, TransientPlatformError) or not failure.code
+        ):
+            raise failure  # the wire broke: the caller retries with the same key
+        why = answer.get("resultMsg") if failure is None else str(failure)
+        raise WriteRefused(
+            f"JD {COMMENT_REPLY_API}: comment {comment_id} shows no reply after the write "
+            f"({why or answer.get('resultCode') or 'no reason given'}; write {idempotency_key})",
+            code=str(answer.get("resultCode") or (failure.code if failure else "") or "no_reply"),
+        )
+
+    async def _comment_reply(self, comment_id: str, order_id: str) -> str:
+        """The shop's reply under the comment as JD shows it now ("" when none)."""
+        inner = await self.call(
+            COMMENT_LIST_API, {"orderIds": order_id, "page": 1, "pageSize": self.comment_page_size}
+        )
+        for row in _rows(inner, "comments"):
+            if str(row.get("commentId")) == comment_id:
+                replies = [r for r in _rows(row, "replies") if not r.get("parentReply")]
+                return str(replies[0].get("content") or "").strip() if replies else ""
+        raise WriteRefused(f"JD comment {comment_id} was not found on order {order_id}")
 
     async def check(self) -> None:
         """A cheap call that needs the token, for "test connection"."""

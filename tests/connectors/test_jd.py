@@ -26,6 +26,7 @@ from connectors.base import (
     Record,
     RefundDecision,
     RefundWrite,
+    ReviewReply,
     WriteRefused,
 )
 from connectors.jd import (
@@ -516,13 +517,82 @@ async def test_decisions_the_platform_cannot_take_are_refused() -> None:
     assert shop.executed == []
 
 
+# --- reviews -------------------------------------------------------------------------------
+
+
+async def test_comments_sync_exactly_with_scores_texts_and_replies() -> None:
+    shop = new_shop(3000)
+    replied = sorted(shop.comments)[::7]
+    for comment_id in replied:
+        shop.comments[comment_id].reply = "感谢您的支持"
+    assert len(shop.comments) > 200
+    with gateway(shop) as url:
+        connector = connector_for(shop, url)
+        records, cursors = await drain(connector.reviews(None, since=SINCE))
+        await connector.aclose()
+    ids = [r.platform_review_id for r in records]
+    assert len(ids) == len(set(ids)) and set(ids) == set(shop.comments)
+    for record in records:
+        comment = shop.comments[record.platform_review_id]
+        assert (record.rating, record.text, record.platform_order_id) == (
+            comment.score,
+            comment.content,
+            comment.order_id,
+        )
+        assert record.reply == comment.reply
+        assert record.created_at == comment.created
+    assert json.loads(cursors[-1] or "") == {"since": iso_z(NOW - timedelta(days=30))}
+
+
+async def test_a_reply_is_posted_once_and_a_retry_or_lost_answer_is_already_done() -> None:
+    shop = new_shop(600)
+    first, second = sorted(shop.comments)[:2]
+    with gateway(shop) as url:
+        connector = connector_for(shop, url)
+        reply = ReviewReply(
+            platform_review_id=first,
+            platform_order_id=shop.comments[first].order_id,
+            text="抱歉给您带来不便，已安排客服联系您",
+        )
+        done = await connector.reply_review(reply, idempotency_key="r1")
+        again = await connector.reply_review(reply, idempotency_key="r1")
+        shop.lose_answers("jingdong.pop.PopCommentJsfService.saveReply")
+        lost = await connector.reply_review(
+            replace_text(reply, second, shop.comments[second].order_id), idempotency_key="r2"
+        )
+        with pytest.raises(WriteRefused, match="another reply"):
+            await connector.reply_review(
+                replace_text(reply, first, reply.platform_order_id, "别的"), idempotency_key="r3"
+            )
+        with pytest.raises(WriteRefused, match="order"):
+            await connector.reply_review(
+                ReviewReply(platform_review_id=first, text="x"), idempotency_key="r4"
+            )
+        await connector.aclose()
+    assert (done.already_done, again.already_done) == (False, True)
+    # The transport resent the write whose answer was lost; JD refused it, the comment
+    # shows our reply, so it counts as made, once.
+    assert lost.platform_reply == reply.text
+    assert shop.replies == [first, second]
+    assert shop.comments[first].reply == reply.text
+
+
+def replace_text(
+    reply: ReviewReply, comment_id: str, order_id: str | None, text: str = ""
+) -> ReviewReply:
+    return ReviewReply(
+        platform_review_id=comment_id, platform_order_id=order_id, text=text or reply.text
+    )
+
+
 # --- manifest ------------------------------------------------------------------------------
 
 
 def test_the_manifest_connects_from_the_store_form_credentials() -> None:
     manifest = registry.manifest_for("jd")
     assert manifest.required_credentials == ("app_key", "app_secret", "access_token")
-    assert manifest.capabilities.decide_refund and not manifest.capabilities.reviews
+    assert manifest.capabilities.decide_refund and manifest.capabilities.reply_review
+    assert not manifest.capabilities.start_refund  # JOS refunds answer a buyer's request
     connector = connect(
         base_url=None,
         credentials={

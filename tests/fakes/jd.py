@@ -21,7 +21,10 @@ published, and no Retry-After is given); invalid parameters are code ``"66"``;
 expired; ``/oauth2/refresh_token`` hands out a new pair, unless
 ``refresh_refused``. Writes (``replyRefund``) are counted in ``executed``; a
 decision on a request no longer waiting is refused inside ``replyResult``.
-``lose_answers`` carries a call out and then answers 504.
+``lose_answers`` carries a call out and then answers 504. Comments
+(``PopCommentJsfService``) list by creation time or ``orderIds`` with no total;
+``saveReply`` takes one reply per comment (a second is ``resultCode`` 409, the
+fake's own) and answers ``resultCode`` ``"1"`` on success (undocumented).
 """
 
 from __future__ import annotations
@@ -55,6 +58,10 @@ PRODUCTS = [
 ]
 CARRIERS = ["京东物流", "顺丰速运", "中通快递"]
 REASONS = ["不想要了", "地址填错了", "商品选错了", "价格有点贵", "其他原因"]
+COMMENTS = {
+    True: ["物流很快，第二天就到了", "质量不错，和描述一致", "好评，会回购"],
+    False: ["包装破损，商品有划痕", "客服回复太慢", "和图片差别很大，失望"],
+}
 NEXT_STATE = {
     "WAIT_SELLER_STOCK_OUT": "WAIT_GOODS_RECEIVE_CONFIRM",
     "WAIT_GOODS_RECEIVE_CONFIRM": "FINISHED_L",
@@ -125,6 +132,20 @@ class RefundApply:
     remark: str = ""
 
 
+@dataclass
+class Comment:
+    comment_id: str
+    order_id: str
+    sku: str
+    sku_name: str
+    score: int
+    content: str
+    created: datetime
+    nick: str
+    reply: str | None = None
+    replied: datetime | None = None
+
+
 class Refusal(Exception):
     def __init__(self, code: str, zh: str, en: str = "") -> None:
         super().__init__(f"{code} {zh}")
@@ -151,6 +172,9 @@ class FakeJDShop:
     seed_value: int = 20261203
     orders: dict[str, Order] = field(default_factory=dict)
     refunds: dict[str, RefundApply] = field(default_factory=dict)
+    comments: dict[str, Comment] = field(default_factory=dict)
+    replies: list[str] = field(default_factory=list)  # one comment id per reply posted
+    comment_page_max: int = 50
     calls: Counter[str] = field(default_factory=Counter)
     refusals: Counter[str] = field(default_factory=Counter)
     executed: list[tuple[str, str]] = field(default_factory=list)  # (refund id, status)
@@ -199,6 +223,19 @@ class FakeJDShop:
                     order.carrier = rng.choice(CARRIERS)
                     order.waybill = f"JDV{order_id}"
                 self.orders[order_id] = order
+                if state == "FINISHED_L" and rng.random() < 0.5:
+                    sku, name, _, _ = lines[0]
+                    score = rng.choice([5, 5, 5, 4, 3, 2, 1])
+                    self.comments[str(700_000 + k)] = Comment(
+                        comment_id=str(700_000 + k),
+                        order_id=order_id,
+                        sku=sku,
+                        sku_name=name,
+                        score=score,
+                        content=rng.choice(COMMENTS[score >= 4]),
+                        created=order.modified,
+                        nick=f"j***{k % 10}",
+                    )
                 if state == "WAIT_SELLER_STOCK_OUT" and rng.random() < refund_rate * 3:
                     rid = str(9_000_000 + k)
                     applied = created + timedelta(minutes=rng.randrange(2, 600))
@@ -325,6 +362,8 @@ class FakeJDShop:
             "jingdong.pop.afs.soa.refundapply.queryPageList": self._refund_list,
             "jingdong.pop.afs.soa.refundapply.queryById": self._refund_by_id,
             "jingdong.pop.afs.soa.refundapply.replyRefund": self._reply,
+            "jingdong.pop.PopCommentJsfService.getVenderCommentsForJos": self._comments,
+            "jingdong.pop.PopCommentJsfService.saveReply": self._save_reply,
         }
 
     def _search(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -412,6 +451,33 @@ class FakeJDShop:
         self.executed.append((refund.id, status))
         return {"replyResult": {"success": True}}
 
+    def _comments(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Filtered by creation time (``beginTime``/``endTime``) or ``orderIds``; no total."""
+        page, size = int(query.get("page", 1)), int(query.get("pageSize", 10))
+        if not 1 <= size <= self.comment_page_max or page < 1:
+            raise Refusal("66", f"pageSize 1-{self.comment_page_max}")
+        rows = list(self.comments.values())
+        if query.get("beginTime") or query.get("endTime"):
+            low, high = parse_jd(query["beginTime"]), parse_jd(query["endTime"])
+            rows = [c for c in rows if low <= c.created <= high]
+        if query.get("orderIds"):
+            wanted = set(str(query["orderIds"]).split(","))
+            rows = [c for c in rows if c.order_id in wanted]
+        rows.sort(key=lambda c: (c.created, c.comment_id))
+        return {"comments": [_comment_json(c) for c in rows[(page - 1) * size : page * size]]}
+
+    def _save_reply(self, query: dict[str, Any]) -> dict[str, Any]:
+        comment = self.comments.get(str(query.get("commentId")))
+        if comment is None:
+            return {"resultCode": "404", "resultMsg": "评价不存在"}
+        if not query.get("content"):
+            return {"resultCode": "400", "resultMsg": "回复内容不能为空"}
+        if comment.reply is not None:
+            return {"resultCode": "409", "resultMsg": "该评价已回复"}
+        comment.reply, comment.replied = str(query["content"]), self.now()
+        self.replies.append(comment.comment_id)
+        return {"resultCode": "1", "resultMsg": "成功"}
+
     def _refund_json(self, refund: RefundApply) -> dict[str, Any]:
         order = self.orders[refund.order_id]
         return {
@@ -446,6 +512,36 @@ def _api_refused(name: str, why: str) -> dict[str, Any]:
 
 def _query_refused(why: str) -> dict[str, Any]:
     return {"queryResult": {"success": False, "code": "66", "msg": why}}
+
+
+def _comment_json(comment: Comment) -> dict[str, Any]:
+    replies = []
+    if comment.reply is not None:
+        replies.append(
+            {
+                "replyId": f"r{comment.comment_id}",
+                "content": comment.reply,
+                "creationTime": jd_text(comment.replied),
+                "nickName": "商家",
+                "parentReply": None,
+            }
+        )
+    return {
+        "commentId": comment.comment_id,
+        "skuid": comment.sku,
+        "skuName": comment.sku_name,
+        "content": comment.content,
+        "creationTime": jd_text(comment.created),
+        "score": comment.score,
+        "status": 1,
+        "isVenderReply": bool(replies),
+        "replyCount": len(replies),
+        "replies": replies,
+        "images": [],
+        "videos": [],
+        "nickName": comment.nick,
+        "orderId": comment.order_id,
+    }
 
 
 def _order_json(order: Order) -> dict[str, Any]:
