@@ -91,9 +91,13 @@ async def test_a_worker_killed_while_jd_decides_ends_with_one_write(
             await connector.aclose()
         await Store.filter(id=store.id).update(enabled=False)  # no cron syncs in the way
         waiting = {r.id for r in shop.refunds.values() if r.status == "0"}
-        refund = await Refund.filter(
-            status=RefundStatus.REQUESTED, platform_refund_id__in=sorted(waiting)
-        ).order_by("id").first()
+        refund = (
+            await Refund.filter(
+                status=RefundStatus.REQUESTED, platform_refund_id__in=sorted(waiting)
+            )
+            .order_by("id")
+            .first()
+        )
         assert refund is not None, "the fake shop has requests waiting for the seller"
         decision = await service.approve(refund.id, actor=await create_user(role=Role.AGENT))
         row = decision.writeback

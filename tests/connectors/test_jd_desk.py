@@ -1,0 +1,53 @@
+"""A JD store syncs into the desk: orders, cancellation refunds and negative comments.
+
+The fake JOS gateway over loopback HTTP; the real sync with every module's
+record handlers, on the real database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from aftersales.core.config import Settings
+from aftersales.orders.models import Order
+from aftersales.orders.service import create_store
+from aftersales.refunds.models import Refund, RefundStatus
+from aftersales.reviews.models import Review, ReviewCase
+from connectors.base import Stream
+from tests.fakes.jd import FakeJDShop, jd_app
+from tests.fakes.serve import serve
+from tests.reviews.intake_helpers import sync
+
+
+async def test_a_jd_shop_syncs_orders_refund_requests_and_comments_into_the_desk(
+    clean_db: Settings,
+) -> None:
+    shop = FakeJDShop()
+    shop.seed(300, start=datetime.now(UTC) - timedelta(days=6), days=5)
+    with serve(jd_app(shop)) as url:
+        store = await create_store(
+            name="京东店",
+            platform="jd",
+            base_url=url,
+            credentials={
+                "app_key": shop.app_key,
+                "app_secret": shop.app_secret,
+                "access_token": shop.access_token,
+            },
+            settings={"history_days": 10},
+            secret_key=clean_db.secret_key,
+        )
+        await sync(store, clean_db, Stream.ORDERS, Stream.AFTER_SALES, Stream.REVIEWS)
+        await sync(store, clean_db, Stream.REVIEWS)  # again: nothing changes
+    assert await Order.filter(store_id=store.id).count() == len(shop.orders)
+    waiting = {r.id: r for r in shop.refunds.values() if r.status == "0"}
+    requested = await Refund.filter(status=RefundStatus.REQUESTED, order_id__not_isnull=True)
+    assert waiting and {r.platform_refund_id for r in requested} == set(waiting)
+    for refund in requested:
+        assert refund.requested_amount == Decimal(waiting[refund.platform_refund_id].fen) / 100
+    assert await Review.filter(store_id=store.id).count() == len(shop.comments)
+    negative = {c.comment_id for c in shop.comments.values() if c.score <= 3}
+    cases = await ReviewCase.all()
+    reviews = {r.id: r for r in await Review.filter(store_id=store.id)}
+    assert negative and {reviews[c.review_id].platform_review_id for c in cases} == negative
