@@ -9,12 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import httpx
+
 from aftersales.core.config import Settings
+from aftersales.core.models import Role, Store
 from aftersales.orders.models import Order
 from aftersales.orders.service import create_store
 from aftersales.refunds.models import Refund, RefundStatus
 from aftersales.reviews.models import Review, ReviewCase
 from connectors.base import Stream
+from tests.conftest import csrf_from, sign_in
+from tests.factories import create_user
 from tests.fakes.jd import FakeJDShop, jd_app
 from tests.fakes.serve import serve
 from tests.reviews.intake_helpers import sync
@@ -51,3 +56,53 @@ async def test_a_jd_shop_syncs_orders_refund_requests_and_comments_into_the_desk
     cases = await ReviewCase.all()
     reviews = {r.id: r for r in await Review.filter(store_id=store.id)}
     assert negative and {reviews[c.review_id].platform_review_id for c in cases} == negative
+
+
+async def test_an_owner_connects_a_jd_store_from_the_form_in_chinese_and_a_dead_token_says_so(
+    client: httpx.AsyncClient,
+) -> None:
+    shop = FakeJDShop(refresh_refused=True)
+    shop.seed(20, start=datetime.now(UTC) - timedelta(days=2), days=1)
+    await create_user(username="owner", role=Role.OWNER)
+    await sign_in(client, "owner")
+    chinese = {"Accept-Language": "zh-CN"}
+    page = await client.get("/orders/stores/", headers=chinese)
+    for text in (
+        "京东",
+        "访问令牌（Access Token）",
+        "刷新令牌（Refresh Token）",
+        "过期前 24 小时内",
+    ):
+        assert text in page.text
+    assert "Refresh token" in (await client.get("/orders/stores/")).text
+    with serve(jd_app(shop)) as url:
+        token = await csrf_from(client, "/orders/stores/")
+        connected = await client.post(
+            "/orders/stores/",
+            data={
+                "csrf_token": token,
+                "name": "京东旗舰店",
+                "platform": "jd",
+                "base_url": url,
+                "app_key": shop.app_key,
+                "app_secret": shop.app_secret,
+                "access_token": shop.access_token,
+                "refresh_token": shop.refresh_token,
+            },
+            follow_redirects=True,
+        )
+        assert "Store connected." in connected.text
+        store = await Store.get(name="京东旗舰店")
+        token = await csrf_from(client, f"/orders/stores/{store.id}")
+        checked = await client.post(
+            f"/orders/stores/{store.id}/check", data={"csrf_token": token}, follow_redirects=True
+        )
+        assert "Connection works." in checked.text
+        shop.expire_token()
+        refused = await client.post(
+            f"/orders/stores/{store.id}/check", data={"csrf_token": token}, follow_redirects=True
+        )
+    assert "Connection works." not in refused.text
+    # One refresh was tried and refused: the store says a person must authorise it again.
+    assert "JD refused to refresh the access token" in refused.text
+    assert "authorise the store again" in refused.text
