@@ -39,8 +39,9 @@ grant_type=refresh_token&refresh_token`` answers ``{code, access_token,
 refresh_token, expires_in, …}``. JOS refreshes only within 24 hours before
 expiry and never after it, so a token that expired for good ends in
 ``AuthFailed`` ("authorise the store again") after that one attempt. The new
-tokens are handed to ``on_tokens`` so the desk can keep them; without it they
-live as long as this connector.
+tokens are handed to ``on_tokens`` (a function, maybe async), which the desk
+sets to save them in the store's credentials: JD may rotate the refresh token,
+and the next sync must start from the new pair.
 
 Orders (C5): ``jingdong.pop.order.enSearch`` by modification time, windows of
 at most a month (``window``), ``page_size`` <= 100, answering ``orderTotal``
@@ -76,6 +77,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
 import json
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -626,13 +628,15 @@ class JDConnector:
         self.refresh_token = str(answer.get("refresh_token") or self.refresh_token)
         self.refreshes += 1
         if self.on_tokens is not None:
-            self.on_tokens(
+            kept = self.on_tokens(
                 {
                     "access_token": self.access_token,
                     "refresh_token": self.refresh_token,
                     "expires_in": answer.get("expires_in"),
                 }
             )
+            if inspect.isawaitable(kept):
+                await kept
 
     # --- orders -----------------------------------------------------------------------------
 

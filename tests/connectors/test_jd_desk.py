@@ -13,6 +13,7 @@ import httpx
 
 from aftersales.core.config import Settings
 from aftersales.core.models import Role, Store
+from aftersales.core.security import decrypt_credentials
 from aftersales.orders.models import Order
 from aftersales.orders.service import create_store
 from aftersales.refunds.models import Refund, RefundStatus
@@ -106,3 +107,33 @@ async def test_an_owner_connects_a_jd_store_from_the_form_in_chinese_and_a_dead_
     # One refresh was tried and refused: the store says a person must authorise it again.
     assert "JD refused to refresh the access token" in refused.text
     assert "authorise the store again" in refused.text
+
+
+async def test_a_refreshed_token_is_kept_so_the_next_sync_starts_from_it(
+    clean_db: Settings,
+) -> None:
+    shop = FakeJDShop()
+    shop.seed(30, start=datetime.now(UTC) - timedelta(days=2), days=1)
+    with serve(jd_app(shop)) as url:
+        store = await create_store(
+            name="京东店",
+            platform="jd",
+            base_url=url,
+            credentials={
+                "app_key": shop.app_key,
+                "app_secret": shop.app_secret,
+                "access_token": shop.access_token,
+                "refresh_token": shop.refresh_token,
+            },
+            settings={"history_days": 10},
+            secret_key=clean_db.secret_key,
+        )
+        shop.expire_token()
+        await sync(store, clean_db, Stream.ORDERS)
+        fresh = await Store.get(id=store.id)
+        saved = decrypt_credentials(clean_db.secret_key, fresh.credentials_encrypted)
+        # The fake rotates both tokens, as JD may: the old refresh token is dead now.
+        assert (saved["access_token"], saved["refresh_token"]) == ("jd-token-2", "jd-refresh-2")
+        await sync(fresh, clean_db, Stream.ORDERS)
+    assert shop.refreshes == 1
+    assert await Order.filter(store_id=store.id).count() == len(shop.orders)
