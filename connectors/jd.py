@@ -41,7 +41,9 @@ expiry and never after it, so a token that expired for good ends in
 ``AuthFailed`` ("authorise the store again") after that one attempt. The new
 tokens are handed to ``on_tokens`` (a function, maybe async), which the desk
 sets to save them in the store's credentials: JD may rotate the refresh token,
-and the next sync must start from the new pair.
+and the next sync must start from the new pair. With the pair goes
+``expires_at`` (from ``expires_in``), and a call in the last ``refresh_ahead``
+(23 hours) before it refreshes first, since after expiry no refresh is possible.
 
 Orders (C5): ``jingdong.pop.order.enSearch`` by modification time, windows of
 at most a month (``window``), ``page_size`` <= 100, answering ``orderTotal``
@@ -75,6 +77,7 @@ again, and our decision there means the write went through.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import inspect
@@ -511,6 +514,8 @@ class JDConnector:
         refund_sum_unit: str = "fen",
         rate_limit_codes: frozenset[str] = frozenset(),
         comment_page_size: int = 50,
+        expires_at: datetime | None = None,
+        refresh_ahead: timedelta = timedelta(hours=23),
         review_rescan: timedelta = timedelta(days=30),
         on_tokens: Callable[[dict[str, Any]], Any] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -544,6 +549,8 @@ class JDConnector:
         self.on_tokens = on_tokens
         self.now = now
         self.refreshes = 0
+        self.expires_at: datetime | None = expires_at
+        self.refresh_ahead = refresh_ahead
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -579,7 +586,7 @@ class JDConnector:
     async def call(self, api: str, params: Mapping[str, Any] | None = None) -> Any:
         """One JOS call, signed afresh each attempt; limits backed off, one token refresh."""
         last: ConnectorError | None = None
-        refreshed = False
+        refreshed = await self._refresh_ahead()
         for attempt in range(self.client.max_attempts):
             form = self.signed(api, params or {})
             body, response = await self.client.json("POST", ROUTER, **self._request(form))
@@ -600,6 +607,20 @@ class JDConnector:
             await self.client.sleep(self._backoff(attempt))
         assert last is not None
         raise last
+
+    async def _refresh_ahead(self) -> bool:
+        """Refresh in the last ``refresh_ahead`` before expiry: JOS refreshes only then,
+        never after. A refusal here is no failure yet; the call itself will tell."""
+        at = self.expires_at
+        if at is None or not self.refresh_token or self.refreshes:
+            return False
+        if not at - self.refresh_ahead <= self.now() < at:
+            return False
+        try:
+            await self.refresh()
+        except ConnectorError:
+            return False
+        return True
 
     async def refresh(self) -> None:
         """Trade the refresh token for new tokens (C4); a refusal means re-authorising."""
@@ -627,12 +648,16 @@ class JDConnector:
         self.access_token = str(token)
         self.refresh_token = str(answer.get("refresh_token") or self.refresh_token)
         self.refreshes += 1
+        try:
+            self.expires_at = self.now() + timedelta(seconds=int(answer["expires_in"]))
+        except (KeyError, TypeError, ValueError):
+            self.expires_at = None
         if self.on_tokens is not None:
             kept = self.on_tokens(
                 {
                     "access_token": self.access_token,
                     "refresh_token": self.refresh_token,
-                    "expires_in": answer.get("expires_in"),
+                    "expires_at": iso_z(self.expires_at) if self.expires_at else "",
                 }
             )
             if inspect.isawaitable(kept):
@@ -1020,6 +1045,9 @@ def connect(*, base_url: str | None, credentials: dict[str, str], **options: Any
     for name in ("sign_method", "timestamp_format", "refund_sum_unit", "oauth_url"):
         if credentials.get(name):
             options.setdefault(name, credentials[name])
+    if credentials.get("expires_at"):
+        with contextlib.suppress(ValueError):  # a damaged note only costs the early refresh
+            options.setdefault("expires_at", parse_utc(credentials["expires_at"]))
     return JDConnector(
         base_url=base_url,
         app_key=credentials["app_key"],

@@ -88,7 +88,7 @@ def _token_saver(store: Store, secret_key: str) -> Callable[[dict[str, Any]], Aw
     async def save(tokens: dict[str, Any]) -> None:
         fresh = await Store.get(id=store.id)
         credentials = decrypt_credentials(secret_key, fresh.credentials_encrypted)
-        credentials.update({k: str(v) for k, v in tokens.items() if k in credentials and v})
+        credentials.update({k: str(v) for k, v in tokens.items() if v not in (None, "")})
         await Store.filter(id=store.id).update(
             credentials_encrypted=encrypt_credentials(secret_key, credentials)
         )

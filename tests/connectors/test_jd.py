@@ -253,9 +253,32 @@ async def test_an_expired_token_is_refreshed_once_and_the_call_retried() -> None
         assert record.platform_order_id == next(iter(shop.orders))
         assert shop.refreshes == 1 and connector.access_token == shop.access_token
         assert kept == [
-            {"access_token": "jd-token-2", "refresh_token": "jd-refresh-2", "expires_in": 86400}
+            {
+                "access_token": "jd-token-2",
+                "refresh_token": "jd-refresh-2",
+                "expires_at": iso_z(NOW + timedelta(days=1)),
+            }
         ]
         await connector.aclose()
+
+
+async def test_a_token_near_expiry_is_refreshed_before_the_call_a_lapsed_one_cannot_be() -> None:
+    shop = new_shop(5, token_expires_at=NOW + timedelta(hours=2))
+    with gateway(shop) as url:
+        connector = connector_for(shop, url, expires_at=NOW + timedelta(hours=2))
+        await connector.order(next(iter(shop.orders)))
+        assert shop.refreshes == 1 and not shop.refusals  # refreshed ahead, never refused
+        assert connector.expires_at == NOW + timedelta(days=1)
+        await connector.aclose()
+
+        clock = shop.now
+        assert isinstance(clock, Clock)
+        clock.advance(timedelta(days=2))  # no sync for two days: the token lapsed
+        late = connector_for(shop, url, expires_at=NOW + timedelta(days=1))
+        with pytest.raises(AuthFailed, match=r"无法刷新.*authorise the store again"):
+            await late.order(next(iter(shop.orders)))
+        await late.aclose()
+    assert shop.refreshes == 1 and shop.refusals == {"19": 1}
 
 
 async def test_a_refused_refresh_is_auth_failed_telling_to_authorise_again() -> None:

@@ -17,9 +17,11 @@ PLATFORMS-CN.md): both timestamp forms are accepted within +-10 minutes;
 code ``19`` answers an expired or unknown token; code ``12`` a bad signature;
 the call limit answers code ``"7"`` "调用次数超限，请稍后重试" (no code is
 published, and no Retry-After is given); invalid parameters are code ``"66"``;
-``applyRefundSum`` is in fen. ``expire_token()`` makes the current token
-expired; ``/oauth2/refresh_token`` hands out a new pair, unless
-``refresh_refused``. Writes (``replyRefund``) are counted in ``executed``; a
+``applyRefundSum`` is in fen. ``expire_token()`` makes JOS refuse the current
+token (code 19) while its refresh still works; ``token_expires_at`` is the
+token's lifetime, after which both the token and its refresh are refused
+(C4: no refresh after expiry), and a refresh gives a token of one day;
+``/oauth2/refresh_token`` hands out a new pair, unless ``refresh_refused``. Writes (``replyRefund``) are counted in ``executed``; a
 decision on a request no longer waiting is refused inside ``replyResult``.
 ``lose_answers`` carries a call out and then answers 504. Comments
 (``PopCommentJsfService``) list by creation time or ``orderIds`` with no total;
@@ -185,6 +187,7 @@ class FakeJDShop:
     refreshes: int = 0
     refresh_refused: bool = False
     expired: set[str] = field(default_factory=set)
+    token_expires_at: datetime | None = None  # None: the token never expires by time
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- data ------------------------------------------------------------------------------
@@ -282,7 +285,11 @@ class FakeJDShop:
                 or params.get("refresh_token") != self.refresh_token
             ):
                 return {"code": 401, "msg": "refresh_token无效或已过期"}
+            if self.token_expires_at is not None and self.now() >= self.token_expires_at:
+                # C4: "refreshing after expiry is not possible".
+                return {"code": 402, "msg": "access_token已过期，无法刷新，请重新授权"}
             self.refreshes += 1
+            self.token_expires_at = self.now() + timedelta(seconds=86400)
             self.access_token = f"jd-token-{self.refreshes + 1}"
             self.refresh_token = f"jd-refresh-{self.refreshes + 1}"
             return {
@@ -327,7 +334,8 @@ class FakeJDShop:
         if params.get("v") != "2.0":
             raise Refusal("21", "无效的版本", "Invalid version")
         token = params.get("access_token", "")
-        if token != self.access_token or token in self.expired:
+        lapsed = self.token_expires_at is not None and self.now() >= self.token_expires_at
+        if token != self.access_token or token in self.expired or lapsed:
             raise Refusal("19", "token过期", "Token expired")
         api = params.get("method", "")
         handler = self.apis().get(api)
