@@ -21,8 +21,9 @@ published, and no Retry-After is given); invalid parameters are code ``"66"``;
 token (code 19) while its refresh still works; ``token_expires_at`` is the
 token's lifetime, after which both the token and its refresh are refused
 (C4: no refresh after expiry), and a refresh gives a token of one day;
-``/oauth2/refresh_token`` hands out a new pair, unless ``refresh_refused``. Writes (``replyRefund``) are counted in ``executed``; a
-decision on a request no longer waiting is refused inside ``replyResult``.
+``/oauth2/refresh_token`` hands out a new pair, unless ``refresh_refused``.
+Writes (``replyRefund``) are counted in ``executed``; a decision on a request
+no longer waiting is refused inside ``replyResult``.
 ``lose_answers`` carries a call out and then answers 504. Comments
 (``PopCommentJsfService``) list by creation time or ``orderIds`` with no total;
 ``saveReply`` takes one reply per comment (a second is ``resultCode`` 409, the
