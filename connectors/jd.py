@@ -967,6 +967,15 @@ class JDConnector:
         before = await self._refund_state(refund_id)
         if (done := self._decided(write, refund_id, before)) is not None:
             return done
+        if write.decision is RefundDecision.APPROVE:
+            asked = parse_refund_apply(before, self.refund_sum_unit).requested_amount
+            if write.amount != asked:
+                # replyRefund takes no amount: approving refunds what the buyer asked.
+                raise WriteRefused(
+                    f"JD refund {refund_id}: a cancellation is refunded in full ({asked}), "
+                    f"not {write.amount}; refund a part in JD's back office",
+                    code="partial_refund",
+                )
         if str(before.get("status")) != "0" and str(before.get("status")) != "8":
             raise WriteRefused(
                 f"JD refund {refund_id} is in status {before.get('status')}; it takes no decision"

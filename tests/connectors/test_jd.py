@@ -33,6 +33,7 @@ from connectors.jd import (
     JDConnector,
     TokenExpired,
     TransientPlatformError,
+    checked_result,
     connect,
     jd_error,
     jd_timestamp,
@@ -406,7 +407,22 @@ async def test_a_refusal_inside_the_payload_is_a_platform_error() -> None:
         connector = connector_for(shop, url)
         with pytest.raises(PlatformError, match="订单不存在"):
             await connector.order("1")
+        # The fake holds JOS's limits: a window over a month, a page over 100.
+        too_wide = {"start_date": "2026-09-01 00:00:00", "end_date": "2026-10-05 00:00:00"}
+        for asked in (
+            {**too_wide, "page_size": "100"},
+            {
+                "start_date": "2026-10-01 00:00:00",
+                "end_date": "2026-10-02 00:00:00",
+                "page_size": "101",
+            },
+        ):
+            inner = await connector.call("jingdong.pop.order.enSearch", asked)
+            with pytest.raises(PlatformError, match=r"一个月|100"):
+                checked_result("enSearch", inner, "searchorderinfo_result", "apiResult")
         await connector.aclose()
+    with pytest.raises(ValueError, match="30 days"):
+        JDConnector(app_key="k", app_secret="s", access_token="t", window=timedelta(days=31))
 
 
 def test_malformed_orders_raise_bad_payload_with_their_id() -> None:
@@ -525,6 +541,17 @@ async def test_decisions_the_platform_cannot_take_are_refused() -> None:
                     amount=Decimal("1.00"),
                 ),
                 idempotency_key="k3",
+            )
+        waiting = shop.refunds[_waiting(shop)]
+        with pytest.raises(WriteRefused, match="in full"):
+            await connector.decide_refund(
+                RefundWrite(
+                    decision=RefundDecision.APPROVE,
+                    platform_order_id=waiting.order_id,
+                    platform_refund_id=waiting.id,
+                    amount=Decimal(waiting.fen) / 100 - Decimal("1.00"),
+                ),
+                idempotency_key="k5",
             )
         with pytest.raises(WriteRefused, match="reason"):
             await connector.decide_refund(
