@@ -656,3 +656,17 @@ def test_the_manifest_connects_from_the_store_form_credentials() -> None:
     with pytest.raises(ValueError, match="access_token"):
         connect(base_url=None, credentials={"app_key": "k", "app_secret": "s"})
     assert normalize_base_url("api.jd.com/routerjson/") == "https://api.jd.com"
+
+
+async def test_refunds_and_comments_stay_exact_at_faults_and_resume_from_a_cursor() -> None:
+    shop = new_shop(2000)
+    with gateway(shop, rate=0.1, timeout_seconds=1.0) as url:
+        connector = connector_for(shop, url, timeout=0.5)
+        refunds, _ = await drain(connector.after_sales(None, since=SINCE))
+        part, cursors = await drain(connector.reviews(None, since=SINCE), pages=3)
+        rest, _ = await drain(connector.reviews(cursors[-1], since=SINCE))
+        await connector.aclose()
+    assert connector.client.retries > 0
+    assert {r.platform_refund_id for r in refunds} == set(shop.refunds)
+    ids = [r.platform_review_id for r in part + rest]
+    assert len(ids) == len(set(ids)) and set(ids) == set(shop.comments)
