@@ -11,13 +11,17 @@ from decimal import Decimal
 
 import httpx
 
+from aftersales.core import outbox
 from aftersales.core.config import Settings
-from aftersales.core.models import Role, Store
+from aftersales.core.models import OutboxMessage, OutboxStatus, Role, Store
+from aftersales.core.modules import OutboxContext
 from aftersales.core.security import decrypt_credentials
 from aftersales.orders.models import Order
 from aftersales.orders.service import create_store
 from aftersales.refunds.models import Refund, RefundStatus
-from aftersales.reviews.models import Review, ReviewCase
+from aftersales.reviews import module as reviews_module
+from aftersales.reviews import service as reviews_service
+from aftersales.reviews.models import ReplyState, Review, ReviewCase
 from connectors.base import Stream
 from tests.conftest import csrf_from, sign_in
 from tests.factories import create_user
@@ -137,3 +141,41 @@ async def test_a_refreshed_token_is_kept_so_the_next_sync_starts_from_it(
         await sync(fresh, clean_db, Stream.ORDERS)
     assert shop.refreshes == 1
     assert await Order.filter(store_id=store.id).count() == len(shop.orders)
+
+
+async def test_a_reply_on_a_jd_comment_case_goes_out_once_through_the_outbox(
+    clean_db: Settings,
+) -> None:
+    shop = FakeJDShop()
+    shop.seed(300, start=datetime.now(UTC) - timedelta(days=6), days=5)
+    text = "非常抱歉给您带来不好的体验，客服已联系您处理。"
+    with serve(jd_app(shop)) as url:
+        store = await create_store(
+            name="京东店",
+            platform="jd",
+            base_url=url,
+            credentials={
+                "app_key": shop.app_key,
+                "app_secret": shop.app_secret,
+                "access_token": shop.access_token,
+            },
+            settings={"history_days": 10},
+            secret_key=clean_db.secret_key,
+        )
+        await sync(store, clean_db, Stream.ORDERS, Stream.REVIEWS)
+        case = await ReviewCase.all().order_by("id").first()
+        assert case is not None
+        review = await Review.get(id=case.review_id)
+        agent = await create_user(role=Role.AGENT)
+        await reviews_service.post_reply(case.id, actor=agent, text=text)
+        message = await OutboxMessage.get(kind=reviews_service.REPLY_KIND)
+        handlers = dict(reviews_module.outbox_handlers)
+        context = OutboxContext(settings=clean_db)
+        assert await outbox.deliver(message.id, handlers, context=context) is (
+            OutboxStatus.DELIVERED
+        )
+        await OutboxMessage.filter(id=message.id).update(status=OutboxStatus.PENDING)
+        await outbox.deliver(message.id, handlers, context=context)  # as a lost queue would
+    assert shop.replies == [review.platform_review_id]
+    assert shop.comments[review.platform_review_id].reply == text
+    assert (await ReviewCase.get(id=case.id)).reply_state is ReplyState.POSTED
