@@ -202,6 +202,17 @@ STATUS_LABELS = {
     "WAIT_GOODS_RECEIVE_CONFIRM": N_("Shipped, waiting for the buyer to confirm receipt"),
     "FINISHED_L": N_("Trade completed"),
     "TRADE_CANCELED": N_("Trade cancelled"),
+    # refundapply's numeric statuses (C6), the words JD's back office shows.
+    "0": N_("Cancellation waiting for review"),
+    "1": N_("Cancellation approved"),
+    "2": N_("Cancellation refused"),
+    "3": N_("Approved by JD finance"),
+    "4": N_("Refused by JD finance"),
+    "5": N_("Approved by hand"),
+    "6": N_("Intercepted and refunded"),
+    "7": N_("Parcel intercepted by JD Logistics"),
+    "8": N_("JD Logistics could not intercept the parcel"),
+    "9": N_("Order force-closed and refunded"),
 }
 
 AUTH_CODES = frozenset({"12", "13", "14", "16", "17", "18", "20"})  # sign and app-key family

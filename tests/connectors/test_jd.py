@@ -670,3 +670,16 @@ async def test_refunds_and_comments_stay_exact_at_faults_and_resume_from_a_curso
     assert {r.platform_refund_id for r in refunds} == set(shop.refunds)
     ids = [r.platform_review_id for r in part + rest]
     assert len(ids) == len(set(ids)) and set(ids) == set(shop.comments)
+
+
+def test_jd_status_words_read_in_chinese() -> None:
+    from aftersales.core import i18n
+    from aftersales.core.labels import platform_status
+
+    token = i18n.set_locale("zh_CN")
+    try:
+        assert platform_status("jd", "WAIT_SELLER_STOCK_OUT") == "等待出库"
+        assert platform_status("jd", "0") == "取消订单退款：未审核"
+        assert platform_status("jd", "8") == "青龙拦截失败"
+    finally:
+        i18n._current.reset(token)
