@@ -27,6 +27,7 @@ BUILTIN = (
     "connectors.woocommerce",
     "connectors.shopify",
     "connectors.taobao",
+    "connectors.jd",
 )
 
 log = logging.getLogger("aftersales.connectors")

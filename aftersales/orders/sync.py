@@ -26,7 +26,7 @@ from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
 from aftersales.core.models import Store
 from aftersales.core.modules import RecordHandler, Registry
-from aftersales.core.security import decrypt_credentials
+from aftersales.core.security import decrypt_credentials, encrypt_credentials
 from aftersales.orders import service
 from aftersales.orders.models import PlatformRecord, SyncError, SyncState
 from connectors import registry
@@ -76,7 +76,24 @@ def connector_for(store: Store, secret_key: str, **options: Any) -> Any:
     )
     if not options:  # options may hold callables (a test's clock) that stay in this process
         connector.spec = ConnectorSpec(store.platform, store.base_url, credentials)
+    if hasattr(connector, "on_tokens") and connector.on_tokens is None:
+        connector.on_tokens = _token_saver(store, secret_key)
     return connector
+
+
+def _token_saver(store: Store, secret_key: str) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """Keep the tokens a connector renewed itself (an OAuth refresh), so the next sync
+    starts from them: platforms that rotate the refresh token refuse the old one."""
+
+    async def save(tokens: dict[str, Any]) -> None:
+        fresh = await Store.get(id=store.id)
+        credentials = decrypt_credentials(secret_key, fresh.credentials_encrypted)
+        credentials.update({k: str(v) for k, v in tokens.items() if v not in (None, "")})
+        await Store.filter(id=store.id).update(
+            credentials_encrypted=encrypt_credentials(secret_key, credentials)
+        )
+
+    return save
 
 
 def history_start(store: Store, now: datetime) -> datetime:
