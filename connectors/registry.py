@@ -27,6 +27,7 @@ BUILTIN = (
     "connectors.woocommerce",
     "connectors.shopify",
     "connectors.taobao",
+    "connectors.pinduoduo",
 )
 
 log = logging.getLogger("aftersales.connectors")
