@@ -246,7 +246,8 @@ class FakePddShop:
             sku_id=line.sku_id,
             after_sales_type=kind,
             after_sales_status=status,
-            refund_amount=line.goods_price * line.goods_count,
+            # Never more than the buyer paid (discounts come off the order).
+            refund_amount=min(line.goods_price * line.goods_count, order.pay_amount),
             reason=rng.choice(REASONS),
             created=created,
             updated=created,
