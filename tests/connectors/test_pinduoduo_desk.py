@@ -9,6 +9,7 @@ platform is agreeing.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import os
 import signal
@@ -29,13 +30,14 @@ from aftersales.core.config import Settings
 from aftersales.core.models import OutboxMessage, OutboxStatus, Role, Store
 from aftersales.core.modules import OutboxContext, Registry
 from aftersales.core.redis import RedisHandle
+from aftersales.orders.models import SyncState
 from aftersales.orders.service import create_store
 from aftersales.orders.sync import connector_for, record_handlers, sync_stream
 from aftersales.refunds import module as refunds_module
 from aftersales.refunds import service
 from aftersales.refunds.errors import PlatformCannotRefuse
 from aftersales.refunds.models import LedgerEntry, Refund, RefundStatus
-from connectors.base import Stream
+from connectors.base import AuthFailed, Stream
 from tests.conftest import csrf_from, sign_in
 from tests.core.test_outbox_crash import start_worker, wait_for
 from tests.factories import create_user
@@ -222,3 +224,30 @@ async def test_a_worker_killed_while_pinduoduo_agrees_ends_with_one_refund(
     fresh = await Refund.get(id=refund.id)
     assert fresh.status is RefundStatus.REFUNDED
     assert await LedgerEntry.filter(refund_id=refund.id).count() == 1
+
+
+async def test_an_expired_token_that_cannot_be_refreshed_is_a_clear_store_error(
+    clean_db: Settings, client: httpx.AsyncClient
+) -> None:
+    shop = FakePddShop()
+    with pdd_gateway(shop) as url:
+        store = await pdd_store(shop, url, clean_db)
+        shop.expire_token()
+        shop.refresh_fails = True
+        connector = connector_for(store, clean_db.secret_key)
+        try:
+            await sync_stream(store, Stream.ORDERS, connector)
+        except AuthFailed:
+            pass
+        else:
+            raise AssertionError("a sync with a dead token went through")
+        finally:
+            await connector.aclose()
+    state = await SyncState.get(store_id=store.id, stream=Stream.ORDERS.value)
+    assert state.error_code == "auth"
+    assert state.last_error and "authorise the store again" in state.last_error
+    assert shop.calls["pdd.pop.auth.token.refresh"] == 1
+    await create_user(username="owner", role=Role.OWNER)
+    await sign_in(client, "owner")
+    page = await client.get(f"/orders/stores/{store.id}")
+    assert "Pinduoduo refused the store's credentials" in html.unescape(page.text)
