@@ -659,6 +659,11 @@ async def explain_amount(store_id: int, actor: User, amount: Decimal) -> Explana
     )
 
 
+def takes_refusals(store: Store) -> bool:
+    """Whether the store's platform refuses by API; where not, refusing is a back-office step."""
+    return capabilities_of(store.platform).refuse_refund
+
+
 async def decision_view(
     refund: Refund, actor: User, *, shipped: bool
 ) -> referrals.DecisionView[Explanation]:

@@ -140,6 +140,10 @@ async def test_a_refusal_on_a_pinduoduo_store_is_a_back_office_step_not_an_outbo
         else:
             raise AssertionError("a refusal was queued for a platform that cannot take it")
         await sign_in(client, "a1")
+        shown = await client.get(f"/refunds/{refund.id}", headers={"Accept-Language": "zh-CN"})
+        assert "该平台不支持通过接口拒绝售后" in shown.text
+        assert f'action="/refunds/{refund.id}/reject"' not in shown.text  # no form to fail
+        assert f'action="/refunds/{refund.id}/approve"' in shown.text
         token = await csrf_from(client, f"/refunds/{refund.id}")
         page = await client.post(
             f"/refunds/{refund.id}/reject",
