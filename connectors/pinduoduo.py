@@ -611,7 +611,11 @@ class PinduoduoConnector:
             try:
                 return await self._answer(api, params or {}, token)
             except TokenExpired as exc:
-                if refreshed or not token:
+                if not token:  # the refresh itself: its refresh token is dead too
+                    raise AuthFailed(
+                        f"{exc}: the refresh token was refused; authorise the store again"
+                    ) from None
+                if refreshed:
                     raise AuthFailed(
                         f"{exc}: the access token was refreshed and is still refused; "
                         "authorise the store again"

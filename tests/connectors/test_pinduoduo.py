@@ -288,7 +288,7 @@ async def test_a_refresh_that_fails_is_a_clear_auth_failure() -> None:
     with gateway(shop) as url:
         connector = connector_for(shop, url)
         shop.expire_token()
-        with pytest.raises(AuthFailed, match="authorise the store again") as caught:
+        with pytest.raises(AuthFailed, match="refresh token was refused") as caught:
             await connector.check()
         bare = connector_for(shop, url, refresh_token="")
         with pytest.raises(AuthFailed, match="no refresh token"):
