@@ -88,6 +88,10 @@ async def pdd_store(shop: FakePddShop, url: str, settings: Settings) -> Store:
     try:
         await sync_stream(store, Stream.ORDERS, connector)
         await sync_stream(store, Stream.AFTER_SALES, connector, handlers=HANDLERS)
+        # No review API: the stream is synced, empty, without an error or a call.
+        calls = sum(shop.calls.values())
+        reviews = await sync_stream(store, Stream.REVIEWS, connector)
+        assert (reviews.records, sum(shop.calls.values())) == (0, calls)
     finally:
         await connector.aclose()
     return store
