@@ -348,6 +348,9 @@ class Capabilities:
     after_sales: bool = False
     reviews: bool = False
     decide_refund: bool = False
+    # Within ``decide_refund``: the platform can also refuse by API. Where it cannot
+    # (Pinduoduo has agree calls only) a refusal is made in its back office.
+    refuse_refund: bool = True
     start_refund: bool = False  # a refund nobody asked for (shipping, compensation)
     reply_review: bool = False
 

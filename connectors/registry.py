@@ -28,6 +28,7 @@ BUILTIN = (
     "connectors.shopify",
     "connectors.taobao",
     "connectors.jd",
+    "connectors.pinduoduo",
 )
 
 log = logging.getLogger("aftersales.connectors")

@@ -139,6 +139,20 @@ class PlatformCannotStart(InvalidInput):
         super().__init__(obj=store, platform=platform)
 
 
+class PlatformCannotRefuse(InvalidInput):
+    """The store's platform takes no refusal through its API (``Capabilities.refuse_refund``):
+    the refusal is a back-office step, and the request stays open here until it syncs."""
+
+    code = "refund_platform_cannot_refuse"
+    msgid = N_(
+        "A %(platform)s store takes no refusal through its API: refuse the request in "
+        "the platform's back office, and the refusal will sync here."
+    )
+
+    def __init__(self, refund: object, *, platform: str) -> None:
+        super().__init__(obj=refund, platform=platform)
+
+
 class WritebackNotFailed(Conflict):
     """A retry of a write-back that is still on its way: retrying would send it twice."""
 

@@ -39,6 +39,7 @@ from aftersales.refunds.errors import (
     NeedsSupervisor,
     NotForBulk,
     OrderNotSynced,
+    PlatformCannotRefuse,
     PlatformCannotStart,
     WritebackNotFailed,
     already_decided,
@@ -532,6 +533,10 @@ async def reject(
         _undecided(refund, {RefundStatus.REQUESTED})
         cases.check_version(refund, expected_version)
         await links.check_free(refund, case=case)
+        store = await Store.get(id=refund.store_id).using_db(conn)
+        if not capabilities_of(store.platform).refuse_refund:
+            # No outbox item: it could only fail. The person refuses it on the platform.
+            raise PlatformCannotRefuse(refund, platform=platform_label(store.platform))
         return await _decide(
             refund,
             RefundStatus.REJECTED,
@@ -652,6 +657,11 @@ async def explain_amount(store_id: int, actor: User, amount: Decimal) -> Explana
         reason=ReasonCode.OTHER,
         shipped=True,
     )
+
+
+def takes_refusals(store: Store) -> bool:
+    """Whether the store's platform refuses by API; where not, refusing is a back-office step."""
+    return capabilities_of(store.platform).refuse_refund
 
 
 async def decision_view(
