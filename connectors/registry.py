@@ -27,6 +27,7 @@ BUILTIN = (
     "connectors.woocommerce",
     "connectors.shopify",
     "connectors.taobao",
+    "connectors.douyin",
 )
 
 log = logging.getLogger("aftersales.connectors")
