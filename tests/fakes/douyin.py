@@ -29,6 +29,7 @@ own code for it is unconfirmed).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -36,7 +37,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -250,7 +251,7 @@ class FakeDouyinShop:
         amount: int | None = None,
         at: datetime | None = None,
     ) -> AfterSale:
-        at = at or self.now() - timedelta(hours=1)
+        at = (at or self.now() - timedelta(hours=1)).replace(microsecond=0)  # Unix seconds
         sale = AfterSale(
             aftersale_id=self._id(7),
             shop_order_id=order.order_id,
@@ -610,12 +611,17 @@ def order_json(order: ShopOrder) -> dict[str, Any]:
     }
 
 
-def douyin_app(shop: FakeDouyinShop) -> Starlette:
+def douyin_app(shop: FakeDouyinShop, *, slow: Mapping[str, float] | None = None) -> Starlette:
+    """The gateway; ``slow`` holds a method's answer that long after it has executed."""
+
     async def gateway(request: Request) -> Response:
         if request.method != "POST":
             return PlainTextResponse("POST only", status_code=405)
         body = await request.body()
-        envelope, lose = shop.answer(request.url.path, dict(request.query_params), body)
+        query = dict(request.query_params)
+        envelope, lose = await asyncio.to_thread(shop.answer, request.url.path, query, body)
+        if slow and (wait := slow.get(query.get("method", ""))):
+            await asyncio.sleep(wait)
         if lose:
             return PlainTextResponse("gateway timeout", status_code=504)
         return JSONResponse(envelope)
