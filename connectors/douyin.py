@@ -77,6 +77,7 @@ from connectors.base import (
     AfterSaleStatus,
     AuthFailed,
     BadPayload,
+    BadSignature,
     BuyerRecord,
     Capabilities,
     ConnectorError,
@@ -89,6 +90,7 @@ from connectors.base import (
     PlatformError,
     RateLimited,
     RateLimits,
+    Record,
     RefundDecision,
     RefundWrite,
     RefundWriteResult,
@@ -96,6 +98,8 @@ from connectors.base import (
     ReviewReply,
     ReviewReplyResult,
     ShipmentRecord,
+    Stream,
+    WebhookEvent,
     WriteRefused,
 )
 from connectors.http import PlatformClient
@@ -1072,6 +1076,85 @@ class DouyinConnector:
         ) from failure
 
 
+# --- push messages (消息推送, PLATFORMS-CN.md A8) ------------------------------------------
+
+ORDER_TAGS = frozenset(
+    {"100", "101", "102", "103", "104", "105", "106", "108", "109", "110", "111", "113", "126"}
+)
+AFTER_SALE_TAGS = frozenset({str(t) for t in range(200, 228)})
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    """One message of a push: the tag says what changed, ``data`` names the record."""
+
+    tag: str
+    msg_id: str
+    data: dict[str, Any]
+
+
+def push_sign(app_key: str, body: bytes, app_secret: str) -> str:
+    """``event-sign``: MD5 of app_key + the raw body bytes + app_secret, lowercase hex."""
+    return hashlib.md5(app_key.encode() + body + app_secret.encode()).hexdigest()
+
+
+def push_messages(body: bytes) -> list[PushMessage]:
+    """The messages of a push body: a JSON array of ``{tag, msg_id, data}`` where ``data``
+    is a JSON-encoded string (the Go SDK) or an object (SKIT's samples), ``msgId`` too."""
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadPayload("push body is not JSON") from None
+    if isinstance(payload, dict):
+        payload = [payload]
+    if not isinstance(payload, list):
+        raise BadPayload("push body is not a list of messages")
+    messages = []
+    for row in payload:
+        if not isinstance(row, dict):
+            raise BadPayload("a push message is not an object")
+        data = row.get("data")
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                raise BadPayload("a push message's data is not JSON") from None
+        if not isinstance(data, dict):
+            raise BadPayload("a push message has no data object")
+        messages.append(
+            PushMessage(
+                tag=str(row.get("tag") or ""),
+                msg_id=str(row.get("msg_id") or row.get("msgId") or ""),
+                data=data,
+            )
+        )
+    return messages
+
+
+def verify_push(headers: Mapping[str, str], body: bytes, secret: str) -> WebhookEvent:
+    """The manifest's webhook verifier. The store's webhook secret is the app secret; the
+    app key comes from the ``app-id`` header (only the secret makes the sign unforgeable).
+    Compared case-insensitively over the raw bytes (RHH strips whitespace first: not us)."""
+    app_key = headers.get("app-id", "")
+    given = headers.get("event-sign", "").strip().lower()
+    if not given or not secret or not hmac.compare_digest(push_sign(app_key, body, secret), given):
+        raise BadSignature("the event-sign does not match")
+    messages = push_messages(body)
+    tags = sorted({m.tag for m in messages})
+    return WebhookEvent(
+        topic=tags[0] if len(tags) == 1 else "batch",
+        body=body,
+        headers=headers,
+        delivery_id=",".join(sorted(m.msg_id for m in messages))[:128] or None,
+    )
+
+
+def push_record(event: WebhookEvent) -> Record | None:
+    """None: a push names records by id only (``p_id``, ``aftersale_id``), it carries none;
+    the next sync reads them (see docs/platforms.md)."""
+    return None
+
+
 def _int_or_none(value: Any) -> int | None:
     text = str(value or "").strip()
     return int(text) if text.isdigit() else None
@@ -1164,6 +1247,12 @@ manifest = ConnectorManifest(
     base_url_label="Gateway URL",
     base_url_help="Leave empty for the Douyin Shop gateway; the sandbox's address works too.",
     normalize_base_url=normalize_base_url,
+    webhook=verify_push,
+    webhook_events={
+        **{tag: Stream.ORDERS for tag in sorted(ORDER_TAGS)},
+        **{tag: Stream.AFTER_SALES for tag in sorted(AFTER_SALE_TAGS)},
+    },
+    webhook_record=push_record,
     rate_limits=RateLimits(
         note="Per app and API; a refusal (60000) names no wait, so the desk backs off."
     ),

@@ -17,6 +17,7 @@ from connectors.base import (
     AfterSaleStatus,
     AuthFailed,
     BadPayload,
+    BadSignature,
     ConnectorError,
     OrderStatus,
     Page,
@@ -25,6 +26,7 @@ from connectors.base import (
     Record,
     RefundDecision,
     RefundWrite,
+    Stream,
     WriteRefused,
 )
 from connectors.douyin import (
@@ -35,9 +37,13 @@ from connectors.douyin import (
     connect,
     douyin_error,
     fen_to_yuan,
+    manifest,
     parse_aftersale,
     parse_order,
+    push_messages,
+    push_sign,
     sign,
+    verify_push,
 )
 from tests.fakes.douyin import FakeDouyinShop, douyin_app, expected_sign, unix
 from tests.fakes.faults import FaultInjector
@@ -622,3 +628,45 @@ def test_connect_reads_credentials_and_settings() -> None:
     assert connector.capabilities.decide_refund and not connector.capabilities.reviews
     with pytest.raises(ValueError, match="access_token or shop_id"):
         connect(base_url=None, credentials={"app_key": "1", "app_secret": "s"})
+
+
+# --- push messages ----------------------------------------------------------------------------
+
+PUSH_BODY = (
+    b'[{"tag":"200","msg_id":"m1","data":"{\\"aftersale_id\\":7000000000000000001,'
+    b'\\"shop_id\\":1}"}]'
+)
+
+
+def test_the_push_sign_matches_the_platforms_cn_vector_and_forgeries_are_refused() -> None:
+    assert push_sign("1234567890123456789", PUSH_BODY, "test-secret") == (
+        "f9a4670e6405fc6b430304383dc39446"
+    )
+    headers = {"app-id": "1234567890123456789", "event-sign": "F9A4670E6405FC6B430304383DC39446"}
+    event = verify_push(headers, PUSH_BODY, "test-secret")
+    assert event.topic == "200" and event.delivery_id == "m1"
+    assert manifest.webhook_events[event.topic] is Stream.AFTER_SALES
+    assert manifest.webhook_events["100"] is Stream.ORDERS
+    for forged in (
+        (headers, PUSH_BODY + b" ", "test-secret"),
+        (headers, PUSH_BODY, "other-secret"),
+        ({**headers, "app-id": "1"}, PUSH_BODY, "test-secret"),
+        ({"app-id": headers["app-id"]}, PUSH_BODY, "test-secret"),
+        (headers, PUSH_BODY, ""),
+    ):
+        with pytest.raises(BadSignature):
+            verify_push(*forged)
+
+
+def test_push_bodies_are_read_in_both_published_forms() -> None:
+    (first,) = push_messages(PUSH_BODY)
+    assert (first.tag, first.msg_id, first.data["aftersale_id"]) == (
+        "200",
+        "m1",
+        7000000000000000001,
+    )
+    (second,) = push_messages(b'[{"tag":100,"msgId":"m2","data":{"p_id":"5","s_ids":["6"]}}]')
+    assert (second.tag, second.msg_id, second.data["p_id"]) == ("100", "m2", "5")
+    for bad in (b"nope", b'"x"', b'[{"tag":"200","data":"{"}]', b'[{"tag":"200"}]'):
+        with pytest.raises(BadPayload):
+            push_messages(bad)
