@@ -741,44 +741,57 @@ class DouyinConnector:
     # --- tokens ---------------------------------------------------------------------------
 
     async def refresh(self) -> None:
-        """New tokens: ``token.refresh`` with the refresh token, else ``token.create``
-        (self-use app, ``authorization_self`` with the shop id). A refusal is
-        ``AuthFailed``: only authorising the app again helps."""
+        """New tokens: ``token.refresh`` with the refresh token, and for a self-use app
+        (a shop id) ``token.create`` with ``authorization_self`` when there is no refresh
+        token or it was refused (another process of ours may have renewed the tokens
+        meanwhile). A refusal is ``AuthFailed``: only authorising the app again helps."""
+        attempts: list[tuple[str, dict[str, Any]]] = []
         if self.refresh_token:
-            method = "token.refresh"
-            params: dict[str, Any] = {
-                "grant_type": "refresh_token",
-                "refresh_token": self.refresh_token,
-            }
-        elif self.shop_id:
-            method = "token.create"
-            params = {"grant_type": "authorization_self", "code": "", "shop_id": self.shop_id}
-        else:
+            attempts.append(
+                (
+                    "token.refresh",
+                    {"grant_type": "refresh_token", "refresh_token": self.refresh_token},
+                )
+            )
+        if self.shop_id:
+            attempts.append(
+                (
+                    "token.create",
+                    {"grant_type": "authorization_self", "code": "", "shop_id": self.shop_id},
+                )
+            )
+        if not attempts:
             raise AuthFailed(
                 "Douyin: no access token, refresh token or shop id: connect the store again"
             )
-        try:
-            data = await self._once(method, params)
-        except (PlatformError, AuthFailed) as exc:
-            if isinstance(exc, TransientPlatformError):
+        refused: list[str] = []
+        for method, params in attempts:
+            try:
+                data = await self._once(method, params)
+            except TransientPlatformError:
                 raise
-            raise AuthFailed(
-                f"Douyin refused to renew the store's token ({exc}); authorise the app "
-                "for this shop again and paste the new tokens"
-            ) from None
-        token = str(data.get("access_token") or "")
-        if not token:
-            raise AuthFailed(f"Douyin {method}: the answer has no access_token")
-        self.access_token = token
-        self.refresh_token = str(data.get("refresh_token") or self.refresh_token)
-        if self.on_tokens is not None:
-            self.on_tokens(
-                {
-                    "access_token": self.access_token,
-                    "refresh_token": self.refresh_token,
-                    "expires_in": data.get("expires_in"),
-                }
-            )
+            except (PlatformError, AuthFailed) as exc:
+                refused.append(str(exc))
+                continue
+            token = str(data.get("access_token") or "")
+            if not token:
+                refused.append(f"Douyin {method}: the answer has no access_token")
+                continue
+            self.access_token = token
+            self.refresh_token = str(data.get("refresh_token") or self.refresh_token)
+            if self.on_tokens is not None:
+                self.on_tokens(
+                    {
+                        "access_token": self.access_token,
+                        "refresh_token": self.refresh_token,
+                        "expires_in": data.get("expires_in"),
+                    }
+                )
+            return
+        raise AuthFailed(
+            f"Douyin refused to renew the store's token ({'; '.join(refused)}); authorise "
+            "the app for this shop again and paste the new tokens"
+        )
 
     # --- windows ----------------------------------------------------------------------------
 

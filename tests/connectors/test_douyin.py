@@ -670,3 +670,14 @@ def test_push_bodies_are_read_in_both_published_forms() -> None:
     for bad in (b"nope", b'"x"', b'[{"tag":"200","data":"{"}]', b'[{"tag":"200"}]'):
         with pytest.raises(BadPayload):
             push_messages(bad)
+
+
+async def test_a_self_use_app_whose_refresh_token_was_renewed_elsewhere_creates_a_new_one() -> None:
+    shop = new_shop(2)
+    with gateway(douyin_app(shop)) as url:
+        connector = connector_for(shop, url, shop_id=shop.shop_id)
+        shop.issue_tokens()  # another process of ours renewed them: ours are dead
+        orders, _ = await drain(connector.orders(None, since=SINCE))
+        await connector.aclose()
+    assert len(orders) == 2
+    assert (shop.calls["token.refresh"], shop.calls["token.create"]) == (1, 1)

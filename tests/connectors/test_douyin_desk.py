@@ -10,6 +10,7 @@ name a platform.)
 from __future__ import annotations
 
 import os
+import re
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from aftersales.refunds import service
 from aftersales.refunds.models import LedgerEntry, Refund, RefundStatus
 from connectors.base import Stream
 from connectors.douyin import push_sign
+from tests.conftest import csrf_from, sign_in
 from tests.core.test_outbox_crash import start_worker, wait_for
 from tests.factories import create_user
 from tests.fakes.douyin import FakeDouyinShop, douyin_app
@@ -177,3 +179,59 @@ async def test_a_push_is_verified_at_its_hook_and_a_forged_one_refused(
     assert response.status_code == 200 and response.json()["status"] == "ignored"
     replay = await client.post(f"/hooks/douyin/{store.id}", content=body, headers=good)
     assert replay.json()["status"] == "duplicate"
+
+
+async def test_an_owner_connects_a_store_from_the_form_in_either_language(
+    client: httpx.AsyncClient, clean_db: Settings
+) -> None:
+    shop = FakeDouyinShop(now=real_clock)
+    shop.seed(20, start=real_clock() - timedelta(days=2), days=2)
+    unshipped = shop.add_aftersale(sorted(shop.orders.values(), key=lambda o: o.order_id)[0], "2")
+    await create_user(username="owner", role=Role.OWNER)
+    await sign_in(client, "owner")
+
+    page = (await client.get("/orders/stores/")).text
+    form = page[page.index('data-platform="douyin"') :]
+    form = form[: form.index("</details>")]
+    assert "Douyin Shop" in form and "For a self-use app" in form
+    assert re.search(r'type="text" name="shop_id"', form)
+    assert re.search(r'type="password" name="app_secret"', form)
+    assert re.search(r'type="password" name="access_token"', form)
+    chinese = (await client.get("/orders/stores/", headers={"Accept-Language": "zh-CN"})).text
+    form = chinese[chinese.index('data-platform="douyin"') :]
+    form = form[: form.index("</details>")]
+    assert "抖店" in form and "自用型应用" in form and "拒绝原因编码" in form
+
+    with gateway(shop) as url:
+        token = await csrf_from(client, "/orders/stores/")
+        connected = await client.post(
+            "/orders/stores/",
+            data={
+                "csrf_token": token,
+                "name": "抖店旗舰店",
+                "platform": "douyin",
+                "base_url": url,
+                "app_key": shop.app_key,
+                "app_secret": shop.app_secret,
+                "shop_id": shop.shop_id,
+            },
+            follow_redirects=True,
+        )
+        assert "Store connected." in connected.text
+        store = await Store.get(name="抖店旗舰店")
+        connector = connector_for(store, clean_db.secret_key)
+        try:
+            await sync_stream(store, Stream.ORDERS, connector)
+            await sync_stream(store, Stream.AFTER_SALES, connector, handlers=HANDLERS)
+        finally:
+            await connector.aclose()
+        refund = await Refund.get(platform_refund_id=unshipped.aftersale_id)
+        agent = await create_user(username="agent", role=Role.AGENT)
+        decision = await service.approve(refund.id, actor=agent)
+        assert decision.writeback is not None
+        handlers = dict(refunds_module.outbox_handlers)
+        context = OutboxContext(settings=clean_db)
+        delivered = await outbox.deliver(decision.writeback.id, handlers, context=context)
+        assert delivered is OutboxStatus.DELIVERED
+    assert shop.calls["token.create"] >= 1  # a self-use app: the desk made its own token
+    assert shop.operations == [(unshipped.aftersale_id, 401)]
