@@ -30,6 +30,7 @@ own code for it is unconfirmed).
 from __future__ import annotations
 
 import asyncio
+import bisect
 import hashlib
 import hmac
 import json
@@ -187,6 +188,9 @@ class FakeDouyinShop:
     _lose: set[str] = field(default_factory=set)
     _second: tuple[int, int] = (0, 0)
     _serial: int = 0
+    _changes: int = 0
+    _sorted: list[ShopOrder] = field(default_factory=list)
+    _sorted_key: tuple[int, int] = (-1, -1)
 
     # --- seeding --------------------------------------------------------------------
 
@@ -270,6 +274,7 @@ class FakeDouyinShop:
         with self.lock:
             order = self.orders[order_id]
             order.update_time = at
+            self._changes += 1
             if status is not None:
                 order.order_status = status
 
@@ -443,11 +448,23 @@ class FakeDouyinShop:
             raise _invalid("20013", f"最多查询{self.max_reach}条")
         return page, size
 
+    def _by_update(self) -> list[ShopOrder]:
+        """Orders by (update_time, order_id), rebuilt only when an order changed."""
+        key = (len(self.orders), self._changes)
+        if self._sorted_key != key:
+            self._sorted = sorted(self.orders.values(), key=lambda o: (o.update_time, o.order_id))
+            self._sorted_key = key
+        return self._sorted
+
     def _search(self, params: dict[str, Any]) -> dict[str, Any]:
         start, end = self._window(params, "update_time_start", "update_time_end")
         page, size = self._paging(params)
-        rows = [o for o in self.orders.values() if start <= o.update_time <= end]
-        rows.sort(key=lambda o: (o.update_time, o.order_id), reverse=not params.get("order_asc"))
+        ordered = self._by_update()
+        low = bisect.bisect_left(ordered, start, key=lambda o: o.update_time)
+        high = bisect.bisect_right(ordered, end, key=lambda o: o.update_time)
+        rows = ordered[low:high]
+        if not params.get("order_asc"):
+            rows = rows[::-1]
         chosen = rows[page * size : (page + 1) * size]
         return {
             "page": page,
