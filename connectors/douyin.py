@@ -36,8 +36,10 @@ skipped. A record modified during the sync leaves the window (its new time is
 after ``until``, fixed when the sync starts) without shifting anything we have
 not read, and the next sync, starting ``overlap`` before ``until``, takes it.
 Only a page that shares one second pages on by number, so the platform's
-50,000 records reachable by paging (``page * size``) are never approached in
-practice; a window still reaching it is split in two. Windows are at most
+50,000 records reachable by paging (``page * size``) are approached only by
+more than 50,000 records updated in one second, which no smaller window can
+split: that stops with a ``PlatformError`` saying so rather than the platform's
+``:20013``. Seeking is how the windows split. Windows are at most
 ``window`` (default 7 days) and never start more than 90 days back (the
 platform's ``:20022``). ``size`` is at most 100, ``page`` counts from 0.
 

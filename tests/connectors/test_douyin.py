@@ -681,3 +681,26 @@ async def test_a_self_use_app_whose_refresh_token_was_renewed_elsewhere_creates_
         await connector.aclose()
     assert len(orders) == 2
     assert (shop.calls["token.refresh"], shop.calls["token.create"]) == (1, 1)
+
+
+async def test_more_records_in_one_second_than_paging_reaches_stops_with_a_clear_error() -> None:
+    shop = new_shop(450, burst=400, max_reach=300)
+    with gateway(douyin_app(shop)) as url:
+        connector = connector_for(shop, url, max_reach=300)
+        with pytest.raises(PlatformError, match="more than 300 records updated at"):
+            await drain(connector.orders(None, since=SINCE))
+        await connector.aclose()
+    assert all((p["params"]["page"] + 1) * 100 <= 300 for p in shop.received)
+
+
+async def test_one_order_is_read_by_its_id() -> None:
+    shop = new_shop(3)
+    wanted = sorted(shop.orders)[1]
+    with gateway(douyin_app(shop)) as url:
+        connector = connector_for(shop, url)
+        record = await connector.order(wanted)
+        with pytest.raises(PlatformError, match="20001"):
+            await connector.order("5999999999999999999")
+        await connector.aclose()
+    assert record.platform_order_id == wanted
+    assert record.total_amount == Decimal(shop.orders[wanted].pay_amount) / 100
