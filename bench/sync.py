@@ -1,6 +1,6 @@
 """Sync throughput: orders/second end to end against fetch-and-parse only, same run.
 
-For each platform fake (WooCommerce, Shopify) served from its own process
+For each platform fake (WooCommerce, Shopify, Douyin) served from its own process
 over loopback HTTP, this measures
 
 1. fetch-and-parse: the connector pages through every order (HTTP, JSON,
@@ -112,7 +112,7 @@ async def end_to_end(
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=100_000)
-    parser.add_argument("--platforms", default="woocommerce,shopify")
+    parser.add_argument("--platforms", default="woocommerce,shopify,douyin")
     args = parser.parse_args()
     async with fresh_desk() as (settings, kind):
         print(f"database: {kind}; orders per platform: {args.orders}")

@@ -29,6 +29,7 @@ BUILTIN = (
     "connectors.taobao",
     "connectors.jd",
     "connectors.pinduoduo",
+    "connectors.douyin",
 )
 
 log = logging.getLogger("aftersales.connectors")

@@ -32,12 +32,24 @@ def build(platform: str, orders: int) -> tuple[object, dict[str, str]]:
         now = datetime.now(UTC)
         shop.seed(orders, start=now - timedelta(days=50), spacing=timedelta(days=45) / orders)
         return make_shopify(shop), {"shop": "bench", "token": shop.token}
+    if platform == "douyin":
+        from tests.fakes.douyin import FakeDouyinShop, douyin_app
+
+        # Inside the 90 days order.searchList answers, on the real clock.
+        douyin = FakeDouyinShop(now=lambda: datetime.now(UTC))
+        douyin.seed(orders, start=datetime.now(UTC) - timedelta(days=60), days=50)
+        credentials = {
+            "app_key": douyin.app_key,
+            "app_secret": douyin.app_secret,
+            "shop_id": douyin.shop_id,  # a self-use app: every process makes its own token
+        }
+        return douyin_app(douyin), credentials
     raise SystemExit(f"unknown fake platform {platform}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("platform", choices=["woocommerce", "shopify"])
+    parser.add_argument("platform", choices=["woocommerce", "shopify", "douyin"])
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
