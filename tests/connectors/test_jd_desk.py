@@ -74,8 +74,8 @@ async def test_an_owner_connects_a_jd_store_from_the_form_in_chinese_and_a_dead_
     page = await client.get("/orders/stores/", headers=chinese)
     for text in (
         "京东",
-        "访问令牌（Access Token）",
-        "刷新令牌（Refresh Token）",
+        "访问令牌",
+        "刷新令牌",
         "过期前 24 小时内",
     ):
         assert text in page.text

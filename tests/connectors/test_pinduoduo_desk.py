@@ -115,7 +115,7 @@ async def test_the_store_form_shows_pinduoduos_fields_in_chinese_and_english(
     assert 'data-platform="pinduoduo"' in english
     for text in ("Pinduoduo", "Client secret", "Access token", "Lets the desk renew"):
         assert text in english
-    for text in ("拼多多", "应用 client_secret", "授权令牌（access_token）", "自动换取新的"):
+    for text in ("拼多多", "应用密钥", "访问令牌", "自动换取新的"):
         assert text in chinese
     token = await csrf_from(client, "/orders/stores/")
     response = await client.post(
@@ -124,7 +124,7 @@ async def test_the_store_form_shows_pinduoduos_fields_in_chinese_and_english(
         headers={"Accept-Language": "zh-CN"},
         follow_redirects=True,
     )
-    assert "店铺需要：应用 client_secret、授权令牌（access_token）。" in response.text
+    assert "店铺需要：应用密钥、访问令牌。" in response.text
     assert not await Store.exists(name="拼")
 
 
