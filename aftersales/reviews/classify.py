@@ -59,6 +59,9 @@ ASPECT_CLAUSE_AT = 0.6
 # A complaint word in a clause the model reads as this positive is ignored
 # ("开始担心是假货，用了以后发现是正品").
 COMPLAINT_CLAUSE_AT = 0.3
+# An aspect word beside a complaint cue (物流慢死了, shipping was slow) counts
+# at this confidence (times 0.7 + 0.3 P(clause)) unless the clause reads positive.
+CUE_CONFIDENCE = 0.8
 
 # The reasons a review can give (DOMAIN.md, negative reviews); anything
 # else is ``ReasonCode.OTHER`` (unclassified), which is better than a wrong one.
@@ -125,6 +128,7 @@ class _Loaded:
     negations: frozenset[str]
     degrees: dict[str, float]
     lukewarm: tuple[str, ...]
+    cues: frozenset[str]
 
 
 _state: _Loaded | None = None
@@ -183,13 +187,14 @@ def load(path: Path | None = None) -> None:
                         terms[(word,)] = term
                     elif word:
                         terms[tuple(_tokens_en(normalize(word)))] = term
-        for word in (*negations, *degrees):
+        cues = frozenset(_lines(DATA / "cues.txt"))
+        for word in (*negations, *degrees, *cues):
             if _is_cjk(word):
                 tokenizer.add_word(word, freq=100000)
         lukewarm = tuple(normalize(w) for w in _lines(DATA / "lukewarm.txt"))
         longest = max(len(k) for k in terms)
         _state = _Loaded(
-            bias, weights, version, tokenizer, terms, longest, negations, degrees, lukewarm
+            bias, weights, version, tokenizer, terms, longest, negations, degrees, lukewarm, cues
         )
         loads_done += 1
 
@@ -252,43 +257,76 @@ def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
         tokens = _clause_tokens(state, clause)
         if not tokens:
             continue
-        p_clause: float | None = None
-        i = 0
-        while i < len(tokens):
-            match = None
-            for size in range(min(state.longest, len(tokens) - i), 0, -1):
-                key = tuple(tokens[i : i + size])
-                term = state.terms.get(key) or state.terms.get(("".join(key),))
-                if term is not None:
-                    match = (term, size)
-                    break
-            if match is None:
-                i += 1
-                continue
-            term, size = match
-            before = tokens[max(0, i - 3) : i]
-            i += size
-            if p_clause is None:
-                p_clause = _p(state, clause)
-            if term.complaint:
-                if any(w in state.negations for w in before[-2:]):
-                    continue  # 没有破损, not broken
-                if p_clause < COMPLAINT_CLAUSE_AT:
-                    continue
-                degree = 1.0
-                for w in before:
-                    degree *= state.degrees.get(w, 1.0)
-                conf = min(0.99, term.weight * degree) * (0.7 + 0.3 * p_clause)
-            else:
-                if p_clause < ASPECT_CLAUSE_AT:
-                    continue
-                conf = term.weight * p_clause
-            prev = found.get(term.reason, 0.0)
-            found[term.reason] = 1.0 - (1.0 - prev) * (1.0 - conf)
+        for reason, conf in _clause_reasons(state, clause, tokens).items():
+            prev = found.get(reason, 0.0)
+            found[reason] = 1.0 - (1.0 - prev) * (1.0 - conf)
     kept = [
         ReasonScore(reason, round(conf, 3)) for reason, conf in found.items() if conf >= REASON_MIN
     ]
     return tuple(sorted(kept, key=lambda r: (-r.confidence, r.reason.value)))
+
+
+def _cue_in(state: _Loaded, tokens: list[str]) -> bool:
+    """A complaint cue (慢, 差, slow, useless) not negated just before it."""
+    for k, token in enumerate(tokens):
+        if token in state.cues and not any(w in state.negations for w in tokens[max(0, k - 2) : k]):
+            return True
+    return False
+
+
+def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[ReasonCode, float]:
+    found: dict[ReasonCode, float] = {}
+    by_term: set[ReasonCode] = set()  # reasons a complaint term (or aspect + cue) gave
+    p_clause: float | None = None
+    cue: bool | None = None
+    i = 0
+    while i < len(tokens):
+        match = None
+        for size in range(min(state.longest, len(tokens) - i), 0, -1):
+            key = tuple(tokens[i : i + size])
+            term = state.terms.get(key) or state.terms.get(("".join(key),))
+            if term is not None:
+                match = (term, size)
+                break
+        if match is None:
+            i += 1
+            continue
+        term, size = match
+        before = tokens[max(0, i - 3) : i]
+        i += size
+        if p_clause is None:
+            p_clause = _p(state, clause)
+        if term.complaint:
+            if any(w in state.negations for w in before[-2:]):
+                continue  # 没有破损, not broken
+            if p_clause < COMPLAINT_CLAUSE_AT:
+                continue
+            degree = 1.0
+            for w in before:
+                degree *= state.degrees.get(w, 1.0)
+            conf = min(0.99, term.weight * degree) * (0.7 + 0.3 * p_clause)
+            by_term.add(term.reason)
+        else:
+            if cue is None:
+                cue = _cue_in(state, tokens)
+            if cue and p_clause >= COMPLAINT_CLAUSE_AT:
+                conf = max(term.weight * p_clause, CUE_CONFIDENCE * (0.7 + 0.3 * p_clause))
+                by_term.add(term.reason)
+            elif p_clause >= ASPECT_CLAUSE_AT:
+                conf = term.weight * p_clause
+            else:
+                continue
+        prev = found.get(term.reason, 0.0)
+        found[term.reason] = 1.0 - (1.0 - prev) * (1.0 - conf)
+    if by_term:
+        # A bare topic beside a named complaint is where the complaint sits, not a
+        # second one ("盒子里没有电源线" is a missing cable, not a damaged box).
+        found = {r: c for r, c in found.items() if r in by_term}
+    if ReasonCode.DAMAGED in found and ReasonCode.QUALITY in found:
+        # In one clause the breakage is the damage it arrived with ("the box was
+        # crushed and the item was broken"), not a fault of the product.
+        del found[ReasonCode.QUALITY]
+    return found
 
 
 def classify_text(text: str) -> Classification:
