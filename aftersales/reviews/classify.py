@@ -115,6 +115,7 @@ class _Term:
     reason: ReasonCode
     complaint: bool
     weight: float
+    breakage: bool = False  # damaged, not quality, in a clause set at delivery
 
 
 @dataclass
@@ -129,6 +130,7 @@ class _Loaded:
     degrees: dict[str, float]
     lukewarm: tuple[str, ...]
     cues: frozenset[str]
+    arrival: tuple[str, ...]
 
 
 _state: _Loaded | None = None
@@ -179,7 +181,12 @@ def load(path: Path | None = None) -> None:
         for name in ("reasons_zh.tsv", "reasons_en.tsv"):
             for line in _lines(DATA / name):
                 reason, kind, weight, words = line.split("\t")
-                term = _Term(ReasonCode(reason), kind == "complaint", float(weight))
+                term = _Term(
+                    ReasonCode(reason),
+                    kind in ("complaint", "breakage"),
+                    float(weight),
+                    breakage=kind == "breakage",
+                )
                 for word in (w.strip() for w in words.split(",")):
                     if _is_cjk(word):
                         # Whole terms come out of jieba as one token.
@@ -188,13 +195,24 @@ def load(path: Path | None = None) -> None:
                     elif word:
                         terms[tuple(_tokens_en(normalize(word)))] = term
         cues = frozenset(_lines(DATA / "cues.txt"))
+        arrival = tuple(normalize(w) for w in _lines(DATA / "arrival.txt"))
         for word in (*negations, *degrees, *cues):
             if _is_cjk(word):
                 tokenizer.add_word(word, freq=100000)
         lukewarm = tuple(normalize(w) for w in _lines(DATA / "lukewarm.txt"))
         longest = max(len(k) for k in terms)
         _state = _Loaded(
-            bias, weights, version, tokenizer, terms, longest, negations, degrees, lukewarm, cues
+            bias,
+            weights,
+            version,
+            tokenizer,
+            terms,
+            longest,
+            negations,
+            degrees,
+            lukewarm,
+            cues,
+            arrival,
         )
         loads_done += 1
 
@@ -260,6 +278,9 @@ def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
         for reason, conf in _clause_reasons(state, clause, tokens).items():
             prev = found.get(reason, 0.0)
             found[reason] = 1.0 - (1.0 - prev) * (1.0 - conf)
+    if ReasonCode.AUTHENTICITY in found:
+        # "和专柜的不一样" is how a buyer tells a fake, not a second complaint.
+        found.pop(ReasonCode.NOT_AS_DESCRIBED, None)
     kept = [
         ReasonScore(reason, round(conf, 3)) for reason, conf in found.items() if conf >= REASON_MIN
     ]
@@ -305,6 +326,8 @@ def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[Reas
             for w in before:
                 degree *= state.degrees.get(w, 1.0)
             conf = min(0.99, term.weight * degree) * (0.7 + 0.3 * p_clause)
+            if term.breakage and any(cue in clause for cue in state.arrival):
+                term = _Term(ReasonCode.DAMAGED, True, term.weight)
             by_term.add(term.reason)
         else:
             if cue is None:
