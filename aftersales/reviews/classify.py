@@ -45,7 +45,7 @@ from aftersales.reviews.features import features, normalize
 
 # The version of the committed artifact (written into it by ``reviews train``);
 # a test checks that they agree, so a retrained model ships with its new name.
-MODEL_VERSION = "nblr-10c5d6b47d"
+MODEL_VERSION = "nblr-d88ee5a892"
 
 ARTIFACT = Path(__file__).parent / "model" / "sentiment.tsv.gz"
 DATA = Path(__file__).parent / "data"
@@ -255,6 +255,32 @@ def _p(state: _Loaded, text: str) -> float:
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
+# "A but B": the buyer's verdict is B ("took a while, but worth the wait").
+_CONTRAST_EN = re.compile(r"\b(?:but|however|yet)\b")
+# How much the part after the last contrast word counts in the text's score.
+CONTRAST_WEIGHT = 0.7
+
+
+def _p_text(state: _Loaded, text: str) -> float:
+    """P(negative) of a whole text, the verdict after an English "but" weighing most.
+
+    The model sums n-gram weights, so one complaint word in a review that ends
+    in praise ("not the cheapest, however the build is excellent") pulls the
+    whole text negative; the part after the last contrast word is what the
+    buyer concludes.
+    """
+    p = _p(state, text)
+    norm = normalize(text)
+    matches = list(_CONTRAST_EN.finditer(norm))
+    if not matches:
+        return p
+    last = matches[-1]
+    head, tail = norm[: last.start()], norm[last.end() :]
+    if len(_tokens_en(tail)) < 2 or len(_tokens_en(head)) < 2:
+        return p
+    return (1.0 - CONTRAST_WEIGHT) * _p(state, head) + CONTRAST_WEIGHT * _p(state, tail)
+
+
 def _clause_tokens(state: _Loaded, clause: str) -> list[str]:
     tokens: list[str] = []
     for piece in re.split(r"([\u3400-\u9fff]+)", clause):
@@ -361,7 +387,7 @@ def classify_text(text: str) -> Classification:
     if not text or not text.strip():
         # No words: nothing to follow up from the text (the rating may still).
         return Classification(Sentiment.POSITIVE, 0.5, (), state.version)
-    p = _p(state, text)
+    p = _p_text(state, text)
     norm = normalize(text)
     found = _reasons(state, text)
     # A lukewarm review (一般般, so-so) that names no complaint is neutral: the
