@@ -266,19 +266,24 @@ def _p_text(state: _Loaded, text: str) -> float:
 
     The model sums n-gram weights, so one complaint word in a review that ends
     in praise ("not the cheapest, however the build is excellent") pulls the
-    whole text negative; the part after the last contrast word is what the
-    buyer concludes.
+    whole text negative. Before the last contrast word, features the rest of
+    the text does not share count ``1 - CONTRAST_WEIGHT`` of their weight:
+    the part after it is what the buyer concludes.
     """
-    p = _p(state, text)
     norm = normalize(text)
     matches = list(_CONTRAST_EN.finditer(norm))
     if not matches:
-        return p
+        return _p(state, text)
     last = matches[-1]
     head, tail = norm[: last.start()], norm[last.end() :]
     if len(_tokens_en(tail)) < 2 or len(_tokens_en(head)) < 2:
-        return p
-    return (1.0 - CONTRAST_WEIGHT) * _p(state, head) + CONTRAST_WEIGHT * _p(state, tail)
+        return _p(state, text)
+    head_only = features(head) - features(tail)
+    z = state.bias
+    for feat in features(text):
+        w = state.weights.get(feat, 0.0)
+        z += w * (1.0 - CONTRAST_WEIGHT) if feat in head_only else w
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
 def _clause_tokens(state: _Loaded, clause: str) -> list[str]:
