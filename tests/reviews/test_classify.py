@@ -391,3 +391,14 @@ def test_nothing_missing_is_praise() -> None:
     result = classify_text("一个零件都没少，很完整")
     assert not result.negative
     assert result.reasons == ()
+
+
+def test_a_named_complaint_in_mild_praise_is_followed_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "很喜欢，就是漏发了赠品"
+    result = classify_text(text)
+    assert result.sentiment is Sentiment.NEUTRAL
+    assert result.negative
+    assert {r.reason for r in result.reasons} == {ReasonCode.WRONG_OR_MISSING}
+    # Clear praise stays praise: the rule is for texts the model is unsure of.
+    monkeypatch.setattr(clf, "NAMED_COMPLAINT_AT", 0.5)
+    assert not classify_text(text).negative
