@@ -399,6 +399,6 @@ def test_a_named_complaint_in_mild_praise_is_followed_up(monkeypatch: pytest.Mon
     assert result.sentiment is Sentiment.NEUTRAL
     assert result.negative
     assert {r.reason for r in result.reasons} == {ReasonCode.WRONG_OR_MISSING}
-    # Clear praise stays praise: the rule is for texts the model is unsure of.
+    # Without the rule the model alone reads it as praise.
     monkeypatch.setattr(clf, "NAMED_COMPLAINT_AT", 0.5)
     assert not classify_text(text).negative
