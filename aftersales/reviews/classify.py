@@ -251,6 +251,11 @@ _CLAUSE = re.compile(
 )
 
 
+# The Chinese contrast words that open a clause (kept by _CLAUSE's lookahead):
+# what follows them is the complaint part of a mixed review.
+_CONTRAST_ZH = ("但是", "不过", "可惜", "可是", "只是", "就是", "但")
+
+
 def _p(state: _Loaded, text: str) -> float:
     z = state.bias
     weights = state.weights
@@ -355,8 +360,8 @@ def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[Reas
         if term.complaint:
             if any(w in state.negations for w in before[-2:]):
                 continue  # 没有破损, not broken
-            if p_clause < COMPLAINT_CLAUSE_AT:
-                continue
+            if p_clause < COMPLAINT_CLAUSE_AT and not clause.startswith(_CONTRAST_ZH):
+                continue  # unless the clause is the "but" part (就是有色差)
             degree = 1.0
             for w in before:
                 degree *= state.degrees.get(w, 1.0)

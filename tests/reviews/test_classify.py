@@ -402,3 +402,9 @@ def test_a_named_complaint_in_mild_praise_is_followed_up(monkeypatch: pytest.Mon
     # Without the rule the model alone reads it as praise.
     monkeypatch.setattr(clf, "NAMED_COMPLAINT_AT", 0.5)
     assert not classify_text(text).negative
+
+
+def test_the_complaint_after_a_chinese_but_keeps_its_reason() -> None:
+    # The model reads 就是有色差 alone as mild; it is the complaint half all the same.
+    assert reasons("款式很喜欢，就是有色差") == {ReasonCode.NOT_AS_DESCRIBED}
+    assert ReasonCode.NOT_AS_DESCRIBED not in reasons("款式很喜欢，就是没有色差")
