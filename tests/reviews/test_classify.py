@@ -300,3 +300,111 @@ def test_an_artifact_for_other_features_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="retrain it"):
         train.loads(stale)
     assert train.loads(blob).weights
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("买贵了，过两天就降价了", ReasonCode.PRICE),
+        ("东西一般，这价格不值这个钱", ReasonCode.PRICE),
+        ("实物与描述不符，图片仅供参考", ReasonCode.NOT_AS_DESCRIBED),
+        ("买家秀和卖家秀差距太大", ReasonCode.NOT_AS_DESCRIBED),
+        ("少发了一个，配件不全", ReasonCode.WRONG_OR_MISSING),
+        ("拆开是个空盒子", ReasonCode.WRONG_OR_MISSING),
+        ("外箱压烂了，饼干全碎了", ReasonCode.DAMAGED),
+        ("物流三天不更新，还没发货", ReasonCode.LOGISTICS),
+        ("售后推三阻四，一直不解决", ReasonCode.SERVICE),
+        ("码数不标准，小了半码", ReasonCode.SIZE_FIT),
+        ("Overpriced, I found it cheaper elsewhere.", ReasonCode.PRICE),
+        ("Not as pictured, the real thing looks different.", ReasonCode.NOT_AS_DESCRIBED),
+        (
+            "They sent the wrong model and the cable was not in the box.",
+            ReasonCode.WRONG_OR_MISSING,
+        ),
+        ("The tin arrived dented and the lid was leaking.", ReasonCode.DAMAGED),
+        ("Took forever, tracking never updated.", ReasonCode.LOGISTICS),
+        ("Lost in transit and the courier shrugged.", ReasonCode.LOGISTICS),
+        ("Ordered a size up and still could not fit into it.", ReasonCode.SIZE_FIT),
+    ],
+)
+def test_everyday_phrasings_of_each_complaint(text: str, reason: ReasonCode) -> None:
+    result = classify_text(text)
+    assert result.negative
+    assert reason in {r.reason for r in result.reasons}
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("快递慢得要死，物流真差", ReasonCode.LOGISTICS),
+        ("The delivery was so slow.", ReasonCode.LOGISTICS),
+        ("Their support is useless.", ReasonCode.SERVICE),
+    ],
+)
+def test_a_topic_next_to_a_complaint_word_is_that_complaint(text: str, reason: ReasonCode) -> None:
+    assert reason in reasons(text)
+
+
+def test_praise_of_a_topic_is_no_complaint_even_beside_a_cue_word() -> None:
+    # 慢 is negated here: the cue rule must not turn praise into a complaint.
+    assert ReasonCode.LOGISTICS not in reasons("物流一点都不慢，第二天就到了")
+    assert ReasonCode.LOGISTICS not in reasons("Delivery was not slow at all, great seller.")
+
+
+@pytest.mark.parametrize(
+    ("at_delivery", "in_use"),
+    [
+        ("收到的时候杯柄就断了", "用了一个月杯柄就断了"),
+        ("The handle was broken when it arrived.", "The handle broke after a month of use."),
+    ],
+)
+def test_breakage_at_delivery_is_damage_and_in_use_is_quality(
+    at_delivery: str, in_use: str
+) -> None:
+    assert reasons(at_delivery) == {ReasonCode.DAMAGED}
+    assert reasons(in_use) == {ReasonCode.QUALITY}
+
+
+def test_a_box_named_beside_a_missing_part_is_not_a_damaged_box() -> None:
+    assert reasons("盒子里没有充电线") == {ReasonCode.WRONG_OR_MISSING}
+
+
+def test_a_fake_told_by_its_difference_is_authenticity_alone() -> None:
+    assert reasons("肯定是假的，气味和正品不一样") == {ReasonCode.AUTHENTICITY}
+
+
+def test_english_verdict_after_but_weighs_most(monkeypatch: pytest.MonkeyPatch) -> None:
+    praise_last = "Delivery took a while, but the lamp is gorgeous."
+    complaint_last = "Great product but the delivery was late."
+    praise = classify_text(praise_last)
+    assert not praise.negative
+    late = classify_text(complaint_last)
+    assert late.sentiment is Sentiment.NEGATIVE
+    assert ReasonCode.LOGISTICS in {r.reason for r in late.reasons}
+    # Without the rule the two clauses count alike and the verdict is less sure.
+    monkeypatch.setattr(clf, "CONTRAST_WEIGHT", 0.0)
+    assert classify_text(complaint_last).confidence < late.confidence
+    assert classify_text(praise_last).confidence < praise.confidence
+
+
+def test_nothing_missing_is_praise() -> None:
+    result = classify_text("一个零件都没少，很完整")
+    assert not result.negative
+    assert result.reasons == ()
+
+
+def test_a_named_complaint_in_mild_praise_is_followed_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = "很喜欢，就是漏发了赠品"
+    result = classify_text(text)
+    assert result.sentiment is Sentiment.NEUTRAL
+    assert result.negative
+    assert {r.reason for r in result.reasons} == {ReasonCode.WRONG_OR_MISSING}
+    # Without the rule the model alone reads it as praise.
+    monkeypatch.setattr(clf, "NAMED_COMPLAINT_AT", 0.5)
+    assert not classify_text(text).negative
+
+
+def test_the_complaint_after_a_chinese_but_keeps_its_reason() -> None:
+    # The model reads 就是有色差 alone as mild; it is the complaint half all the same.
+    assert reasons("款式很喜欢，就是有色差") == {ReasonCode.NOT_AS_DESCRIBED}
+    assert ReasonCode.NOT_AS_DESCRIBED not in reasons("款式很喜欢，就是没有色差")
