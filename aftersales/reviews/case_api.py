@@ -20,6 +20,7 @@ from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
 from aftersales.reviews import classify, service
 from aftersales.reviews.models import (
+    PEOPLE_OUTCOMES,
     ContactChannel,
     ContactResult,
     ReplyState,
@@ -259,7 +260,7 @@ api_routes = [
         "close",
         close,
         "Close the follow-up with its outcome (outcome, note)",
-        {"outcome": {"type": "string", "enum": [o.value for o in ReviewOutcome]}, "note": TEXT},
+        {"outcome": {"type": "string", "enum": [o.value for o in PEOPLE_OUTCOMES]}, "note": TEXT},
         required=["outcome"],
     ),
 ]

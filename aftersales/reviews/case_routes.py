@@ -28,6 +28,7 @@ from aftersales.reviews import service
 from aftersales.reviews.classify import REVIEW_REASONS, Sentiment
 from aftersales.reviews.models import (
     OPEN_STATUSES,
+    PEOPLE_OUTCOMES,
     ContactAttempt,
     ContactChannel,
     ContactResult,
@@ -108,7 +109,7 @@ async def case_page(request: Request) -> Response:
             "channels": list(ContactChannel),
             "results": list(ContactResult),
             "remedy_kinds": list(RemedyKind),
-            "outcomes": list(ReviewOutcome),
+            "outcomes": PEOPLE_OUTCOMES,
             "sentiments": list(Sentiment),
             "review_reasons": list(REVIEW_REASONS),
             "is_open": case.status in OPEN_STATUSES,

@@ -34,7 +34,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from aftersales.core import cases, clock, failures, modules
-from aftersales.core.errors import AfterSalesError
+from aftersales.core.errors import AfterSalesError, InvalidInput
+from aftersales.core.i18n import N_
 from aftersales.core.models import Store
 from aftersales.core.reasons import ReasonCode
 from aftersales.orders import service as orders_service
@@ -81,12 +82,21 @@ def version_of(record: ReviewRecord) -> datetime:
     return record.created_at
 
 
+MAX_REVIEW_ID = 64
+
+
 async def intake(store: Store, records: Sequence[ReviewRecord], conn: BaseDBAsyncClient) -> None:
     """The ``reviews`` record handler: store or update each review, open or move its case."""
     limit = threshold(store)
     on_shift: list[int] | None = None
     for record in records:
         try:
+            if len(record.platform_review_id) > MAX_REVIEW_ID:
+                # The column holds 64: a longer id would fail the whole page's insert.
+                raise InvalidInput(
+                    N_("The platform sent a review id longer than %(limit)s characters."),
+                    limit=MAX_REVIEW_ID,
+                )
             async with in_transaction() as savepoint:
                 if on_shift is None:
                     on_shift = await assignment.on_shift()
@@ -145,7 +155,7 @@ def _platform_fields(store: Store, record: ReviewRecord) -> dict[str, Any]:
         "text": record.text,
         "append_text": record.append_text,
         "appended_at": record.appended_at,
-        "seller_reply": record.reply,
+        **({"seller_reply": record.reply} if record.reply is not None else {}),
         "created_at": record.created_at,
         "platform_updated_at": version_of(record),
         "synced_at": clock.now(),

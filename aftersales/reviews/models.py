@@ -101,6 +101,14 @@ class ReviewOutcome(StrEnum):
 
 # Outcomes the report counts as turned around.
 RECOVERED = frozenset({ReviewOutcome.REVISED, ReviewOutcome.POSITIVE_FOLLOW_UP})
+# What a person may close a case with. "Revised" and "window expired" are facts the
+# desk sees for itself (the synced rating, the clock): an agent choosing them would
+# count a turnaround the buyer never made in the owner's report.
+PEOPLE_OUTCOMES = (
+    ReviewOutcome.POSITIVE_FOLLOW_UP,
+    ReviewOutcome.UNCHANGED,
+    ReviewOutcome.MALICIOUS,
+)
 
 
 class ReplyState(StrEnum):

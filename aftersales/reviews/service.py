@@ -46,6 +46,7 @@ from aftersales.reviews.classify import REVIEW_REASONS, Sentiment
 from aftersales.reviews.events import REPLY_STATES, STATUSES
 from aftersales.reviews.models import (
     OPEN_STATUSES,
+    PEOPLE_OUTCOMES,
     ContactAttempt,
     ContactChannel,
     ContactResult,
@@ -284,6 +285,16 @@ async def log_contact(
         if repeated:
             return case
         _check_open(case, expected_version)
+        written = (
+            await Review.get(id=case.review_id).using_db(conn).values_list("created_at", flat=True)
+        )
+        if at < written:
+            # Before the review existed: a mistyped year, and a negative time to
+            # first contact in the owner's report.
+            raise InvalidInput(
+                N_("A contact cannot be logged before the review was written."),
+                code="contact_before_review",
+            )
         contact = await ContactAttempt.create(
             case_id=case.id, channel=channel, result=result, note=note, contacted_at=at,
             by_id=actor.id, using_db=conn,
@@ -563,6 +574,11 @@ async def close(
     follow-ups as turned around. "Unchanged" and "reported as malicious" need a
     note: the next agent and the owner read why."""
     note = _text(note, most=MAX_NOTE, what=N_("Note"))
+    if actor is not None and outcome not in PEOPLE_OUTCOMES:
+        raise InvalidInput(
+            N_("The desk closes a follow-up this way by itself, when the platform shows it."),
+            code="review_outcome_automatic",
+        )
     if outcome in (ReviewOutcome.UNCHANGED, ReviewOutcome.MALICIOUS) and len(note) < 2:
         raise InvalidInput(
             N_("Say why the follow-up closes this way; the owner reads it."),

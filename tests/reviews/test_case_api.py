@@ -62,13 +62,20 @@ async def test_a_reply_and_a_close_through_the_api(client: httpx.AsyncClient) ->
     )
     assert tied.status_code == 422 and tied.json()["error"]["code"] == "remedy_tied_to_review"
     assert "评价" in tied.json()["error"]["message"]
-    closed = await client.post(
+    by_hand = await client.post(
         f"/api/v1/review-cases/{case.id}/close",
         json={"outcome": "revised", "version": reply.json()["version"]},
         headers=headers,
     )
+    assert by_hand.status_code == 400, by_hand.text  # the synced rating says "revised"
+    assert by_hand.json()["error"]["code"] == "review_outcome_automatic"
+    closed = await client.post(
+        f"/api/v1/review-cases/{case.id}/close",
+        json={"outcome": "positive_follow_up", "version": reply.json()["version"]},
+        headers=headers,
+    )
     assert closed.status_code == 200, closed.text
-    assert (closed.json()["status"], closed.json()["outcome"]) == ("closed", "revised")
+    assert (closed.json()["status"], closed.json()["outcome"]) == ("closed", "positive_follow_up")
     fresh = await ReviewCase.get(id=case.id)
     assert fresh.status is ReviewCaseStatus.CLOSED and fresh.reply_state is ReplyState.MANUAL
     unknown = await client.post(

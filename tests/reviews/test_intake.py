@@ -322,3 +322,29 @@ async def test_reviews_synced_while_the_module_was_off_are_taken_in_when_it_is_o
     assert await jobs.review_backlog({}) == 2  # switched on: the worker's job at start
     (case,) = await ReviewCase.all()
     assert (await Review.get(id=case.review_id)).platform_review_id == "41"
+
+
+async def test_a_sync_without_the_shops_reply_keeps_the_reply_the_desk_recorded() -> None:
+    store = await create_store()
+    rated = clock.now() - timedelta(days=1)
+    await take(store, [record(rid="P1", created_at=rated, rating=1, text="太慢了")])
+    await Review.filter(platform_review_id="P1").update(seller_reply="亲，抱歉让您久等了")
+    # Platforms whose review lists carry no replies send none on every re-read.
+    await take(store, [record(rid="P1", created_at=rated, rating=1, text="太慢了")])
+    assert (await Review.get(platform_review_id="P1")).seller_reply == "亲，抱歉让您久等了"
+
+
+async def test_a_review_id_too_long_to_store_is_a_sync_error_and_its_neighbours_land() -> None:
+    store = await create_store()
+    rated = clock.now() - timedelta(days=1)
+    await take(
+        store,
+        [
+            record(rid="G1", created_at=rated, rating=1, text="破了"),
+            record(rid="9" * 65, created_at=rated, rating=1, text="太慢了"),
+            record(rid="G2", created_at=rated, rating=5, text="很好"),
+        ],
+    )
+    assert {r.platform_review_id for r in await Review.all()} == {"G1", "G2"}
+    (error,) = await SyncError.filter(store_id=store.id)
+    assert error.record_id == "9" * 64 and "64" in error.message

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -117,6 +117,22 @@ async def test_a_contact_in_the_future_is_refused() -> None:
         )
 
 
+async def test_a_contact_before_the_review_was_written_is_refused() -> None:
+    agent = await create_user(role=Role.AGENT)
+    case = await create_review_case()
+    for when in (datetime(1, 1, 2, tzinfo=UTC), clock.now() - timedelta(days=400)):
+        with pytest.raises(InvalidInput) as refused:
+            await service.log_contact(
+                case.id,
+                actor=agent,
+                channel=ContactChannel.PHONE,
+                result=ContactResult.REACHED,
+                contacted_at=when,
+            )
+        assert refused.value.code == "contact_before_review"
+    assert await ContactAttempt.filter(case_id=case.id).count() == 0
+
+
 async def test_triage_only_once_and_only_from_new() -> None:
     agent = await create_user(role=Role.AGENT)
     case = await create_review_case()
@@ -159,7 +175,17 @@ async def test_closing_records_the_outcome_and_a_closed_case_takes_no_more_steps
             case.id, actor=agent, channel=ContactChannel.PHONE, result=ContactResult.REACHED
         )
     with pytest.raises(service.CaseIsClosed):
-        await service.close(case.id, actor=agent, outcome=ReviewOutcome.REVISED)
+        await service.close(case.id, actor=agent, outcome=ReviewOutcome.POSITIVE_FOLLOW_UP)
+
+
+async def test_an_agent_cannot_close_as_revised_or_expired_which_the_desk_sees_itself() -> None:
+    agent = await create_user(role=Role.AGENT)
+    case = await create_review_case(text="物流太慢了")
+    for outcome in (ReviewOutcome.REVISED, ReviewOutcome.WINDOW_EXPIRED):
+        with pytest.raises(InvalidInput) as refused:
+            await service.close(case.id, actor=agent, outcome=outcome, note="买家说改了")
+        assert refused.value.code == "review_outcome_automatic"
+    assert (await ReviewCase.get(id=case.id)).status is not ReviewCaseStatus.CLOSED
 
 
 async def test_a_correction_is_kept_on_the_review_and_exported_as_labelled_data() -> None:
