@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -603,7 +604,7 @@ CAPABILITIES = Capabilities(
     orders=True, after_sales=True, reviews=False, decide_refund=True, reply_review=False
 )
 
-TokenSaver = Callable[[dict[str, Any]], None]
+TokenSaver = Callable[[dict[str, Any]], Any]  # may be async (the desk saves to the db)
 
 
 class DouyinConnector:
@@ -782,13 +783,14 @@ class DouyinConnector:
             self.access_token = token
             self.refresh_token = str(data.get("refresh_token") or self.refresh_token)
             if self.on_tokens is not None:
-                self.on_tokens(
+                kept = self.on_tokens(
                     {
                         "access_token": self.access_token,
                         "refresh_token": self.refresh_token,
-                        "expires_in": data.get("expires_in"),
                     }
                 )
+                if inspect.isawaitable(kept):
+                    await kept
             return
         raise AuthFailed(
             f"Douyin refused to renew the store's token ({'; '.join(refused)}); authorise "

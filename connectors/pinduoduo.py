@@ -86,6 +86,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -527,7 +528,7 @@ class PinduoduoConnector:
         detail_concurrency: int = 4,
         rate_wait: float = 1.0,
         max_rate_attempts: int = 6,
-        on_tokens: Callable[[dict[str, Any]], None] | None = None,
+        on_tokens: Callable[[dict[str, Any]], Any] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         **client_options: Any,
     ) -> None:
@@ -658,7 +659,12 @@ class PinduoduoConnector:
         self.refresh_token = str(answer.get("refresh_token") or self.refresh_token)
         self.refreshes += 1
         if self.on_tokens is not None:
-            self.on_tokens(dict(answer))
+            # Only the tokens: the answer's other fields (owner, scope) are not credentials.
+            kept = self.on_tokens(
+                {"access_token": self.access_token, "refresh_token": self.refresh_token}
+            )
+            if inspect.isawaitable(kept):
+                await kept
 
     # --- windows ----------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from aftersales.core.config import Settings
 from aftersales.core.models import OutboxMessage, OutboxStatus, Role, Store
 from aftersales.core.modules import OutboxContext, Registry
 from aftersales.core.redis import RedisHandle
+from aftersales.core.security import decrypt_credentials
 from aftersales.orders.models import SyncState
 from aftersales.orders.service import create_store
 from aftersales.orders.sync import connector_for, record_handlers, sync_stream
@@ -259,3 +260,31 @@ async def test_an_expired_token_that_cannot_be_refreshed_is_a_clear_store_error(
     await sign_in(client, "owner")
     page = await client.get(f"/orders/stores/{store.id}")
     assert "Pinduoduo refused the store's credentials" in html.unescape(page.text)
+
+
+async def test_a_refreshed_token_is_kept_so_the_next_sync_starts_from_it(
+    clean_db: Settings,
+) -> None:
+    shop = FakePddShop()
+    with pdd_gateway(shop) as url:
+        store = await pdd_store(shop, url, clean_db)
+        shop.expire_token()
+        connector = connector_for(store, clean_db.secret_key)
+        try:
+            await sync_stream(store, Stream.ORDERS, connector)
+        finally:
+            await connector.aclose()
+        fresh = await Store.get(id=store.id)
+        saved = decrypt_credentials(clean_db.secret_key, fresh.credentials_encrypted)
+        # The fake rotates both tokens: the refresh token the store started with is dead.
+        assert (saved["access_token"], saved["refresh_token"]) == (
+            shop.access_token,
+            shop.refresh_token,
+        )
+        assert "owner_name" not in saved  # only the tokens, not the answer's other fields
+        again = connector_for(fresh, clean_db.secret_key)
+        try:
+            await sync_stream(fresh, Stream.ORDERS, again)
+        finally:
+            await again.aclose()
+    assert shop.refreshed == 1
