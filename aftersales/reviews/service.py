@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
@@ -357,10 +358,12 @@ async def post_reply(
         _check_open(case, expected_version)
         if case.reply_state in REPLIED:
             raise AlreadyReplied(obj=case, state=Msgid(REPLY_STATES[case.reply_state]))
+        store = await Store.get(id=case.store_id, using_db=conn)
         if not reply_window_open(case):
             assert case.explain_by is not None
-            raise ReplyWindowClosed(obj=case, deadline=case.explain_by)
-        store = await Store.get(id=case.store_id, using_db=conn)
+            # In the store's time, as its pages show deadlines, not a raw UTC timestamp.
+            closed_at = case.explain_by.astimezone(ZoneInfo(store.timezone))
+            raise ReplyWindowClosed(obj=case, deadline=closed_at.strftime("%Y-%m-%d %H:%M"))
         if not capabilities_of(store.platform).reply_review:
             return await _act_on(
                 case, case.status, conn, event="review_case.reply_ready", actor=actor,

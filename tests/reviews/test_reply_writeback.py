@@ -177,10 +177,13 @@ async def test_a_follow_up_review_closes_the_platform_window_too(clean_db: Setti
 
 async def test_outside_the_explanation_window_the_desk_refuses_before_anything_is_queued() -> None:
     agent = await create_user(role=Role.AGENT)
-    case = await create_review_case(explain_by=datetime.now(UTC) - timedelta(minutes=1))
+    closed = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 2026-12-01 00:00 in Shanghai
+    case = await create_review_case(explain_by=closed)
     with pytest.raises(service.ReplyWindowClosed) as refused:
         await service.post_reply(case.id, actor=agent, text=TEXT)
     assert refused.value.status == 409
+    # The deadline as the store's pages show it, not a UTC timestamp.
+    assert "closed at 2026-12-01 00:00;" in refused.value.english
     assert await OutboxMessage.filter(kind=service.REPLY_KIND).count() == 0
     assert (await ReviewCase.get(id=case.id)).reply_state is ReplyState.NONE
 
