@@ -200,3 +200,15 @@ async def sign_in(
         "/login",
         data={"csrf_token": token, "username": username, "password": password, "next": "/"},
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that drives the browser ``e2e``, wherever it lives.
+
+    ``.ci/run`` runs them in its SQLite pass only: a page renders the same rows
+    from either database, and the database layer under them is what the
+    PostgreSQL pass is for (each browser test starts a whole demo desk).
+    """
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)

@@ -1,11 +1,13 @@
 """The demo shop plus a month of reviews and follow-ups, for the owner's rating report in a browser.
 
-The demo has no reviews of its own yet, so this loads it as ``aftersales
-demo`` does and adds, relative to today (Asia/Shanghai): 40 good, 4 neutral
-and 6 bad reviews over the last ten days (reasons among quality, logistics,
-size), 9 good and 1 bad in the month before, follow-ups closed as revised,
-positive follow-up and unchanged with a paid compensation, and one day of
-shop scores. Run as ``python -m tests.e2e.seed_ratings`` with the desk's environment.
+This loads the demo as ``aftersales demo`` does and adds, in a store of its
+own (``SEEDED_STORE``, switched off so nothing syncs into it, and the demo's
+own reviews, which ``aftersales demo`` loads again, stay out of its figures),
+relative to today (Asia/Shanghai): 40 good, 4 neutral and 6 bad reviews
+over the last ten days (reasons among quality, logistics, size), 9 good and
+1 bad in the month before, follow-ups closed as revised, positive follow-up
+and unchanged with a paid compensation, and one day of shop scores. Run as
+``python -m tests.e2e.seed_ratings`` with the desk's environment.
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from aftersales.core.models import Store
 from aftersales.reviews.models import ReviewOutcome, ShopScore
 from tests.reviews import report_factories as make
 
+SEEDED_STORE = "评价报表示范店"
 REASONS = (["quality"], ["logistics"], ["size_fit", "quality"])
 
 
 async def seed(settings: Settings) -> None:
     await demo.load(DEMO_USER, DEMO_PASSWORD, settings)
-    store = await Store.all().order_by("id").first()
-    assert store is not None
+    store = await Store.create(name=SEEDED_STORE, platform="demo", enabled=False)
     now = clock.now()
     for n in range(40):
         await make.review(
