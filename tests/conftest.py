@@ -203,12 +203,20 @@ async def sign_in(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that drives the browser ``e2e``, wherever it lives.
+    """Mark every test that drives the browser ``e2e``, and every other one of them ``e2e_pg``.
 
-    ``.ci/run`` runs them in its SQLite pass only: a page renders the same rows
-    from either database, and the database layer under them is what the
-    PostgreSQL pass is for (each browser test starts a whole demo desk).
+    Each browser test starts a whole demo desk, so ``.ci/run`` runs each once,
+    not in both database passes: those marked ``e2e_pg`` in the PostgreSQL
+    pass, the rest in the SQLite pass. A page renders the same rows from
+    either database; the database layer under them is what both passes test
+    in full. The halves alternate in sorted order, so they stay even as tests
+    are added.
     """
-    for item in items:
-        if "browser" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.e2e)
+    browser_tests = sorted(
+        (item for item in items if "browser" in getattr(item, "fixturenames", ())),
+        key=lambda item: item.nodeid,
+    )
+    for n, item in enumerate(browser_tests):
+        item.add_marker(pytest.mark.e2e)
+        if n % 2:
+            item.add_marker(pytest.mark.e2e_pg)

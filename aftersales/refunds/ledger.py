@@ -38,7 +38,15 @@ async def refundable(refund: Refund, *, conn: BaseDBAsyncClient | None = None) -
     from the desk or the platform) plus approvals still being written back.
     """
     if refund.order_id is None:
-        return None
+        # The request may have synced before its order (the two streams sync side by
+        # side): link it now that the order is here, rather than wait for a re-read.
+        found = await Order.get_or_none(
+            store_id=refund.store_id, platform_order_id=refund.platform_order_id
+        ).using_db(conn)
+        if found is None:
+            return None
+        await Refund.filter(id=refund.id, order_id=None).using_db(conn).update(order_id=found.id)
+        refund.order_id = found.id
     order = await Order.get(id=refund.order_id).using_db(conn)
     paid_back = [
         (e.amount, e.order_item_id)

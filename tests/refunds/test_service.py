@@ -17,6 +17,7 @@ from aftersales.orders.models import Order
 from aftersales.orders.sync import record_handlers, sync_stream
 from aftersales.refunds import intake, service, states
 from aftersales.refunds import module as refunds_module
+from aftersales.refunds.errors import OrderNotSynced
 from aftersales.refunds.models import (
     LedgerEntry,
     LedgerSource,
@@ -304,3 +305,23 @@ async def test_the_handover_gets_due_refunds_and_parcels_to_stop() -> None:
     order = await Order.get(id=intercepts[0].order_id)
     events = await refunds_module.order_events(order.id)
     assert "Refund requested" in {e.label for e in events}
+
+
+async def test_a_request_synced_before_its_order_is_linked_when_approved_once_the_order_is_in() -> (
+    None
+):
+    # Orders and after-sales sync side by side: a request can land before its order.
+    await demo_shop()
+    agent = await create_user(role=Role.AGENT)
+    refund = await open_request()
+    order_id = refund.order_id
+    assert order_id is not None
+    await Refund.filter(id=refund.id).update(order_id=None)
+    await service.approve(refund.id, actor=agent, expected_version=refund.version)
+    assert (await Refund.get(id=refund.id)).order_id == order_id
+    # An order that truly has not synced still stops the approval.
+    other = await Refund.filter(status=RefundStatus.REQUESTED).exclude(id=refund.id).first()
+    assert other is not None
+    await Refund.filter(id=other.id).update(order_id=None, platform_order_id="NOT-SYNCED")
+    with pytest.raises(OrderNotSynced):
+        await service.approve(other.id, actor=agent, expected_version=other.version)
