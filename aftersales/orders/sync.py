@@ -344,14 +344,14 @@ async def take_pushed(
     The stream's cursor is not touched: the regular sync still covers the
     record, so a push that fails here is caught up by the next sync. A record
     older than the desk's copy changes nothing (``newest_only``, the orders'
-    upsert), nor does the same message taken twice.
+    upsert); a message delivered twice is queued once (the hook's replay check).
     """
     page = await fetch_pushed(connector, ref)
     async with in_transaction() as conn:
         _, written = await commit_records(store, ref.stream, page, handlers or {}, conn)
         record = page.records[0] if page.records else None
         if isinstance(record, OrderRecord) and written:
-            order = await service.order_of_record(store, ref.platform_id, conn)
+            order = await service.order_of_record(store, record.platform_order_id, conn)
             if order is not None:
                 await audit.record(
                     "order.webhook_applied",
