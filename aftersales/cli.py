@@ -41,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text)
         cmd.add_argument("--host", default="127.0.0.1")
         cmd.add_argument("--port", type=int, default=8000)
+        if name == "demo":
+            once = cmd.add_mutually_exclusive_group()
+            once.add_argument(
+                "--load-only", action="store_true", help="load the demo data, then exit"
+            )
+            once.add_argument(
+                "--no-load", action="store_true", help="serve the demo loaded before, as it is"
+            )
 
     sub.add_parser("worker", help="run a standalone background worker (needs REDIS_URL)")
     sub.add_parser("migrate", help="bring the database schema up to date")
@@ -359,8 +367,14 @@ async def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
 
     await db.migrate(settings)
     await db.close_db()
-    summary = await _with_db(settings, lambda: demo.load(DEMO_USER, DEMO_PASSWORD, settings))
-    print(summary, flush=True)
+    # Loading takes seconds (classifying the reviews, drafting handovers): --load-only
+    # and --no-load split it from serving, so a copy of one loaded database can serve
+    # many times (the browser tests' desks do).
+    if not args.no_load:
+        summary = await _with_db(settings, lambda: demo.load(DEMO_USER, DEMO_PASSWORD, settings))
+        print(summary, flush=True)
+    if args.load_only:
+        return
     url = f"http://{args.host}:{args.port}/"
     await _serve(
         settings,

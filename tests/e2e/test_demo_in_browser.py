@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, expect
 
 from aftersales.cli import DEMO_PASSWORD, DEMO_USER
-from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.databases import fresh_database_url
+from tests.e2e.conftest import SCREENSHOTS, DemoDatabase, RunningDesk
+
+
+@pytest.fixture
+async def demo_database(tmp_path: Path) -> AsyncIterator[DemoDatabase]:
+    """An empty database: this desk loads the demo itself, as the README's command does
+    (the other browser tests' desks start from a copy of one loaded demo)."""
+    async with fresh_database_url(tmp_path) as url:
+        yield DemoDatabase(url)
 
 
 async def test_demo_login_reaches_a_home_page_naming_the_user(

@@ -46,7 +46,7 @@ from aftersales.returns.models import ReturnStatus
 from aftersales.returns.policy import LAW_EXCLUDED
 from connectors.tracking import CODES as CARRIER_CODES
 from tests.databases import fresh_database_url
-from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.e2e.conftest import SCREENSHOTS, DemoDatabase, RunningDesk
 from tests.e2e.walk import demo_ids, page_urls, sign_in_admin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,7 +142,7 @@ def english_in(text: str, codes: set[str]) -> list[str]:
 
 
 @pytest.fixture
-async def demo_database(tmp_path: Path) -> AsyncIterator[str]:
+async def demo_database(tmp_path: Path) -> AsyncIterator[DemoDatabase]:
     """The demo's database with what the demo never shows (``tests/e2e/seed.py``)."""
     async with fresh_database_url(tmp_path) as url:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")}
@@ -155,7 +155,7 @@ async def demo_database(tmp_path: Path) -> AsyncIterator[str]:
             check=True,
             timeout=120,
         )
-        yield url
+        yield DemoDatabase(url)  # empty: the demo loads after the seed
 
 
 async def read_page(page: Page) -> str:

@@ -15,7 +15,7 @@ from playwright.async_api import Browser, expect
 
 from aftersales.cli import DEMO_PASSWORD, DEMO_USER
 from tests.databases import fresh_database_url
-from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.e2e.conftest import SCREENSHOTS, DemoDatabase, RunningDesk
 from tests.e2e.seed_ratings import SEEDED_STORE
 from tests.e2e.test_phone_390 import too_wide
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-async def demo_database(tmp_path: Path) -> AsyncIterator[str]:
+async def demo_database(tmp_path: Path) -> AsyncIterator[DemoDatabase]:
     """The demo's database with a month of reviews (``tests/e2e/seed_ratings.py``)."""
     async with fresh_database_url(tmp_path) as url:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")}
@@ -36,7 +36,7 @@ async def demo_database(tmp_path: Path) -> AsyncIterator[str]:
             check=True,
             timeout=120,
         )
-        yield url
+        yield DemoDatabase(url)  # empty: the demo loads after the seed
 
 
 async def test_the_owner_reads_the_rating_report_on_a_phone_and_a_desktop(

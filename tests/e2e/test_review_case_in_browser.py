@@ -21,7 +21,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.databases import fresh_database_url
-from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.e2e.conftest import SCREENSHOTS, DemoDatabase, RunningDesk
 from tests.e2e.test_no_english_in_chinese import VISIBLE_TEXT, english_in, stored_codes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ AGENT = ("kefu", "review-desk-2026")
 
 
 @pytest.fixture
-async def demo_database(tmp_path: Path) -> AsyncIterator[str]:
+async def demo_database(tmp_path: Path) -> AsyncIterator[DemoDatabase]:
     """The demo's database with one negative review's follow-up (``seed_reviews.py``)."""
     async with fresh_database_url(tmp_path) as url:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")}
@@ -43,7 +43,7 @@ async def demo_database(tmp_path: Path) -> AsyncIterator[str]:
             check=True,
             timeout=120,
         )
-        yield url
+        yield DemoDatabase(url)  # empty: the demo loads after the seed
 
 
 async def test_an_agent_logs_a_contact_explains_from_a_phrase_and_closes(
