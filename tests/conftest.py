@@ -28,6 +28,9 @@ from aftersales.core.web import create_app
 from tests.databases import fresh_database_url
 from tests.factories import PASSWORD
 
+# The browser tests' desks and Chromium, for tests/e2e and for a connector's browser test.
+pytest_plugins = ["tests.e2e.desks"]
+
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 # The desk hashes passwords with argon2 at its production cost (64 MiB, three passes:

@@ -10,13 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import (  # noqa: F401 - fixtures used by name
-    RunningDesk,
-    _chromium,
-    browser,
-    demo_database,
-    demo_desk,
-)
+from tests.e2e.desks import RunningDesk
 from tests.e2e.walk import sign_in_admin
 from tests.fakes.douyin import FakeDouyinShop, douyin_app
 from tests.fakes.serve import serve
@@ -27,8 +21,8 @@ def real_clock() -> datetime:
 
 
 async def test_a_douyin_store_connected_in_the_browser_gets_its_refund_approved_once(
-    demo_desk: RunningDesk,  # noqa: F811 - the imported fixture
-    browser: Browser,  # noqa: F811
+    demo_desk: RunningDesk,
+    browser: Browser,
 ) -> None:
     shop = FakeDouyinShop(now=real_clock)
     shop.seed(30, start=real_clock() - timedelta(days=2), days=2)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.e2e.desks import SCREENSHOTS, RunningDesk
 
 ADMIN, ADMIN_PASSWORD = "laoban", "admin-pass-2026"
 AGENT, AGENT_PASSWORD = "xiaowang", "agent-pass-2026"

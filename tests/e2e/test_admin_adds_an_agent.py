@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.e2e.desks import SCREENSHOTS, RunningDesk
 from tests.e2e.test_accounts_in_browser import fits, signed_in
 
 ADMIN, ADMIN_PASSWORD = "laoban", "admin-pass-2026"

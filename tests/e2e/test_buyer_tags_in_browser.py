@@ -13,7 +13,7 @@ import re
 from playwright.async_api import Browser, expect
 
 from aftersales.cli import DEMO_PASSWORD, DEMO_USER
-from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.e2e.desks import SCREENSHOTS, RunningDesk
 from tests.e2e.walk import sign_in_admin
 
 PHONE = {"width": 390, "height": 844}

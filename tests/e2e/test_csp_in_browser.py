@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
 from aftersales.cli import DEMO_PASSWORD, DEMO_USER
-from tests.e2e.conftest import RunningDesk
+from tests.e2e.desks import RunningDesk
 
 # Report every violation into a list the test reads back, before any page script runs.
 RECORD_VIOLATIONS = """

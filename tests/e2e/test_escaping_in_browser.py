@@ -9,7 +9,7 @@ from pathlib import Path
 from playwright.async_api import Browser, Dialog, expect
 
 from aftersales.cli import DEMO_PASSWORD, DEMO_USER
-from tests.e2e.conftest import RunningDesk
+from tests.e2e.desks import RunningDesk
 
 # Runs if a page puts it in the DOM as markup: an image that fails to load.
 MARKUP = "<img src=x onerror=alert(document.domain)>"

@@ -7,7 +7,7 @@ import re
 
 from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.e2e.desks import SCREENSHOTS, RunningDesk
 from tests.e2e.test_send_to_supervisor import DESK, PHONE, sign_in
 
 DEMO_PASSWORD = "demo-desk-2026"  # the demo team signs in with the demo password

@@ -46,7 +46,7 @@ from aftersales.returns.models import ReturnStatus
 from aftersales.returns.policy import LAW_EXCLUDED
 from connectors.tracking import CODES as CARRIER_CODES
 from tests.databases import fresh_database_url
-from tests.e2e.conftest import SCREENSHOTS, DemoDatabase, RunningDesk
+from tests.e2e.desks import SCREENSHOTS, DemoDatabase, RunningDesk
 from tests.e2e.walk import demo_ids, page_urls, sign_in_admin
 
 ROOT = Path(__file__).resolve().parents[2]

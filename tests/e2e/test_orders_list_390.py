@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from playwright.async_api import Browser, Page
 
-from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.e2e.desks import SCREENSHOTS, RunningDesk
 from tests.e2e.walk import sign_in_admin
 
 PHONE = {"width": 390, "height": 844}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.e2e.desks import SCREENSHOTS, RunningDesk
 from tests.e2e.walk import NOT_PAGES, demo_ids, page_paths, page_urls, sign_in_admin
 
 PHONE = {"width": 390, "height": 844}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.async_api import Browser, Page, expect
 
 from aftersales.refunds.replies import PHRASES
-from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.e2e.desks import SCREENSHOTS, RunningDesk
 
 AGENT, PASSWORD = "xiaoli", "agent-pass-2026"
 TOO_MUCH = next(p for p in PHRASES if p.key == "refunds.refuse.too_much.zh")

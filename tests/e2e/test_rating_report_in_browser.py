@@ -15,7 +15,7 @@ from playwright.async_api import Browser, expect
 
 from aftersales.cli import DEMO_PASSWORD, DEMO_USER
 from tests.databases import fresh_database_url
-from tests.e2e.conftest import SCREENSHOTS, DemoDatabase, RunningDesk
+from tests.e2e.desks import SCREENSHOTS, DemoDatabase, RunningDesk
 from tests.e2e.seed_ratings import SEEDED_STORE
 from tests.e2e.test_phone_390 import too_wide
 

@@ -6,7 +6,7 @@ from playwright.async_api import Browser, expect
 
 from aftersales.cli import DEMO_PASSWORD, DEMO_USER
 from aftersales.returns.demo import TRACKING
-from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.e2e.desks import SCREENSHOTS, RunningDesk
 
 
 async def test_the_warehouse_scans_a_parcel_and_records_the_inspection(

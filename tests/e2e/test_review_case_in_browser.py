@@ -21,7 +21,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.databases import fresh_database_url
-from tests.e2e.conftest import SCREENSHOTS, DemoDatabase, RunningDesk
+from tests.e2e.desks import SCREENSHOTS, DemoDatabase, RunningDesk
 from tests.e2e.test_no_english_in_chinese import VISIBLE_TEXT, english_in, stored_codes
 
 ROOT = Path(__file__).resolve().parents[2]

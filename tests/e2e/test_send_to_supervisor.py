@@ -7,7 +7,7 @@ import re
 
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.conftest import SCREENSHOTS, RunningDesk
+from tests.e2e.desks import SCREENSHOTS, RunningDesk
 
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1280, "height": 900}

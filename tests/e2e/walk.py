@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from aftersales.core.config import Settings
 from aftersales.core.web import create_app
-from tests.e2e.conftest import RunningDesk
+from tests.e2e.desks import RunningDesk
 
 ADMIN, ADMIN_PASSWORD = "laoban", "admin-pass-2026"
 NOT_PAGES = ("/api/v1", "/static", "/hooks")  # JSON, files, signed webhooks
