@@ -28,7 +28,7 @@ log = logging.getLogger("aftersales.contact")
 class ContactUnavailable(AfterSalesError):
     """The platform could not decrypt just now; the page shows the masked values."""
 
-    status = 502
+    status = 424  # the platform failed the request it depends on: the desk itself did not
     code = "contact_unavailable"
     msgid = N_("The platform could not show the full contact details: %(reason)s")
 
