@@ -13,13 +13,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from aftersales.core import audit, failures
+from aftersales.core import audit, failures, privacy
 from aftersales.core.errors import AfterSalesError, Msgid, PermissionDenied
 from aftersales.core.i18n import N_
 from aftersales.core.models import Store, User
-from aftersales.core.privacy import can_see_contact
 from aftersales.orders.models import Customer
-from connectors import registry
 from connectors.base import CONTACT_FIELDS, ConnectorError, Decrypted
 
 log = logging.getLogger("aftersales.contact")
@@ -43,19 +41,8 @@ class FullContact:
     refused: tuple[str, ...] = ()
 
 
-def can_decrypt(store: Store, customer: Customer) -> bool:
-    """Whether a "show full contact" button can do anything for this buyer."""
-    manifest = registry.find(store.platform)
-    return bool(
-        manifest is not None
-        and manifest.capabilities.decrypt_contact
-        and manifest.syncs
-        and customer.contact_ciphertext
-    )
-
-
 def may_reveal(user: User, store: Store, customer: Customer) -> bool:
-    return can_see_contact(user.role) and can_decrypt(store, customer)
+    return privacy.may_reveal(user.role, store.platform, customer.contact_ciphertext)
 
 
 async def reveal_contact(
@@ -72,10 +59,10 @@ async def reveal_contact(
     customer). The audit entry names the fields shown and those refused, never
     a value. Refused to roles that may not see contact details (403).
     """
-    if not can_see_contact(actor.role):
+    if not privacy.can_see_contact(actor.role):
         raise PermissionDenied(N_("Your role may not see buyers' full contact details."))
     store = await Store.get(id=customer.store_id)
-    if not can_decrypt(store, customer):
+    if not privacy.decryptable(store.platform, customer.contact_ciphertext):
         raise PermissionDenied(N_("This buyer's contact details cannot be decrypted here."))
     from aftersales.orders.sync import connector_for
 

@@ -228,3 +228,35 @@ async def test_the_platform_failing_shows_the_masked_page_with_a_reason_and_no_a
     assert "平台暂时无法显示完整联系方式" in failed.text
     assert platform_order.tel not in failed.text
     assert await AuditEvent.filter(action="contact.decrypted").count() == 0
+
+
+async def test_a_refund_case_offers_the_button_to_an_owner_and_not_to_an_agent(
+    client: httpx.AsyncClient, clean_db: Settings
+) -> None:
+    from aftersales.core.modules import Registry
+    from aftersales.orders.sync import record_handlers
+    from aftersales.refunds import module as refunds_module
+    from aftersales.refunds.models import Refund
+
+    shop = FakeDouyinShop(now=real_clock)
+    owner = await desk_user(Role.OWNER)
+    agent = await desk_user(Role.AGENT)
+    with gateway(shop) as url:
+        order, platform_order = await synced_order(shop, url, clean_db)
+        shop.add_aftersale(platform_order, "2")
+        store = await Store.get(id=order.store_id)
+        connector = connector_for(store, clean_db.secret_key)
+        try:
+            handlers = record_handlers(Registry([refunds_module]))
+            await sync_stream(store, Stream.AFTER_SALES, connector, handlers=handlers)
+        finally:
+            await connector.aclose()
+        refund = await Refund.get(order_id=order.id)
+        await sign_in(client, agent.username)
+        as_agent = await client.get(f"/refunds/{refund.id}")
+        await client.post("/logout", data={"csrf_token": await csrf_from(client, "/")})
+        await sign_in(client, owner.username)
+        as_owner = await client.get(f"/refunds/{refund.id}")
+    button = f'action="/orders/{order.id}/contact"'
+    assert as_agent.status_code == 200 and button not in as_agent.text
+    assert as_owner.status_code == 200 and button in as_owner.text
