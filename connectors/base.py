@@ -416,6 +416,10 @@ class Connector(Protocol):
 
     async def order(self, platform_order_id: str) -> OrderRecord: ...
 
+    async def after_sale(
+        self, platform_refund_id: str
+    ) -> AfterSaleRecord: ...  # only where the manifest has ``webhook_targets``
+
     async def decide_refund(
         self, write: RefundWrite, *, idempotency_key: str
     ) -> RefundWriteResult: ...
@@ -472,10 +476,24 @@ class WebhookEvent:
     ping: bool = False
 
 
+@dataclass(frozen=True)
+class RecordRef:
+    """One record a push names by id only: the desk fetches it from the platform.
+
+    ``platform_id`` is the record's id in its stream: the order's
+    ``platform_order_id`` or the request's ``platform_refund_id``.
+    """
+
+    stream: Stream
+    platform_id: str
+
+
 # headers (lowercased) + raw body + the store's webhook secret -> event, or BadSignature.
 WebhookVerifier = Callable[[Mapping[str, str], bytes, str], WebhookEvent]
 # The record a verified event carries, for a topic ``webhook_events`` maps to a stream.
 WebhookReader = Callable[[WebhookEvent], Record | None]
+# The records a verified event names without carrying them (a BadPayload if unreadable).
+WebhookTargets = Callable[[WebhookEvent], list[RecordRef]]
 
 
 @dataclass(frozen=True)
@@ -517,6 +535,15 @@ class ConnectorManifest:
     language the platform's buyers and arbitrators read (``zh-CN`` or ``en``):
     quick replies for its stores are offered in it and texts for them, such as
     the evidence summary, are written in it, unless the store chose otherwise.
+
+    Webhooks: ``webhook`` verifies a delivery, ``webhook_events`` maps its
+    topic to a stream and ``webhook_record`` reads the record it carries. A
+    platform whose pushes name records by id only gives ``webhook_targets``
+    instead; the desk then fetches each named record (the connector's
+    ``order`` or ``after_sale``) and takes it in as the sync would. A platform
+    that retries every delivery not answered with its own words gives them as
+    ``webhook_reply`` (body) and ``webhook_reply_type``, and the desk answers
+    every verified delivery it has taken, or had taken before, with exactly that.
     """
 
     platform: str
@@ -533,6 +560,9 @@ class ConnectorManifest:
     webhook: WebhookVerifier | None = None
     webhook_events: Mapping[str, Stream] = field(default_factory=dict)
     webhook_record: WebhookReader | None = None
+    webhook_targets: WebhookTargets | None = None
+    webhook_reply: bytes | None = None
+    webhook_reply_type: str = "application/json"
     rate_limits: RateLimits = RateLimits()
     status_labels: Mapping[str, str] = field(default_factory=dict)
     buyer_language: str = "zh-CN"

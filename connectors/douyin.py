@@ -95,6 +95,7 @@ from connectors.base import (
     RateLimited,
     RateLimits,
     Record,
+    RecordRef,
     RefundDecision,
     RefundWrite,
     RefundWriteResult,
@@ -536,6 +537,57 @@ def parse_aftersale(item: Mapping[str, Any]) -> AfterSaleRecord:
             platform_deadline=from_unix(info.get("status_deadline")),
             return_carrier=info.get("return_logistics_company_name") or None,
             return_tracking_no=info.get("return_logistics_code") or None,
+        )
+    except BadPayload:
+        raise
+    except (KeyError, TypeError, ValueError, ValidationError) as exc:
+        raise BadPayload(f"after-sale {record_id}: {exc!r}", record_id=record_id) from None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def parse_aftersale_detail(data: Mapping[str, Any], asked: str) -> AfterSaleRecord:
+    """One ``afterSale.Detail`` answer as the same record ``afterSale.List`` gives.
+
+    The Detail numbers types its own way (``DETAIL_TYPES``); statuses share one
+    table. ``refund_total_amount`` is read as the List's ``refund_amount``, as
+    the write-back's check already does; the sku order is the first of
+    ``order_info.sku_order_infos``; the return parcel is ``logistics_info.return``.
+    """
+    process = _mapping(data.get("process_info"))
+    info = _mapping(process.get("after_sale_info"))
+    order = _mapping(data.get("order_info"))
+    record_id = str(info.get("after_sale_id") or asked)
+    if not info:
+        raise PlatformError(f"Douyin afterSale.Detail: no after-sale {asked}")
+    try:
+        kind_word = str(info["after_sale_type"])
+        if kind_word not in DETAIL_TYPES:
+            raise BadPayload(
+                f"after-sale {record_id}: unknown Detail type {kind_word!r}", record_id=record_id
+            )
+        status = str(info["after_sale_status"])
+        skus = [s for s in order.get("sku_order_infos") or [] if isinstance(s, dict)]
+        item_id = skus[0].get("sku_order_id") if skus else None
+        parcel = _mapping(_mapping(process.get("logistics_info")).get("return"))
+        return AfterSaleRecord(
+            platform_refund_id=record_id,
+            platform_order_id=str(order["shop_order_id"]),
+            platform_item_id=str(item_id) if item_id else None,
+            kind=DETAIL_TYPES[kind_word][1],
+            status=AFTERSALE_STATUS.get(status, AfterSaleStatus.UNKNOWN),
+            platform_status=status,
+            currency="CNY",
+            requested_amount=fen_to_yuan(info.get("refund_total_amount"), record_id),
+            reason=info.get("reason") or None,
+            buyer_text=info.get("reason_remark") or None,
+            created_at=required_unix(info["apply_time"]),
+            updated_at=required_unix(info["update_time"]),
+            platform_deadline=from_unix(info.get("status_deadline")),
+            return_carrier=parcel.get("company_name") or None,
+            return_tracking_no=parcel.get("tracking_no") or None,
         )
     except BadPayload:
         raise
@@ -1012,6 +1064,11 @@ class DouyinConnector:
             raise PlatformError(f"Douyin order.orderDetail: no order {platform_order_id}")
         return parse_order(detail)
 
+    async def after_sale(self, platform_refund_id: str) -> AfterSaleRecord:
+        """One request by its id (``afterSale.Detail``), for a push that names it."""
+        data = await self.call("afterSale.Detail", {"after_sale_id": platform_refund_id})
+        return parse_aftersale_detail(data, platform_refund_id)
+
     async def check(self) -> None:
         """A cheap call that needs the token, for "test connection"."""
         now = self.now()
@@ -1283,8 +1340,46 @@ def verify_push(headers: Mapping[str, str], body: bytes, secret: str) -> Webhook
 
 def push_record(event: WebhookEvent) -> Record | None:
     """None: a push names records by id only (``p_id``, ``aftersale_id``), it carries none;
-    the next sync reads them (see docs/platforms.md)."""
+    ``push_targets`` names them and the desk fetches each (see docs/platforms.md)."""
     return None
+
+
+# The reply the platform takes as "received"; anything else is retried (A8).
+PUSH_REPLY = b'{"code":0,"msg":"success"}'
+PUSH_IDS = {Stream.ORDERS: "p_id", Stream.AFTER_SALES: "aftersale_id"}
+
+
+def push_targets(event: WebhookEvent) -> list[RecordRef]:
+    """The orders (``p_id``) and after-sales (``aftersale_id``) a verified push names.
+
+    Order tags (100-series) name the shop order, after-sale tags (200-series)
+    the request; other tags (goods, 400) name nothing the desk keeps. A
+    message of a known tag without its id is a ``BadPayload``: the desk keeps
+    it as a sync error rather than guess.
+    """
+    wanted: list[RecordRef] = []
+    for message in push_messages(event.body):
+        stream = (
+            Stream.ORDERS
+            if message.tag in ORDER_TAGS
+            else Stream.AFTER_SALES
+            if message.tag in AFTER_SALE_TAGS
+            else None
+        )
+        if stream is None:
+            continue
+        value = message.data.get(PUSH_IDS[stream])
+        platform_id = str(value).strip() if isinstance(value, int | str) else ""
+        if not platform_id.isdigit():
+            raise BadPayload(
+                f"push {message.msg_id or '?'} (tag {message.tag}) names no "
+                f"{PUSH_IDS[stream]}: {str(value)[:40]!r}",
+                record_id=message.msg_id[:64] or None,
+            )
+        ref = RecordRef(stream, platform_id)
+        if ref not in wanted:
+            wanted.append(ref)
+    return wanted
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -1385,6 +1480,8 @@ manifest = ConnectorManifest(
         **{tag: Stream.AFTER_SALES for tag in sorted(AFTER_SALE_TAGS)},
     },
     webhook_record=push_record,
+    webhook_targets=push_targets,
+    webhook_reply=PUSH_REPLY,
     rate_limits=RateLimits(
         note="Per app and API; a refusal (60000) names no wait, so the desk backs off."
     ),

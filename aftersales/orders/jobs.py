@@ -7,6 +7,11 @@ periods' jobs, or a job and ``aftersales sync``, from overlapping. A
 worker killed mid-sync loses its lease within
 ``AFTERSALES_SYNC_LEASE_SECONDS`` and the next scheduled job resumes from
 the committed cursor.
+
+A push that names a record (``sync_pushed``) fetches just that record at
+once, through the same intake as a sync page. It leaves the cursor alone, so
+the regular sync still covers the record: a push whose fetch keeps failing
+is retried ``PUSH_TRIES`` times and then left to it.
 """
 
 from __future__ import annotations
@@ -14,15 +19,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from arq import cron
+from arq import Retry, cron
 from arq.connections import ArqRedis
 
 from aftersales.core import clock, modules
 from aftersales.core.models import Store
 from aftersales.orders.lease import StreamLease
 from aftersales.orders.models import SyncState
-from aftersales.orders.sync import connector_for, record_handlers, sync_stream
-from connectors.base import Stream
+from aftersales.orders.sync import connector_for, record_handlers, sync_stream, take_pushed
+from connectors.base import ConnectorError, RateLimited, RecordRef, Stream
 
 log = logging.getLogger("aftersales.sync")
 DEFAULT_INTERVAL_MINUTES = 5
@@ -99,5 +104,59 @@ async def schedule_syncs(ctx: dict[str, Any]) -> int:
     return queued
 
 
-functions = [sync_store_stream]
+PUSH_JOB = "sync_pushed"
+PUSH_TRIES = 5  # arq's own limit (a worker's max_tries), so the last try can say so
+PUSH_RETRY_SECONDS = 15.0
+# Orders need no lease: their upsert compares modification times in the statement.
+# A request's intake (refund cases) must not run beside its stream's sync.
+PUSH_LEASED = frozenset({Stream.AFTER_SALES})
+
+
+async def enqueue_pushed(redis: ArqRedis, store: Store, refs: list[RecordRef]) -> int:
+    """Queue a fetch of each record a verified push named; how many were queued."""
+    for ref in refs:
+        await redis.enqueue_job(PUSH_JOB, store.id, ref.stream.value, ref.platform_id)
+    return len(refs)
+
+
+def _retry_after(ctx: dict[str, Any], why: str, wait: float = PUSH_RETRY_SECONDS) -> str:
+    """Raise arq's Retry while tries are left; past them, say the sync will catch up."""
+    tries = int(ctx.get("job_try") or 1)
+    if tries < PUSH_TRIES:
+        raise Retry(defer=max(wait, 1.0) * tries)
+    log.warning("sync.push_gave_up tries=%s error=%s", tries, why)
+    return f"gave up after {tries} tries, left to the regular sync: {why}"
+
+
+async def sync_pushed(ctx: dict[str, Any], store_id: int, stream: str, platform_id: str) -> str:
+    """Fetch the one record a push named and take it in now."""
+    store = await Store.get_or_none(id=store_id, enabled=True)
+    if store is None:
+        return "store gone or disabled"
+    ref = RecordRef(Stream(stream), platform_id)
+    lease = StreamLease(ctx["redis"], store_id, stream) if ref.stream in PUSH_LEASED else None
+    if lease is not None and not await lease.acquire(wait=2):
+        return _retry_after(ctx, "the stream is syncing")  # that sync may read it anyway
+    try:
+        connector = connector_for(store, ctx["settings"].secret_key)
+        try:
+            taken = await take_pushed(
+                store,
+                ref,
+                connector,
+                handlers=record_handlers(ctx.get("registry") or modules.current()),
+            )
+        finally:
+            await connector.aclose()
+    except RateLimited as exc:
+        return _retry_after(ctx, str(exc), exc.retry_after)
+    except ConnectorError as exc:
+        return _retry_after(ctx, str(exc))
+    finally:
+        if lease is not None:
+            await lease.release()
+    return "taken" if taken else "unchanged"
+
+
+functions = [sync_store_stream, sync_pushed]
 cron_jobs = [cron(schedule_syncs, second={5}, unique=True, run_at_startup=True)]

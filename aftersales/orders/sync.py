@@ -15,12 +15,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from aftersales.core import clock, failures
+from aftersales.core import audit, clock, failures
 from aftersales.core.db import too_long
 from aftersales.core.errors import InvalidInput
 from aftersales.core.i18n import N_
@@ -30,7 +31,16 @@ from aftersales.core.security import decrypt_credentials, encrypt_credentials
 from aftersales.orders import service
 from aftersales.orders.models import PlatformRecord, SyncError, SyncState
 from connectors import registry
-from connectors.base import BadPayload, Capabilities, ConnectorManifest, Page, Record, Stream
+from connectors.base import (
+    BadPayload,
+    Capabilities,
+    ConnectorManifest,
+    OrderRecord,
+    Page,
+    Record,
+    RecordRef,
+    Stream,
+)
 from connectors.pump import GROUP, ConnectorSpec, child_pages
 
 log = logging.getLogger("aftersales.sync")
@@ -150,6 +160,132 @@ def fit_columns(stream: Stream, page: Page[Record]) -> Page[Record]:
     return Page(records=good, cursor=page.cursor, errors=errors)
 
 
+def _updated_at(value: Any) -> datetime | None:
+    """A record's ``updated_at`` (a datetime, or the ISO text stored of one), in UTC."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def newest_only(
+    store: Store, stream: Stream, records: list[Record], conn: BaseDBAsyncClient
+) -> list[Record]:
+    """The records not older than what the desk keeps of them; the rest are dropped.
+
+    Orders have this guard in their upsert. After-sale requests, which a push
+    now fetches beside the regular sync, are checked here against the stored
+    record's ``updated_at``: a read that raced a newer one and commits after
+    it must not roll the request back (a tie is taken, as a page's later row).
+    On PostgreSQL the stored rows are locked until the page commits.
+    """
+    dated = {
+        getattr(r, ID_FIELD[stream]): at
+        for r in records
+        if (at := _updated_at(getattr(r, "updated_at", None))) is not None
+    }
+    if not dated:
+        return records
+    query = PlatformRecord.filter(
+        store_id=store.id, stream=stream.value, platform_id__in=list(dated)
+    ).using_db(conn)
+    if conn.capabilities.dialect == "postgres":
+        query = query.select_for_update()
+    kept_at = {
+        row.platform_id: at
+        for row in await query
+        if isinstance(row.data, dict) and (at := _updated_at(row.data.get("updated_at")))
+    }
+    fresh = []
+    for record in records:
+        platform_id = getattr(record, ID_FIELD[stream])
+        at, seen = dated.get(platform_id), kept_at.get(platform_id)
+        if at is not None and seen is not None and seen > at:
+            log.info(
+                "sync.stale store=%s stream=%s id=%s kept=%s read=%s",
+                store.id,
+                stream.value,
+                platform_id,
+                seen.isoformat(),
+                at.isoformat(),
+            )
+            continue
+        fresh.append(record)
+    return fresh
+
+
+async def commit_records(
+    store: Store,
+    stream: Stream,
+    page: Page[Record],
+    handlers: dict[str, list[RecordHandler]],
+    conn: BaseDBAsyncClient,
+) -> tuple[Page[Record], set[str]]:
+    """A page's records and its bad neighbours' errors, inside the caller's transaction.
+
+    The one intake path: the sync's pages and the records a push names come
+    through here. Returns the page as committed (records too long for a
+    column moved to its errors) and the ids of the records written: an order
+    or request older than the desk's copy is left as it was.
+    """
+    page = fit_columns(stream, page)
+    if stream is Stream.ORDERS:
+        written = await service.upsert_orders(store, page.records, conn=conn)  # type: ignore[arg-type]
+    elif page.records:
+        records = await newest_only(store, stream, page.records, conn)
+        written = {getattr(r, ID_FIELD[stream]) for r in records}
+        page = Page(records=records, cursor=page.cursor, errors=page.errors)
+    else:
+        written = set()
+    if stream is not Stream.ORDERS and page.records:
+        now = clock.now()
+        await PlatformRecord.bulk_create(
+            [
+                PlatformRecord(
+                    store_id=store.id,
+                    stream=stream.value,
+                    platform_id=getattr(r, ID_FIELD[stream]),
+                    data=r.model_dump(mode="json"),
+                    received_at=now,
+                )
+                for r in page.records
+            ],
+            on_conflict=["store_id", "stream", "platform_id"],
+            update_fields=["data", "received_at"],
+            using_db=conn,
+        )
+        for handler in handlers.get(stream.value, []):
+            await handler(store, page.records, conn)
+        if handlers.get(stream.value):
+            ids = [getattr(r, ID_FIELD[stream]) for r in page.records]
+            await (
+                PlatformRecord.filter(store_id=store.id, stream=stream.value, platform_id__in=ids)
+                .using_db(conn)
+                .update(handled=len(handlers[stream.value]))
+            )
+    if page.errors:
+        now = clock.now()
+        await SyncError.bulk_create(
+            [
+                SyncError(
+                    store_id=store.id,
+                    stream=stream.value,
+                    record_id=e.record_id[:64] if e.record_id else None,
+                    message=str(e),
+                    error_code="bad_record",
+                    created_at=now,
+                )
+                for e in page.errors
+            ],
+            using_db=conn,
+        )
+    return page, written
+
+
 async def commit_page(
     store: Store,
     stream: Stream,
@@ -166,53 +302,7 @@ async def commit_page(
             # the WAL flush: a database crash loses the page and its cursor
             # together, never one without the other.
             await conn.execute_query("SET LOCAL synchronous_commit TO OFF")
-        page = fit_columns(stream, page)
-        if stream is Stream.ORDERS:
-            await service.upsert_orders(store, page.records, conn=conn)  # type: ignore[arg-type]
-        elif page.records:
-            now = clock.now()
-            await PlatformRecord.bulk_create(
-                [
-                    PlatformRecord(
-                        store_id=store.id,
-                        stream=stream.value,
-                        platform_id=getattr(r, ID_FIELD[stream]),
-                        data=r.model_dump(mode="json"),
-                        received_at=now,
-                    )
-                    for r in page.records
-                ],
-                on_conflict=["store_id", "stream", "platform_id"],
-                update_fields=["data", "received_at"],
-                using_db=conn,
-            )
-            for handler in handlers.get(stream.value, []):
-                await handler(store, page.records, conn)
-            if handlers.get(stream.value):
-                ids = [getattr(r, ID_FIELD[stream]) for r in page.records]
-                await (
-                    PlatformRecord.filter(
-                        store_id=store.id, stream=stream.value, platform_id__in=ids
-                    )
-                    .using_db(conn)
-                    .update(handled=len(handlers[stream.value]))
-                )
-        if page.errors:
-            now = clock.now()
-            await SyncError.bulk_create(
-                [
-                    SyncError(
-                        store_id=store.id,
-                        stream=stream.value,
-                        record_id=e.record_id[:64] if e.record_id else None,
-                        message=str(e),
-                        error_code="bad_record",
-                        created_at=now,
-                    )
-                    for e in page.errors
-                ],
-                using_db=conn,
-            )
+        committed, _written = await commit_records(store, stream, page, handlers, conn)
         state, _ = await SyncState.get_or_create(
             store_id=store.id, stream=stream.value, using_db=conn
         )
@@ -220,7 +310,61 @@ async def commit_page(
         state.last_synced_at = clock.now()
         state.records_seen += len(page.records)
         await state.save(using_db=conn)
-    return page
+    return committed
+
+
+async def fetch_pushed(connector: Any, ref: RecordRef) -> Page[Record]:
+    """The record a push named, read from the platform now, as a one-record page.
+
+    A record the platform sends but we cannot read is the page's error, as in a
+    sync; a call that fails raises (the job retries it).
+    """
+    try:
+        if ref.stream is Stream.ORDERS:
+            record: Record = await connector.order(ref.platform_id)
+        elif ref.stream is Stream.AFTER_SALES:
+            record = await connector.after_sale(ref.platform_id)
+        else:
+            raise BadPayload(f"a push cannot name a {ref.stream.value} record")
+    except BadPayload as exc:
+        exc.record_id = exc.record_id or ref.platform_id[:64]
+        return Page(records=[], cursor=None, errors=[exc])
+    return Page(records=[record], cursor=None)
+
+
+async def take_pushed(
+    store: Store,
+    ref: RecordRef,
+    connector: Any,
+    *,
+    handlers: dict[str, list[RecordHandler]] | None = None,
+) -> bool:
+    """Fetch the record a push named and take it in as the sync would; True if it landed.
+
+    The stream's cursor is not touched: the regular sync still covers the
+    record, so a push that fails here is caught up by the next sync. A record
+    older than the desk's copy changes nothing (``newest_only``, the orders'
+    upsert); a message delivered twice is queued once (the hook's replay check).
+    """
+    page = await fetch_pushed(connector, ref)
+    async with in_transaction() as conn:
+        _, written = await commit_records(store, ref.stream, page, handlers or {}, conn)
+        record = page.records[0] if page.records else None
+        if isinstance(record, OrderRecord) and written:
+            order = await service.order_of_record(store, record.platform_order_id, conn)
+            if order is not None:
+                await audit.record(
+                    "order.webhook_applied",
+                    subject_type="order",
+                    subject_id=order.id,
+                    data={
+                        "topic": "push",
+                        "platform_status": record.platform_status,
+                        "platform_updated_at": record.updated_at.isoformat(),
+                    },
+                    using_db=conn,
+                )
+    return bool(written)
 
 
 PREFETCH_PAGES = 2

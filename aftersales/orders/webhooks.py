@@ -12,6 +12,13 @@ delivery id changes nothing. An older version of an order that was never seen
 here (replayed after the window, or delivered late) is refused by the upsert
 itself, which compares the platform's modification times. A signed body we
 cannot read is a 400 kept in ``sync_errors`` for the store's page.
+
+A platform whose pushes only name records (``webhook_targets``) has each
+named record fetched by a job queued here (``jobs.sync_pushed``), so the
+answer does not wait on the platform; the delivery counts as taken only once
+the jobs are queued. A platform that wants its own words back
+(``webhook_reply``) gets exactly them for every verified delivery taken now
+or before.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from tortoise.transactions import in_transaction
 from aftersales.core import audit, clock
 from aftersales.core.models import Store
 from aftersales.core.security import decrypt_credentials
-from aftersales.orders import service
+from aftersales.orders import jobs, service
 from aftersales.orders.models import Order, SyncError
 from connectors import registry
 from connectors.base import (
@@ -38,6 +45,7 @@ from connectors.base import (
     OrderRecord,
     Stream,
     WebhookEvent,
+    WebhookTargets,
     WebhookVerifier,
 )
 
@@ -144,8 +152,10 @@ async def receive(request: Request) -> Response:
         keys.append(f"aftersales:webhook:{store.id}:{delivery}")
     if not await _first_time(request, keys):
         log.warning("webhooks.replayed store=%s delivery=%s ip=%s", store.id, delivery, ip)
-        return JSONResponse({"status": "duplicate"})
+        return _taken(manifest, {"status": "duplicate"})
     topic = event.topic
+    if manifest.webhook_targets is not None:
+        return await _queue_targets(request, manifest, manifest.webhook_targets, store, event, keys)
     try:
         record = _order(manifest, event)
         problem = service.record_problem(record) if record is not None else None
@@ -156,7 +166,7 @@ async def receive(request: Request) -> Response:
         await _keep_bad_payload(store, exc, topic)
         return _refuse(400, "bad_payload", str(exc))
     if record is None:
-        return JSONResponse({"status": "ignored"})
+        return _taken(manifest, {"status": "ignored"})
     try:
         async with in_transaction() as conn:
             written = await service.upsert_orders(store, [record], conn=conn)
@@ -190,8 +200,48 @@ async def receive(request: Request) -> Response:
             record.platform_order_id,
             record.updated_at.isoformat(),
         )
-        return JSONResponse({"status": "stale", "platform_order_id": record.platform_order_id})
-    return JSONResponse({"status": "ok", "platform_order_id": record.platform_order_id})
+        return _taken(manifest, {"status": "stale", "platform_order_id": record.platform_order_id})
+    return _taken(manifest, {"status": "ok", "platform_order_id": record.platform_order_id})
+
+
+def _taken(manifest: ConnectorManifest, status: dict[str, object]) -> Response:
+    """The answer to a verified delivery: the platform's own words where it wants them."""
+    if manifest.webhook_reply is not None:
+        return Response(manifest.webhook_reply, media_type=manifest.webhook_reply_type)
+    return JSONResponse(status)
+
+
+async def _queue_targets(
+    request: Request,
+    manifest: ConnectorManifest,
+    targets: WebhookTargets,
+    store: Store,
+    event: WebhookEvent,
+    keys: list[str],
+) -> Response:
+    """Queue a fetch of each record the push names; the delivery is taken once they are.
+
+    A stream the platform's connector does not sync is left out (acknowledged,
+    nothing to fetch). Should queueing fail, the delivery's keys are dropped so
+    the platform's retry is taken.
+    """
+    try:
+        refs = targets(event)
+    except BadPayload as exc:
+        log.warning("webhooks.bad_payload store=%s error=%s", store.id, exc)
+        await _keep_bad_payload(store, exc, event.topic)
+        return _refuse(400, "bad_payload", str(exc))
+    synced = {Stream.ORDERS}
+    if manifest.capabilities.after_sales:
+        synced.add(Stream.AFTER_SALES)
+    refs = [ref for ref in refs if ref.stream in synced]
+    try:
+        queued = await jobs.enqueue_pushed(request.app.state.redis, store, refs)
+    except Exception:
+        await request.app.state.redis.delete(*keys)
+        raise
+    log.info("webhooks.queued store=%s topic=%s records=%s", store.id, event.topic[:64], queued)
+    return _taken(manifest, {"status": "queued" if queued else "ignored", "records": queued})
 
 
 def _unsigned_store(

@@ -455,6 +455,11 @@ async def reply_message(case: ReviewCase, events: Iterable[Any]) -> OutboxMessag
 # -- remedies ----------------------------------------------------------------------------------
 
 
+REMEDY_OVER_CAP = N_(
+    "A remedy worth %(amount)s is over your limit of %(limit)s: send it to a supervisor."
+)
+
+
 async def offer_remedy(
     case_id: int,
     *,
@@ -471,7 +476,8 @@ async def offer_remedy(
     ``offer`` is what the buyer is told, ``why`` what the team reads. A
     compensation is a compensation refund on the case's order through the
     refunds service: the agent's cap applies (``NeedsSupervisor`` over it),
-    and the refund is linked on the remedy. Nothing here may hang on the
+    and the refund is linked on the remedy; a coupon's face value is held to
+    the same cap. Nothing here may hang on the
     review changing (``guard.check``), and nothing is created when refused.
     """
     offer = _text(offer, most=MAX_OFFER, least=2, what=N_("What the buyer is offered"))
@@ -507,6 +513,12 @@ async def offer_remedy(
                 reason=case.reason, actor=actor, note=offer[:200], review_case_id=case.id,
             )  # fmt: skip
             refund_id = decision.refund.id
+        elif value is not None:
+            # A coupon's face value costs the shop as a refund does: the same cap holds.
+            await refunds.check_cap(
+                actor, case.store_id, value, ad_hoc=True, message=REMEDY_OVER_CAP,
+                subject=case, conn=conn,
+            )  # fmt: skip
         remedy = await Remedy.create(
             case_id=case.id, kind=kind, amount=value, offer=offer, refund_id=refund_id,
             offered_at=clock.now(), by_id=actor.id, using_db=conn,

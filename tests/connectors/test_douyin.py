@@ -24,9 +24,11 @@ from connectors.base import (
     PlatformError,
     RateLimited,
     Record,
+    RecordRef,
     RefundDecision,
     RefundWrite,
     Stream,
+    WebhookEvent,
     WriteRefused,
 )
 from connectors.douyin import (
@@ -707,3 +709,50 @@ async def test_one_order_is_read_by_its_id() -> None:
         await connector.aclose()
     assert record.platform_order_id == wanted
     assert record.total_amount == Decimal(shop.orders[wanted].pay_amount) / 100
+
+
+def signed_push(messages: list[dict[str, Any]]) -> WebhookEvent:
+    body = json.dumps(messages).encode()
+    headers = {"app-id": "1234567890123456789"}
+    headers["event-sign"] = push_sign(headers["app-id"], body, "test-secret")
+    return verify_push(headers, body, "test-secret")
+
+
+def test_a_push_names_the_orders_and_after_sales_to_fetch() -> None:
+    event = signed_push(
+        [
+            {
+                "tag": "200",
+                "msg_id": "a",
+                "data": json.dumps({"aftersale_id": 7000000000000000001, "p_id": 5}),
+            },
+            {"tag": "102", "msg_id": "b", "data": json.dumps({"p_id": "5000000000000000002"})},
+            {"tag": "201", "msg_id": "c", "data": {"aftersale_id": "7000000000000000001"}},
+            {"tag": "400", "msg_id": "d", "data": {"product_id": "1"}},  # goods: nothing we keep
+        ]
+    )
+    assert manifest.webhook_targets is not None and manifest.webhook_reply is not None
+    assert manifest.webhook_targets(event) == [
+        RecordRef(Stream.AFTER_SALES, "7000000000000000001"),
+        RecordRef(Stream.ORDERS, "5000000000000000002"),
+    ]
+    assert json.loads(manifest.webhook_reply) == {"code": 0, "msg": "success"}
+    for data in ({}, {"aftersale_id": ""}, {"aftersale_id": "7x"}, {"aftersale_id": True}):
+        with pytest.raises(BadPayload, match="names no aftersale_id"):
+            manifest.webhook_targets(signed_push([{"tag": "206", "msg_id": "e", "data": data}]))
+
+
+async def test_one_after_sale_is_read_by_its_id_as_the_list_reads_it() -> None:
+    shop = new_shop(3)
+    order = shop.orders[sorted(shop.orders)[0]]
+    sale = shop.add_aftersale(order, "0", status="7")
+    with gateway(douyin_app(shop)) as url:
+        connector = connector_for(shop, url)
+        listed, _ = await drain(connector.after_sales(None, since=SINCE))
+        record = await connector.after_sale(sale.aftersale_id)
+        with pytest.raises(PlatformError, match="20309540"):
+            await connector.after_sale("7999999999999999999")
+        await connector.aclose()
+    assert listed == [record]
+    assert record.platform_order_id == order.order_id and record.platform_deadline == sale.deadline
+    assert shop.calls["afterSale.Detail"] == 2

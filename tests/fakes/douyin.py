@@ -550,12 +550,20 @@ class FakeDouyinShop:
                     "after_sale_status": int(sale.status),
                     "after_sale_type": int(sale.list_type),
                     "refund_total_amount": sale.refund_amount,
+                    "refund_post_amount": 0,
+                    "refund_status": 3 if sale.status == "12" else 1,
                     "status_deadline": unix(sale.deadline) if sale.deadline else 0,
+                    "apply_time": unix(sale.apply_time),
                     "update_time": unix(sale.update_time),
                     "reason": sale.reason,
-                }
+                    "reason_remark": "",
+                },
+                "logistics_info": {},
             },
-            "order_info": {"shop_order_id": sale.shop_order_id},
+            "order_info": {
+                "shop_order_id": sale.shop_order_id,
+                "sku_order_infos": [{"sku_order_id": sale.sku_order_id, "item_quantity": 1}],
+            },
         }
 
     # --- decryption -----------------------------------------------------------------

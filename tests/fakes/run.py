@@ -44,12 +44,25 @@ def build(platform: str, orders: int) -> tuple[object, dict[str, str]]:
             "shop_id": douyin.shop_id,  # a self-use app: every process makes its own token
         }
         return douyin_app(douyin), credentials
+    if platform == "pinduoduo":
+        from tests.fakes.pinduoduo import FakePddShop, pinduoduo_app
+
+        # On the real clock: the connector walks 30-minute windows up to now.
+        pdd = FakePddShop(now=lambda: datetime.now(UTC))
+        pdd.seed(orders, start=datetime.now(UTC) - timedelta(days=12), days=10)
+        credentials = {
+            "client_id": pdd.client_id,
+            "client_secret": pdd.client_secret,
+            "access_token": pdd.access_token,
+            "refresh_token": pdd.refresh_token,
+        }
+        return pinduoduo_app(pdd), credentials
     raise SystemExit(f"unknown fake platform {platform}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("platform", choices=["woocommerce", "shopify", "douyin"])
+    parser.add_argument("platform", choices=["woocommerce", "shopify", "douyin", "pinduoduo"])
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()

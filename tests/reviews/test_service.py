@@ -294,3 +294,23 @@ async def test_a_coupon_is_recorded_without_any_refund() -> None:
         Decimal("10.00"),
         None,
     )
+
+
+async def test_a_coupon_worth_more_than_the_agents_cap_waits_for_a_supervisor() -> None:
+    store = await demo_shop()
+    await RefundRules.create(store=store, ad_hoc_agent_up_to=Decimal("20.00"))
+    agent = await create_user(role=Role.AGENT)
+    boss = await create_user(role=Role.SUPERVISOR)
+    case = await create_review_case(store=store)
+    with pytest.raises(NeedsSupervisor, match=r"20\.00"):
+        await service.offer_remedy(
+            case.id, actor=agent, kind=RemedyKind.COUPON, amount="30",
+            offer="送您一张30元无门槛优惠券。", why="物流延误致歉",
+        )  # fmt: skip
+    assert await Remedy.filter(case_id=case.id).count() == 0
+    assert (await ReviewCase.get(id=case.id)).status is ReviewCaseStatus.NEW
+    await service.offer_remedy(
+        case.id, actor=boss, kind=RemedyKind.COUPON, amount="30",
+        offer="送您一张30元无门槛优惠券。", why="物流延误致歉",
+    )  # fmt: skip
+    assert (await Remedy.get(case_id=case.id)).amount == Decimal("30.00")
