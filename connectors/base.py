@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -161,12 +161,40 @@ def read_json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
+CONTACT_FIELDS = ("name", "phone", "address")
+
+
 class BuyerRecord(Record):
+    """A buyer as one order names them.
+
+    Where the platform sends contact details encrypted (Douyin, Pinduoduo, JD),
+    ``name``, ``phone`` and ``address`` are the platform's own masked values and
+    ``contact_ciphertext`` holds, per field of ``CONTACT_FIELDS``, what the
+    connector needs to decrypt that field on demand (``decrypt_contact``). The
+    desk keeps those strings and hands them back; it never reads them, and it
+    never stores the plaintext.
+    """
+
     platform_buyer_id: str
     nick: str
     name: str | None = None
     phone: str | None = None
     address: str | None = None
+    contact_ciphertext: dict[str, str] = {}
+
+
+class Decrypted(Record):
+    """One contact field decrypted for the page that asked, never to be stored.
+
+    ``text`` is ``None`` when the platform refused this one value (``error``
+    says why, in its words). A virtual number (虚拟号) reaches the buyer only
+    through ``text`` and then ``extension``: the platform hides the real one.
+    """
+
+    text: str | None = None
+    virtual: bool = False
+    extension: str | None = None
+    error: str | None = None
 
 
 class OrderItemRecord(Record):
@@ -353,6 +381,9 @@ class Capabilities:
     refuse_refund: bool = True
     start_refund: bool = False  # a refund nobody asked for (shipping, compensation)
     reply_review: bool = False
+    # ``decrypt_contact``: buyer contact details arrive encrypted and the platform
+    # decrypts them on request, for the people who may see them.
+    decrypt_contact: bool = False
 
 
 class Stream(StrEnum):
@@ -396,6 +427,12 @@ class Connector(Protocol):
     async def reply_review(
         self, reply: ReviewReply, *, idempotency_key: str
     ) -> ReviewReplyResult: ...  # only where ``capabilities.reply_review``
+
+    async def decrypt_contact(self, ciphertexts: Sequence[str]) -> list[Decrypted]:
+        """The plaintext of ``BuyerRecord.contact_ciphertext`` values, one result per
+        value in the same order; only where ``capabilities.decrypt_contact``. A value
+        the platform refuses is a result with ``error``, not an exception."""
+        ...
 
     async def aclose(self) -> None: ...
 

@@ -64,7 +64,7 @@ import hashlib
 import hmac
 import inspect
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -86,6 +86,7 @@ from connectors.base import (
     ConnectorError,
     ConnectorManifest,
     CredentialField,
+    Decrypted,
     OrderItemRecord,
     OrderRecord,
     OrderStatus,
@@ -378,10 +379,10 @@ def unwrap(method: str, body: Any, status: int | None = None) -> dict[str, Any]:
 # --- mapping ------------------------------------------------------------------------------
 
 
-def _address(addr: Any) -> str | None:
-    """``post_addr`` as one line; a street is ``{name, id}``, the rest plain text."""
+def _region(addr: Any) -> str:
+    """``post_addr`` without its ``detail``: province to street, never encrypted."""
     if not isinstance(addr, dict):
-        return None
+        return ""
     parts = []
     for name in ("province", "city", "town", "street"):
         part = addr.get(name)
@@ -389,16 +390,50 @@ def _address(addr: Any) -> str | None:
             part = part.get("name")
         if part:
             parts.append(str(part))
-    if addr.get("detail"):
-        parts.append(str(addr["detail"]))
-    return "".join(parts) or None
+    return "".join(parts)
+
+
+def _address(addr: Any) -> str | None:
+    """``post_addr`` as one line; a street is ``{name, id}``, the rest plain text."""
+    if not isinstance(addr, dict):
+        return None
+    return _region(addr) + str(addr.get("detail") or "") or None
+
+
+def cipher_token(order_id: str, cipher_text: str, region: str = "") -> str:
+    """What the desk keeps for one encrypted field: ``order.batchDecrypt`` needs the
+    order as ``auth_id`` beside the ciphertext, and an address's ciphertext is its
+    ``detail`` only, so the region (shown masked to everyone anyway) goes with it."""
+    token: dict[str, str] = {"auth_id": order_id, "cipher_text": cipher_text}
+    if region:
+        token["region"] = region
+    return canonical_json(token)
+
+
+def _ciphertext(order_id: str, payload: Mapping[str, Any]) -> dict[str, str]:
+    """The ``encrypt_*`` values of one order as ``BuyerRecord.contact_ciphertext``."""
+    addr = payload.get("post_addr")
+    detail = addr.get("encrypt_detail") if isinstance(addr, dict) else None
+    found = {
+        "name": (payload.get("encrypt_post_receiver"), ""),
+        "phone": (payload.get("encrypt_post_tel"), ""),
+        "address": (detail, _region(payload.get("mask_post_addr") or addr)),
+    }
+    return {
+        name: cipher_token(order_id, str(cipher), region)
+        for name, (cipher, region) in found.items()
+        if cipher and isinstance(cipher, str)
+    }
 
 
 def parse_order(payload: Mapping[str, Any]) -> OrderRecord:
     """One shop order (店铺单) from ``order.searchList`` with its sku orders.
 
     Buyer contact details are the platform's masked values (``mask_*``); the
-    ciphertext (``encrypt_*``) is never decrypted here (see docs/platforms.md).
+    ciphertext (``encrypt_*``) goes along for ``decrypt_contact``, never decrypted
+    here (see docs/platforms.md). ``post_receiver``, ``post_tel`` and
+    ``post_addr.detail`` are never read: plaintext, where a gateway still sends it,
+    must not reach the desk's database.
     """
     record_id = str(payload.get("order_id") or "?")
     try:
@@ -426,7 +461,10 @@ def parse_order(payload: Mapping[str, Any]) -> OrderRecord:
         buyer_id = str(payload.get("doudian_open_id") or "")
         if not buyer_id:
             raise ValueError("no doudian_open_id")
-        addr = payload.get("mask_post_addr") or payload.get("post_addr")
+        addr = payload.get("mask_post_addr")
+        if not isinstance(addr, dict):  # the region only: its detail may be plaintext
+            raw = payload.get("post_addr")
+            addr = {**raw, "detail": ""} if isinstance(raw, dict) else None
         return OrderRecord(
             platform_order_id=record_id,
             status=ORDER_STATUS[word],
@@ -437,6 +475,7 @@ def parse_order(payload: Mapping[str, Any]) -> OrderRecord:
                 name=payload.get("mask_post_receiver") or None,
                 phone=payload.get("mask_post_tel") or None,
                 address=_address(addr),
+                contact_ciphertext=_ciphertext(record_id, payload),
             ),
             currency="CNY",
             total_amount=pay_amount,
@@ -564,6 +603,43 @@ def detail_kind(info: Mapping[str, Any]) -> AfterSaleKind:
     return DETAIL_TYPES[word][1]
 
 
+def _read_token(text: str) -> dict[str, str]:
+    """A ``cipher_token`` back; anything else is no value this connector wrote."""
+    try:
+        token = json.loads(text)
+    except ValueError:
+        token = None
+    if not (
+        isinstance(token, dict)
+        and isinstance(token.get("auth_id"), str)
+        and isinstance(token.get("cipher_text"), str)
+    ):
+        raise BadPayload("not a Douyin contact ciphertext")
+    return {k: str(v) for k, v in token.items()}
+
+
+def _decrypted(row: Mapping[str, Any] | None, region: str) -> Decrypted:
+    """One ``decrypt_infos`` item as a result; a missing item is a refusal too."""
+    if row is None:
+        return Decrypted(error="Douyin order.batchDecrypt: no answer for this value")
+    err_no = _code(row.get("err_no")) or 0
+    if err_no:
+        reason = str(row.get("err_msg") or "")[:200]
+        return Decrypted(error=f"Douyin order.batchDecrypt: {err_no} {reason}".rstrip())
+    if row.get("is_virtual_tel") and row.get("phone_no_a"):
+        return Decrypted(
+            text=str(row["phone_no_a"]),
+            virtual=True,
+            extension=str(row.get("phone_no_b") or "") or None,
+        )
+    text = str(row.get("decrypt_text") or "")
+    if not text:
+        return Decrypted(error="Douyin order.batchDecrypt: an empty value")
+    # The address's ciphertext is its detail only [unconfirmed]: a text that already
+    # starts with the region is taken as the whole address.
+    return Decrypted(text=text if text.startswith(region) else region + text)
+
+
 # --- windows --------------------------------------------------------------------------------
 
 
@@ -653,8 +729,14 @@ def _row_second(spec: Listing, row: Mapping[str, Any]) -> datetime | None:
 # What the desk may ask of this platform. No reviews: Douyin switched its review API off
 # (70000 isp.comment-service-off); no refund the shop starts itself.
 CAPABILITIES = Capabilities(
-    orders=True, after_sales=True, reviews=False, decide_refund=True, reply_review=False
+    orders=True,
+    after_sales=True,
+    reviews=False,
+    decide_refund=True,
+    reply_review=False,
+    decrypt_contact=True,
 )
+MAX_DECRYPT = 50  # cipher_infos per order.batchDecrypt call
 
 TokenSaver = Callable[[dict[str, Any]], Any]  # may be async (the desk saves to the db)
 
@@ -1002,6 +1084,39 @@ class DouyinConnector:
 
     async def reply_review(self, reply: ReviewReply, *, idempotency_key: str) -> ReviewReplyResult:
         raise WriteRefused("Douyin has no review API (switched off by the platform)")
+
+    # --- contact details, decrypted on demand ---------------------------------------------
+
+    async def decrypt_contact(self, ciphertexts: Sequence[str]) -> list[Decrypted]:
+        """``order.batchDecrypt``, at most ``MAX_DECRYPT`` values per call.
+
+        Each value is a ``cipher_token``. An item with a non-zero ``err_no`` is
+        that value's ``error``; a virtual phone number (``is_virtual_tel``) is its
+        main number with the extension apart (``phone_no_a``/``phone_no_b``). No
+        error raised here carries an answer's text: it may hold plaintext.
+        """
+        tokens = [_read_token(text) for text in ciphertexts]
+        wanted = list(dict.fromkeys((t["auth_id"], t["cipher_text"]) for t in tokens))
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(wanted), MAX_DECRYPT):
+            batch = wanted[start : start + MAX_DECRYPT]
+            infos = [{"auth_id": a, "cipher_text": c} for a, c in batch]
+            try:
+                data = await self.call("order.batchDecrypt", {"cipher_infos": infos})
+            except PlatformError as exc:
+                if exc.code:  # the platform's own refusal: its words carry no plaintext
+                    raise
+                raise PlatformError(
+                    "Douyin order.batchDecrypt: an answer the desk cannot read",
+                    status=exc.status,
+                    trouble=exc.trouble,
+                ) from None
+            for row in _rows(data, "decrypt_infos"):
+                found[(str(row.get("auth_id")), str(row.get("cipher_text")))] = row
+        return [
+            _decrypted(found.get((t["auth_id"], t["cipher_text"])), t.get("region", ""))
+            for t in tokens
+        ]
 
     # --- refund write-back ----------------------------------------------------------------
 

@@ -88,7 +88,7 @@ import asyncio
 import hashlib
 import inspect
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -108,6 +108,7 @@ from connectors.base import (
     ConnectorError,
     ConnectorManifest,
     CredentialField,
+    Decrypted,
     OrderItemRecord,
     OrderRecord,
     OrderStatus,
@@ -229,7 +230,10 @@ CAPABILITIES = Capabilities(
     decide_refund=True,
     refuse_refund=False,
     reply_review=False,
+    decrypt_contact=True,
 )
+DECRYPT_API = "pdd.open.decrypt.batch"
+MAX_DECRYPT = 100  # data_list items per pdd.open.decrypt.batch call
 
 
 # --- signing, time, envelopes ------------------------------------------------------------
@@ -337,6 +341,64 @@ def unwrap(api: str, body: Any) -> dict[str, Any]:
 # --- mapping -------------------------------------------------------------------------------
 
 
+def cipher_token(order_sn: str, encrypted: str, region: str = "") -> str:
+    """What the desk keeps for one encrypted field: ``pdd.open.decrypt.batch`` names the
+    order as ``data_tag``; a detail address (``address``) needs its region before it."""
+    token = {"data_tag": order_sn, "encrypted_data": encrypted}
+    if region:
+        token["region"] = region
+    return json.dumps(token, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _ciphertext(order_sn: str, payload: Mapping[str, Any]) -> dict[str, str]:
+    """``receiver_name``/``receiver_phone``/``receiver_address`` (else ``address``, the
+    detail): ciphertext while the order waits for shipping, empty strings after."""
+    region = "".join(str(payload.get(k) or "") for k in ("province", "city", "town"))
+    found = {
+        "name": (payload.get("receiver_name"), ""),
+        "phone": (payload.get("receiver_phone"), ""),
+        "address": (payload.get("receiver_address"), "")
+        if payload.get("receiver_address")
+        else (payload.get("address"), region),
+    }
+    return {
+        name: cipher_token(order_sn, value, prefix)
+        for name, (value, prefix) in found.items()
+        if value and isinstance(value, str)
+    }
+
+
+def _read_token(text: str) -> dict[str, str]:
+    try:
+        token = json.loads(text)
+    except ValueError:
+        token = None
+    if not (
+        isinstance(token, dict)
+        and isinstance(token.get("data_tag"), str)
+        and isinstance(token.get("encrypted_data"), str)
+    ):
+        raise BadPayload("not a Pinduoduo contact ciphertext")
+    return {k: str(v) for k, v in token.items()}
+
+
+def _decrypted(row: Mapping[str, Any] | None, region: str) -> Decrypted:
+    """One ``data_decrypt_list`` item as a result; a missing item is a refusal too."""
+    if row is None:
+        return Decrypted(error=f"Pinduoduo {DECRYPT_API}: no answer for this value")
+    code = _int(row.get("error_code")) or 0
+    if code:
+        reason = str(row.get("error_msg") or "")[:200]
+        return Decrypted(error=f"Pinduoduo {DECRYPT_API}: {code} {reason}".rstrip())
+    text = str(row.get("decrypted_data") or "")
+    if not text:
+        return Decrypted(error=f"Pinduoduo {DECRYPT_API}: an empty value")
+    if _int(row.get("virtual_number_type")) == 1:
+        extension = str(row.get("virtual_identify_number") or "") or None
+        return Decrypted(text=text, virtual=True, extension=extension)
+    return Decrypted(text=text if text.startswith(region) else region + text)
+
+
 def order_word(payload: Mapping[str, Any]) -> str:
     confirm = _int(payload.get("confirm_status"))
     if confirm == 2:
@@ -379,6 +441,7 @@ def parse_order(payload: Mapping[str, Any]) -> OrderRecord:
                 name=payload.get("receiver_name_mask") or None,
                 phone=payload.get("receiver_phone_mask") or None,
                 address=str(address) or None,
+                contact_ciphertext=_ciphertext(record_id, payload),
             ),
             currency="CNY",
             # pay_amount = goods - discounts + postage: what the buyer pays.
@@ -817,6 +880,38 @@ class PinduoduoConnector:
 
     async def reply_review(self, reply: ReviewReply, *, idempotency_key: str) -> ReviewReplyResult:
         raise WriteRefused("Pinduoduo has no review API; reply in the merchant back office")
+
+    async def decrypt_contact(self, ciphertexts: Sequence[str]) -> list[Decrypted]:
+        """``pdd.open.decrypt.batch``, at most ``MAX_DECRYPT`` values per call; an item
+        with a non-zero ``error_code`` is that value's ``error``, a virtual number
+        (``virtual_number_type`` 1) keeps its extension (``virtual_identify_number``)
+        apart. No error raised here carries an answer's text: it may hold plaintext."""
+        tokens = [_read_token(text) for text in ciphertexts]
+        wanted = list(dict.fromkeys((t["data_tag"], t["encrypted_data"]) for t in tokens))
+        found: dict[tuple[str, str], Mapping[str, Any]] = {}
+        for start in range(0, len(wanted), MAX_DECRYPT):
+            batch = [
+                {"data_tag": tag, "encrypted_data": data}
+                for tag, data in wanted[start : start + MAX_DECRYPT]
+            ]
+            try:
+                answer = await self.call(DECRYPT_API, {"data_list": batch})
+            except PlatformError as exc:
+                if exc.code:  # the platform's own refusal: its words carry no plaintext
+                    raise
+                raise PlatformError(
+                    f"Pinduoduo {DECRYPT_API}: an answer the desk cannot read",
+                    status=exc.status,
+                    trouble=exc.trouble,
+                ) from None
+            rows = answer.get("data_decrypt_list")
+            for row in rows if isinstance(rows, list) else []:
+                if isinstance(row, dict):
+                    found[(str(row.get("data_tag")), str(row.get("encrypted_data")))] = row
+        return [
+            _decrypted(found.get((t["data_tag"], t["encrypted_data"])), t.get("region", ""))
+            for t in tokens
+        ]
 
     async def check(self) -> None:
         """A cheap call that needs the token, for "test connection"."""

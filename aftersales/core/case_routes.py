@@ -27,7 +27,7 @@ from aftersales.core.i18n import N_
 from aftersales.core.i18n import gettext as _
 from aftersales.core.models import Store, User
 from aftersales.core.photos import photo_response
-from aftersales.core.privacy import address_for, phone_for
+from aftersales.core.privacy import address_for, may_reveal, phone_for
 from aftersales.core.reasons import LABELS, ReasonCode
 from aftersales.core.templating import flash, render
 
@@ -110,14 +110,20 @@ async def buyer_context(request: Request, customers: Iterable[Any]) -> dict[str,
     }
 
 
-def buyer_contact(request: Request, customer: Any) -> dict[str, str | None]:
-    """The buyer's phone and address on a case page, masked unless the reader's role sees them."""
+def buyer_contact(request: Request, customer: Any, store: Any = None) -> dict[str, Any]:
+    """The buyer's phone and address on a case page, masked unless the reader's role sees them.
+
+    ``may_reveal_contact``: the order card offers "show full contact" (the order
+    page decrypts, for one response) where the role and the store's platform allow.
+    """
     if customer is None:
-        return {"phone": None, "address": None}
+        return {"phone": None, "address": None, "may_reveal_contact": False}
     role = current_user(request).role
     return {
         "phone": phone_for(role, customer.phone),
         "address": address_for(role, customer.address),
+        "may_reveal_contact": store is not None
+        and may_reveal(role, store.platform, customer.contact_ciphertext),
     }
 
 

@@ -17,6 +17,7 @@ EVENTS: dict[str, str] = {
     "store.settings_updated": N_("Store settings page saved"),
     "store.csv_imported": N_("Orders imported from a CSV file"),
     "customer.updated": N_("Customer details changed"),
+    "contact.decrypted": N_("Buyer's full contact shown (decrypted by the platform)"),
     "order.webhook_applied": N_("Changed by a platform notification"),
 }
 

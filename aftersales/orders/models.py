@@ -15,7 +15,14 @@ if TYPE_CHECKING:  # Tortoise resolves relations by name; these are for the type
 
 
 class Customer(Model):
-    """A buyer of one store — phone and address are shown masked to most roles."""
+    """A buyer of one store — phone and address are shown masked to most roles.
+
+    Where the platform encrypts contact details, ``name``, ``phone`` and
+    ``address`` hold its masked values and ``contact_ciphertext`` what the
+    connector decrypts on request (field -> the connector's own string, null
+    where the platform sends contact details in plain words): the plaintext is
+    never stored.
+    """
 
     id = fields.IntField(primary_key=True)
     store: fields.ForeignKeyRelation[Store] = fields.ForeignKeyField(
@@ -27,6 +34,7 @@ class Customer(Model):
     name = fields.CharField(max_length=128, null=True)
     phone = fields.CharField(max_length=32, null=True)
     address = fields.TextField(null=True)
+    contact_ciphertext: fields.JSONField[dict[str, str] | None] = fields.JSONField(null=True)
     tags = fields.JSONField(default=list)
     notes = fields.TextField(default="")
 

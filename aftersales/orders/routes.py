@@ -19,7 +19,7 @@ from aftersales.core.models import Role, Store
 from aftersales.core.modules import Registry
 from aftersales.core.privacy import address_for, phone_for
 from aftersales.core.templating import flash, render
-from aftersales.orders import jobs, service
+from aftersales.orders import contact, jobs, service
 from aftersales.orders import settings as store_settings
 from connectors import registry
 from connectors.base import OrderStatus, Stream
@@ -81,8 +81,10 @@ def _day(
     return start.astimezone(UTC)
 
 
-async def order_detail(request: Request) -> Response:
-    order = await service.get_order(request.path_params["order_id"])
+async def _order_page(
+    request: Request, order_id: int, full: contact.FullContact | None = None
+) -> Response:
+    order = await service.get_order(order_id)
     user = current_user(request)
     registry: Registry = request.app.state.registry
     return render(
@@ -97,9 +99,39 @@ async def order_detail(request: Request) -> Response:
             ],
             "phone": phone_for(user.role, order.customer.phone),
             "address": address_for(user.role, order.customer.address),
+            "full": full,
+            "may_reveal": contact.may_reveal(user, order.store, order.customer),
             **await case_routes.buyer_context(request, [order.customer]),
         },
     )
+
+
+async def order_detail(request: Request) -> Response:
+    return await _order_page(request, request.path_params["order_id"])
+
+
+def _unstored(response: Response) -> Response:
+    """A page with decrypted contact details: no browser or proxy may keep it."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+async def order_contact(request: Request) -> Response:
+    """The order page once more, with the buyer's contact decrypted for this response."""
+    order = await service.get_order(request.path_params["order_id"])
+    try:
+        full = await contact.reveal_contact(
+            order.customer,
+            actor=current_user(request),
+            secret_key=request.app.state.settings.secret_key,
+            subject_type="order",
+            subject_id=order.id,
+        )
+    except contact.ContactUnavailable as exc:
+        flash(request, exc.message, "alert")
+        return RedirectResponse(f"/orders/{order.id}", status_code=303)
+    return _unstored(await _order_page(request, order.id, full))
 
 
 @requires(*MANAGERS)
@@ -260,20 +292,45 @@ async def store_check(request: Request) -> Response:
     return RedirectResponse(f"/orders/stores/{store.id}", status_code=303)
 
 
-async def customer_detail(request: Request) -> Response:
-    customer = await service.get_customer(request.path_params["customer_id"])
-    role = current_user(request).role
+async def _customer_page(
+    request: Request, customer_id: int, full: contact.FullContact | None = None
+) -> Response:
+    customer = await service.get_customer(customer_id)
+    user = current_user(request)
     return render(
         request,
         "orders/customer.html",
         {
             "customer": customer,
             "orders": await service.customer_orders(customer),
-            "phone": phone_for(role, customer.phone),
-            "address": address_for(role, customer.address),
+            "phone": phone_for(user.role, customer.phone),
+            "address": address_for(user.role, customer.address),
+            "full": full,
+            "may_reveal": contact.may_reveal(user, await Store.get(id=customer.store_id), customer),
             **await case_routes.buyer_context(request, [customer]),
         },
     )
+
+
+async def customer_detail(request: Request) -> Response:
+    return await _customer_page(request, request.path_params["customer_id"])
+
+
+async def customer_contact(request: Request) -> Response:
+    """The buyer's page once more, with their contact decrypted for this response."""
+    customer = await service.get_customer(request.path_params["customer_id"])
+    try:
+        full = await contact.reveal_contact(
+            customer,
+            actor=current_user(request),
+            secret_key=request.app.state.settings.secret_key,
+            subject_type="customer",
+            subject_id=customer.id,
+        )
+    except contact.ContactUnavailable as exc:
+        flash(request, exc.message, "alert")
+        return RedirectResponse(f"/orders/customers/{customer.id}", status_code=303)
+    return _unstored(await _customer_page(request, customer.id, full))
 
 
 @requires(*BUYER_EDITORS)
@@ -301,6 +358,7 @@ async def customer_edit(request: Request) -> Response:
 routes = [
     Route("/", order_list, name="orders"),
     Route("/{order_id:id}", order_detail, name="order"),
+    Route("/{order_id:id}/contact", order_contact, methods=["POST"]),
     Route("/stores/", store_list, name="stores"),
     Route("/stores/", store_add, methods=["POST"]),
     Route("/stores/{store_id:id}", store_detail),
@@ -311,4 +369,5 @@ routes = [
     Route("/stores/{store_id:id}/check", store_check, methods=["POST"]),
     Route("/customers/{customer_id:id}", customer_detail, name="customer"),
     Route("/customers/{customer_id:id}", customer_edit, methods=["POST"]),
+    Route("/customers/{customer_id:id}/contact", customer_contact, methods=["POST"]),
 ]

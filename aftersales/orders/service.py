@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -69,12 +70,23 @@ async def upsert_orders(
     now = clock.now()
     buyers = {r.buyer.platform_buyer_id: r.buyer for r in latest.values()}
     customer_columns = [
-        "store_id", "platform_buyer_id", "nick", "name", "phone", "address", "tags", "notes"
+        "store_id", "platform_buyer_id", "nick", "name", "phone", "address",
+        "contact_ciphertext", "tags", "notes",
     ]  # fmt: skip
 
     def customer_rows(chosen: dict[str, BuyerRecord]) -> list[Sequence[object]]:
         return [
-            [store.id, b.platform_buyer_id, b.nick, b.name, b.phone, b.address, "[]", ""]
+            [
+                store.id,
+                b.platform_buyer_id,
+                b.nick,
+                b.name,
+                b.phone,
+                b.address,
+                _ciphertext_json(b),
+                "[]",
+                "",
+            ]
             for b in chosen.values()
         ]
 
@@ -123,7 +135,7 @@ async def upsert_orders(
         customer_columns,
         customer_rows({r.buyer.platform_buyer_id: r.buyer for r in written}),
         conflict=["store_id", "platform_buyer_id"],
-        update=["nick", "name", "phone", "address"],
+        update=["nick", "name", "phone", "address", "contact_ciphertext"],
     )
     await bulk_upsert(
         conn,
@@ -167,6 +179,14 @@ async def upsert_orders(
         update=["carrier", "shipped_at"],
     )
     return {r.platform_order_id for r in written}
+
+
+def _ciphertext_json(buyer: BuyerRecord) -> str | None:
+    """The buyer's ciphertext as the JSON column's text (``bulk_upsert`` takes it encoded);
+    null where the platform sent the contact in plain words."""
+    if not buyer.contact_ciphertext:
+        return None
+    return json.dumps(buyer.contact_ciphertext, ensure_ascii=False, separators=(",", ":"))
 
 
 INT32 = 2**31 - 1

@@ -94,7 +94,7 @@ async def refund_detail(request: Request) -> Response:
             "phrases": await phrases.for_case(current_user(request), ctx.refund.ref),
             "open_statuses": OPEN_STATUSES,
             "takes_refusals": service.takes_refusals(ctx.store),
-            **case_routes.buyer_contact(request, ctx.customer),
+            **case_routes.buyer_contact(request, ctx.customer, ctx.store),
             **await case_routes.buyer_context(request, [ctx.customer]),
             **await case_routes.assign_choices(current_user(request), [ctx.refund.assignee_id]),
         },

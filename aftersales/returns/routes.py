@@ -84,7 +84,7 @@ async def return_detail(request: Request) -> Response:
             "results": list(InspectionResult),
             "phrases": await phrases.for_case(current_user(request), ctx.case.ref),
             "default_address": service.store_setting(ctx.store, "return_address"),
-            **case_routes.buyer_contact(request, ctx.customer),
+            **case_routes.buyer_contact(request, ctx.customer, ctx.store),
             **await case_routes.buyer_context(request, [ctx.customer]),
             "scanned": request.query_params.get("scanned") == "1",
             "due_soon": cases.is_due_soon,

@@ -116,7 +116,7 @@ async def case_page(request: Request) -> Response:
             "local_now": clock.now().astimezone(request.app.state.settings.zone),
             "due_soon": cases.is_due_soon,
             "open_statuses": OPEN_STATUSES,
-            **case_routes.buyer_contact(request, customer),
+            **case_routes.buyer_contact(request, customer, store),
             **await case_routes.buyer_context(request, [customer]),
             **await case_routes.assign_choices(reader, [case.assignee_id]),
         },

@@ -454,7 +454,10 @@ def test_orders_keep_masked_buyers_only_and_report_bad_rows() -> None:
     record = parse_order(order_json(order))
     assert record.buyer.name == "王**" and record.buyer.phone == "1********88"
     assert record.buyer.address == "浙江省杭州市西湖区文新街道文一路***"
-    assert "zuLyd4U4" not in record.model_dump_json()
+    dumped = record.model_dump_json()
+    assert order.tel not in dumped and order.receiver not in dumped and order.detail not in dumped
+    assert set(record.buyer.contact_ciphertext) == {"name", "phone", "address"}
+    assert order.cipher("phone") in record.buyer.contact_ciphertext["phone"]
     bad = {**order_json(order), "order_status": 99}
     with pytest.raises(BadPayload, match="unknown status"):
         parse_order(bad)

@@ -25,6 +25,17 @@ refusals and a return address on 101/301, and counts every executed operation
 Business refusals use ``50002 isv.business-failed:20309541`` (售后状态错误) as
 the doc-derived notes give it; the version mismatch reuses it (the platform's
 own code for it is unconfirmed).
+
+Buyer contact details are masked (``mask_*``) and encrypted (``encrypt_*``,
+the address's ``post_addr.encrypt_detail``); no plaintext is ever sent with
+an order. ``order.batchDecrypt`` takes ``cipher_infos[{auth_id, cipher_text}]``,
+at most 50 (more is refused with ``isv.parameter-invalid``: the platform's own
+sub-code for it is unconfirmed), and answers each item in ``decrypt_infos``:
+the plaintext, or ``err_no`` when the ciphertext is unknown, belongs to another
+order than its ``auth_id`` or was made undecryptable (``refuse_decrypt``). An
+order with ``virtual_tel`` answers its phone as a virtual number
+(``is_virtual_tel``, ``phone_no_a``/``phone_no_b``, ``decrypt_text`` "a-b").
+The ciphertext format is the fake's own (the platform's is unconfirmed).
 """
 
 from __future__ import annotations
@@ -142,6 +153,16 @@ class ShopOrder:
     ship_time: datetime | None = None
     tracking_no: str | None = None
     carrier: str = ""
+    receiver: str = "王小明"
+    tel: str = "13812345688"
+    detail: str = "文一路100号3幢201室"
+    virtual_tel: tuple[str, str] | None = None  # (main number, extension)
+
+    def cipher(self, kind: str) -> str:
+        """The fake's ciphertext of one field: ``#``/``$``/``~`` wrapped, per order."""
+        mark = {"name": "#", "phone": "$", "address": "~"}[kind]
+        digest = hashlib.sha256(f"{self.order_id}:{kind}".encode()).hexdigest()[:16]
+        return f"{mark}{digest}{mark}{digest[::-1]}=="
 
 
 @dataclass
@@ -182,6 +203,8 @@ class FakeDouyinShop:
     received: list[dict[str, Any]] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
     refreshes: int = 0
+    decrypted: list[str] = field(default_factory=list)  # ciphertexts answered in plaintext
+    refuse_decrypt: set[str] = field(default_factory=set)  # ciphertexts answered with err_no
     lock: threading.Lock = field(default_factory=threading.Lock)
     _tokens: Tokens | None = None
     _errors: list[tuple[str, Refusal]] = field(default_factory=list)
@@ -355,6 +378,7 @@ class FakeDouyinShop:
             "afterSale.List": self._aftersale_list,
             "afterSale.Detail": self._aftersale_detail,
             "afterSale.operate": self._operate,
+            "order.batchDecrypt": self._batch_decrypt,
         }.get(method)
         if api is None:
             raise Refusal(70000, "API 下线", "isp.api-service-off", f"{method} 不存在")
@@ -542,6 +566,53 @@ class FakeDouyinShop:
             },
         }
 
+    # --- decryption -----------------------------------------------------------------
+
+    def _batch_decrypt(self, params: dict[str, Any]) -> dict[str, Any]:
+        infos = params.get("cipher_infos")
+        if not isinstance(infos, list) or not infos:
+            raise Refusal(40001, "缺少必选参数", "isv.parameter-missing", "cipher_infos 必填")
+        if len(infos) > 50:
+            raise _invalid("cipher_infos", "最大支持一次解密50条")
+        return {"decrypt_infos": [self._decrypt_one(info) for info in infos]}
+
+    def _decrypt_one(self, info: Any) -> dict[str, Any]:
+        auth_id = str(info.get("auth_id") or "") if isinstance(info, dict) else ""
+        cipher = str(info.get("cipher_text") or "") if isinstance(info, dict) else ""
+        row: dict[str, Any] = {
+            "auth_id": auth_id,
+            "cipher_text": cipher,
+            "decrypt_text": "",
+            "err_no": 0,
+            "err_msg": "",
+            "data_type": 0,
+            "is_virtual_tel": False,
+            "expire_time": 0,
+            "phone_no_a": "",
+            "phone_no_b": "",
+        }
+        order = self.orders.get(auth_id)
+        kinds = {"address": 1, "name": 2, "phone": 3}
+        kind = next((k for k in kinds if order and order.cipher(k) == cipher), None)
+        if order is None or kind is None:
+            return row | {"err_no": 300008, "err_msg": "密文与订单不匹配"}
+        if cipher in self.refuse_decrypt:
+            return row | {"err_no": 300006, "err_msg": "解密失败"}
+        row["data_type"] = kinds[kind]
+        self.decrypted.append(cipher)
+        if kind == "phone" and order.virtual_tel:
+            main, ext = order.virtual_tel
+            expires = unix(self.now() + timedelta(hours=12))
+            return row | {
+                "decrypt_text": f"{main}-{ext}",
+                "is_virtual_tel": True,
+                "phone_no_a": main,
+                "phone_no_b": ext,
+                "expire_time": expires,
+            }
+        text = {"name": order.receiver, "phone": order.tel, "address": order.detail}[kind]
+        return row | {"decrypt_text": text}
+
     # --- the write ------------------------------------------------------------------
 
     def _operate(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -617,8 +688,16 @@ def order_json(order: ShopOrder) -> dict[str, Any]:
             "street": {"name": "文新街道", "id": "330106"},
             "detail": "文一路***",
         },
-        "encrypt_post_receiver": "#zuLyd4U4#Rm9vYmFy==",
-        "encrypt_post_tel": "$zuLyd4U4$MTM4MDAwMA==",
+        "encrypt_post_receiver": order.cipher("name"),
+        "encrypt_post_tel": order.cipher("phone"),
+        "post_addr": {
+            "province": {"name": "浙江省"},
+            "city": {"name": "杭州市"},
+            "town": {"name": "西湖区"},
+            "street": {"name": "文新街道", "id": "330106"},
+            "detail": "文一路***",
+            "encrypt_detail": order.cipher("address"),
+        },
         "logistics_info": logistics,
         "sku_order_list": [
             {

@@ -26,6 +26,15 @@ the fake's own, all with ``error_code`` 10000 (a client error by LYW's ranges):
 replay of a write already made lands here), a return agreed without its
 ``return_address_id``. Each executed write is counted (``executed``), and
 ``lose_answers`` makes the gateway carry out an agree and then answer 504.
+
+Receiver details: an order waiting for shipping (``order_status`` 1, 成交) carries
+ciphertext in ``receiver_name``/``receiver_phone``/``receiver_address`` (the
+fake's own format; the platform's is unconfirmed), any other order empty
+strings, beside the masked twins. ``pdd.open.decrypt.batch`` takes ``data_list``
+(JSON, ``[{data_tag, encrypted_data}]``, at most 100: more is refused with
+10000, the fake's choice) and answers ``data_decrypt_list`` with the plaintext,
+or ``error_code`` for a ciphertext of another order or one in ``refuse_decrypt``;
+an order with ``virtual_tel`` answers its phone as a virtual number.
 """
 
 from __future__ import annotations
@@ -107,6 +116,20 @@ class Order:
     pay_time: datetime | None = None
     shipping_time: datetime | None = None
     tracking_number: str = ""
+    receiver: str = "王小明"
+    tel: str = "13800000000"
+    full_address: str = "浙江省杭州市西湖区文一路100号3幢201室"
+    virtual_tel: tuple[str, str] | None = None  # (number, extension)
+
+    @property
+    def encrypted(self) -> bool:
+        """Paid and waiting for shipping: PDD sends the receiver (encrypted) only then."""
+        return self.order_status == 1 and self.confirm_status == 1
+
+    def cipher(self, kind: str) -> str:
+        """The fake's ciphertext of one field, per order."""
+        digest = hashlib.sha256(f"{self.order_sn}:{kind}".encode()).hexdigest()[:20]
+        return f"~{kind[0]}~{digest}~"
 
     @property
     def pay_amount(self) -> Decimal:
@@ -174,6 +197,8 @@ class FakePddShop:
     refusals: Counter[int] = field(default_factory=Counter)
     executed: list[int] = field(default_factory=list)  # one after_sales_id per agree carried out
     received: list[dict[str, str]] = field(default_factory=list)
+    decrypted: list[str] = field(default_factory=list)  # ciphertexts answered in plaintext
+    refuse_decrypt: set[str] = field(default_factory=set)  # answered with an error_code
     lose_answers: int = 0
     queued: list[dict[str, Any]] = field(default_factory=list)
     on_list: Callable[[str, int], None] | None = None  # (type, page), before answering a page
@@ -442,6 +467,49 @@ class FakePddShop:
             }
         }
 
+    def _decrypt(self, form: dict[str, str]) -> dict[str, Any]:
+        try:
+            items = json.loads(form.get("data_list") or "")
+        except ValueError:
+            raise Refusal(10000, "参数错误", "data_list", "data_list is not JSON") from None
+        if not isinstance(items, list) or not items:
+            raise Refusal(10000, "参数错误", "data_list", "data_list is empty")
+        if len(items) > 100:
+            raise Refusal(10000, "参数错误", "data_list", "data_list 默认列表大小不超过100")
+        return {"open_decrypt_batch_response": {"data_decrypt_list": [self._one(i) for i in items]}}
+
+    def _one(self, item: Any) -> dict[str, Any]:
+        tag = str(item.get("data_tag") or "") if isinstance(item, dict) else ""
+        data = str(item.get("encrypted_data") or "") if isinstance(item, dict) else ""
+        row: dict[str, Any] = {
+            "data_tag": tag,
+            "encrypted_data": data,
+            "decrypted_data": "",
+            "data_type": 0,
+            "error_code": 0,
+            "error_msg": "",
+            "virtual_number_type": 0,
+            "virtual_identify_number": "",
+        }
+        order = self.orders.get(tag)
+        kinds = {"name": 5, "phone": 6, "address": 7}
+        kind = next((k for k in kinds if order and order.cipher(k) == data), None)
+        if order is None or kind is None:
+            return row | {"error_code": 100001, "error_msg": "密文与订单不匹配"}
+        if data in self.refuse_decrypt:
+            return row | {"error_code": 100002, "error_msg": "解密失败"}
+        self.decrypted.append(data)
+        row["data_type"] = kinds[kind]
+        if kind == "phone" and order.virtual_tel:
+            number, extension = order.virtual_tel
+            return row | {
+                "decrypted_data": number,
+                "virtual_number_type": 1,
+                "virtual_identify_number": extension,
+            }
+        plain = {"name": order.receiver, "phone": order.tel, "address": order.full_address}
+        return row | {"decrypted_data": plain[kind]}
+
     def _mall(self, form: dict[str, str]) -> dict[str, Any]:
         return {"mall_info_get_response": {"mall_id": 998877, "mall_name": "测试拼多多店"}}
 
@@ -469,6 +537,7 @@ HANDLERS: dict[str, Callable[[FakePddShop, dict[str, str]], dict[str, Any]]] = {
     "pdd.refund.returngoods.agree": lambda shop, form: shop._agree(form, returns=True),
     "pdd.pop.auth.token.refresh": FakePddShop._token,
     "pdd.mall.info.get": FakePddShop._mall,
+    "pdd.open.decrypt.batch": FakePddShop._decrypt,
 }
 
 
@@ -490,8 +559,13 @@ def order_json(order: Order) -> dict[str, Any]:
         "postage": order.postage,
         "tracking_number": order.tracking_number,
         "logistics_id": 85 if order.tracking_number else 0,
-        "receiver_name": "",
-        "receiver_phone": "",
+        # Ciphertext only while the order waits for shipping, empty strings after.
+        "receiver_name": order.cipher("name") if order.encrypted else "",
+        "receiver_phone": order.cipher("phone") if order.encrypted else "",
+        "receiver_address": order.cipher("address") if order.encrypted else "",
+        "province": "浙江省",
+        "city": "杭州市",
+        "town": "西湖区",
         "receiver_name_mask": "王*",
         "receiver_phone_mask": "138****0000",
         "address_mask": "浙江省杭州市西湖区文一路***",
