@@ -52,6 +52,9 @@ DATA = Path(__file__).parent / "data"
 
 # Below this the text is read as positive; chosen on the dev set.
 NEGATIVE_AT = 0.5
+# A lukewarm phrase makes a text neutral only when the model reads it at least
+# this negative. Chosen on dev3.
+LUKEWARM_AT = 0.3
 # Reasons under this confidence are not returned.
 REASON_MIN = 0.5
 # A text read as mildly positive (P(negative) at least this) that names a
@@ -197,7 +200,7 @@ def load(path: Path | None = None) -> None:
                         tokenizer.add_word(word, freq=100000)
                         terms[(word,)] = term
                     elif word:
-                        terms[tuple(_tokens_en(normalize(word)))] = term
+                        terms[tuple(_stem(t) for t in _tokens_en(normalize(word)))] = term
         cues = frozenset(_lines(DATA / "cues.txt"))
         arrival = tuple(normalize(w) for w in _lines(DATA / "arrival.txt"))
         for word in (*negations, *degrees, *cues):
@@ -241,6 +244,17 @@ _TOKEN_EN = re.compile(r"[a-z]+(?:['-][a-z]+)*|\d+")
 
 def _tokens_en(text: str) -> list[str]:
     return _TOKEN_EN.findall(text)
+
+
+def _stem(token: str) -> str:
+    """An English plural read as its singular, so "fakes" meets the term "fake".
+
+    Applied to the lexicon and to a review's words alike, so a word it mangles
+    ("does" to "doe") still meets itself.
+    """
+    if len(token) > 3 and token.endswith("s") and not token.endswith(("ss", "us", "is")):
+        return token[:-1]
+    return token
 
 
 # ---------------------------------------------------------------- reading
@@ -303,7 +317,7 @@ def _clause_tokens(state: _Loaded, clause: str) -> list[str]:
         if _is_cjk(piece):
             tokens += state.tokenizer.lcut(piece, HMM=False)
         else:
-            tokens += _tokens_en(piece)
+            tokens += [_stem(t) for t in _tokens_en(piece)]
     return tokens
 
 
@@ -406,7 +420,11 @@ def classify_text(text: str) -> Classification:
     found = _reasons(state, text)
     # A lukewarm review (一般般, so-so) that names no complaint is neutral: the
     # desk follows it up all the same, but it is no outright negative.
-    lukewarm = not found and any(phrase in norm for phrase in state.lukewarm)
+    # Not when the model reads the text as praise all the same ("the packaging
+    # was nothing special but the product itself is great").
+    lukewarm = (
+        not found and p >= LUKEWARM_AT and any(phrase in norm for phrase in state.lukewarm)
+    )
     if lukewarm:
         sentiment, confidence = Sentiment.NEUTRAL, max(p, 0.6)
     elif p >= NEGATIVE_AT:
