@@ -45,7 +45,7 @@ from aftersales.reviews.features import features, normalize
 
 # The version of the committed artifact (written into it by ``reviews train``);
 # a test checks that they agree, so a retrained model ships with its new name.
-MODEL_VERSION = "nblr-9568f78326"
+MODEL_VERSION = "nblr-415bf6bb1e"
 
 ARTIFACT = Path(__file__).parent / "model" / "sentiment.tsv.gz"
 DATA = Path(__file__).parent / "data"
@@ -123,6 +123,7 @@ class _Term:
     complaint: bool
     weight: float
     breakage: bool = False  # damaged, not quality, in a clause set at delivery
+    ignore: bool = False  # a phrase that holds a complaint word but is none ("broke in")
 
 
 @dataclass
@@ -138,6 +139,7 @@ class _Loaded:
     lukewarm: tuple[str, ...]
     cues: frozenset[str]
     arrival: tuple[str, ...]
+    expectations: re.Pattern[str]
 
 
 _state: _Loaded | None = None
@@ -193,6 +195,7 @@ def load(path: Path | None = None) -> None:
                     kind in ("complaint", "breakage"),
                     float(weight),
                     breakage=kind == "breakage",
+                    ignore=kind == "ignore",
                 )
                 for word in (w.strip() for w in words.split(",")):
                     if _is_cjk(word):
@@ -207,6 +210,10 @@ def load(path: Path | None = None) -> None:
             if _is_cjk(word):
                 tokenizer.add_word(word, freq=100000)
         lukewarm = tuple(normalize(w) for w in _lines(DATA / "lukewarm.txt"))
+        expected = [normalize(w) for w in _lines(DATA / "expectations.txt")]
+        expectations = re.compile(
+            "|".join(re.escape(w) if _is_cjk(w) else rf"\b{re.escape(w)}\b" for w in expected)
+        )
         longest = max(len(k) for k in terms)
         _state = _Loaded(
             bias,
@@ -220,6 +227,7 @@ def load(path: Path | None = None) -> None:
             lukewarm,
             cues,
             arrival,
+            expectations,
         )
         loads_done += 1
 
@@ -302,10 +310,13 @@ def _p_text(state: _Loaded, text: str) -> float:
     if len(_tokens_en(tail)) < 2 or len(_tokens_en(head)) < 2:
         return _p(state, text)
     head_only = features(head) - features(tail)
+    # A fear before the "but" ("I was worried it would be fake, but...") is not
+    # what the buyer got: it does not count at all.
+    head_weight = 0.0 if state.expectations.search(head) else 1.0 - CONTRAST_WEIGHT
     z = state.bias
     for feat in features(text):
         w = state.weights.get(feat, 0.0)
-        z += w * (1.0 - CONTRAST_WEIGHT) if feat in head_only else w
+        z += w * head_weight if feat in head_only else w
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
@@ -351,6 +362,8 @@ def _cue_in(state: _Loaded, tokens: list[str]) -> bool:
 
 def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[ReasonCode, float]:
     found: dict[ReasonCode, float] = {}
+    if state.expectations.search(clause):
+        return found  # what the buyer feared (本来担心会压坏), not what they got
     by_term: set[ReasonCode] = set()  # reasons a complaint term (or aspect + cue) gave
     p_clause: float | None = None
     cue: bool | None = None
@@ -369,6 +382,8 @@ def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[Reas
         term, size = match
         before = tokens[max(0, i - 3) : i]
         i += size
+        if term.ignore:
+            continue  # its words are read as the phrase, not as the complaint in it
         if p_clause is None:
             p_clause = _p(state, clause)
         if term.complaint:
