@@ -140,6 +140,8 @@ class _Loaded:
     cues: frozenset[str]
     arrival: tuple[str, ...]
     expectations: re.Pattern[str]
+    claims: tuple[str, ...]
+    realities: tuple[str, ...]
 
 
 _state: _Loaded | None = None
@@ -214,6 +216,11 @@ def load(path: Path | None = None) -> None:
         expectations = re.compile(
             "|".join(re.escape(w) if _is_cjk(w) else rf"\b{re.escape(w)}\b" for w in expected)
         )
+        claims: list[str] = []
+        realities: list[str] = []
+        for line in _lines(DATA / "claims.tsv"):
+            kind, word = line.split("\t")
+            (claims if kind == "claim" else realities).append(normalize(word))
         longest = max(len(k) for k in terms)
         _state = _Loaded(
             bias,
@@ -228,6 +235,8 @@ def load(path: Path | None = None) -> None:
             cues,
             arrival,
             expectations,
+            tuple(claims),
+            tuple(realities),
         )
         loads_done += 1
 
@@ -332,15 +341,27 @@ def _clause_tokens(state: _Loaded, clause: str) -> list[str]:
     return tokens
 
 
+# A claim clause followed by what came (说是真丝，其实是涤纶) counts as not as
+# described at this confidence (times 0.7 + 0.3 P(clause)).
+CLAIM_CONFIDENCE = 0.8
+
+
 def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
     found: dict[ReasonCode, float] = {}
+    claimed = False  # the clause before was a claim (说是, the listing said)
     for clause in _CLAUSE.split(normalize(text)):
         if not clause or not clause.strip():
             continue
         tokens = _clause_tokens(state, clause)
         if not tokens:
             continue
-        for reason, conf in _clause_reasons(state, clause, tokens).items():
+        of_clause = _clause_reasons(state, clause, tokens)
+        if claimed and not of_clause and clause.strip().startswith(state.realities):
+            p_clause = _p(state, clause)
+            if p_clause >= COMPLAINT_CLAUSE_AT:
+                of_clause = {ReasonCode.NOT_AS_DESCRIBED: CLAIM_CONFIDENCE * (0.7 + 0.3 * p_clause)}
+        claimed = any(word in clause for word in state.claims)
+        for reason, conf in of_clause.items():
             prev = found.get(reason, 0.0)
             found[reason] = 1.0 - (1.0 - prev) * (1.0 - conf)
     if ReasonCode.AUTHENTICITY in found:
