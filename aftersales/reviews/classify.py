@@ -139,6 +139,7 @@ class _Loaded:
     lukewarm: tuple[str, ...]
     cues: frozenset[str]
     arrival: tuple[str, ...]
+    usage: tuple[str, ...]
     expectations: re.Pattern[str]
     claims: tuple[str, ...]
     realities: tuple[str, ...]
@@ -208,6 +209,7 @@ def load(path: Path | None = None) -> None:
                         terms[tuple(_stem(t) for t in _tokens_en(normalize(word)))] = term
         cues = frozenset(_lines(DATA / "cues.txt"))
         arrival = tuple(normalize(w) for w in _lines(DATA / "arrival.txt"))
+        usage = tuple(normalize(w) for w in _lines(DATA / "usage.txt"))
         for word in (*negations, *degrees, *cues):
             if _is_cjk(word):
                 tokenizer.add_word(word, freq=100000)
@@ -234,6 +236,7 @@ def load(path: Path | None = None) -> None:
             lukewarm,
             cues,
             arrival,
+            usage,
             expectations,
             tuple(claims),
             tuple(realities),
@@ -416,7 +419,11 @@ def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[Reas
             for w in before:
                 degree *= state.degrees.get(w, 1.0)
             conf = min(0.99, term.weight * degree) * (0.7 + 0.3 * p_clause)
-            if term.breakage and any(cue in clause for cue in state.arrival):
+            if (
+                term.breakage
+                and any(cue in clause for cue in state.arrival)
+                and not any(word in clause for word in state.usage)
+            ):
                 term = _Term(ReasonCode.DAMAGED, True, term.weight)
             by_term.add(term.reason)
         else:
