@@ -465,9 +465,7 @@ def classify_text(text: str) -> Classification:
     # desk follows it up all the same, but it is no outright negative.
     # Not when the model reads the text as praise all the same ("the packaging
     # was nothing special but the product itself is great").
-    lukewarm = (
-        not found and p >= LUKEWARM_AT and any(phrase in norm for phrase in state.lukewarm)
-    )
+    lukewarm = not found and p >= LUKEWARM_AT and any(phrase in norm for phrase in state.lukewarm)
     if lukewarm:
         sentiment, confidence = Sentiment.NEUTRAL, max(p, 0.6)
     elif p >= NEGATIVE_AT:
