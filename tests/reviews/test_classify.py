@@ -408,3 +408,29 @@ def test_the_complaint_after_a_chinese_but_keeps_its_reason() -> None:
     # The model reads 就是有色差 alone as mild; it is the complaint half all the same.
     assert reasons("款式很喜欢，就是有色差") == {ReasonCode.NOT_AS_DESCRIBED}
     assert ReasonCode.NOT_AS_DESCRIBED not in reasons("款式很喜欢，就是没有色差")
+
+
+def test_a_claim_then_what_came_is_not_as_described() -> None:
+    assert reasons("详情页说是羊毛的，结果摸着就是腈纶") == {ReasonCode.NOT_AS_DESCRIBED}
+    # The second clause names its own reason: that one, not the claim.
+    assert reasons("说好的三天送到，结果第六天才到") == {ReasonCode.LOGISTICS}
+
+
+def test_a_feared_complaint_names_no_reason() -> None:
+    assert reasons("本来担心路上会压坏，结果包得严严实实") == set()
+    result = classify_text("I was worried they might be fakes, but these are genuine.")
+    assert result.reasons == ()
+
+
+def test_an_english_plural_meets_its_term() -> None:
+    assert reasons("Pretty sure these shoes are fakes.") == {ReasonCode.AUTHENTICITY}
+
+
+def test_a_phrase_that_holds_a_complaint_word_is_no_complaint() -> None:
+    assert reasons("颜色跟图片差不多，挺满意") == set()
+    assert reasons("No complaints at all, works great.") == set()
+
+
+def test_broken_at_delivery_is_damage_and_after_use_is_quality() -> None:
+    assert reasons("开箱就发现灯罩裂了") == {ReasonCode.DAMAGED}
+    assert reasons("收到的台灯用了一周就坏了") == {ReasonCode.QUALITY}
