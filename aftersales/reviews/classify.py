@@ -124,6 +124,7 @@ class _Term:
     weight: float
     breakage: bool = False  # damaged, not quality, in a clause set at delivery
     ignore: bool = False  # a phrase that holds a complaint word but is none ("broke in")
+    wait: bool = False  # a wait (等了): the service's when only the service is named beside it
 
 
 @dataclass
@@ -195,10 +196,11 @@ def load(path: Path | None = None) -> None:
                 reason, kind, weight, words = line.split("\t")
                 term = _Term(
                     ReasonCode(reason),
-                    kind in ("complaint", "breakage"),
+                    kind in ("complaint", "breakage", "wait"),
                     float(weight),
                     breakage=kind == "breakage",
                     ignore=kind == "ignore",
+                    wait=kind == "wait",
                 )
                 for word in (w.strip() for w in words.split(",")):
                     if _is_cjk(word):
@@ -384,6 +386,17 @@ def _cue_in(state: _Loaded, tokens: list[str]) -> bool:
     return False
 
 
+def _waited_on_service(state: _Loaded, tokens: list[str]) -> bool:
+    """A clause that names the service (客服, 回复) and no delivery: the buyer waited for
+    an answer (客服等了半天才回), not for the parcel."""
+    named = {
+        term.reason
+        for token in tokens
+        if (term := state.terms.get((token,))) is not None and not term.complaint
+    }
+    return ReasonCode.SERVICE in named and ReasonCode.LOGISTICS not in named
+
+
 def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[ReasonCode, float]:
     found: dict[ReasonCode, float] = {}
     if state.expectations.search(clause):
@@ -425,6 +438,8 @@ def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[Reas
                 and not any(word in clause for word in state.usage)
             ):
                 term = _Term(ReasonCode.DAMAGED, True, term.weight)
+            if term.wait and _waited_on_service(state, tokens):
+                term = _Term(ReasonCode.SERVICE, True, term.weight)
             by_term.add(term.reason)
         else:
             if cue is None:

@@ -434,3 +434,10 @@ def test_a_phrase_that_holds_a_complaint_word_is_no_complaint() -> None:
 def test_broken_at_delivery_is_damage_and_after_use_is_quality() -> None:
     assert reasons("开箱就发现灯罩裂了") == {ReasonCode.DAMAGED}
     assert reasons("收到的台灯用了一周就坏了") == {ReasonCode.QUALITY}
+
+
+def test_waiting_for_an_answer_is_the_service_and_waiting_for_the_parcel_is_delivery() -> None:
+    assert reasons("客服等了半天才回复，态度也一般") == {ReasonCode.SERVICE}
+    assert reasons("售后拖了一个月都没处理") == {ReasonCode.SERVICE}
+    assert reasons("等了一个星期才收到") == {ReasonCode.LOGISTICS}
+    assert reasons("物流等了五天才到，客服倒是很耐心") == {ReasonCode.LOGISTICS}
