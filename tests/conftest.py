@@ -208,7 +208,7 @@ async def sign_in(
 
 # A test none of whose fixtures reaches the database or Redis, in a module that never
 # names them itself, runs the same in either pass (signing, parsing, fakes, pages'
-# markup): ``.ci/run`` runs it in its PostgreSQL pass only (marked ``no_services``).
+# markup), so ``.ci/run`` runs it once (marked ``no_services``).
 _SERVICE_FIXTURES = frozenset({"database_url", "redis_handle", "demo_database"})
 _SERVICE_WORDS = ("DATABASE_URL", "REDIS_URL", "fresh_database_url", "Tortoise", "init_db", "redis")
 
@@ -219,28 +219,34 @@ def _module_names_services(path: str) -> bool:
     return any(word in source for word in _SERVICE_WORDS)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that drives the browser ``e2e``, and every other one of them ``e2e_pg``;
-    mark ``no_services`` the tests that use neither the database nor Redis.
-
-    Each browser test starts a whole demo desk, so ``.ci/run`` runs each once,
-    not in both database passes: those marked ``e2e_pg`` in the PostgreSQL
-    pass, the rest in the SQLite pass. A page renders the same rows from
-    either database; the database layer under them is what both passes test
-    in full. The halves alternate in sorted order, so they stay even as tests
-    are added.
-    """
-    browser_tests = sorted(
-        (item for item in items if "browser" in getattr(item, "fixturenames", ())),
-        key=lambda item: item.nodeid,
-    )
-    for n, item in enumerate(browser_tests):
-        item.add_marker(pytest.mark.e2e)
+def _alternate(tests: list[pytest.Item]) -> None:
+    """Mark every test ``once`` and every other one (in sorted order) ``once_pg``."""
+    for n, item in enumerate(sorted(tests, key=lambda item: item.nodeid)):
+        item.add_marker(pytest.mark.once)
         if n % 2:
-            item.add_marker(pytest.mark.e2e_pg)
+            item.add_marker(pytest.mark.once_pg)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``e2e`` every test that drives the browser, ``no_services`` every test that
+    uses neither the database nor Redis; and of each, every other one ``once_pg``.
+
+    ``.ci/run`` runs its two database passes side by side and runs these tests
+    once, not in both: those marked ``once_pg`` in the PostgreSQL pass, the
+    rest in the SQLite pass. A browser test starts a whole demo desk, and a
+    page renders the same rows from either database (the database layer
+    under them is what both passes test in full); a test without services
+    does the same work in either. The halves alternate in sorted order, so
+    the passes stay even as tests are added.
+    """
+    browser_tests, service_free = [], []
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        if fixtures & _SERVICE_FIXTURES or "browser" in fixtures:
-            continue
-        if not _module_names_services(str(item.path)):
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.e2e)
+            browser_tests.append(item)
+        elif not fixtures & _SERVICE_FIXTURES and not _module_names_services(str(item.path)):
             item.add_marker(pytest.mark.no_services)
+            service_free.append(item)
+    _alternate(browser_tests)
+    _alternate(service_free)
