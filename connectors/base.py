@@ -183,6 +183,25 @@ class BuyerRecord(Record):
     contact_ciphertext: dict[str, str] = {}
 
 
+def contact_token(fields: Mapping[str, str]) -> str:
+    """What the desk keeps for one encrypted buyer field: the platform's ciphertext and
+    what its decrypt call needs beside it (the order), as compact sorted JSON. The
+    desk stores it as it is; only the connector that wrote it reads it back."""
+    return json.dumps(dict(fields), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def read_contact_token(text: str, required: tuple[str, ...], platform: str) -> dict[str, str]:
+    """A ``contact_token`` back, with its ``required`` keys; anything else is no value
+    this connector wrote (a ``BadPayload`` naming ``platform``)."""
+    try:
+        token = json.loads(text)
+    except ValueError:
+        token = None
+    if not (isinstance(token, dict) and all(isinstance(token.get(k), str) for k in required)):
+        raise BadPayload(f"not a {platform} contact ciphertext")
+    return {k: str(v) for k, v in token.items()}
+
+
 class Decrypted(Record):
     """One contact field decrypted for the page that asked, never to be stored.
 

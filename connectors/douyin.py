@@ -106,6 +106,8 @@ from connectors.base import (
     Stream,
     WebhookEvent,
     WriteRefused,
+    contact_token,
+    read_contact_token,
 )
 from connectors.http import PlatformClient
 from connectors.timeutil import CHINA, iso_z, parse_utc
@@ -407,7 +409,7 @@ def cipher_token(order_id: str, cipher_text: str, region: str = "") -> str:
     token: dict[str, str] = {"auth_id": order_id, "cipher_text": cipher_text}
     if region:
         token["region"] = region
-    return canonical_json(token)
+    return contact_token(token)
 
 
 def _ciphertext(order_id: str, payload: Mapping[str, Any]) -> dict[str, str]:
@@ -601,21 +603,6 @@ def detail_kind(info: Mapping[str, Any]) -> AfterSaleKind:
     if word not in DETAIL_TYPES:
         raise BadPayload(f"after-sale: unknown Detail type {word!r}")
     return DETAIL_TYPES[word][1]
-
-
-def _read_token(text: str) -> dict[str, str]:
-    """A ``cipher_token`` back; anything else is no value this connector wrote."""
-    try:
-        token = json.loads(text)
-    except ValueError:
-        token = None
-    if not (
-        isinstance(token, dict)
-        and isinstance(token.get("auth_id"), str)
-        and isinstance(token.get("cipher_text"), str)
-    ):
-        raise BadPayload("not a Douyin contact ciphertext")
-    return {k: str(v) for k, v in token.items()}
 
 
 def _decrypted(row: Mapping[str, Any] | None, region: str) -> Decrypted:
@@ -1095,7 +1082,7 @@ class DouyinConnector:
         main number with the extension apart (``phone_no_a``/``phone_no_b``). No
         error raised here carries an answer's text: it may hold plaintext.
         """
-        tokens = [_read_token(text) for text in ciphertexts]
+        tokens = [read_contact_token(t, ("auth_id", "cipher_text"), "Douyin") for t in ciphertexts]
         wanted = list(dict.fromkeys((t["auth_id"], t["cipher_text"]) for t in tokens))
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for start in range(0, len(wanted), MAX_DECRYPT):

@@ -125,7 +125,9 @@ from connectors.base import (
     ShipmentRecord,
     Trouble,
     WriteRefused,
+    contact_token,
     parse_money,
+    read_contact_token,
 )
 from connectors.http import PlatformClient
 from connectors.timeutil import CHINA, iso_z, parse_utc
@@ -347,7 +349,7 @@ def cipher_token(order_sn: str, encrypted: str, region: str = "") -> str:
     token = {"data_tag": order_sn, "encrypted_data": encrypted}
     if region:
         token["region"] = region
-    return json.dumps(token, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return contact_token(token)
 
 
 def _ciphertext(order_sn: str, payload: Mapping[str, Any]) -> dict[str, str]:
@@ -366,20 +368,6 @@ def _ciphertext(order_sn: str, payload: Mapping[str, Any]) -> dict[str, str]:
         for name, (value, prefix) in found.items()
         if value and isinstance(value, str)
     }
-
-
-def _read_token(text: str) -> dict[str, str]:
-    try:
-        token = json.loads(text)
-    except ValueError:
-        token = None
-    if not (
-        isinstance(token, dict)
-        and isinstance(token.get("data_tag"), str)
-        and isinstance(token.get("encrypted_data"), str)
-    ):
-        raise BadPayload("not a Pinduoduo contact ciphertext")
-    return {k: str(v) for k, v in token.items()}
 
 
 def _decrypted(row: Mapping[str, Any] | None, region: str) -> Decrypted:
@@ -886,7 +874,9 @@ class PinduoduoConnector:
         with a non-zero ``error_code`` is that value's ``error``, a virtual number
         (``virtual_number_type`` 1) keeps its extension (``virtual_identify_number``)
         apart. No error raised here carries an answer's text: it may hold plaintext."""
-        tokens = [_read_token(text) for text in ciphertexts]
+        tokens = [
+            read_contact_token(t, ("data_tag", "encrypted_data"), "Pinduoduo") for t in ciphertexts
+        ]
         wanted = list(dict.fromkeys((t["data_tag"], t["encrypted_data"]) for t in tokens))
         found: dict[tuple[str, str], Mapping[str, Any]] = {}
         for start in range(0, len(wanted), MAX_DECRYPT):
