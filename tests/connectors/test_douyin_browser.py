@@ -75,12 +75,15 @@ async def test_a_douyin_store_connected_in_the_browser_gets_its_refund_approved_
         await page.get_by_label("Username").fill("xiaowang")
         await page.get_by_label("Password").fill("agent-pass-2026")
         await page.get_by_role("button", name="Sign in").click()
+        # A goto before the sign-in's redirect lands would cancel it and read /login.
+        await expect(page.locator(".user-name")).to_be_attached()
         row = page.locator("table.refunds tbody tr", has_text=order.order_id)
         for _ in range(60):
             await page.goto(demo_desk.url + "/refunds/?kind=refund_only")
             if await row.count():
                 break
             await page.wait_for_timeout(500)
+        assert await row.count(), demo_desk.log.read_text()[-6000:]
         await row.first.get_by_role("link").first.click()
         for _ in range(60):  # the orders stream syncs beside the after-sales one
             if await page.get_by_text("Still refundable").count():

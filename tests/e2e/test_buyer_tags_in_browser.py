@@ -74,6 +74,7 @@ async def test_the_owner_tags_a_buyer_from_the_refund_page_on_a_phone(
     await page.get_by_label("用户名").fill(DEMO_USER)
     await page.get_by_label("密码").fill(DEMO_PASSWORD)
     await page.get_by_role("button", name="登录").click()
+    await expect(page.locator(".user-name")).to_be_attached()  # signed in before the goto
     await page.goto(demo_desk.url + "/refunds/")
     await page.locator("table.refunds td.key a").first.click()
     refund_url = page.url

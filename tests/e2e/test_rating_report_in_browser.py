@@ -53,6 +53,7 @@ async def test_the_owner_reads_the_rating_report_on_a_phone_and_a_desktop(
         await page.get_by_label("用户名").fill(DEMO_USER)
         await page.get_by_label("密码").fill(DEMO_PASSWORD)
         await page.get_by_role("button", name="登录").click()
+        await expect(page.locator(".user-name")).to_be_attached()  # signed in before the goto
         await page.goto(demo_desk.url + "/reports/")
         await page.get_by_role("link", name="评价报表").click()
         await expect(page.get_by_role("heading", name="评价报表", exact=True)).to_be_visible()

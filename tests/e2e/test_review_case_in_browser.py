@@ -57,6 +57,7 @@ async def test_an_agent_logs_a_contact_explains_from_a_phrase_and_closes(
     await page.locator("input[name=username]").fill(AGENT[0])
     await page.locator("input[name=password]").fill(AGENT[1])
     await page.locator("button[type=submit]").click()
+    await expect(page.locator(".user-name")).to_be_attached()  # signed in before the goto
     await page.goto(f"{demo_desk.url}/reviews/cases/{case_id}")
     await expect(page.locator("#review")).to_contain_text("洗了一次就起球")
     await expect(page.locator("#windows")).to_contain_text("商家可解释至")

@@ -19,6 +19,8 @@ async def sign_in(page: Page, url: str, username: str, password: str) -> None:
     await page.get_by_label("用户名").fill(username)
     await page.get_by_label("密码").fill(password)
     await page.get_by_role("button", name="登录").click()
+    # A goto before the sign-in's redirect lands would cancel it and read /login.
+    await expect(page.locator(".user-name")).to_be_attached()
 
 
 async def both_widths(page: Page, name: str) -> None:
