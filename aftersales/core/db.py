@@ -204,18 +204,27 @@ def _postgres_column(values: tuple[Any, ...]) -> list[Any]:
     return list(values)
 
 
-def _sqlite_rows(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
-    """Rows with their values stored as ``sqlite_value`` stores them, column by column.
+def _sqlite_column(values: Sequence[Any]) -> Sequence[Any]:
+    """One column stored as ``sqlite_value`` stores it, with one type test for the column.
 
-    As with ``_postgres_column``, a column holds one type, so one look at a
-    non-null value decides: only columns of decimals, times or enums are
-    converted, the rest pass as they are (no call per cell).
+    A column holds one type, so one look at a non-null value decides, as in
+    ``_postgres_column``: text and numbers pass as they are, and the rest are
+    converted without a ``sqlite_value`` call per cell (a sync page has
+    hundreds of thousands of cells).
     """
-    columns: list[Sequence[Any]] = []
-    for values in zip(*rows, strict=True):
-        sample = next((v for v in values if v is not None), None)
-        convert = isinstance(sample, (Decimal, datetime, Enum))
-        columns.append([sqlite_value(v) for v in values] if convert else values)
+    sample = next((v for v in values if v is not None), None)
+    if isinstance(sample, Decimal):
+        return [None if v is None else str(v) for v in values]
+    if isinstance(sample, datetime):
+        return [None if v is None else v.astimezone(UTC).isoformat(" ") for v in values]
+    if isinstance(sample, Enum):
+        return [v.value if isinstance(v, Enum) else v for v in values]
+    return values
+
+
+def _sqlite_rows(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """Rows with their values stored as ``sqlite_value`` stores them, column by column."""
+    columns = [_sqlite_column(values) for values in zip(*rows, strict=True)]
     return [list(row) for row in zip(*columns, strict=True)]
 
 
@@ -263,7 +272,7 @@ async def bulk_upsert(
         marks = "(" + ", ".join("?" for _ in columns) + ")"
         if returning is None:
             sql = f'INSERT INTO "{table}" ({quoted}) VALUES {marks} {tail}'
-            await conn.execute_many(sql, [[sqlite_value(v) for v in row] for row in unique])
+            await conn.execute_many(sql, _sqlite_rows(unique))
             return {}
         # RETURNING (SQLite 3.35+) hands back the ids of inserted and updated rows
         # alike. Looking them up afterwards with a row-value IN (VALUES ...) scanned
@@ -276,7 +285,7 @@ async def bulk_upsert(
                 f'INSERT INTO "{table}" ({quoted}) VALUES {", ".join(marks for _ in chunk)} '
                 f'{tail} RETURNING "{conflict[-1]}", "{returning}"'
             )
-            _, got = await conn.execute_query(sql, [sqlite_value(v) for row in chunk for v in row])
+            _, got = await conn.execute_query(sql, [v for row in _sqlite_rows(chunk) for v in row])
             found.update((r[0], r[1]) for r in got)
         return found
     # One statement with one array parameter per column, whatever the row count:

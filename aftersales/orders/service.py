@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,7 +21,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock, failures, modules
-from aftersales.core.db import bulk_upsert, check_lengths, too_long
+from aftersales.core.db import bulk_upsert, check_lengths
 from aftersales.core.errors import InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.labels import carrier_name
@@ -74,6 +75,9 @@ async def upsert_orders(
         "contact_ciphertext", "tags", "notes",
     ]  # fmt: skip
 
+    # Encoded once per buyer record: the second customer upsert writes the same records.
+    ciphertexts = {id(b): _ciphertext_json(b) for b in buyers.values()}
+
     def customer_rows(chosen: dict[str, BuyerRecord]) -> list[Sequence[object]]:
         return [
             [
@@ -83,7 +87,7 @@ async def upsert_orders(
                 b.name,
                 b.phone,
                 b.address,
-                _ciphertext_json(b),
+                ciphertexts.get(id(b)) or _ciphertext_json(b),
                 "[]",
                 "",
             ]
@@ -191,21 +195,42 @@ def _ciphertext_json(buyer: BuyerRecord) -> str | None:
 
 INT32 = 2**31 - 1
 
+# The text and money columns an order record fills, by field name (no name repeats
+# across the four tables). Read from the models once: a sync checks every record.
+_TEXT_COLUMNS: dict[type[Model], tuple[str, ...]] = {
+    Order: ("platform_order_id", "platform_status", "currency"),
+    Customer: ("platform_buyer_id", "nick", "name", "phone"),
+    OrderItem: ("platform_item_id", "title", "sku"),
+    Shipment: ("tracking_no", "carrier"),
+}
+_MONEY_COLUMNS: dict[type[Model], tuple[str, ...]] = {
+    Order: ("total_amount", "paid_amount"),
+    OrderItem: ("unit_price", "amount"),
+}
 
-def _fits(model: type[Model], name: str, value: object) -> bool:
-    """Whether a value fits its column on every database, not just on lenient SQLite."""
-    column = model._meta.fields_map[name]
-    if value is None:
-        return True
-    if isinstance(value, str):
-        limit = getattr(column, "max_length", None)
-        return limit is None or len(value) <= limit
-    if isinstance(value, Decimal):
-        digits = getattr(column, "max_digits", 0) - getattr(column, "decimal_places", 0)
-        return abs(value) < Decimal(10) ** digits
-    if isinstance(value, int):
-        return -INT32 - 1 <= value <= INT32
-    return True
+
+@cache
+def _max_lengths() -> dict[str, int]:
+    """Each text column's ``max_length`` (TEXT columns have none and are left out)."""
+    limits: dict[str, int] = {}
+    for model, names in _TEXT_COLUMNS.items():
+        for name in names:
+            limit = getattr(model._meta.fields_map[name], "max_length", None)
+            if limit is not None:
+                limits[name] = limit
+    return limits
+
+
+@cache
+def _money_ceilings() -> dict[str, Decimal]:
+    """The first amount each money column cannot hold (10 ** its integer digits)."""
+    ceilings: dict[str, Decimal] = {}
+    for model, names in _MONEY_COLUMNS.items():
+        for name in names:
+            column = model._meta.fields_map[name]
+            digits = getattr(column, "max_digits", 0) - getattr(column, "decimal_places", 0)
+            ceilings[name] = Decimal(10) ** digits
+    return ceilings
 
 
 def record_problem(record: OrderRecord) -> str | None:
@@ -223,17 +248,21 @@ def record_problem(record: OrderRecord) -> str | None:
             f"order {record.platform_order_id[:64]}: {name} is {length} characters, "
             f"more than the {limit} this desk keeps"
         )
-    checks: list[tuple[type[Model], str, object]] = [
-        (Order, "total_amount", record.total_amount),
-        (Order, "paid_amount", record.paid_amount),
-        *(
-            (OrderItem, k, getattr(i, k))
-            for i in record.items
-            for k in ("quantity", "unit_price", "amount")
-        ),
+    ceilings = _money_ceilings()
+    checks: list[tuple[str, Decimal | int | None]] = [
+        ("total_amount", record.total_amount),
+        ("paid_amount", record.paid_amount),
     ]
-    for model, name, value in checks:
-        if not _fits(model, name, value):
+    for i in record.items:
+        checks += (("quantity", i.quantity), ("unit_price", i.unit_price), ("amount", i.amount))
+    for name, value in checks:
+        if value is None:
+            continue
+        if isinstance(value, Decimal):
+            fits = abs(value) < ceilings[name]
+        else:
+            fits = -INT32 - 1 <= value <= INT32
+        if not fits:
             return (
                 f"order {record.platform_order_id[:64]}: {name} does not fit: {str(value)[:80]!r}"
             )
@@ -246,35 +275,26 @@ def order_too_long(record: OrderRecord) -> tuple[str, int, int] | None:
     ``bulk_upsert`` is raw SQL: PostgreSQL would refuse such a value (and the
     whole page with it) while SQLite stores it whole, so both refuse it here.
     """
+    limits = _max_lengths()
     buyer = record.buyer
-    rows: list[tuple[type[Model], dict[str, Any]]] = [
-        (
-            Order,
-            {
-                "platform_order_id": record.platform_order_id,
-                "platform_status": record.platform_status,
-                "currency": record.currency,
-            },
-        ),
-        (
-            Customer,
-            {
-                "platform_buyer_id": buyer.platform_buyer_id,
-                "nick": buyer.nick,
-                "name": buyer.name,
-                "phone": buyer.phone,
-            },
-        ),
-        *(
-            (OrderItem, {"platform_item_id": i.platform_item_id, "title": i.title, "sku": i.sku})
-            for i in record.items
-        ),
-        *(
-            (Shipment, {"tracking_no": s.tracking_no, "carrier": s.carrier})
-            for s in record.shipments
-        ),
+    values: list[tuple[str, str | None]] = [
+        ("platform_order_id", record.platform_order_id),
+        ("platform_status", record.platform_status),
+        ("currency", record.currency),
+        ("platform_buyer_id", buyer.platform_buyer_id),
+        ("nick", buyer.nick),
+        ("name", buyer.name),
+        ("phone", buyer.phone),
     ]
-    return next((p for model, values in rows if (p := too_long(model, values))), None)
+    for i in record.items:
+        values += (("platform_item_id", i.platform_item_id), ("title", i.title), ("sku", i.sku))
+    for s in record.shipments:
+        values += (("tracking_no", s.tracking_no), ("carrier", s.carrier))
+    for name, value in values:
+        limit = limits.get(name)
+        if limit is not None and value is not None and len(value) > limit:
+            return name, limit, len(value)
+    return None
 
 
 ITEM_FIELDS = ["title", "sku", "quantity", "unit_price", "amount"]
