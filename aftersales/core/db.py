@@ -330,6 +330,63 @@ async def bulk_insert(
     await conn.execute_query(sql, [_postgres_column(c) for c in zip(*rows, strict=True)])
 
 
+async def insert_new(
+    conn: BaseDBAsyncClient,
+    table: str,
+    columns: Sequence[str],
+    rows: list[Sequence[Any]],
+    *,
+    conflict: Sequence[str],
+) -> tuple[dict[Any, int], set[Any]]:
+    """Insert the rows not there yet; ({last conflict column: id} of all, keys already there).
+
+    Rows already there are left as they are: the caller decides later which
+    of them to update (a buyer's details only when an order of theirs is
+    written), and a first sync sends each row once. PostgreSQL tells the two
+    apart in one upsert (``xmax`` is 0 on a row the statement inserted); a
+    look-up first would be planned, on a table a first sync is still filling
+    and has no statistics for, as a sequential scan per page. SQLite looks the
+    keys up on the unique index first, then inserts the rest. All rows share
+    the conflict columns but the last (one store's buyers).
+    """
+    if not rows:
+        return {}, set()
+    key = conflict[-1]
+    if conn.capabilities.dialect == "postgres":
+        types = await _postgres_types(conn, table)
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        arrays = ", ".join(f"${n}::{types[c]}[]" for n, c in enumerate(columns, start=1))
+        keys = ", ".join(f'"{c}"' for c in conflict)
+        sql = (
+            f'WITH upserted AS (INSERT INTO "{table}" ({quoted}) SELECT * FROM unnest({arrays}) '
+            f'ON CONFLICT ({keys}) DO UPDATE SET "{key}" = excluded."{key}" '
+            f'RETURNING "{key}", "id", xmax <> 0 AS existed) SELECT * FROM upserted'
+        )
+        width = len(conflict)
+        unique = list({tuple(row[:width]): row for row in rows}.values())
+        _, got = await conn.execute_query(
+            sql, [_postgres_column(column) for column in zip(*unique, strict=True)]
+        )
+        return {r[0]: r[1] for r in got}, {r[0] for r in got if r[2]}
+    index = list(columns).index(key)
+    scope = [(c, rows[0][list(columns).index(c)]) for c in conflict[:-1]]
+    wanted = list({row[index] for row in rows})
+    known: dict[Any, int] = {}
+    where = " AND ".join(f'"{c}" = ?' for c, _ in scope)
+    per_statement = SQLITE_MAX_VARIABLES - len(scope)
+    for start in range(0, len(wanted), per_statement):
+        chunk = wanted[start : start + per_statement]
+        marks = ", ".join("?" for _ in chunk)
+        sql = f'SELECT "{key}", "id" FROM "{table}" WHERE {where} AND "{key}" IN ({marks})'
+        _, got = await conn.execute_query(sql, [*(sqlite_value(v) for _, v in scope), *chunk])
+        known.update((r[0], r[1]) for r in got)
+    fresh = [row for row in rows if row[index] not in known]
+    ids = await bulk_upsert(
+        conn, table, columns, fresh, conflict=conflict, update=[key], returning="id"
+    )
+    return known | ids, set(known)
+
+
 _POSTGRES_TYPES: dict[str, dict[str, str]] = {}
 
 

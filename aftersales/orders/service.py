@@ -21,7 +21,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock, failures, modules
-from aftersales.core.db import bulk_upsert, check_lengths
+from aftersales.core.db import bulk_upsert, check_lengths, insert_new
 from aftersales.core.errors import InvalidInput, Msgid, NotFound
 from aftersales.core.i18n import N_
 from aftersales.core.labels import carrier_name
@@ -75,10 +75,7 @@ async def upsert_orders(
         "contact_ciphertext", "tags", "notes",
     ]  # fmt: skip
 
-    # Encoded once per buyer record: the second customer upsert writes the same records.
-    ciphertexts = {id(b): _ciphertext_json(b) for b in buyers.values()}
-
-    def customer_rows(chosen: dict[str, BuyerRecord]) -> list[Sequence[object]]:
+    def customer_rows(chosen: Iterable[BuyerRecord]) -> list[Sequence[object]]:
         return [
             [
                 store.id,
@@ -87,23 +84,22 @@ async def upsert_orders(
                 b.name,
                 b.phone,
                 b.address,
-                ciphertexts.get(id(b)) or _ciphertext_json(b),
+                _ciphertext_json(b),
                 "[]",
                 "",
             ]
-            for b in chosen.values()
+            for b in chosen
         ]
 
-    # New buyers are inserted; known ones keep their details until an order of
-    # theirs is actually written below (a stale record must not roll them back).
-    customer_ids = await bulk_upsert(
+    # Known buyers keep their details until an order of theirs is actually written
+    # below (a stale record must not roll them back); new ones are inserted whole, so
+    # a first sync sends each buyer's details (and ciphertext) once, not twice.
+    customer_ids, known = await insert_new(
         conn,
         "customers",
         customer_columns,
-        customer_rows(buyers),
+        customer_rows(buyers.values()),
         conflict=["store_id", "platform_buyer_id"],
-        update=["platform_buyer_id"],
-        returning="id",
     )
     order_ids = await bulk_upsert(
         conn,
@@ -137,7 +133,13 @@ async def upsert_orders(
         conn,
         "customers",
         customer_columns,
-        customer_rows({r.buyer.platform_buyer_id: r.buyer for r in written}),
+        customer_rows(
+            {
+                r.buyer.platform_buyer_id: r.buyer
+                for r in written
+                if r.buyer.platform_buyer_id in known
+            }.values()
+        ),
         conflict=["store_id", "platform_buyer_id"],
         update=["nick", "name", "phone", "address", "contact_ciphertext"],
     )
