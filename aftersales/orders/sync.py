@@ -29,11 +29,13 @@ from aftersales.core.models import Store
 from aftersales.core.modules import RecordHandler, Registry
 from aftersales.core.security import decrypt_credentials, encrypt_credentials
 from aftersales.orders import service
-from aftersales.orders.models import PlatformRecord, SyncError, SyncState
+from aftersales.orders.models import Order, PlatformRecord, SyncError, SyncState
 from connectors import registry
 from connectors.base import (
+    AfterSaleRecord,
     BadPayload,
     Capabilities,
+    ConnectorError,
     ConnectorManifest,
     OrderRecord,
     Page,
@@ -332,6 +334,32 @@ async def fetch_pushed(connector: Any, ref: RecordRef) -> Page[Record]:
     return Page(records=[record], cursor=None)
 
 
+async def _order_of_pushed(store: Store, page: Page[Record], connector: Any) -> Page[Record] | None:
+    """The order a pushed after-sale names, read now when the desk does not have it yet.
+
+    A request pushed minutes after the order was placed names an order the
+    orders sync has not read: taken in first, in the same transaction, it lets
+    the refund find its order at once (shipped or not, what the store's rules
+    decide on). Reading it is a bonus: when the call fails the request lands
+    alone and the next orders sync links it.
+    """
+    record = page.records[0] if page.records else None
+    if not isinstance(record, AfterSaleRecord) or not hasattr(connector, "order"):
+        return None
+    if await Order.exists(store_id=store.id, platform_order_id=record.platform_order_id):
+        return None
+    try:
+        return await fetch_pushed(connector, RecordRef(Stream.ORDERS, record.platform_order_id))
+    except ConnectorError as exc:
+        log.info(
+            "sync.push_order_unread store=%s order=%s error=%s",
+            store.id,
+            record.platform_order_id[:64],
+            exc,
+        )
+        return None
+
+
 async def take_pushed(
     store: Store,
     ref: RecordRef,
@@ -347,7 +375,10 @@ async def take_pushed(
     upsert); a message delivered twice is queued once (the hook's replay check).
     """
     page = await fetch_pushed(connector, ref)
+    order_page = await _order_of_pushed(store, page, connector)
     async with in_transaction() as conn:
+        if order_page is not None:
+            await commit_records(store, Stream.ORDERS, order_page, handlers or {}, conn)
         _, written = await commit_records(store, ref.stream, page, handlers or {}, conn)
         record = page.records[0] if page.records else None
         if isinstance(record, OrderRecord) and written:

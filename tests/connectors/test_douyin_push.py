@@ -167,6 +167,9 @@ async def test_an_after_sale_push_brings_the_request_onto_the_desk_without_a_syn
     assert refund.requested_amount * 100 == sale.refund_amount
     assert refund.due_at == sale.deadline
     assert desk.shop.calls["afterSale.Detail"] == 1 and syncs_run(desk.shop) == 0
+    # No sync has read its order yet: the push read it too, so the request names it now.
+    order = await Order.get(store_id=desk.store.id, platform_order_id=sale.shop_order_id)
+    assert refund.order_id == order.id and desk.shop.calls["order.orderDetail"] == 1
     assert await SyncState.filter(store_id=desk.store.id).count() == 0  # no cursor moved
 
     # The buyer withdraws on the platform: 售后关闭 (207) closes the case on the desk.
@@ -175,6 +178,7 @@ async def test_an_after_sale_push_brings_the_request_onto_the_desk_without_a_syn
     await desk.run_jobs()
     refund = await Refund.get(id=refund.id)
     assert refund.status is RefundStatus.CANCELLED and syncs_run(desk.shop) == 0
+    assert desk.shop.calls["order.orderDetail"] == 1  # the order is known now: not read again
 
 
 async def test_an_order_push_updates_that_order(desk: Desk) -> None:
@@ -280,6 +284,29 @@ async def test_a_push_whose_fetch_fails_is_retried_and_the_sync_still_covers_it(
     finally:
         await connector.aclose()
     assert await Refund.filter(platform_refund_id=sale.aftersale_id).count() == 1
+
+
+async def test_a_pushed_request_whose_order_cannot_be_read_lands_alone_and_a_sync_links_it(
+    desk: Desk,
+) -> None:
+    sale = desk.shop.add_aftersale(first_order(desk.shop), "1")
+    desk.shop.queue_error(
+        "order.orderDetail", Refusal(50002, "业务处理失败", "isv.business-failed:1", "忙")
+    )
+    assert (await desk.push("200", aftersale_push(sale))).content == SUCCESS
+    await desk.run_jobs()
+    refund = await Refund.get(store_id=desk.store.id, platform_refund_id=sale.aftersale_id)
+    assert refund.order_id is None and await Order.all().count() == 0
+    assert await SyncError.all().count() == 0  # the platform was busy: nothing it sent is bad
+
+    connector = connector_for(desk.store, desk.settings.secret_key)
+    try:
+        for stream in (Stream.ORDERS, Stream.AFTER_SALES):
+            await sync_stream(desk.store, stream, connector, handlers=record_handlers(REGISTRY))
+    finally:
+        await connector.aclose()
+    order = await Order.get(store_id=desk.store.id, platform_order_id=sale.shop_order_id)
+    assert (await Refund.get(id=refund.id)).order_id == order.id
 
 
 async def test_a_push_naming_no_record_is_kept_as_a_sync_error(desk: Desk) -> None:
