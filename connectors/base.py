@@ -500,11 +500,14 @@ class RecordRef:
     """One record a push names by id only: the desk fetches it from the platform.
 
     ``platform_id`` is the record's id in its stream: the order's
-    ``platform_order_id`` or the request's ``platform_refund_id``.
+    ``platform_order_id`` or the request's ``platform_refund_id``. ``shop`` is
+    the platform's id of the shop the message is about, where it says (an app
+    for many shops has one callback address for all of them); empty if not.
     """
 
     stream: Stream
     platform_id: str
+    shop: str = ""
 
 
 # headers (lowercased) + raw body + the store's webhook secret -> event, or BadSignature.
@@ -563,6 +566,9 @@ class ConnectorManifest:
     that retries every delivery not answered with its own words gives them as
     ``webhook_reply`` (body) and ``webhook_reply_type``, and the desk answers
     every verified delivery it has taken, or had taken before, with exactly that.
+    ``shop_credential`` names the credential holding the platform's shop id
+    (a ``RecordRef``'s ``shop``): a push about another shop is taken at the
+    store of that shop on the desk, if one shares the app, and never at this one.
     """
 
     platform: str
@@ -582,6 +588,7 @@ class ConnectorManifest:
     webhook_targets: WebhookTargets | None = None
     webhook_reply: bytes | None = None
     webhook_reply_type: str = "application/json"
+    shop_credential: str | None = None
     rate_limits: RateLimits = RateLimits()
     status_labels: Mapping[str, str] = field(default_factory=dict)
     buyer_language: str = "zh-CN"

@@ -1363,7 +1363,8 @@ def push_targets(event: WebhookEvent) -> list[RecordRef]:
                 f"{PUSH_IDS[stream]}: {str(value)[:40]!r}",
                 record_id=message.msg_id[:64] or None,
             )
-        ref = RecordRef(stream, platform_id)
+        shop = message.data.get("shop_id")
+        ref = RecordRef(stream, platform_id, str(shop) if isinstance(shop, int | str) else "")
         if ref not in wanted:
             wanted.append(ref)
     return wanted
@@ -1468,6 +1469,7 @@ manifest = ConnectorManifest(
     },
     webhook_record=push_record,
     webhook_targets=push_targets,
+    shop_credential="shop_id",
     webhook_reply=PUSH_REPLY,
     rate_limits=RateLimits(
         note="Per app and API; a refusal (60000) names no wait, so the desk backs off."

@@ -43,6 +43,7 @@ from connectors.base import (
     BadSignature,
     ConnectorManifest,
     OrderRecord,
+    RecordRef,
     Stream,
     WebhookEvent,
     WebhookTargets,
@@ -235,13 +236,55 @@ async def _queue_targets(
     if manifest.capabilities.after_sales:
         synced.add(Stream.AFTER_SALES)
     refs = [ref for ref in refs if ref.stream in synced]
+    secret_key = request.app.state.settings.secret_key
     try:
-        queued = await jobs.enqueue_pushed(request.app.state.redis, store, refs)
+        queued = 0
+        for taker, taken in await _stores_of_shops(manifest, store, refs, secret_key):
+            queued += await jobs.enqueue_pushed(request.app.state.redis, taker, taken)
     except Exception:
         await request.app.state.redis.delete(*keys)
         raise
     log.info("webhooks.queued store=%s topic=%s records=%s", store.id, event.topic[:64], queued)
     return _taken(manifest, {"status": "queued" if queued else "ignored", "records": queued})
+
+
+async def _stores_of_shops(
+    manifest: ConnectorManifest, store: Store, refs: list[RecordRef], secret_key: str
+) -> list[tuple[Store, list[RecordRef]]]:
+    """Which store takes each named record: the store of the shop the message is about.
+
+    An app for many shops has one callback address, so a push at this store's
+    hook may be about another shop. It goes to the store on the desk with
+    that shop id and the same webhook secret (the same app: the signature
+    vouches for it), and is never taken here, where its fetch would fail or
+    read another shop's record into this store. A message naming no shop,
+    or reaching a store that does not know its own shop id, stays here.
+    """
+    name = manifest.shop_credential
+    if name is None:
+        return [(store, refs)]
+    own = decrypt_credentials(secret_key, store.credentials_encrypted)
+    own_shop = str(own.get(name) or "")
+    here = [ref for ref in refs if not ref.shop or ref.shop == own_shop]
+    away = [ref for ref in refs if ref not in here]
+    if not away:
+        return [(store, here)]
+    others: dict[str, Store] = {}
+    for other in await Store.filter(platform=store.platform, enabled=True).exclude(id=store.id):
+        credentials = decrypt_credentials(secret_key, other.credentials_encrypted)
+        same_app = credentials.get(service.WEBHOOK_SECRET) == own.get(service.WEBHOOK_SECRET)
+        if same_app and credentials.get(name):
+            others.setdefault(str(credentials[name]), other)
+    routed: dict[int, tuple[Store, list[RecordRef]]] = {store.id: (store, here)}
+    for ref in away:
+        taker = others.get(ref.shop)
+        if taker is None and not own_shop:
+            taker = store  # this store's own shop id is not known: it may be this shop's
+        if taker is None:
+            log.warning("webhooks.other_shop store=%s shop=%s", store.id, ref.shop[:32])
+            continue
+        routed.setdefault(taker.id, (taker, []))[1].append(ref)
+    return [entry for entry in routed.values() if entry[1]]
 
 
 def _unsigned_store(

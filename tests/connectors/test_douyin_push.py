@@ -27,6 +27,7 @@ from aftersales.core.config import Settings
 from aftersales.core.models import AuditEvent, Store
 from aftersales.core.modules import Registry
 from aftersales.core.redis import RedisHandle
+from aftersales.core.security import encrypt_credentials
 from aftersales.orders import jobs
 from aftersales.orders.models import Order, SyncError, SyncState
 from aftersales.orders.service import create_store
@@ -307,6 +308,52 @@ async def test_a_pushed_request_whose_order_cannot_be_read_lands_alone_and_a_syn
         await connector.aclose()
     order = await Order.get(store_id=desk.store.id, platform_order_id=sale.shop_order_id)
     assert (await Refund.get(id=refund.id)).order_id == order.id
+
+
+async def test_a_push_about_another_shop_of_the_app_goes_to_that_shops_store(
+    desk: Desk,
+) -> None:
+    """A tool app has one callback for all its shops: a push reaching store A's hook about
+    shop B lands in store B (same app), one about a shop not on the desk nowhere."""
+    credentials = {
+        "app_key": desk.shop.app_key,
+        "app_secret": desk.shop.app_secret,
+        "access_token": desk.shop.tokens.access_token,
+        "refresh_token": desk.shop.tokens.refresh_token,
+        "webhook_secret": desk.shop.app_secret,
+    }
+    desk.store.credentials_encrypted = encrypt_credentials(
+        desk.settings.secret_key, credentials | {"shop_id": desk.shop.shop_id}
+    )
+    await desk.store.save(update_fields=["credentials_encrypted"])
+    other = FakeDouyinShop(now=real_clock, shop_id="5550001")
+    other.seed(2, start=real_clock() - timedelta(days=2), days=1)
+    with gateway(other) as url:
+        store_b = await create_store(
+            name="抖店二号",
+            platform="douyin",
+            base_url=url,
+            credentials=credentials
+            | {
+                "shop_id": other.shop_id,
+                "access_token": other.tokens.access_token,
+                "refresh_token": other.tokens.refresh_token,
+            },
+            settings={"history_days": 10},
+            secret_key=desk.settings.secret_key,
+        )
+        sale = other.add_aftersale(first_order(other), "1")
+        assert (
+            await desk.push("200", aftersale_push(sale) | {"shop_id": 5550001})
+        ).status_code == 200
+        stranger = aftersale_push(sale) | {"shop_id": 9990009, "aftersale_id": 1}
+        assert (await desk.push("200", stranger)).content == SUCCESS  # taken, so not retried
+        assert await desk.queued() == 1
+        await desk.run_jobs()
+    refund = await Refund.get(platform_refund_id=sale.aftersale_id)
+    assert refund.store_id == store_b.id
+    assert await Refund.filter(store_id=desk.store.id).count() == 0
+    assert desk.shop.calls["afterSale.Detail"] == 0 and other.calls["afterSale.Detail"] == 1
 
 
 async def test_a_push_naming_no_record_is_kept_as_a_sync_error(desk: Desk) -> None:
