@@ -125,6 +125,7 @@ class _Term:
     breakage: bool = False  # damaged, not quality, in a clause set at delivery
     ignore: bool = False  # a phrase that holds a complaint word but is none ("broke in")
     wait: bool = False  # a wait (等了): the service's when only the service is named beside it
+    generic: bool = False  # a bare verdict (差劲): the topic's, not quality, beside another topic
 
 
 @dataclass
@@ -196,11 +197,12 @@ def load(path: Path | None = None) -> None:
                 reason, kind, weight, words = line.split("\t")
                 term = _Term(
                     ReasonCode(reason),
-                    kind in ("complaint", "breakage", "wait"),
+                    kind in ("complaint", "breakage", "wait", "generic"),
                     float(weight),
                     breakage=kind == "breakage",
                     ignore=kind == "ignore",
                     wait=kind == "wait",
+                    generic=kind == "generic",
                 )
                 for word in (w.strip() for w in words.split(",")):
                     if _is_cjk(word):
@@ -379,11 +381,28 @@ def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
 
 
 def _cue_in(state: _Loaded, tokens: list[str]) -> bool:
-    """A complaint cue (慢, 差, slow, useless) not negated just before it."""
+    """A complaint cue (慢, 差, slow, useless; a generic verdict such as 差劲) not
+    negated just before it."""
     for k, token in enumerate(tokens):
-        if token in state.cues and not any(w in state.negations for w in tokens[max(0, k - 2) : k]):
+        term = state.terms.get((token,))
+        if (token in state.cues or (term is not None and term.generic)) and not any(
+            w in state.negations for w in tokens[max(0, k - 2) : k]
+        ):
             return True
     return False
+
+
+def _other_topic(state: _Loaded, tokens: list[str]) -> bool:
+    """The clause names a topic of another reason (客服, 快递员) and none of quality's:
+    a generic verdict there (客服太差劲了) is about that topic, not the product."""
+    named = {
+        term.reason
+        for token in tokens
+        if (term := state.terms.get((token,))) is not None
+        and not term.complaint
+        and not term.ignore
+    }
+    return bool(named) and ReasonCode.QUALITY not in named
 
 
 def _waited_on_service(state: _Loaded, tokens: list[str]) -> bool:
@@ -426,6 +445,8 @@ def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[Reas
         if term.complaint:
             if any(w in state.negations for w in before[-2:]):
                 continue  # 没有破损, not broken
+            if term.generic and _other_topic(state, tokens):
+                continue  # a cue for the topic it stands beside (客服太差劲了)
             if p_clause < COMPLAINT_CLAUSE_AT and not clause.startswith(_CONTRAST_ZH):
                 continue  # unless the clause is the "but" part (就是有色差)
             degree = 1.0
