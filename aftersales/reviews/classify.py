@@ -362,7 +362,8 @@ def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
         tokens = _clause_tokens(state, clause)
         if not tokens:
             continue
-        of_clause = _clause_reasons(state, clause, tokens)
+        # After a clause that named damage (盒子被压塌了), a breakage is that damage too.
+        of_clause = _clause_reasons(state, clause, tokens, after_damage=ReasonCode.DAMAGED in found)
         if claimed and not of_clause and clause.strip().startswith(state.realities):
             p_clause = _p(state, clause)
             if p_clause >= COMPLAINT_CLAUSE_AT:
@@ -374,6 +375,9 @@ def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
     if ReasonCode.AUTHENTICITY in found:
         # "和专柜的不一样" is how a buyer tells a fake, not a second complaint.
         found.pop(ReasonCode.NOT_AS_DESCRIBED, None)
+        if found[ReasonCode.AUTHENTICITY] >= REASON_MIN:
+            # Nor is the poor make it shows (做工粗糙，妥妥的莆田货): the fake is the complaint.
+            found.pop(ReasonCode.QUALITY, None)
     kept = [
         ReasonScore(reason, round(conf, 3)) for reason, conf in found.items() if conf >= REASON_MIN
     ]
@@ -416,7 +420,9 @@ def _waited_on_service(state: _Loaded, tokens: list[str]) -> bool:
     return ReasonCode.SERVICE in named and ReasonCode.LOGISTICS not in named
 
 
-def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[ReasonCode, float]:
+def _clause_reasons(
+    state: _Loaded, clause: str, tokens: list[str], *, after_damage: bool = False
+) -> dict[ReasonCode, float]:
     found: dict[ReasonCode, float] = {}
     if state.expectations.search(clause):
         return found  # what the buyer feared (本来担心会压坏), not what they got
@@ -455,7 +461,7 @@ def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[Reas
             conf = min(0.99, term.weight * degree) * (0.7 + 0.3 * p_clause)
             if (
                 term.breakage
-                and any(cue in clause for cue in state.arrival)
+                and (after_damage or any(cue in clause for cue in state.arrival))
                 and not any(word in clause for word in state.usage)
             ):
                 term = _Term(ReasonCode.DAMAGED, True, term.weight)
