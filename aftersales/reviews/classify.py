@@ -356,15 +356,23 @@ CLAIM_CONFIDENCE = 0.8
 def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
     found: dict[ReasonCode, float] = {}
     claimed = False  # the clause before was a claim (说是, the listing said)
+    delivered = False  # the clause before was set at delivery (包装一打开) and read negative
     for clause in _CLAUSE.split(normalize(text)):
         if not clause or not clause.strip():
             continue
         tokens = _clause_tokens(state, clause)
         if not tokens:
             continue
-        # After a clause that named damage (盒子被压塌了), a breakage is that damage too.
-        of_clause = _clause_reasons(state, clause, tokens, after_damage=ReasonCode.DAMAGED in found)
-        if claimed and not of_clause and clause.strip().startswith(state.realities):
+        # After a clause that named damage (盒子被压塌了) or opened the parcel
+        # (包装一打开), a breakage is damage in transit too.
+        damage = delivered or found.get(ReasonCode.DAMAGED, 0.0) >= REASON_MIN
+        of_clause = _clause_reasons(state, clause, tokens, after_damage=damage)
+        delivered = (
+            any(cue in clause for cue in state.arrival) and _p(state, clause) >= COMPLAINT_CLAUSE_AT
+        )
+        # A clause naming nothing sure of its own (实物一看很廉价) after a claim is the claim's.
+        unsure = all(conf < REASON_MIN for conf in of_clause.values())
+        if claimed and unsure and clause.strip().startswith(state.realities):
             p_clause = _p(state, clause)
             if p_clause >= COMPLAINT_CLAUSE_AT:
                 of_clause = {ReasonCode.NOT_AS_DESCRIBED: CLAIM_CONFIDENCE * (0.7 + 0.3 * p_clause)}
@@ -465,6 +473,13 @@ def _clause_reasons(
                 and not any(word in clause for word in state.usage)
             ):
                 term = _Term(ReasonCode.DAMAGED, True, term.weight)
+            elif (
+                term.reason is ReasonCode.DAMAGED
+                and any(word in clause for word in state.usage)
+                and not any(cue in clause for cue in state.arrival)
+            ):
+                # Damage after some use (鞋垫穿了两天就碎了) is the product's fault.
+                term = _Term(ReasonCode.QUALITY, True, term.weight)
             if term.wait and _waited_on_service(state, tokens):
                 term = _Term(ReasonCode.SERVICE, True, term.weight)
             by_term.add(term.reason)
