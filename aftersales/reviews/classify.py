@@ -376,6 +376,12 @@ def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
             p_clause = _p(state, clause)
             if p_clause >= COMPLAINT_CLAUSE_AT:
                 of_clause = {ReasonCode.NOT_AS_DESCRIBED: CLAIM_CONFIDENCE * (0.7 + 0.3 * p_clause)}
+        elif unsure and _used_then(state, clause):
+            # 用了三天就不喷雾了: a change soon after use is a fault of the product,
+            # though the lexicon lacks the words for it.
+            p_clause = _p(state, clause)
+            if p_clause >= ASPECT_CLAUSE_AT:
+                of_clause = {ReasonCode.QUALITY: CUE_CONFIDENCE * (0.7 + 0.3 * p_clause)}
         claimed = any(word in clause for word in state.claims)
         for reason, conf in of_clause.items():
             prev = found.get(reason, 0.0)
@@ -390,6 +396,23 @@ def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
         ReasonScore(reason, round(conf, 3)) for reason, conf in found.items() if conf >= REASON_MIN
     ]
     return tuple(sorted(kept, key=lambda r: (-r.confidence, r.reason.value)))
+
+
+# The verbs of using a thing, one of which must come before the 就 of "用了三天就…".
+_USE_VERBS = frozenset("用穿戴洗玩吃喝抹涂敷坐睡骑背充烧煮泡")
+
+
+def _used_then(state: _Loaded, clause: str) -> bool:
+    """A clause that tells of a change soon after use (用了三天就…, 穿一次就…),
+    not set at delivery or in a fear."""
+    head, then, _ = clause.partition("就")
+    return (
+        bool(then)
+        and any(ch in _USE_VERBS for ch in head)
+        and any(word in clause for word in state.usage)
+        and not any(cue in clause for cue in state.arrival)
+        and not state.expectations.search(clause)
+    )
 
 
 def _cue_in(state: _Loaded, tokens: list[str]) -> bool:
