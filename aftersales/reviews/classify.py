@@ -357,16 +357,18 @@ def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
     found: dict[ReasonCode, float] = {}
     claimed = False  # the clause before was a claim (说是, the listing said)
     delivered = False  # the clause before was set at delivery (包装一打开) and read negative
+    clauses = []
     for clause in _CLAUSE.split(normalize(text)):
-        if not clause or not clause.strip():
-            continue
-        tokens = _clause_tokens(state, clause)
-        if not tokens:
-            continue
+        if clause and clause.strip() and (tokens := _clause_tokens(state, clause)):
+            clauses.append((clause, tokens))
+    # The topics the whole text names: a wait in a clause that names none (拖了半个月)
+    # is the service's in a text about the service alone (找客服退款，一直说在处理).
+    topics = {reason for _, tokens in clauses for reason in _topics(state, tokens)}
+    for clause, tokens in clauses:
         # After a clause that named damage (盒子被压塌了) or opened the parcel
         # (包装一打开), a breakage is damage in transit too.
         damage = delivered or found.get(ReasonCode.DAMAGED, 0.0) >= REASON_MIN
-        of_clause = _clause_reasons(state, clause, tokens, after_damage=damage)
+        of_clause = _clause_reasons(state, clause, tokens, after_damage=damage, topics=topics)
         delivered = (
             any(cue in clause for cue in state.arrival) and _p(state, clause) >= COMPLAINT_CLAUSE_AT
         )
@@ -440,19 +442,34 @@ def _other_topic(state: _Loaded, tokens: list[str]) -> bool:
     return bool(named) and ReasonCode.QUALITY not in named
 
 
-def _waited_on_service(state: _Loaded, tokens: list[str]) -> bool:
-    """A clause that names the service (客服, 回复) and no delivery: the buyer waited for
-    an answer (客服等了半天才回), not for the parcel."""
-    named = {
+def _topics(state: _Loaded, tokens: list[str]) -> set[ReasonCode]:
+    """The reasons whose topic (aspect term: 客服, 物流) the tokens name."""
+    return {
         term.reason
         for token in tokens
         if (term := state.terms.get((token,))) is not None and not term.complaint
     }
+
+
+def _waited_on_service(
+    state: _Loaded, tokens: list[str], topics: set[ReasonCode] | None = None
+) -> bool:
+    """A clause that names the service (客服, 回复) and no delivery: the buyer waited for
+    an answer (客服等了半天才回), not for the parcel. A clause that names neither is
+    read by the ``topics`` of the whole text."""
+    named = _topics(state, tokens)
+    if topics is not None and not named & {ReasonCode.SERVICE, ReasonCode.LOGISTICS}:
+        named = topics
     return ReasonCode.SERVICE in named and ReasonCode.LOGISTICS not in named
 
 
 def _clause_reasons(
-    state: _Loaded, clause: str, tokens: list[str], *, after_damage: bool = False
+    state: _Loaded,
+    clause: str,
+    tokens: list[str],
+    *,
+    after_damage: bool = False,
+    topics: set[ReasonCode] | None = None,
 ) -> dict[ReasonCode, float]:
     found: dict[ReasonCode, float] = {}
     if state.expectations.search(clause):
@@ -503,7 +520,7 @@ def _clause_reasons(
             ):
                 # Damage after some use (鞋垫穿了两天就碎了) is the product's fault.
                 term = _Term(ReasonCode.QUALITY, True, term.weight)
-            if term.wait and _waited_on_service(state, tokens):
+            if term.wait and _waited_on_service(state, tokens, topics):
                 term = _Term(ReasonCode.SERVICE, True, term.weight)
             by_term.add(term.reason)
         else:
