@@ -354,9 +354,6 @@ CLAIM_CONFIDENCE = 0.8
 
 
 def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
-    found: dict[ReasonCode, float] = {}
-    claimed = False  # the clause before was a claim (说是, the listing said)
-    delivered = False  # the clause before was set at delivery (包装一打开) and read negative
     clauses = []
     for clause in _CLAUSE.split(normalize(text)):
         if clause and clause.strip() and (tokens := _clause_tokens(state, clause)):
@@ -364,10 +361,38 @@ def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
     # The topics the whole text names: a wait in a clause that names none (拖了半个月)
     # is the service's in a text about the service alone (找客服退款，一直说在处理).
     topics = {reason for _, tokens in clauses for reason in _topics(state, tokens)}
+    found = _read_clauses(state, clauses, topics)
+    if ReasonCode.QUALITY in found and found.get(ReasonCode.DAMAGED, 0.0) >= REASON_MIN:
+        # A breakage before the damage is named (瓶子裂了，洗发水漏得到处都是) is that
+        # damage too: read again with every breakage set at delivery.
+        found = _read_clauses(state, clauses, topics, damaged=True)
+    if ReasonCode.AUTHENTICITY in found:
+        # "和专柜的不一样" is how a buyer tells a fake, not a second complaint.
+        found.pop(ReasonCode.NOT_AS_DESCRIBED, None)
+        if found[ReasonCode.AUTHENTICITY] >= REASON_MIN:
+            # Nor is the poor make it shows (做工粗糙，妥妥的莆田货): the fake is the complaint.
+            found.pop(ReasonCode.QUALITY, None)
+    kept = [
+        ReasonScore(reason, round(conf, 3)) for reason, conf in found.items() if conf >= REASON_MIN
+    ]
+    return tuple(sorted(kept, key=lambda r: (-r.confidence, r.reason.value)))
+
+
+def _read_clauses(
+    state: _Loaded,
+    clauses: list[tuple[str, list[str]]],
+    topics: set[ReasonCode],
+    *,
+    damaged: bool = False,
+) -> dict[ReasonCode, float]:
+    """Each clause's reasons, combined over the text as 1 - Π(1 - c)."""
+    found: dict[ReasonCode, float] = {}
+    claimed = False  # the clause before was a claim (说是, the listing said)
+    delivered = False  # the clause before was set at delivery (包装一打开) and read negative
     for clause, tokens in clauses:
         # After a clause that named damage (盒子被压塌了) or opened the parcel
         # (包装一打开), a breakage is damage in transit too.
-        damage = delivered or found.get(ReasonCode.DAMAGED, 0.0) >= REASON_MIN
+        damage = damaged or delivered or found.get(ReasonCode.DAMAGED, 0.0) >= REASON_MIN
         of_clause = _clause_reasons(state, clause, tokens, after_damage=damage, topics=topics)
         delivered = (
             any(cue in clause for cue in state.arrival) and _p(state, clause) >= COMPLAINT_CLAUSE_AT
@@ -388,16 +413,7 @@ def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
         for reason, conf in of_clause.items():
             prev = found.get(reason, 0.0)
             found[reason] = 1.0 - (1.0 - prev) * (1.0 - conf)
-    if ReasonCode.AUTHENTICITY in found:
-        # "和专柜的不一样" is how a buyer tells a fake, not a second complaint.
-        found.pop(ReasonCode.NOT_AS_DESCRIBED, None)
-        if found[ReasonCode.AUTHENTICITY] >= REASON_MIN:
-            # Nor is the poor make it shows (做工粗糙，妥妥的莆田货): the fake is the complaint.
-            found.pop(ReasonCode.QUALITY, None)
-    kept = [
-        ReasonScore(reason, round(conf, 3)) for reason, conf in found.items() if conf >= REASON_MIN
-    ]
-    return tuple(sorted(kept, key=lambda r: (-r.confidence, r.reason.value)))
+    return found
 
 
 # The verbs of using a thing, one of which must come before the 就 of "用了三天就…".
