@@ -126,6 +126,7 @@ class _Term:
     ignore: bool = False  # a phrase that holds a complaint word but is none ("broke in")
     wait: bool = False  # a wait (等了): the service's when only the service is named beside it
     generic: bool = False  # a bare verdict (差劲): the topic's, not quality, beside another topic
+    graded: bool = False  # a bare adjective (痒, 咸): a complaint only after a degree word (特别痒)
 
 
 @dataclass
@@ -197,12 +198,13 @@ def load(path: Path | None = None) -> None:
                 reason, kind, weight, words = line.split("\t")
                 term = _Term(
                     ReasonCode(reason),
-                    kind in ("complaint", "breakage", "wait", "generic"),
+                    kind in ("complaint", "breakage", "wait", "generic", "graded"),
                     float(weight),
                     breakage=kind == "breakage",
                     ignore=kind == "ignore",
                     wait=kind == "wait",
                     generic=kind == "generic",
+                    graded=kind == "graded",
                 )
                 for word in (w.strip() for w in words.split(",")):
                     if _is_cjk(word):
@@ -517,6 +519,8 @@ def _clause_reasons(
                 continue  # 没有破损, not broken
             if term.generic and _other_topic(state, tokens):
                 continue  # a cue for the topic it stands beside (客服太差劲了)
+            if term.graded and not (before and before[-1] in state.degrees):
+                continue  # 痒 alone is no complaint; 特别痒 is
             if p_clause < COMPLAINT_CLAUSE_AT and not clause.startswith(_CONTRAST_ZH):
                 continue  # unless the clause is the "but" part (就是有色差)
             degree = 1.0
