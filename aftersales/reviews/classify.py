@@ -125,6 +125,8 @@ class _Term:
     breakage: bool = False  # damaged, not quality, in a clause set at delivery
     ignore: bool = False  # a phrase that holds a complaint word but is none ("broke in")
     wait: bool = False  # a wait (等了): the service's when only the service is named beside it
+    generic: bool = False  # a bare verdict (差劲): the topic's, not quality, beside another topic
+    graded: bool = False  # a bare adjective (痒, 咸): a complaint only after a degree word (特别痒)
 
 
 @dataclass
@@ -196,11 +198,13 @@ def load(path: Path | None = None) -> None:
                 reason, kind, weight, words = line.split("\t")
                 term = _Term(
                     ReasonCode(reason),
-                    kind in ("complaint", "breakage", "wait"),
+                    kind in ("complaint", "breakage", "wait", "generic", "graded"),
                     float(weight),
                     breakage=kind == "breakage",
                     ignore=kind == "ignore",
                     wait=kind == "wait",
+                    generic=kind == "generic",
+                    graded=kind == "graded",
                 )
                 for word in (w.strip() for w in words.split(",")):
                     if _is_cjk(word):
@@ -352,52 +356,139 @@ CLAIM_CONFIDENCE = 0.8
 
 
 def _reasons(state: _Loaded, text: str) -> tuple[ReasonScore, ...]:
-    found: dict[ReasonCode, float] = {}
-    claimed = False  # the clause before was a claim (说是, the listing said)
+    clauses = []
     for clause in _CLAUSE.split(normalize(text)):
-        if not clause or not clause.strip():
-            continue
-        tokens = _clause_tokens(state, clause)
-        if not tokens:
-            continue
-        of_clause = _clause_reasons(state, clause, tokens)
-        if claimed and not of_clause and clause.strip().startswith(state.realities):
-            p_clause = _p(state, clause)
-            if p_clause >= COMPLAINT_CLAUSE_AT:
-                of_clause = {ReasonCode.NOT_AS_DESCRIBED: CLAIM_CONFIDENCE * (0.7 + 0.3 * p_clause)}
-        claimed = any(word in clause for word in state.claims)
-        for reason, conf in of_clause.items():
-            prev = found.get(reason, 0.0)
-            found[reason] = 1.0 - (1.0 - prev) * (1.0 - conf)
+        if clause and clause.strip() and (tokens := _clause_tokens(state, clause)):
+            clauses.append((clause, tokens))
+    # The topics the whole text names: a wait in a clause that names none (拖了半个月)
+    # is the service's in a text about the service alone (找客服退款，一直说在处理).
+    topics = {reason for _, tokens in clauses for reason in _topics(state, tokens)}
+    found = _read_clauses(state, clauses, topics)
+    if ReasonCode.QUALITY in found and found.get(ReasonCode.DAMAGED, 0.0) >= REASON_MIN:
+        # A breakage before the damage is named (瓶子裂了，洗发水漏得到处都是) is that
+        # damage too: read again with every breakage set at delivery.
+        found = _read_clauses(state, clauses, topics, damaged=True)
     if ReasonCode.AUTHENTICITY in found:
         # "和专柜的不一样" is how a buyer tells a fake, not a second complaint.
         found.pop(ReasonCode.NOT_AS_DESCRIBED, None)
+        if found[ReasonCode.AUTHENTICITY] >= REASON_MIN:
+            # Nor is the poor make it shows (做工粗糙，妥妥的莆田货): the fake is the complaint.
+            found.pop(ReasonCode.QUALITY, None)
     kept = [
         ReasonScore(reason, round(conf, 3)) for reason, conf in found.items() if conf >= REASON_MIN
     ]
     return tuple(sorted(kept, key=lambda r: (-r.confidence, r.reason.value)))
 
 
+def _read_clauses(
+    state: _Loaded,
+    clauses: list[tuple[str, list[str]]],
+    topics: set[ReasonCode],
+    *,
+    damaged: bool = False,
+) -> dict[ReasonCode, float]:
+    """Each clause's reasons, combined over the text as 1 - Π(1 - c)."""
+    found: dict[ReasonCode, float] = {}
+    claimed = False  # the clause before was a claim (说是, the listing said)
+    delivered = False  # the clause before was set at delivery (包装一打开) and read negative
+    for clause, tokens in clauses:
+        # After a clause that named damage (盒子被压塌了) or opened the parcel
+        # (包装一打开), a breakage is damage in transit too.
+        damage = damaged or delivered or found.get(ReasonCode.DAMAGED, 0.0) >= REASON_MIN
+        of_clause = _clause_reasons(state, clause, tokens, after_damage=damage, topics=topics)
+        delivered = (
+            any(cue in clause for cue in state.arrival) and _p(state, clause) >= COMPLAINT_CLAUSE_AT
+        )
+        # A clause naming nothing sure of its own (实物一看很廉价) after a claim is the claim's.
+        unsure = all(conf < REASON_MIN for conf in of_clause.values())
+        if claimed and unsure and clause.strip().startswith(state.realities):
+            p_clause = _p(state, clause)
+            if p_clause >= COMPLAINT_CLAUSE_AT:
+                of_clause = {ReasonCode.NOT_AS_DESCRIBED: CLAIM_CONFIDENCE * (0.7 + 0.3 * p_clause)}
+        elif unsure and _used_then(state, clause):
+            # 用了三天就不喷雾了: a change soon after use is a fault of the product,
+            # though the lexicon lacks the words for it.
+            p_clause = _p(state, clause)
+            if p_clause >= ASPECT_CLAUSE_AT:
+                of_clause = {ReasonCode.QUALITY: CUE_CONFIDENCE * (0.7 + 0.3 * p_clause)}
+        claimed = any(word in clause for word in state.claims)
+        for reason, conf in of_clause.items():
+            prev = found.get(reason, 0.0)
+            found[reason] = 1.0 - (1.0 - prev) * (1.0 - conf)
+    return found
+
+
+# The verbs of using a thing, one of which must come before the 就 of "用了三天就…".
+_USE_VERBS = frozenset("用穿戴洗玩吃喝抹涂敷坐睡骑背充烧煮泡")
+
+
+def _used_then(state: _Loaded, clause: str) -> bool:
+    """A clause that tells of a change soon after use (用了三天就…, 穿一次就…),
+    not set at delivery or in a fear."""
+    head, then, _ = clause.partition("就")
+    return (
+        bool(then)
+        and any(ch in _USE_VERBS for ch in head)
+        and any(word in clause for word in state.usage)
+        and not any(cue in clause for cue in state.arrival)
+        and not state.expectations.search(clause)
+    )
+
+
 def _cue_in(state: _Loaded, tokens: list[str]) -> bool:
-    """A complaint cue (慢, 差, slow, useless) not negated just before it."""
+    """A complaint cue (慢, 差, slow, useless; a generic verdict such as 差劲) not
+    negated just before it."""
     for k, token in enumerate(tokens):
-        if token in state.cues and not any(w in state.negations for w in tokens[max(0, k - 2) : k]):
+        term = state.terms.get((token,))
+        if (token in state.cues or (term is not None and term.generic)) and not any(
+            w in state.negations for w in tokens[max(0, k - 2) : k]
+        ):
             return True
     return False
 
 
-def _waited_on_service(state: _Loaded, tokens: list[str]) -> bool:
-    """A clause that names the service (客服, 回复) and no delivery: the buyer waited for
-    an answer (客服等了半天才回), not for the parcel."""
+def _other_topic(state: _Loaded, tokens: list[str]) -> bool:
+    """The clause names a topic of another reason (客服, 快递员) and none of quality's:
+    a generic verdict there (客服太差劲了) is about that topic, not the product."""
     named = {
+        term.reason
+        for token in tokens
+        if (term := state.terms.get((token,))) is not None
+        and not term.complaint
+        and not term.ignore
+    }
+    return bool(named) and ReasonCode.QUALITY not in named
+
+
+def _topics(state: _Loaded, tokens: list[str]) -> set[ReasonCode]:
+    """The reasons whose topic (aspect term: 客服, 物流) the tokens name."""
+    return {
         term.reason
         for token in tokens
         if (term := state.terms.get((token,))) is not None and not term.complaint
     }
+
+
+def _waited_on_service(
+    state: _Loaded, tokens: list[str], topics: set[ReasonCode] | None = None
+) -> bool:
+    """A clause that names the service (客服, 回复) and no delivery: the buyer waited for
+    an answer (客服等了半天才回), not for the parcel. A clause that names neither is
+    read by the ``topics`` of the whole text."""
+    named = _topics(state, tokens)
+    if topics is not None and not named & {ReasonCode.SERVICE, ReasonCode.LOGISTICS}:
+        named = topics
     return ReasonCode.SERVICE in named and ReasonCode.LOGISTICS not in named
 
 
-def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[ReasonCode, float]:
+def _clause_reasons(
+    state: _Loaded,
+    clause: str,
+    tokens: list[str],
+    *,
+    after_damage: bool = False,
+    topics: set[ReasonCode] | None = None,
+) -> dict[ReasonCode, float]:
     found: dict[ReasonCode, float] = {}
     if state.expectations.search(clause):
         return found  # what the buyer feared (本来担心会压坏), not what they got
@@ -426,6 +517,10 @@ def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[Reas
         if term.complaint:
             if any(w in state.negations for w in before[-2:]):
                 continue  # 没有破损, not broken
+            if term.generic and _other_topic(state, tokens):
+                continue  # a cue for the topic it stands beside (客服太差劲了)
+            if term.graded and not (before and before[-1] in state.degrees):
+                continue  # 痒 alone is no complaint; 特别痒 is
             if p_clause < COMPLAINT_CLAUSE_AT and not clause.startswith(_CONTRAST_ZH):
                 continue  # unless the clause is the "but" part (就是有色差)
             degree = 1.0
@@ -434,11 +529,18 @@ def _clause_reasons(state: _Loaded, clause: str, tokens: list[str]) -> dict[Reas
             conf = min(0.99, term.weight * degree) * (0.7 + 0.3 * p_clause)
             if (
                 term.breakage
-                and any(cue in clause for cue in state.arrival)
+                and (after_damage or any(cue in clause for cue in state.arrival))
                 and not any(word in clause for word in state.usage)
             ):
                 term = _Term(ReasonCode.DAMAGED, True, term.weight)
-            if term.wait and _waited_on_service(state, tokens):
+            elif (
+                term.reason is ReasonCode.DAMAGED
+                and any(word in clause for word in state.usage)
+                and not any(cue in clause for cue in state.arrival)
+            ):
+                # Damage after some use (鞋垫穿了两天就碎了) is the product's fault.
+                term = _Term(ReasonCode.QUALITY, True, term.weight)
+            if term.wait and _waited_on_service(state, tokens, topics):
                 term = _Term(ReasonCode.SERVICE, True, term.weight)
             by_term.add(term.reason)
         else:
