@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from aftersales.core import audit, clock, failures
@@ -305,13 +306,25 @@ async def commit_page(
             # together, never one without the other.
             await conn.execute_query("SET LOCAL synchronous_commit TO OFF")
         committed, _written = await commit_records(store, stream, page, handlers, conn)
-        state, _ = await SyncState.get_or_create(
-            store_id=store.id, stream=stream.value, using_db=conn
+        # One UPDATE a page; the row is created by the stream's first page only.
+        moved = (
+            await SyncState.filter(store_id=store.id, stream=stream.value)
+            .using_db(conn)
+            .update(
+                cursor=page.cursor,
+                last_synced_at=clock.now(),
+                records_seen=F("records_seen") + len(page.records),
+            )
         )
-        state.cursor = page.cursor
-        state.last_synced_at = clock.now()
-        state.records_seen += len(page.records)
-        await state.save(using_db=conn)
+        if not moved:
+            await SyncState.create(
+                store_id=store.id,
+                stream=stream.value,
+                cursor=page.cursor,
+                last_synced_at=clock.now(),
+                records_seen=len(page.records),
+                using_db=conn,
+            )
     return committed
 
 
