@@ -105,6 +105,16 @@ def gateway(shop: FakeDouyinShop) -> Iterator[str]:
         yield url
 
 
+def credentials_of(shop: FakeDouyinShop) -> dict[str, str]:
+    return {
+        "app_key": shop.app_key,
+        "app_secret": shop.app_secret,
+        "access_token": shop.tokens.access_token,
+        "refresh_token": shop.tokens.refresh_token,
+        "webhook_secret": shop.app_secret,  # Douyin signs pushes with the app secret
+    }
+
+
 @pytest.fixture
 async def desk(
     client: httpx.AsyncClient, clean_db: Settings, redis: ArqRedis, redis_handle: RedisHandle
@@ -116,13 +126,7 @@ async def desk(
             name="抖店",
             platform="douyin",
             base_url=url,
-            credentials={
-                "app_key": shop.app_key,
-                "app_secret": shop.app_secret,
-                "access_token": shop.tokens.access_token,
-                "refresh_token": shop.tokens.refresh_token,
-                "webhook_secret": shop.app_secret,  # Douyin signs pushes with the app secret
-            },
+            credentials=credentials_of(shop),
             settings={"history_days": 10},
             secret_key=clean_db.secret_key,
         )
@@ -315,15 +319,8 @@ async def test_a_push_about_another_shop_of_the_app_goes_to_that_shops_store(
 ) -> None:
     """A tool app has one callback for all its shops: a push reaching store A's hook about
     shop B lands in store B (same app), one about a shop not on the desk nowhere."""
-    credentials = {
-        "app_key": desk.shop.app_key,
-        "app_secret": desk.shop.app_secret,
-        "access_token": desk.shop.tokens.access_token,
-        "refresh_token": desk.shop.tokens.refresh_token,
-        "webhook_secret": desk.shop.app_secret,
-    }
     desk.store.credentials_encrypted = encrypt_credentials(
-        desk.settings.secret_key, credentials | {"shop_id": desk.shop.shop_id}
+        desk.settings.secret_key, credentials_of(desk.shop) | {"shop_id": desk.shop.shop_id}
     )
     await desk.store.save(update_fields=["credentials_encrypted"])
     other = FakeDouyinShop(now=real_clock, shop_id="5550001")
@@ -333,12 +330,7 @@ async def test_a_push_about_another_shop_of_the_app_goes_to_that_shops_store(
             name="抖店二号",
             platform="douyin",
             base_url=url,
-            credentials=credentials
-            | {
-                "shop_id": other.shop_id,
-                "access_token": other.tokens.access_token,
-                "refresh_token": other.tokens.refresh_token,
-            },
+            credentials=credentials_of(other) | {"shop_id": other.shop_id},  # the same app
             settings={"history_days": 10},
             secret_key=desk.settings.secret_key,
         )
