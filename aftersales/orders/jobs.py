@@ -112,11 +112,35 @@ PUSH_RETRY_SECONDS = 15.0
 PUSH_LEASED = frozenset({Stream.AFTER_SALES})
 
 
+# A queued fetch not started within this long is queued again by the next push.
+PUSH_PENDING_SECONDS = 600
+
+
+def _pending_key(store_id: int, stream: str, platform_id: str) -> str:
+    return f"aftersales:push-pending:{store_id}:{stream}:{platform_id}"
+
+
 async def enqueue_pushed(redis: ArqRedis, store: Store, refs: list[RecordRef]) -> int:
-    """Queue a fetch of each record a verified push named; how many were queued."""
+    """Queue a fetch of each record a verified push named; how many were queued.
+
+    A platform sends a message per step of a request (created, agreed, parcel
+    sent…), often seconds apart. A record whose fetch is queued and not yet
+    started is not queued again: that fetch reads the platform's newest copy
+    anyway, and every extra read spends the app's rate limit. The job clears
+    the mark as it starts, so a message arriving after that queues a new read.
+    """
+    queued = 0
     for ref in refs:
-        await redis.enqueue_job(PUSH_JOB, store.id, ref.stream.value, ref.platform_id)
-    return len(refs)
+        key = _pending_key(store.id, ref.stream.value, ref.platform_id)
+        if not await redis.set(key, "1", nx=True, ex=PUSH_PENDING_SECONDS):
+            continue
+        try:
+            await redis.enqueue_job(PUSH_JOB, store.id, ref.stream.value, ref.platform_id)
+        except Exception:
+            await redis.delete(key)
+            raise
+        queued += 1
+    return queued
 
 
 def _retry_after(ctx: dict[str, Any], why: str, wait: float = PUSH_RETRY_SECONDS) -> str:
@@ -130,6 +154,7 @@ def _retry_after(ctx: dict[str, Any], why: str, wait: float = PUSH_RETRY_SECONDS
 
 async def sync_pushed(ctx: dict[str, Any], store_id: int, stream: str, platform_id: str) -> str:
     """Fetch the one record a push named and take it in now."""
+    await ctx["redis"].delete(_pending_key(store_id, stream, platform_id))  # newer pushes queue
     store = await Store.get_or_none(id=store_id, enabled=True)
     if store is None:
         return "store gone or disabled"

@@ -348,6 +348,27 @@ async def test_a_push_about_another_shop_of_the_app_goes_to_that_shops_store(
     assert desk.shop.calls["afterSale.Detail"] == 0 and other.calls["afterSale.Detail"] == 1
 
 
+async def test_messages_about_a_request_whose_read_is_still_queued_read_it_once(
+    desk: Desk,
+) -> None:
+    sale = desk.shop.add_aftersale(first_order(desk.shop), "1")
+    assert (await desk.push("200", aftersale_push(sale))).content == SUCCESS
+    sale.update_time += timedelta(seconds=3)  # 买家修改 moments later, before the desk read it
+    assert (await desk.push("208", aftersale_push(sale))).content == SUCCESS
+    assert await desk.queued() == 1
+    await desk.run_jobs()
+    assert desk.shop.calls["afterSale.Detail"] == 1
+    refund = await Refund.get(platform_refund_id=sale.aftersale_id)
+    assert refund.platform_updated_at == sale.update_time  # the one read saw the newest copy
+
+    # Once that read has run, the next message reads again.
+    sale.status, sale.update_time = "28", sale.update_time + timedelta(minutes=5)
+    assert (await desk.push("207", aftersale_push(sale))).content == SUCCESS
+    await desk.run_jobs()
+    assert desk.shop.calls["afterSale.Detail"] == 2
+    assert (await Refund.get(id=refund.id)).status is RefundStatus.CANCELLED
+
+
 async def test_a_push_naming_no_record_is_kept_as_a_sync_error(desk: Desk) -> None:
     response = await desk.push("206", {"shop_id": 4463798})
     assert response.status_code == 400
