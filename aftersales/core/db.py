@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
@@ -181,15 +181,29 @@ def check_lengths(
     )
 
 
+def _sqlite_time(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(" ")
+
+
+def _sqlite_enum(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _sqlite_converter(sample: Any) -> Callable[[Any], Any] | None:
+    """How SQLite stores a value of this type, as Tortoise does; None: as it is."""
+    if isinstance(sample, Decimal):
+        return str
+    if isinstance(sample, datetime):
+        return _sqlite_time
+    if isinstance(sample, Enum):
+        return _sqlite_enum
+    return None
+
+
 def sqlite_value(value: Any) -> Any:
     """Store values exactly as Tortoise does on SQLite (text for decimals and times)."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(" ")
-    if isinstance(value, Enum):
-        return value.value
-    return value
+    convert = _sqlite_converter(value)
+    return value if convert is None else convert(value)
 
 
 def _postgres_column(values: tuple[Any, ...]) -> list[Any]:
@@ -212,14 +226,10 @@ def _sqlite_column(values: Sequence[Any]) -> Sequence[Any]:
     converted without a ``sqlite_value`` call per cell (a sync page has
     hundreds of thousands of cells).
     """
-    sample = next((v for v in values if v is not None), None)
-    if isinstance(sample, Decimal):
-        return [None if v is None else str(v) for v in values]
-    if isinstance(sample, datetime):
-        return [None if v is None else v.astimezone(UTC).isoformat(" ") for v in values]
-    if isinstance(sample, Enum):
-        return [v.value if isinstance(v, Enum) else v for v in values]
-    return values
+    convert = _sqlite_converter(next((v for v in values if v is not None), None))
+    if convert is None:
+        return values
+    return [None if v is None else convert(v) for v in values]
 
 
 def _sqlite_rows(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
@@ -242,6 +252,7 @@ async def bulk_upsert(
     update: Sequence[str],
     returning: str | None = None,
     where: str | None = None,
+    existed: set[Any] | None = None,
 ) -> dict[Any, Any]:
     """INSERT ... ON CONFLICT DO UPDATE for many rows in one round trip.
 
@@ -254,6 +265,10 @@ async def bulk_upsert(
     ``where`` guards the update inside the statement (``excluded."x" >=
     "table"."x"``), so two writers racing cannot undo each other: a row the
     guard refuses is left as it is and is not among the returned ids.
+
+    On PostgreSQL, with ``returning``, ``existed`` collects the keys of the
+    rows that were there before the statement (``xmax`` is 0 on a row it
+    inserted). SQLite cannot tell them apart and refuses the argument.
     """
     if not rows:
         return {}
@@ -269,6 +284,7 @@ async def bulk_upsert(
     assert list(columns[:width]) == list(conflict), "conflict columns must come first"
     unique = list({tuple(row[:width]): row for row in rows}.values()) if width else rows
     if not postgres:
+        assert existed is None, "SQLite cannot tell inserted rows from updated ones"
         marks = "(" + ", ".join("?" for _ in columns) + ")"
         if returning is None:
             sql = f'INSERT INTO "{table}" ({quoted}) VALUES {marks} {tail}'
@@ -297,11 +313,13 @@ async def bulk_upsert(
     if returning:
         # Tortoise only fetches rows for statements that do not start with INSERT.
         sql = (
-            f'WITH upserted AS ({sql} RETURNING "{conflict[-1]}", "{returning}") '
+            f'WITH upserted AS ({sql} RETURNING "{conflict[-1]}", "{returning}", xmax <> 0) '
             "SELECT * FROM upserted"
         )
     values = [_postgres_column(column) for column in zip(*unique, strict=True)]
     _, got = await conn.execute_query(sql, values)
+    if existed is not None:
+        existed.update(r[0] for r in got if r[2])
     return {r[0]: r[1] for r in got} if returning else {}
 
 
@@ -353,21 +371,12 @@ async def insert_new(
         return {}, set()
     key = conflict[-1]
     if conn.capabilities.dialect == "postgres":
-        types = await _postgres_types(conn, table)
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        arrays = ", ".join(f"${n}::{types[c]}[]" for n, c in enumerate(columns, start=1))
-        keys = ", ".join(f'"{c}"' for c in conflict)
-        sql = (
-            f'WITH upserted AS (INSERT INTO "{table}" ({quoted}) SELECT * FROM unnest({arrays}) '
-            f'ON CONFLICT ({keys}) DO UPDATE SET "{key}" = excluded."{key}" '
-            f'RETURNING "{key}", "id", xmax <> 0 AS existed) SELECT * FROM upserted'
-        )
-        width = len(conflict)
-        unique = list({tuple(row[:width]): row for row in rows}.values())
-        _, got = await conn.execute_query(
-            sql, [_postgres_column(column) for column in zip(*unique, strict=True)]
-        )
-        return {r[0]: r[1] for r in got}, {r[0] for r in got if r[2]}
+        existed: set[Any] = set()
+        ids = await bulk_upsert(
+            conn, table, columns, rows, conflict=conflict, update=[key], returning="id",
+            existed=existed,
+        )  # fmt: skip
+        return ids, existed
     index = list(columns).index(key)
     scope = [(c, rows[0][list(columns).index(c)]) for c in conflict[:-1]]
     wanted = list({row[index] for row in rows})

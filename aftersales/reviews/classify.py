@@ -450,22 +450,19 @@ def _cue_in(state: _Loaded, tokens: list[str]) -> bool:
 def _other_topic(state: _Loaded, tokens: list[str]) -> bool:
     """The clause names a topic of another reason (客服, 快递员) and none of quality's:
     a generic verdict there (客服太差劲了) is about that topic, not the product."""
-    named = {
+    named = _topics(state, tokens)
+    return bool(named) and ReasonCode.QUALITY not in named
+
+
+def _topics(state: _Loaded, tokens: list[str]) -> set[ReasonCode]:
+    """The reasons whose topic (aspect term: 客服, 物流) the tokens name; an ``ignore``
+    phrase (差不多) names none."""
+    return {
         term.reason
         for token in tokens
         if (term := state.terms.get((token,))) is not None
         and not term.complaint
         and not term.ignore
-    }
-    return bool(named) and ReasonCode.QUALITY not in named
-
-
-def _topics(state: _Loaded, tokens: list[str]) -> set[ReasonCode]:
-    """The reasons whose topic (aspect term: 客服, 物流) the tokens name."""
-    return {
-        term.reason
-        for token in tokens
-        if (term := state.terms.get((token,))) is not None and not term.complaint
     }
 
 

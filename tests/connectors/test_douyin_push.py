@@ -105,6 +105,20 @@ def gateway(shop: FakeDouyinShop) -> Iterator[str]:
         yield url
 
 
+async def douyin_store(
+    shop: FakeDouyinShop, url: str, secret_key: str, *, name: str, **extra: str
+) -> Store:
+    """A store on the fake shop's gateway, connected with its app and tokens."""
+    return await create_store(
+        name=name,
+        platform="douyin",
+        base_url=url,
+        credentials=credentials_of(shop) | extra,
+        settings={"history_days": 10},
+        secret_key=secret_key,
+    )
+
+
 def credentials_of(shop: FakeDouyinShop) -> dict[str, str]:
     return {
         "app_key": shop.app_key,
@@ -122,14 +136,7 @@ async def desk(
     shop = FakeDouyinShop(now=real_clock)
     shop.seed(5, start=real_clock() - timedelta(days=2), days=1)
     with gateway(shop) as url:
-        store = await create_store(
-            name="抖店",
-            platform="douyin",
-            base_url=url,
-            credentials=credentials_of(shop),
-            settings={"history_days": 10},
-            secret_key=clean_db.secret_key,
-        )
+        store = await douyin_store(shop, url, clean_db.secret_key, name="抖店")
         yield Desk(shop, store, client, redis, redis_handle, clean_db)
 
 
@@ -326,13 +333,8 @@ async def test_a_push_about_another_shop_of_the_app_goes_to_that_shops_store(
     other = FakeDouyinShop(now=real_clock, shop_id="5550001")
     other.seed(2, start=real_clock() - timedelta(days=2), days=1)
     with gateway(other) as url:
-        store_b = await create_store(
-            name="抖店二号",
-            platform="douyin",
-            base_url=url,
-            credentials=credentials_of(other) | {"shop_id": other.shop_id},  # the same app
-            settings={"history_days": 10},
-            secret_key=desk.settings.secret_key,
+        store_b = await douyin_store(  # the same app as store A
+            other, url, desk.settings.secret_key, name="抖店二号", shop_id=other.shop_id
         )
         sale = other.add_aftersale(first_order(other), "1")
         assert (
